@@ -1,0 +1,200 @@
+//! The one door from sources to the store (design §1).
+//!
+//! Sources hand normalized [`Item`]s to an [`Ingest`] handle. It matches them against the
+//! routes, decides whether they can become Pins at all (an item without an image is recorded as
+//! skipped, not sent to fail at Pinterest), calls `store.ingest`, and wakes the sync engine when
+//! jobs were queued. Sources know neither routes nor Pinterest.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::Notify;
+
+use crate::clock::SharedClock;
+use crate::item::{Item, SourceId};
+use crate::store::{Delivery, IngestPlan, Ingested, OnChange, Store, StoreResult};
+use crate::sync::route::Routes;
+
+/// What a source hands over with an item.
+#[derive(Clone, Debug, Default)]
+pub struct Submission {
+    /// Record the item without pinning it, and why (first-contact baseline, draft, …).
+    pub skip_reason: Option<String>,
+    /// The webhook delivery id, when the item came from a webhook.
+    pub delivery: Option<Delivery>,
+}
+
+#[derive(Clone)]
+pub struct Ingest {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    config: RwLock<Arc<IngestConfig>>,
+    wake: Arc<Notify>,
+}
+
+/// The parts of the configuration ingest needs; swapped whole on reload.
+#[derive(Clone, Debug, Default)]
+pub struct IngestConfig {
+    pub routes: Routes,
+    pub on_change: HashMap<SourceId, OnChange>,
+}
+
+impl Ingest {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+        config: IngestConfig,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                config: RwLock::new(Arc::new(config)),
+                wake,
+            }),
+        }
+    }
+
+    /// Replace routes and policies (config reload). In-flight submissions finish with the old ones.
+    pub fn reconfigure(&self, config: IngestConfig) {
+        let mut guard = self.inner.config.write().unwrap_or_else(|e| e.into_inner());
+        *guard = Arc::new(config);
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn now_ms(&self) -> crate::store::Millis {
+        self.inner.clock.now_ms()
+    }
+
+    /// Dedup and record `item`, queueing one job per matching route. Durable when it returns.
+    pub async fn submit(&self, item: Item, submission: Submission) -> StoreResult<Ingested> {
+        let config = self
+            .inner
+            .config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let plan = plan_for(&config, &item, submission);
+        let queued = !plan.targets.is_empty();
+        let outcome = self
+            .inner
+            .store
+            .ingest(&item, plan, self.inner.clock.now_ms())
+            .await?;
+        if queued
+            && matches!(
+                outcome,
+                Ingested::New { jobs: 1.. } | Ingested::Changed { jobs: 1.. }
+            )
+        {
+            self.inner.wake.notify_one();
+        }
+        Ok(outcome)
+    }
+
+    /// `submit` for a batch (one feed poll), in order, sharing one durable flush.
+    pub async fn submit_many(&self, batch: Vec<(Item, Submission)>) -> StoreResult<Vec<Ingested>> {
+        let config = self
+            .inner
+            .config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let planned: Vec<(Item, IngestPlan)> = batch
+            .into_iter()
+            .map(|(item, submission)| {
+                let plan = plan_for(&config, &item, submission);
+                (item, plan)
+            })
+            .collect();
+        let outcomes = self
+            .inner
+            .store
+            .ingest_many(planned, self.inner.clock.now_ms())
+            .await?;
+        if outcomes
+            .iter()
+            .any(|o| matches!(o, Ingested::New { jobs: 1.. } | Ingested::Changed { jobs: 1.. }))
+        {
+            self.inner.wake.notify_one();
+        }
+        Ok(outcomes)
+    }
+}
+
+/// Decide what the store should do with an item.
+fn plan_for(config: &IngestConfig, item: &Item, submission: Submission) -> IngestPlan {
+    let on_change = config
+        .on_change
+        .get(&item.source)
+        .copied()
+        .unwrap_or_default();
+    let mut plan = IngestPlan {
+        targets: Vec::new(),
+        skip_reason: submission.skip_reason,
+        on_change,
+        delivery: submission.delivery,
+    };
+    if plan.skip_reason.is_some() {
+        return plan;
+    }
+    if item.image_url.as_deref().is_none_or(|u| u.trim().is_empty()) {
+        plan.skip_reason = Some("no usable image".into());
+        return plan;
+    }
+    plan.targets = config.routes.targets(item);
+    if plan.targets.is_empty() {
+        plan.skip_reason = Some("no route matched".into());
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::DedupKey;
+    use crate::sync::route::{RouteRule, When};
+
+    fn config() -> IngestConfig {
+        IngestConfig {
+            routes: Routes::new(vec![RouteRule {
+                name: "r".into(),
+                source: "blog".into(),
+                account: "main".into(),
+                board: "B".into(),
+                section: None,
+                when: When::default(),
+            }]),
+            on_change: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn an_item_without_image_is_skipped_with_the_reason() {
+        let item = Item::new(SourceId::new("blog"), DedupKey::new("guid", "1"));
+        let plan = plan_for(&config(), &item, Submission::default());
+        assert!(plan.targets.is_empty());
+        assert_eq!(plan.skip_reason.as_deref(), Some("no usable image"));
+    }
+
+    #[test]
+    fn an_item_with_image_gets_its_targets() {
+        let mut item = Item::new(SourceId::new("blog"), DedupKey::new("guid", "1"));
+        item.image_url = Some("https://example.com/a.jpg".into());
+        let plan = plan_for(&config(), &item, Submission::default());
+        assert_eq!(plan.targets.len(), 1);
+        assert_eq!(plan.skip_reason, None);
+        let mut other = item.clone();
+        other.source = SourceId::new("shop");
+        let plan = plan_for(&config(), &other, Submission::default());
+        assert_eq!(plan.skip_reason.as_deref(), Some("no route matched"));
+    }
+}

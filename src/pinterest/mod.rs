@@ -1,0 +1,1 @@
+//! Pinterest API v5 client and sandbox. (placeholder: owned by the pinterest work)

@@ -1,0 +1,1 @@
+//! RSS/Atom/JSON Feed polling. (placeholder: owned by the feed work)

@@ -1,0 +1,3 @@
+//! Where items come from: feeds, shops and webhooks. Each hands `Item`s to `crate::ingest`.
+pub mod feed;
+pub mod webhook;

@@ -1,0 +1,1 @@
+//! Inbound webhooks. (placeholder: owned by the webhook work)

@@ -1,0 +1,340 @@
+//! The store: what pinbridge remembers, behind one semantic trait (design §3).
+//!
+//! It is not a key-value bag: `ingest` dedups an item and queues its outbox jobs in one durable
+//! transaction, and the job methods implement the lease state machine
+//! `pending → leased → done | retry | unknown | dead`. Every backend (sled now, PostgreSQL later)
+//! implements [`Store`] and passes the same conformance suite (`tests/it/store_conformance.rs`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::item::{DedupKey, Fingerprint, Item, SourceId};
+
+pub mod sled;
+
+/// Unix time in milliseconds. Passed in by callers so tests control time.
+pub type Millis = i64;
+
+/// Where one Pin goes: the account, board and optional section of a matching route.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Target {
+    /// The route that produced this target (its index or name), for display and templates.
+    pub route: String,
+    pub account: String,
+    /// A board as configured: a name (resolved through the API) or a numeric id.
+    pub board: String,
+    pub section: Option<String>,
+}
+
+/// What happens when an already-known item comes back with different Pin-relevant fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnChange {
+    /// Record the change, make no new Pin (the default: Pins are not edited behind a user's back).
+    #[default]
+    Ignore,
+    /// Queue a new Pin for every target.
+    NewPin,
+}
+
+/// A webhook delivery id, remembered for the sender's whole retry horizon.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: String,
+    /// When the id may be forgotten (now + retry horizon).
+    pub keep_until: Millis,
+}
+
+/// What `ingest` should do with an item besides deduplicating it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IngestPlan {
+    /// One outbox job per target for a new item (or a changed one under `OnChange::NewPin`).
+    pub targets: Vec<Target>,
+    /// Record the item without queueing anything, with this reason ("backfill: none",
+    /// "draft", "no image", "no route matched", …).
+    pub skip_reason: Option<String>,
+    pub on_change: OnChange,
+    /// A webhook delivery id: if it was seen before, the whole ingest is a no-op `Duplicate`;
+    /// otherwise it is recorded in the same transaction as the item.
+    pub delivery: Option<Delivery>,
+}
+
+/// The outcome of `ingest`. Every variant is durable when returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ingested {
+    /// First time this dedup key was seen; `jobs` outbox jobs were queued.
+    New { jobs: usize },
+    /// Seen before with the same fingerprint, or a repeated delivery id: nothing changed.
+    Duplicate,
+    /// Seen before with a different fingerprint; the new fields were recorded and `jobs` jobs
+    /// queued (0 unless `OnChange::NewPin`).
+    Changed { jobs: usize },
+}
+
+/// How an item was disposed of, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ItemDisposition {
+    /// Jobs were queued for it.
+    Queued,
+    /// Recorded without jobs, and why.
+    Skipped { reason: String },
+}
+
+/// An item as the store holds it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredItem {
+    pub item: Item,
+    pub fingerprint: Fingerprint,
+    pub first_seen: Millis,
+    pub last_seen: Millis,
+    /// How many times the fingerprint changed after the first sighting.
+    pub changes: u32,
+    pub disposition: ItemDisposition,
+}
+
+/// A job's id: sortable by creation time.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub String);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A fencing token: each lease gets a new, larger one. Writes carrying an old token are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LeaseToken(pub u64);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum JobState {
+    /// Ready to run at `run_at`.
+    Pending { run_at: Millis },
+    /// A worker holds it until `until`; after that it may be reclaimed.
+    Leased {
+        token: LeaseToken,
+        until: Millis,
+        /// The job was `unknown` when leased: look for the Pin before creating one.
+        reconcile: bool,
+    },
+    /// Failed transiently; runs again at `at`.
+    Retry { at: Millis },
+    /// The create was sent and its outcome is not known (timeout, reset, 5xx after send).
+    Unknown { since: Millis },
+    Done { pin_id: String, at: Millis },
+    Dead { error: String, at: Millis },
+}
+
+impl JobState {
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobState::Pending { .. } => "pending",
+            JobState::Leased { .. } => "leased",
+            JobState::Retry { .. } => "retry",
+            JobState::Unknown { .. } => "unknown",
+            JobState::Done { .. } => "done",
+            JobState::Dead { .. } => "dead",
+        }
+    }
+}
+
+/// An outbox job: one Pin for one item on one target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub source: SourceId,
+    pub item: DedupKey,
+    pub target: Target,
+    pub state: JobState,
+    /// Attempts that counted (a 429 does not count).
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created: Millis,
+    pub updated: Millis,
+}
+
+/// A job leased to a worker. Hand it back to `complete`, `retry`, `mark_unknown` or `dead`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub job: Job,
+    pub item: Item,
+    pub token: LeaseToken,
+    pub until: Millis,
+    /// The job was `unknown`: search the board for the Pin before creating a second one.
+    pub reconcile: bool,
+}
+
+/// Whether a lease holder's write took effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    Applied,
+    /// The lease expired and was reclaimed, or the job moved on: the write was ignored.
+    LeaseLost,
+}
+
+/// How `retry` should count the failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// A real failure: it uses up an attempt.
+    Counts,
+    /// Rate limited or waiting for the account: it does not.
+    Free,
+}
+
+/// Per-source polling state: validators, schedule, errors.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SourceState {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_poll: Option<Millis>,
+    pub next_poll: Option<Millis>,
+    pub last_success: Option<Millis>,
+    pub error_count: u32,
+    pub last_error: Option<String>,
+    /// Set after too many consecutive errors: polled only at a slow rate, and why.
+    pub parked: Option<String>,
+    /// The first poll (baseline) is done: later polls pin new items.
+    pub baselined: bool,
+    /// Source-specific extras (WebSub lease, adaptive interval figures, …).
+    pub extra: BTreeMap<String, String>,
+}
+
+/// Per-account state shared by the sync engine: rate-limit block and tokens.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountState {
+    /// Do not call Pinterest for this account before this time (after a 429).
+    pub blocked_until: Option<Millis>,
+    /// Why the account is not usable (needs `pinbridge auth`, paused for spam, …).
+    pub problem: Option<String>,
+    /// Tokens as the pinterest module serialises them (encrypted at rest by that module).
+    pub tokens: Option<Vec<u8>>,
+}
+
+/// Filters for listing jobs.
+#[derive(Clone, Debug, Default)]
+pub struct JobFilter {
+    pub source: Option<SourceId>,
+    /// A state name as in [`JobState::name`].
+    pub state: Option<String>,
+    pub limit: usize,
+}
+
+/// Filters for listing items.
+#[derive(Clone, Debug, Default)]
+pub struct ItemFilter {
+    pub source: Option<SourceId>,
+    pub limit: usize,
+}
+
+/// A record that failed its checksum or could not be decoded, moved aside instead of panicking.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quarantined {
+    pub tree: String,
+    pub key: String,
+    pub reason: String,
+    pub at: Millis,
+}
+
+/// Counts for status pages and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StoreStats {
+    pub items: u64,
+    pub jobs_by_state: BTreeMap<String, u64>,
+    pub quarantined: u64,
+    pub size_on_disk: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store at {path} could not be opened: {reason}")]
+    Open { path: String, reason: String },
+    #[error("the store was written by a newer pinbridge (schema {found}, this build reads up to {supported}); upgrade pinbridge")]
+    SchemaTooNew { found: u32, supported: u32 },
+    #[error("store I/O failed: {0}")]
+    Io(String),
+    #[error("no {what} with id {id}")]
+    NotFound { what: &'static str, id: String },
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The semantic store contract (design §3). All methods are durable when they return `Ok`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Dedup `item` by `(source, key)` and, in one transaction, record it and queue the plan's
+    /// jobs; durable before it returns (concurrent callers share one flush).
+    async fn ingest(&self, item: &Item, plan: IngestPlan, now: Millis) -> StoreResult<Ingested>;
+
+    /// `ingest` for several items in order (a feed poll): each item is its own transaction, and
+    /// one flush makes them all durable. Job ids keep the given order.
+    async fn ingest_many(
+        &self,
+        batch: Vec<(Item, IngestPlan)>,
+        now: Millis,
+    ) -> StoreResult<Vec<Ingested>>;
+
+    /// Lease up to `max` runnable jobs (pending or retry whose time has come, unknown, or leased
+    /// with an expired lease) for `lease_ms`.
+    async fn claim(&self, max: usize, lease_ms: i64, now: Millis) -> StoreResult<Vec<Lease>>;
+
+    /// Extend a lease still held (long reconciles). `LeaseLost` if it was reclaimed.
+    async fn extend(&self, lease: &Lease, until: Millis) -> StoreResult<LeaseOutcome>;
+
+    /// The Pin was made (or found by reconcile): record its id, the job is done.
+    async fn complete(&self, lease: &Lease, pin_id: &str, now: Millis) -> StoreResult<LeaseOutcome>;
+
+    /// Run the job again at `at`, recording `error`.
+    async fn retry(
+        &self,
+        lease: &Lease,
+        at: Millis,
+        error: &str,
+        attempt: Attempt,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome>;
+
+    /// The create was sent and the outcome is unknown: reconcile before trying again.
+    async fn mark_unknown(&self, lease: &Lease, error: &str, now: Millis) -> StoreResult<LeaseOutcome>;
+
+    /// A permanent failure: the job goes to the dead letter with `error`.
+    async fn dead(&self, lease: &Lease, error: &str, now: Millis) -> StoreResult<LeaseOutcome>;
+
+    /// Bring a dead job back to pending (operator action). Errors with `NotFound` for unknown ids.
+    async fn revive(&self, job: &JobId, now: Millis) -> StoreResult<Job>;
+
+    async fn job(&self, id: &JobId) -> StoreResult<Option<Job>>;
+    async fn jobs(&self, filter: JobFilter) -> StoreResult<Vec<Job>>;
+    /// The jobs of one item.
+    async fn item_jobs(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Vec<Job>>;
+
+    async fn item(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Option<StoredItem>>;
+    async fn items(&self, filter: ItemFilter) -> StoreResult<Vec<StoredItem>>;
+    /// Forget an item entirely (its tombstone too), so it may be ingested again. Its
+    /// unfinished jobs are removed. Returns whether it existed.
+    async fn forget(&self, source: &SourceId, key: &DedupKey) -> StoreResult<bool>;
+
+    async fn source_state(&self, source: &SourceId) -> StoreResult<SourceState>;
+    async fn set_source_state(&self, source: &SourceId, state: &SourceState) -> StoreResult<()>;
+
+    async fn account_state(&self, account: &str) -> StoreResult<AccountState>;
+    async fn set_account_state(&self, account: &str, state: &AccountState) -> StoreResult<()>;
+
+    /// Drop delivery ids whose horizon has passed. Returns how many were dropped.
+    async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64>;
+
+    async fn stats(&self) -> StoreResult<StoreStats>;
+    async fn quarantined(&self) -> StoreResult<Vec<Quarantined>>;
+
+    /// Make everything durable and stop background work (shutdown).
+    async fn close(&self) -> StoreResult<()>;
+}
