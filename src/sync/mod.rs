@@ -2,3 +2,4 @@
 //! Pinterest with retries, rate limits and reconciliation.
 
 pub mod route;
+pub mod template;
