@@ -66,6 +66,16 @@ impl Ingest {
         *guard = Arc::new(config);
     }
 
+    /// The routes in force.
+    pub fn routes(&self) -> Routes {
+        self.inner
+            .config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .routes
+            .clone()
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
