@@ -1,1 +1,1 @@
-
+mod config_check;
