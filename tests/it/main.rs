@@ -1,1 +1,3 @@
 mod config_check;
+mod store_conformance;
+mod store_sled;
