@@ -45,7 +45,8 @@ impl App {
             ..SledOptions::default()
         };
         let store: Arc<dyn Store> = Arc::new(
-            SledStore::open(&config.store.path, options)
+            SledStore::open_async(config.store.path.clone(), options, Some(clock.clone()))
+                .await
                 .with_context(|| format!("opening the store at {}", config.store.path.display()))?,
         );
         Self::build_with_store(config, clock, store).await

@@ -25,7 +25,7 @@ pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
     // A throwaway store: checking must not touch (or lock) the real one.
     let dir = tempfile::tempdir().map_err(anyhow::Error::from)?;
     let store = Arc::new(
-        SledStore::open(&dir.path().join("check.sled"), SledOptions::default())
+        SledStore::open(&dir.path().join("check.sled"), SledOptions::default(), None)
             .map_err(anyhow::Error::from)?,
     );
     let app = App::build_with_store(&config, Arc::new(SystemClock), store).await?;

@@ -14,7 +14,7 @@ use crate::store::{ItemFilter, JobFilter, JobId, JobState, Store};
 
 pub async fn run(config: &Config, action: ItemsAction) -> Result<(), CommandError> {
     let store: Arc<dyn Store> = Arc::new(
-        SledStore::open(&config.store.path, SledOptions::default()).with_context(|| {
+        SledStore::open(&config.store.path, SledOptions::default(), None).with_context(|| {
             format!(
                 "opening the store at {} (is `pinbridge serve` running? it holds the store open)",
                 config.store.path.display()

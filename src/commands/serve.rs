@@ -43,6 +43,8 @@ pub async fn sandbox(
         },
         ..SandboxConfig::default()
     };
-    sandbox::run_cli(listen, config, shutdown).await?;
+    sandbox::run_cli(listen, config, shutdown)
+        .await
+        .with_context(|| format!("running the sandbox on {listen}"))?;
     Ok(())
 }

@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use axum::Router;
 use axum::routing::get;
 use base64::Engine as _;
+use secrecy::ExposeSecret;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::net::TcpListener;
@@ -56,7 +57,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
         ("PINBRIDGE_DEMO_DATA", data.display().to_string()),
         ("PINBRIDGE_DEMO_API", format!("http://{sandbox_addr}/v5/")),
         ("PINBRIDGE_DEMO_CLIENT_ID", client_id),
-        ("PINBRIDGE_DEMO_CLIENT_SECRET", client_secret),
+        ("PINBRIDGE_DEMO_CLIENT_SECRET", client_secret.expose_secret().to_string()),
         ("PINBRIDGE_DEMO_ACCESS_TOKEN", user.access_token.clone()),
         ("PINBRIDGE_DEMO_REFRESH_TOKEN", user.refresh_token.clone()),
         ("PINBRIDGE_DEMO_FEED", format!("http://{feed_addr}/feed.xml")),

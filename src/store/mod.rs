@@ -130,9 +130,8 @@ pub enum JobState {
         at: Millis,
     },
     /// The create was sent and its outcome is not known (timeout, reset, 5xx after send).
-    Unknown {
-        since: Millis,
-    },
+    /// At `at` the job is claimed again, for reconcile first.
+    Unknown { since: Millis, at: Millis },
     Done {
         pin_id: String,
         at: Millis,
@@ -297,8 +296,9 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> StoreResult<Vec<Ingested>>;
 
-    /// Lease up to `max` runnable jobs (pending or retry whose time has come, unknown, or leased
-    /// with an expired lease) for `lease_ms`.
+    /// Lease up to `max` runnable jobs (pending, retry or unknown whose time has come, or leased
+    /// with an expired lease) for `lease_ms`. Unknown jobs and expired leases come back with
+    /// `reconcile = true`: their create may have been sent.
     async fn claim(&self, max: usize, lease_ms: i64, now: Millis) -> StoreResult<Vec<Lease>>;
 
     /// Extend a lease still held (long reconciles). `LeaseLost` if it was reclaimed.
@@ -318,11 +318,13 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> StoreResult<LeaseOutcome>;
 
-    /// The create was sent and the outcome is unknown: reconcile before trying again.
+    /// The create was sent and the outcome is unknown: at `at`, reconcile before trying
+    /// again. Uses up an attempt (the failure was real, only its effect is unclear).
     async fn mark_unknown(
         &self,
         lease: &Lease,
         error: &str,
+        at: Millis,
         now: Millis,
     ) -> StoreResult<LeaseOutcome>;
 

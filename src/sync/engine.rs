@@ -314,6 +314,15 @@ impl Engine {
                         reconciled: true,
                     };
                 }
+                Ok(None) if lease.job.attempts >= self.settings.max_attempts => {
+                    return Outcome::Failed(Failure::Permanent {
+                        error: format!(
+                            "gave up after {} attempts (the Pin is not on the board): {}",
+                            lease.job.attempts,
+                            lease.job.last_error.as_deref().unwrap_or("unknown error")
+                        ),
+                    });
+                }
                 Ok(None) => {}
                 Err(e) => return Outcome::Failed(self.classify(account, e, false).await),
             }
@@ -427,8 +436,13 @@ impl Engine {
                 self.store.retry(lease, at, &error, Attempt::Free, now).await
             }
             Failure::Ambiguous { error } => {
-                tracing::warn!(job = %job, error = %error, "Create outcome unknown; the board will be checked before trying again.");
-                self.store.mark_unknown(lease, &error, now).await
+                // Never dead-lettered from here, even on the last attempt: the Pin may exist.
+                // The reconcile at the next claim decides (see `attempt`).
+                let attempts = lease.job.attempts + 1;
+                let delay = self.settings.backoff.delay(attempts, &mut rand::rng());
+                let at = now + delay.as_millis() as i64;
+                tracing::warn!(job = %job, error = %error, retry_in = ?delay, "Create outcome unknown; the board will be checked before trying again.");
+                self.store.mark_unknown(lease, &error, at, now).await
             }
             Failure::Transient { error, retry_after } => {
                 let attempts = lease.job.attempts + 1;

@@ -340,7 +340,10 @@ async fn expired_lease_is_reclaimed(store: Arc<dyn Store>) {
         second[0].token > first.token,
         "each lease gets a larger token"
     );
-    assert!(!second[0].reconcile);
+    assert!(
+        second[0].reconcile,
+        "the first holder may have sent the create: reconcile before creating"
+    );
 }
 
 async fn extend_keeps_a_lease(store: Arc<dyn Store>) {
@@ -384,7 +387,7 @@ async fn stale_lease_writes_are_fenced(store: Arc<dyn Store>) {
         LeaseOutcome::LeaseLost
     );
     assert_eq!(
-        store.mark_unknown(&old, "x", late).await.unwrap(),
+        store.mark_unknown(&old, "x", late, late).await.unwrap(),
         LeaseOutcome::LeaseLost
     );
     assert_eq!(
@@ -459,14 +462,25 @@ async fn unknown_jobs_are_claimed_for_reconcile(store: Arc<dyn Store>) {
     let lease = store.claim(1, 1000, T0).await.unwrap().remove(0);
     assert_eq!(
         store
-            .mark_unknown(&lease, "timeout after send", T0 + 10)
+            .mark_unknown(&lease, "timeout after send", T0 + 50, T0 + 10)
             .await
             .unwrap(),
         LeaseOutcome::Applied
     );
     let job = store.job(&lease.job.id).await.unwrap().unwrap();
-    assert_eq!(job.state, JobState::Unknown { since: T0 + 10 });
-    let again = store.claim(1, 1000, T0 + 10).await.unwrap().remove(0);
+    assert_eq!(
+        job.state,
+        JobState::Unknown {
+            since: T0 + 10,
+            at: T0 + 50
+        }
+    );
+    assert_eq!(job.attempts, 1, "an ambiguous failure uses up an attempt");
+    assert!(
+        store.claim(1, 1000, T0 + 49).await.unwrap().is_empty(),
+        "not before its retry time"
+    );
+    let again = store.claim(1, 1000, T0 + 50).await.unwrap().remove(0);
     assert!(again.reconcile, "an unknown job must be reconciled");
     // If the reconciling worker dies too, the next holder still reconciles.
     let third = store.claim(1, 1000, T0 + 2000).await.unwrap().remove(0);

@@ -21,7 +21,7 @@ fn runnable(state: &JobState, now: Millis) -> bool {
     match state {
         JobState::Pending { run_at } => *run_at <= now,
         JobState::Retry { at } => *at <= now,
-        JobState::Unknown { .. } => true,
+        JobState::Unknown { at, .. } => *at <= now,
         JobState::Leased { until, .. } => *until < now,
         JobState::Done { .. } | JobState::Dead { .. } => false,
     }
@@ -113,11 +113,9 @@ fn claim_one(
                 put_job(jobs, due, &old, &job)?;
                 return Ok(None);
             };
-            let reconcile = match &old {
-                JobState::Unknown { .. } => true,
-                JobState::Leased { reconcile, .. } => *reconcile,
-                _ => false,
-            };
+            // An expired lease's holder may have sent the create before it stalled or died,
+            // so the next holder looks for the Pin first, as for an unknown job.
+            let reconcile = matches!(old, JobState::Unknown { .. } | JobState::Leased { .. });
             // sled's id generator is monotonic across restarts, so tokens only grow.
             let token = LeaseToken(jobs.generate_id()?);
             let until = now.saturating_add(lease_ms);
@@ -213,7 +211,10 @@ pub(crate) fn recover_leases(db: &Db, trees: &Trees, now: Millis) -> StoreResult
     let count = leased.len();
     for mut job in leased {
         let old = job.state.clone();
-        job.state = JobState::Unknown { since: now };
+        job.state = JobState::Unknown {
+            since: now,
+            at: now,
+        };
         job.updated = now;
         let result: Result<(), ::sled::transaction::TransactionError<trees::Corrupt>> =
             (&trees.jobs, &trees.jobs_due)

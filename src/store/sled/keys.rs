@@ -62,12 +62,11 @@ pub(crate) fn delivery_time_key(keep_until: Millis, delivery_key: &[u8]) -> Vec<
 
 /// When a job in `state` may next be claimed, or `None` when it never will (done, dead).
 ///
-/// `unknown` jobs are due at once: they sort before everything so reconciles are not starved.
 pub(crate) fn due_time(state: &JobState) -> Option<Millis> {
     match state {
         JobState::Pending { run_at } => Some(*run_at),
         JobState::Retry { at } => Some(*at),
-        JobState::Unknown { .. } => Some(Millis::MIN),
+        JobState::Unknown { at, .. } => Some(*at),
         JobState::Leased { until, .. } => Some(*until),
         JobState::Done { .. } | JobState::Dead { .. } => None,
     }

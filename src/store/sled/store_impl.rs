@@ -99,13 +99,15 @@ impl Store for SledStore {
         &self,
         lease: &Lease,
         error: &str,
+        at: Millis,
         now: Millis,
     ) -> StoreResult<LeaseOutcome> {
         let lease = lease.clone();
         let error = error.to_string();
         self.write(move |inner| {
             jobs::lease_write(inner, &lease, |job| {
-                job.state = JobState::Unknown { since: now };
+                job.state = JobState::Unknown { since: now, at };
+                job.attempts = job.attempts.saturating_add(1);
                 job.last_error = Some(error.clone());
                 job.updated = now;
             })
