@@ -10,6 +10,8 @@ pub mod header_mac;
 pub mod keys;
 pub mod standard;
 pub mod stripe;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
