@@ -131,7 +131,10 @@ pub enum JobState {
     },
     /// The create was sent and its outcome is not known (timeout, reset, 5xx after send).
     /// At `at` the job is claimed again, for reconcile first.
-    Unknown { since: Millis, at: Millis },
+    Unknown {
+        since: Millis,
+        at: Millis,
+    },
     Done {
         pin_id: String,
         at: Millis,
