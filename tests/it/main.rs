@@ -1,1 +1,2 @@
-
+mod pinterest_client;
+mod pinterest_support;
