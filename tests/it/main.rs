@@ -1,2 +1,3 @@
 mod pinterest_client;
+mod pinterest_oauth;
 mod pinterest_support;
