@@ -78,8 +78,17 @@ when = { title = "(unclosed" }
         panic!("expected validation problems, got {err}");
     };
     let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
-    for expected in ["pinterest.timeout", "sources[0].url", "sources[0].backfill", "routes[0].source", "routes[0].when.title"] {
-        assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
+    for expected in [
+        "pinterest.timeout",
+        "sources[0].url",
+        "sources[0].backfill",
+        "routes[0].source",
+        "routes[0].when.title",
+    ] {
+        assert!(
+            paths.contains(&expected),
+            "{expected} missing from {paths:?}"
+        );
     }
 }
 
@@ -96,8 +105,10 @@ fn an_unset_variable_is_named() {
 #[test]
 fn secrets_do_not_appear_in_config_errors() {
     let text = "[pinterest]\nclient_secret = \"${S}\"\ntimeout = 5\n[[accounts]]\nname = \"a\"\nrefresh_token = \"${S}\"\n";
-    let err = Config::from_toml(text, Path::new("t.toml"), &|_| Some("hunter2-secret".into()))
-        .unwrap_err();
+    let err = Config::from_toml(text, Path::new("t.toml"), &|_| {
+        Some("hunter2-secret".into())
+    })
+    .unwrap_err();
     assert!(!err.to_string().contains("hunter2"), "{err}");
     assert!(!format!("{err:?}").contains("hunter2"));
 }

@@ -1,3 +1,6 @@
 mod config_check;
+mod pinterest_client;
+mod pinterest_oauth;
+mod pinterest_support;
 mod store_conformance;
 mod store_sled;
