@@ -1,2 +1,3 @@
 mod store_conformance;
 mod store_sled;
+mod store_crash;
