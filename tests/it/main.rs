@@ -4,3 +4,4 @@ mod pinterest_oauth;
 mod pinterest_support;
 mod store_conformance;
 mod store_sled;
+mod store_crash;
