@@ -178,6 +178,11 @@ impl App {
         })
     }
 
+    /// The feed sources (for one-shot polls and tests).
+    pub fn feeds(&self) -> &[FeedSource] {
+        &self.feeds
+    }
+
     /// Serve HTTP on `listener` and run pollers and the engine until `shutdown` is cancelled;
     /// then stop accepting, let in-flight work finish (up to the grace period) and close the store.
     pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@
 
 use super::serde_util::parse_value;
 use super::{Config, ConfigProblem, SourceCommon, SourceKind};
+use crate::sources::webhook::WebhookSettings;
 
 const COMMON_KEYS: [&str; 4] = ["id", "kind", "paused", "on_change"];
 const SECTIONS: [&str; 7] = [
@@ -28,6 +29,7 @@ pub struct SourceConfig {
 /// The settings of a source, by kind.
 #[derive(Debug)]
 pub enum SourceSettings {
+    Webhook(WebhookSettings),
     /// Kinds whose settings module is not built yet keep their raw keys.
     Raw(toml::Table),
 }
@@ -102,9 +104,12 @@ fn build_source(
         .partition(|(k, _)| COMMON_KEYS.contains(&k.as_str()));
     let common: SourceCommon = parse_value(toml::Value::Table(common), path, problems)?;
     let settings = match common.kind {
-        SourceKind::Feed | SourceKind::Webhook | SourceKind::Etsy | SourceKind::Shopify => {
-            SourceSettings::Raw(rest)
+        SourceKind::Webhook => {
+            let settings: WebhookSettings = parse_value(toml::Value::Table(rest), path, problems)?;
+            settings.validate(path, problems);
+            SourceSettings::Webhook(settings)
         }
+        SourceKind::Feed | SourceKind::Etsy | SourceKind::Shopify => SourceSettings::Raw(rest),
     };
     Some(SourceConfig { common, settings })
 }

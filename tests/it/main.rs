@@ -3,5 +3,6 @@ mod pinterest_client;
 mod pinterest_oauth;
 mod pinterest_support;
 mod store_conformance;
-mod store_sled;
 mod store_crash;
+mod store_sled;
+mod sync_e2e;
