@@ -246,7 +246,7 @@ pub mod testing {
         super::envelope::encode(value)
     }
     pub const SCHEMA_KEY: &[u8] = super::SCHEMA_KEY;
-    pub use super::trees::{ITEMS, JOBS, META, SOURCES};
+    pub use super::trees::{DEDUP, ITEMS, JOBS, META, SOURCES};
 }
 
 #[cfg(test)]
