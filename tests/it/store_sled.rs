@@ -223,3 +223,33 @@ async fn closed_store_refuses_work() {
     let result = store.ingest(&item("1"), plan(), T0).await;
     assert!(matches!(result, Err(StoreError::Closed)), "{result:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_tombstone_is_rebuilt_from_the_item_so_nothing_pins_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    {
+        let store = open(&path).await.unwrap();
+        store.ingest(&item("1"), plan(), T0).await.unwrap();
+        store.close().await.unwrap();
+    }
+    {
+        let db = sled::open(&path).unwrap();
+        let dedup = db.open_tree(testing::DEDUP).unwrap();
+        let (key, _) = dedup.iter().next().unwrap().unwrap();
+        dedup.insert(key, &b"not an envelope"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let store = open(&path).await.unwrap();
+    for at in [T0 + 1, T0 + 2] {
+        assert_eq!(
+            store.ingest(&item("1"), plan(), at).await.unwrap(),
+            Ingested::Duplicate
+        );
+    }
+    let quarantined = store.quarantined().await.unwrap();
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert_eq!(quarantined[0].tree, "dedup");
+    assert_eq!(store.jobs(JobFilter::default()).await.unwrap().len(), 1);
+    store.close().await.unwrap();
+}

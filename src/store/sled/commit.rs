@@ -135,10 +135,16 @@ fn run(shared: &Shared, db: &::sled::Db, files: &mut DataFiles) {
             if state.waiters.is_empty() {
                 // Stop requested and nobody waits: a last flush, then refuse new waiters.
                 drop(state);
-                if let Err(e) = flush_and_sync(db, files) {
-                    tracing::error!(error = %e, "final store flush failed");
+                let target = shared.tickets.load(Ordering::SeqCst);
+                let result = flush_and_sync(db, files);
+                shared.flushes.fetch_add(1, Ordering::SeqCst);
+                let mut state = shared.lock();
+                match result {
+                    // A writer that finished just before close still gets its answer.
+                    Ok(()) => state.durable = state.durable.max(target),
+                    Err(e) => tracing::error!(error = %e, "final store flush failed"),
                 }
-                shared.lock().stopped = true;
+                state.stopped = true;
                 return;
             }
         }

@@ -246,5 +246,31 @@ pub mod testing {
         super::envelope::encode(value)
     }
     pub const SCHEMA_KEY: &[u8] = super::SCHEMA_KEY;
-    pub use super::trees::{ITEMS, JOBS, META, SOURCES};
+    pub use super::trees::{DEDUP, ITEMS, JOBS, META, SOURCES};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_cache_is_small_and_valid() {
+        let opts = SledOptions::default();
+        assert_eq!(opts.cache_capacity_bytes, 64 * 1024 * 1024);
+        let mut problems = Vec::new();
+        opts.validate("store", &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn a_tiny_cache_is_reported_with_its_key() {
+        let opts = SledOptions {
+            cache_capacity_bytes: 1000,
+        };
+        let mut problems = Vec::new();
+        opts.validate("store", &mut problems);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].path, "store.cache_capacity_bytes");
+        assert!(problems[0].message.contains("1000 bytes"));
+    }
 }

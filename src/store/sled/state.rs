@@ -62,7 +62,11 @@ pub(crate) fn purge_deliveries(inner: &Inner, now: Millis) -> StoreResult<u64> {
                 let mut n = 0;
                 for index_key in chunk {
                     by_time.remove(index_key)?;
-                    if deliveries.remove(&index_key[8..])?.is_some() {
+                    // Index keys are `[8-byte time][delivery key]`; anything shorter is junk.
+                    let Some(delivery_key) = index_key.get(8..) else {
+                        continue;
+                    };
+                    if deliveries.remove(delivery_key)?.is_some() {
                         n += 1;
                     }
                 }
