@@ -45,9 +45,18 @@ async fn pin_creation_checks_fields_like_the_api() {
     let env = start(unlimited()).await;
     let board = env.sandbox.create_board(&env.user, "B");
     let cases = [
-        (json!({"board_id": board, "title": "t"}), "Missing parameter: media_source."),
-        (json!({"media_source": image()}), "Missing parameter: board_id."),
-        (json!({"board_id": "12a", "media_source": image()}), "board_id must be a string of digits"),
+        (
+            json!({"board_id": board, "title": "t"}),
+            "Missing parameter: media_source.",
+        ),
+        (
+            json!({"media_source": image()}),
+            "Missing parameter: board_id.",
+        ),
+        (
+            json!({"board_id": "12a", "media_source": image()}),
+            "board_id must be a string of digits",
+        ),
         (
             json!({"board_id": board, "media_source": {"source_type": "video_id", "media_id": "1"}}),
             "source_type `video_id` is not supported",
@@ -72,14 +81,20 @@ async fn pin_creation_checks_fields_like_the_api() {
             json!({"board_id": board, "media_source": image(), "link": "not a url"}),
             "link `not a url` is not a valid http(s) URL",
         ),
-        (json!({"board_id": board, "media_source": image(), "title": 5}), "title must be a string"),
+        (
+            json!({"board_id": board, "media_source": image(), "title": 5}),
+            "title must be a string",
+        ),
     ];
     for (pin, expected) in cases {
         let (status, b) = create_pin(&env, pin.clone()).await;
         assert_eq!(status, 400, "{pin}");
         assert_eq!(b["code"], 1);
         let message = b["message"].as_str().unwrap();
-        assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+        assert!(
+            message.contains(expected),
+            "{message:?} should contain {expected:?}"
+        );
     }
     let resp = env.post("pins").body("{not json").send().await.unwrap();
     let (status, b) = body(resp).await;
@@ -100,7 +115,13 @@ async fn page_size_and_bookmarks_are_checked() {
     let env = start(unlimited()).await;
     let board = env.sandbox.create_board(&env.user, "B");
     for bad in ["0", "251", "ten"] {
-        let (status, b) = body(env.get(&format!("boards?page_size={bad}")).send().await.unwrap()).await;
+        let (status, b) = body(
+            env.get(&format!("boards?page_size={bad}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, 400, "page_size={bad}");
         assert!(b["message"].as_str().unwrap().contains("page_size"));
     }
@@ -133,22 +154,54 @@ async fn page_size_and_bookmarks_are_checked() {
 #[tokio::test]
 async fn boards_and_sections_validate_names() {
     let env = start(unlimited()).await;
-    let (status, b) = body(env.post("boards").json(&json!({"description": "x"})).send().await.unwrap()).await;
+    let (status, b) = body(
+        env.post("boards")
+            .json(&json!({"description": "x"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(b["message"].as_str().unwrap().contains("name is required"));
-    let (status, board) = body(env.post("boards").json(&json!({"name": "Mine"})).send().await.unwrap()).await;
+    let (status, board) = body(
+        env.post("boards")
+            .json(&json!({"name": "Mine"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 201);
     assert_eq!(board["privacy"], "PUBLIC");
-    let (status, _) = body(env.post("boards").json(&json!({"name": "Mine"})).send().await.unwrap()).await;
+    let (status, _) = body(
+        env.post("boards")
+            .json(&json!({"name": "Mine"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 409, "a second board with the same name");
 
     let id = board["id"].as_str().unwrap();
     let sections = format!("boards/{id}/sections");
-    for bad in [json!({"name": ""}), json!({"name": "s".repeat(181)}), json!({})] {
+    for bad in [
+        json!({"name": ""}),
+        json!({"name": "s".repeat(181)}),
+        json!({}),
+    ] {
         let (status, _) = body(env.post(&sections).json(&bad).send().await.unwrap()).await;
         assert_eq!(status, 400, "{bad}");
     }
-    let (status, _) = body(env.post(&sections).json(&json!({"name": "s".repeat(180)})).send().await.unwrap()).await;
+    let (status, _) = body(
+        env.post(&sections)
+            .json(&json!({"name": "s".repeat(180)}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 201);
     let (status, b) = body(env.get("boards/abc").send().await.unwrap()).await;
     assert_eq!(status, 400);
@@ -188,17 +241,34 @@ async fn the_token_endpoint_checks_client_auth_and_grants() {
             .basic_auth(&cfg.client_id, Some(&secret))
             .form(pairs)
     };
-    let (status, b) = body(env.http.post(url.clone()).form(&[("grant_type", "client_credentials")]).send().await.unwrap()).await;
-    assert_eq!((status, b["code"].clone()), (401, json!(2)));
-    let (status, _) = body(form(&[("grant_type", "password")]).send().await.unwrap()).await;
-    assert_eq!(status, 400);
-    let (status, _) = body(form(&[("grant_type", "client_credentials")]).send().await.unwrap()).await;
-    assert_eq!(status, 400, "client_credentials needs a scope");
     let (status, b) = body(
-        form(&[("grant_type", "client_credentials"), ("scope", "boards:read")])
+        env.http
+            .post(url.clone())
+            .form(&[("grant_type", "client_credentials")])
             .send()
             .await
             .unwrap(),
+    )
+    .await;
+    assert_eq!((status, b["code"].clone()), (401, json!(2)));
+    let (status, _) = body(form(&[("grant_type", "password")]).send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    let (status, _) = body(
+        form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "client_credentials needs a scope");
+    let (status, b) = body(
+        form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "boards:read"),
+        ])
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 200);
