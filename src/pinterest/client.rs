@@ -345,7 +345,9 @@ pub(crate) fn parse_retry_after(value: &str, now_ms: i64) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(value).ok()?;
     let at_ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64;
-    Some(Duration::from_millis(at_ms.saturating_sub(now_ms).max(0) as u64))
+    Some(Duration::from_millis(
+        at_ms.saturating_sub(now_ms).max(0) as u64
+    ))
 }
 
 #[cfg(test)]
@@ -378,8 +380,15 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        let e = error_from(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>", None, None);
-        assert!(matches!(e, ApiError::Server { status: 502, ref message, .. } if message.contains("bad gateway")));
+        let e = error_from(
+            StatusCode::BAD_GATEWAY,
+            b"<html>bad gateway</html>",
+            None,
+            None,
+        );
+        assert!(
+            matches!(e, ApiError::Server { status: 502, ref message, .. } if message.contains("bad gateway"))
+        );
         let e = error_from(StatusCode::CONFLICT, b"", None, None);
         assert!(
             matches!(e, ApiError::Rejected { status: 409, ref message, .. } if message == "Conflict")

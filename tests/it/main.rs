@@ -1,7 +1,10 @@
 mod config_check;
 mod pinterest_client;
 mod pinterest_oauth;
+mod pinterest_openapi;
+mod pinterest_spec;
 mod pinterest_support;
+mod sandbox_api;
 mod store_conformance;
 mod store_crash;
 mod store_sled;

@@ -86,7 +86,13 @@ async fn sections_are_created_listed_and_used_by_pins() {
     p.board_section_id = Some("123456".into());
     let err = client.create_pin(&p).await.unwrap_err();
     assert!(
-        matches!(err, ApiError::NotFound { code: Some(2031), .. }),
+        matches!(
+            err,
+            ApiError::NotFound {
+                code: Some(2031),
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -99,7 +105,10 @@ async fn pins_are_created_read_back_and_listed_newest_first() {
     let mut ids = Vec::new();
     for i in 0..5 {
         env.clock.advance_ms(1000);
-        let made = client.create_pin(&pin(&board.id, &format!("Item {i}"))).await.unwrap();
+        let made = client
+            .create_pin(&pin(&board.id, &format!("Item {i}")))
+            .await
+            .unwrap();
         assert_eq!(made.title.as_deref(), Some(format!("Item {i}").as_str()));
         assert_eq!(made.board_id.as_deref(), Some(board.id.as_str()));
         ids.push(made.id);
@@ -193,7 +202,14 @@ async fn a_spam_block_is_flagged() {
     });
     let err = env.client().user_account().await.unwrap_err();
     assert!(
-        matches!(err, ApiError::RateLimited { spam: true, retry_after: None, .. }),
+        matches!(
+            err,
+            ApiError::RateLimited {
+                spam: true,
+                retry_after: None,
+                ..
+            }
+        ),
         "{err:?}"
     );
     // The burst is over.
@@ -209,7 +225,13 @@ async fn server_errors_are_transient() {
     });
     let err = env.client().list_boards().await.unwrap_err();
     assert!(
-        matches!(err, ApiError::Server { status: 500 | 503, .. }),
+        matches!(
+            err,
+            ApiError::Server {
+                status: 500 | 503,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.is_transient());
@@ -230,10 +252,19 @@ async fn create_then_fail_reports_maybe_applied_and_the_pin_exists() {
         let err = client.create_pin(&pin(&board.id, title)).await.unwrap_err();
         match mode {
             FailMode::Status500 => {
-                assert!(matches!(err, ApiError::Server { status: 500, .. }), "{err:?}")
+                assert!(
+                    matches!(err, ApiError::Server { status: 500, .. }),
+                    "{err:?}"
+                )
             }
             _ => assert!(
-                matches!(err, ApiError::Transport { maybe_sent: true, .. }),
+                matches!(
+                    err,
+                    ApiError::Transport {
+                        maybe_sent: true,
+                        ..
+                    }
+                ),
                 "{err:?}"
             ),
         }
@@ -267,7 +298,13 @@ async fn a_refused_connection_was_never_sent() {
     );
     let err = client.user_account().await.unwrap_err();
     assert!(
-        matches!(err, ApiError::Transport { maybe_sent: false, .. }),
+        matches!(
+            err,
+            ApiError::Transport {
+                maybe_sent: false,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.is_transient() && !err.maybe_applied());

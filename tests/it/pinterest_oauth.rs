@@ -27,7 +27,7 @@ async fn an_expired_token_is_refreshed_once_and_the_call_repeated() {
     assert_eq!(stats.refresh_grants, 1);
     assert_eq!(stats.unauthorized, 1);
 
-    let saved = saved.lock().unwrap();
+    let saved = saved.lock().unwrap().clone();
     assert_eq!(saved.len(), 1, "the persist hook runs once per refresh");
     let new = &saved[0];
     assert_ne!(new.access_token.expose_secret(), env.user.access_token);
@@ -64,7 +64,10 @@ async fn a_token_about_to_expire_is_refreshed_before_the_call() {
     client.user_account().await.unwrap();
     let stats = env.sandbox.stats();
     assert_eq!(stats.refresh_grants, 1);
-    assert_eq!(stats.unauthorized, 0, "no request went out with the old token");
+    assert_eq!(
+        stats.unauthorized, 0,
+        "no request went out with the old token"
+    );
     // Far from expiry: no second refresh.
     client.user_account().await.unwrap();
     assert_eq!(env.sandbox.stats().refresh_grants, 1);
@@ -107,7 +110,14 @@ async fn wrong_client_credentials_are_an_auth_error() {
     env.sandbox.expire_access_tokens();
     let err = client.user_account().await.unwrap_err();
     assert!(
-        matches!(err, ApiError::Auth(AuthError::Rejected { status: 401, code: Some(2), .. })),
+        matches!(
+            err,
+            ApiError::Auth(AuthError::Rejected {
+                status: 401,
+                code: Some(2),
+                ..
+            })
+        ),
         "{err:?}"
     );
     assert_eq!(env.sandbox.stats().refresh_grants, 0);
@@ -219,5 +229,8 @@ async fn the_code_flow_yields_working_tokens() {
         &clock,
     )
     .await;
-    assert!(matches!(again, Err(AuthError::Rejected { status: 400, .. })));
+    assert!(matches!(
+        again,
+        Err(AuthError::Rejected { status: 400, .. })
+    ));
 }

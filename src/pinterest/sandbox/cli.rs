@@ -17,9 +17,9 @@ pub async fn run_cli(
     config: SandboxConfig,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let listener = TcpListener::bind(listen).await.map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}"))
-    })?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
     let addr = listener.local_addr()?;
     let sandbox = Sandbox::new(config);
     let user = sandbox.create_user("sandbox-user");
@@ -32,7 +32,13 @@ pub async fn run_cli(
         &authorize,
         &cfg.client_id,
         "http://127.0.0.1:8085/",
-        &["boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read"],
+        &[
+            "boards:read",
+            "boards:write",
+            "pins:read",
+            "pins:write",
+            "user_accounts:read",
+        ],
         "xyz",
     );
     println!(

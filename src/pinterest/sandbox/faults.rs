@@ -92,7 +92,10 @@ pub(crate) async fn api_guard(
 }
 
 fn is_write(m: &Method) -> bool {
-    matches!(*m, Method::POST | Method::PATCH | Method::PUT | Method::DELETE)
+    matches!(
+        *m,
+        Method::POST | Method::PATCH | Method::PUT | Method::DELETE
+    )
 }
 
 fn forced_fault(sb: &Inner) -> Option<Response> {

@@ -47,7 +47,11 @@ fn parse_pin(obj: &Map<String, Value>) -> Result<NewPin, SbError> {
     }
     let media = match obj.get("media_source") {
         Some(Value::Object(m)) => m,
-        Some(_) => return Err(SbError::bad_request("Invalid parameter: media_source must be an object.")),
+        Some(_) => {
+            return Err(SbError::bad_request(
+                "Invalid parameter: media_source must be an object.",
+            ));
+        }
         None => return Err(SbError::bad_request("Missing parameter: media_source.")),
     };
     match media.get("source_type").and_then(Value::as_str) {
@@ -57,7 +61,11 @@ fn parse_pin(obj: &Map<String, Value>) -> Result<NewPin, SbError> {
                 "Invalid parameter: media_source.source_type `{other}` is not supported by the sandbox; use image_url."
             )));
         }
-        None => return Err(SbError::bad_request("Missing parameter: media_source.source_type.")),
+        None => {
+            return Err(SbError::bad_request(
+                "Missing parameter: media_source.source_type.",
+            ));
+        }
     }
     let image_url = match media.get("url") {
         Some(Value::String(u)) if is_http_url(u) => u.clone(),

@@ -88,7 +88,9 @@ pub(crate) fn is_http_url(s: &str) -> bool {
 pub(crate) fn json_object(body: &[u8]) -> Result<Map<String, Value>, SbError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(SbError::bad_request("The request body must be a JSON object.")),
+        Ok(_) => Err(SbError::bad_request(
+            "The request body must be a JSON object.",
+        )),
         Err(e) => Err(SbError::bad_request(format!(
             "The request body is not valid JSON: {e}"
         ))),
