@@ -1,1 +1,2 @@
-
+mod webhook_http;
+mod webhook_support;
