@@ -1,2 +1,3 @@
 mod webhook_http;
 mod webhook_support;
+mod webhook_wordpress;
