@@ -9,3 +9,6 @@ mod store_conformance;
 mod store_crash;
 mod store_sled;
 mod sync_e2e;
+mod webhook_http;
+mod webhook_support;
+mod webhook_wordpress;

@@ -145,7 +145,7 @@ impl Mapping {
                 )),
             },
         };
-        Ok(Mapped::Item { item, skip })
+        Ok(Mapped::item(item, skip))
     }
 }
 

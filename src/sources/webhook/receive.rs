@@ -57,7 +57,7 @@ pub enum Prepared {
     /// WooCommerce's unsigned creation ping: answer 200, store nothing.
     Ping,
     Submit {
-        item: Item,
+        item: Box<Item>,
         submission: Submission,
     },
 }
@@ -119,7 +119,7 @@ pub async fn prepare(
             let mut item = Item::new(hook.id.clone(), key);
             item.title = reason.clone();
             Prepared::Submit {
-                item,
+                item: Box::new(item),
                 submission: Submission {
                     skip_reason: Some(reason),
                     delivery,
@@ -144,7 +144,7 @@ pub async fn process(
     };
     let skip = submission.skip_reason.clone();
     let key = item.key.clone();
-    let outcome = ingest.submit(item, submission).await.map_err(|e| {
+    let outcome = ingest.submit(*item, submission).await.map_err(|e| {
         tracing::error!(source = %hook.id, key = %key, error = %e, "webhook: store failed, asking the sender to retry");
         Rejection::Unavailable("the store is unavailable; retry later".into())
     })?;

@@ -43,5 +43,5 @@ pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
         Some(other) => Some(format!("status is {other:?}, not \"published\"")),
         None => Some("no status: not published".to_string()),
     };
-    Ok(Mapped::Item { item, skip })
+    Ok(Mapped::item(item, skip))
 }

@@ -22,13 +22,25 @@ use crate::item::{Item, SourceId};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mapped {
     /// An item; `skip` says why it must not become a Pin (draft, unpublished, …).
-    Item { item: Item, skip: Option<String> },
+    Item {
+        item: Box<Item>,
+        skip: Option<String>,
+    },
     /// An event this source does not turn into Pins (another topic): recorded and answered 2xx.
     Ignored {
         reason: String,
         /// What the event was about (`orders/create:123`), for the record.
         reference: Option<String>,
     },
+}
+
+impl Mapped {
+    pub fn item(item: Item, skip: Option<String>) -> Self {
+        Mapped::Item {
+            item: Box::new(item),
+            skip,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -81,7 +81,7 @@ impl Shopify {
             None if root.get("published_at").is_present() => None,
             None => Some("not published: published_at is null".to_string()),
         };
-        Ok(Mapped::Item { item, skip })
+        Ok(Mapped::item(item, skip))
     }
 }
 

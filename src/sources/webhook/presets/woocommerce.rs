@@ -70,7 +70,7 @@ pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
         Some(other) => Some(format!("status is {other:?}, not \"publish\"")),
         None => Some("no status: not published".to_string()),
     };
-    Ok(Mapped::Item { item, skip })
+    Ok(Mapped::item(item, skip))
 }
 
 #[cfg(test)]

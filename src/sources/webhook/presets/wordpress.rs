@@ -46,7 +46,7 @@ impl WordPress {
                 }
             }
         }
-        Ok(Mapped::Item { item, skip })
+        Ok(Mapped::item(item, skip))
     }
 
     /// `{site}/wp-json/wp/v2/media/{id}`; the site is `site_url`, else the post link's origin.

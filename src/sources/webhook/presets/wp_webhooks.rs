@@ -41,5 +41,5 @@ pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
         Some(other) => Some(format!("post_status is {other:?}, not \"publish\"")),
         None => Some("no post_status: not published".to_string()),
     };
-    Ok(Mapped::Item { item, skip })
+    Ok(Mapped::item(item, skip))
 }
