@@ -107,7 +107,10 @@ impl SledStore {
                 open_err(reason)
             })?;
         let trees = Trees::open(&db).map_err(|e| open_err(e.to_string()))?;
-        check_schema(&trees)?;
+        check_schema(&trees).map_err(|e| match e {
+            StoreError::Io(reason) => open_err(reason),
+            other => other,
+        })?;
         let now = clock.now_ms();
         let recovered = jobs::recover_leases(&db, &trees, now)?;
         if recovered > 0 {
