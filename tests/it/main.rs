@@ -1,1 +1,6 @@
+//! Integration tests: one binary, one module per area.
 
+mod feed_fetch;
+mod feed_parse;
+mod feed_poller;
+mod feed_support;
