@@ -1,4 +1,9 @@
+//! Integration tests: one binary, one module per area.
 mod config_check;
+mod feed_fetch;
+mod feed_parse;
+mod feed_poller;
+mod feed_support;
 mod pinterest_client;
 mod pinterest_oauth;
 mod pinterest_openapi;

@@ -1,1 +1,149 @@
-//! RSS/Atom/JSON Feed polling. (placeholder: owned by the feed work)
+//! RSS / Atom / JSON Feed sources: poll a feed politely, turn its entries into `Item`s with
+//! stable dedup keys, and hand them to `ingest` (design §1, reference/feeds.md).
+//!
+//! `FeedSource` is one configured feed (fetch + parse, no store access); `poller::run` is its
+//! task (schedule, backfill, state); `poller::poll_now` is the dry run behind `pinbridge poll`.
+
+pub mod error;
+pub mod extras;
+pub mod fetch;
+pub mod images;
+pub mod parse;
+pub mod poller;
+pub mod schedule;
+pub mod settings;
+pub mod ssrf;
+
+use url::Url;
+
+pub use error::FeedError;
+pub use fetch::Fetcher;
+pub use poller::{DryRun, DryRunItem, PollReport, poll_cycle, poll_now, run};
+pub use settings::{Backfill, FeedSettings};
+
+use crate::item::{Item, SourceId};
+use crate::store::SourceState;
+use fetch::FetchOptions;
+use images::MinSize;
+use schedule::{Hints, Schedule};
+
+/// The result of one successful poll.
+#[derive(Clone, Debug, Default)]
+pub struct Poll {
+    /// The feed's items, oldest first. Empty when `not_modified`.
+    pub items: Vec<Item>,
+    /// The server answered 304: nothing changed since the validators we sent.
+    pub not_modified: bool,
+    /// Validators to send next time (the previous ones when the server sent none).
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Freshness hints for the scheduler.
+    pub hints: Hints,
+}
+
+/// One configured feed: what to fetch and how. Holds no state; `SourceState` lives in the store.
+#[derive(Clone)]
+pub struct FeedSource {
+    id: SourceId,
+    url: Url,
+    settings: FeedSettings,
+    fetcher: Fetcher,
+}
+
+impl FeedSource {
+    /// A source for validated settings. Fails only on a URL `validate` would also reject.
+    pub fn new(id: SourceId, settings: FeedSettings, fetcher: Fetcher) -> Result<Self, FeedError> {
+        let url = settings::check_url(&settings.url).map_err(FeedError::BadUrl)?;
+        Ok(Self {
+            id,
+            url,
+            settings,
+            fetcher,
+        })
+    }
+
+    pub fn id(&self) -> &SourceId {
+        &self.id
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    pub fn settings(&self) -> &FeedSettings {
+        &self.settings
+    }
+
+    pub(crate) fn schedule(&self) -> Schedule {
+        Schedule {
+            interval: self.settings.interval,
+            jitter: self.settings.jitter,
+            floor: self.settings.min_interval,
+            ceiling: self.settings.max_interval,
+        }
+    }
+
+    fn fetch_options(&self, state: &SourceState) -> FetchOptions {
+        FetchOptions {
+            accept: fetch::FEED_ACCEPT,
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+            timeout: self.settings.timeout,
+            connect_timeout: self.settings.connect_timeout,
+            max_body_bytes: self.settings.max_body_bytes,
+            user_agent: self.settings.user_agent.clone(),
+            allow_private: self.settings.allow_private,
+        }
+    }
+
+    /// Fetch (conditionally, with `state`'s validators) and parse the feed once. No writes.
+    pub async fn poll_once(&self, state: &SourceState) -> Result<Poll, FeedError> {
+        let response = self
+            .fetcher
+            .get(&self.url, &self.fetch_options(state))
+            .await?;
+        let mut hints = Hints {
+            ttl: None,
+            max_age: response.cache.max_age,
+            expires_in: response.cache.expires_in,
+            retry_after: response.cache.retry_after,
+        };
+        // A 304 may carry no validators; keep sending the ones that got it.
+        let etag = response.etag.clone().or_else(|| state.etag.clone());
+        let last_modified = response
+            .last_modified
+            .clone()
+            .or_else(|| state.last_modified.clone());
+        if response.not_modified {
+            return Ok(Poll {
+                items: Vec::new(),
+                not_modified: true,
+                etag,
+                last_modified,
+                hints,
+            });
+        }
+        let source = self.id.clone();
+        let min_image = MinSize {
+            width: self.settings.min_image_width,
+            height: self.settings.min_image_height,
+        };
+        let base = response.url.clone();
+        let body = response.body;
+        // feed-rs 2.4's parser is not Send and parsing a large feed takes milliseconds: run it
+        // off the async threads.
+        let parsed = tokio::task::spawn_blocking(move || {
+            parse::parse_feed(&source, &body, &base, min_image)
+        })
+        .await
+        .map_err(|e| FeedError::parse(format!("the parser stopped unexpectedly: {e}")))??;
+        hints.ttl = parsed.ttl;
+        Ok(Poll {
+            items: parsed.items,
+            not_modified: false,
+            etag,
+            last_modified,
+            hints,
+        })
+    }
+}

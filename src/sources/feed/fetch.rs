@@ -1,0 +1,331 @@
+//! Fetching a feed: one shared reqwest client (per connect-timeout and address policy),
+//! conditional GET, redirects followed by hand so each hop is checked, and a body cap counted
+//! after decompression so a gzip bomb stops at the limit.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Client, StatusCode};
+use url::Url;
+
+use super::error::{FeedError, describe};
+
+/// The honest User-Agent: who we are and where to read about us.
+pub const USER_AGENT: &str = concat!(
+    "pinbridge/",
+    env!("CARGO_PKG_VERSION"),
+    " (+https://github.com/pinbridge/pinbridge)"
+);
+
+/// What feed readers accept (Miniflux's list): every feed type, then HTML and anything.
+pub const FEED_ACCEPT: &str = "application/xml,application/atom+xml,application/rss+xml,application/rdf+xml,application/feed+json,text/html,*/*;q=0.9";
+
+/// Redirect hops followed before giving up.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// How one fetch is made.
+#[derive(Clone, Debug)]
+pub struct FetchOptions {
+    pub accept: &'static str,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_body_bytes: u64,
+    pub user_agent: Option<String>,
+    pub allow_private: bool,
+}
+
+/// What the server said about caching, for the scheduler.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CacheHints {
+    /// `Cache-Control: max-age`.
+    pub max_age: Option<Duration>,
+    /// `Expires`, as a delay from now.
+    pub expires_in: Option<Duration>,
+    /// `Retry-After`, as a delay from now.
+    pub retry_after: Option<Duration>,
+}
+
+/// The useful parts of a final response.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// The URL after redirects (the base for relative links).
+    pub url: Url,
+    pub not_modified: bool,
+    pub body: Bytes,
+    pub content_type: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub cache: CacheHints,
+}
+
+type ClientKey = (Duration, bool);
+
+/// The HTTP side of every feed source. Cheap to clone; clones share connections.
+#[derive(Clone, Default)]
+pub struct Fetcher {
+    clients: Arc<Mutex<HashMap<ClientKey, Client>>>,
+}
+
+impl Fetcher {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The shared client for this connect timeout and address policy, built on first use.
+    fn client(&self, connect_timeout: Duration, allow_private: bool) -> Result<Client, FeedError> {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(&(connect_timeout, allow_private)) {
+            return Ok(client.clone());
+        }
+        let client = super::ssrf::guard(
+            Client::builder()
+                .connect_timeout(connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .gzip(true)
+                .brotli(true)
+                .deflate(true)
+                .pool_idle_timeout(Duration::from_secs(10)),
+            allow_private,
+        )
+        .build()
+        .map_err(|e| FeedError::BadUrl(format!("could not build the HTTP client: {e}")))?;
+        clients.insert((connect_timeout, allow_private), client.clone());
+        Ok(client)
+    }
+
+    /// GET `url`, following up to [`MAX_REDIRECTS`] redirects, within `opts.timeout` overall.
+    pub async fn get(&self, url: &Url, opts: &FetchOptions) -> Result<Response, FeedError> {
+        match tokio::time::timeout(opts.timeout, self.get_inner(url, opts)).await {
+            Ok(result) => result,
+            Err(_) => Err(FeedError::Timeout {
+                after: opts.timeout,
+            }),
+        }
+    }
+
+    async fn get_inner(&self, url: &Url, opts: &FetchOptions) -> Result<Response, FeedError> {
+        let client = self.client(opts.connect_timeout, opts.allow_private)?;
+        let mut current = url.clone();
+        let mut hops = 0;
+        loop {
+            super::ssrf::check_url(&current, opts.allow_private).await?;
+            let response = client
+                .get(current.clone())
+                .headers(request_headers(opts)?)
+                .timeout(opts.timeout)
+                .send()
+                .await
+                .map_err(|e| network_error(&current, e, opts.timeout))?;
+            let status = response.status();
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                let next = redirect_target(&current, response.headers())?;
+                hops += 1;
+                if hops > MAX_REDIRECTS {
+                    return Err(FeedError::TooManyRedirects {
+                        max: MAX_REDIRECTS,
+                        url: next.to_string(),
+                    });
+                }
+                current = next;
+                continue;
+            }
+            return read_response(current, response, opts).await;
+        }
+    }
+}
+
+fn request_headers(opts: &FetchOptions) -> Result<HeaderMap, FeedError> {
+    let mut headers = HeaderMap::new();
+    let agent = opts.user_agent.as_deref().unwrap_or(USER_AGENT);
+    let agent = HeaderValue::from_str(agent)
+        .map_err(|_| FeedError::BadUrl("the user_agent is not a valid header value".into()))?;
+    headers.insert(header::USER_AGENT, agent);
+    headers.insert(header::ACCEPT, HeaderValue::from_static(opts.accept));
+    // Validators come from an earlier response; one that is not a valid header is just dropped.
+    if let Some(v) = opts
+        .etag
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        headers.insert(header::IF_NONE_MATCH, v);
+    }
+    if let Some(v) = opts
+        .last_modified
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        headers.insert(header::IF_MODIFIED_SINCE, v);
+    }
+    Ok(headers)
+}
+
+fn redirect_target(current: &Url, headers: &HeaderMap) -> Result<Url, FeedError> {
+    let location = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| FeedError::BadUrl(format!("{current} redirected without a Location")))?;
+    let next = current
+        .join(location)
+        .map_err(|e| FeedError::BadUrl(format!("{current} redirected to `{location}` ({e})")))?;
+    if !matches!(next.scheme(), "http" | "https") {
+        return Err(FeedError::Blocked {
+            url: next.to_string(),
+            reason: "a redirect may only lead to http or https".into(),
+        });
+    }
+    Ok(next)
+}
+
+async fn read_response(
+    url: Url,
+    mut response: reqwest::Response,
+    opts: &FetchOptions,
+) -> Result<Response, FeedError> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let cache = cache_hints(&headers);
+    if !status.is_success() && status != StatusCode::NOT_MODIFIED {
+        return Err(FeedError::Http {
+            status: status.as_u16(),
+            retry_after: cache.retry_after,
+        });
+    }
+    let text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let mut out = Response {
+        url: url.clone(),
+        not_modified: status == StatusCode::NOT_MODIFIED,
+        body: Bytes::new(),
+        content_type: text(header::CONTENT_TYPE),
+        etag: text(header::ETAG),
+        last_modified: text(header::LAST_MODIFIED),
+        cache,
+    };
+    if out.not_modified {
+        return Ok(out);
+    }
+    // reqwest drops Content-Length when it decompresses, so a length here is the real size.
+    if response
+        .content_length()
+        .is_some_and(|n| n > opts.max_body_bytes)
+    {
+        return Err(FeedError::TooLarge {
+            limit: opts.max_body_bytes,
+        });
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| network_error(&url, e, opts.timeout))?
+    {
+        if (body.len() + chunk.len()) as u64 > opts.max_body_bytes {
+            return Err(FeedError::TooLarge {
+                limit: opts.max_body_bytes,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    out.body = body.freeze();
+    Ok(out)
+}
+
+fn network_error(url: &Url, err: reqwest::Error, timeout: Duration) -> FeedError {
+    if err.is_timeout() {
+        return FeedError::Timeout { after: timeout };
+    }
+    let reason = describe(&err);
+    if let Some(blocked) = super::ssrf::blocked_in(&err) {
+        return blocked;
+    }
+    if err.is_connect() {
+        let target = match (url.host_str(), url.port_or_known_default()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            _ => url.to_string(),
+        };
+        return FeedError::Connect { target, reason };
+    }
+    FeedError::Network {
+        url: url.to_string(),
+        reason,
+        source: err,
+    }
+}
+
+/// Cache hints from response headers. Unparseable values are ignored: they are hints.
+pub fn cache_hints(headers: &HeaderMap) -> CacheHints {
+    let get = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let max_age = get(header::CACHE_CONTROL).and_then(|cc| {
+        cc.split(',').find_map(|d| {
+            let (k, v) = d.split_once('=')?;
+            (k.trim().eq_ignore_ascii_case("max-age"))
+                .then(|| v.trim().trim_matches('"').parse::<u64>().ok())
+                .flatten()
+                .map(Duration::from_secs)
+        })
+    });
+    let expires_in = get(header::EXPIRES).and_then(delay_until_date);
+    let retry_after = get(header::RETRY_AFTER).and_then(|v| {
+        v.trim()
+            .parse::<u64>()
+            .ok()
+            .map(Duration::from_secs)
+            .or_else(|| delay_until_date(v))
+    });
+    CacheHints {
+        max_age,
+        expires_in,
+        retry_after,
+    }
+}
+
+fn delay_until_date(value: &str) -> Option<Duration> {
+    let at = httpdate::parse_http_date(value.trim()).ok()?;
+    at.duration_since(SystemTime::now()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_hints_read_max_age_and_retry_after() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=3600"),
+        );
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
+        h.insert(header::EXPIRES, HeaderValue::from_static("0"));
+        let hints = cache_hints(&h);
+        assert_eq!(hints.max_age, Some(Duration::from_secs(3600)));
+        assert_eq!(hints.retry_after, Some(Duration::from_secs(120)));
+        assert_eq!(hints.expires_in, None);
+    }
+
+    #[test]
+    fn expires_in_the_future_becomes_a_delay() {
+        let later = SystemTime::now() + Duration::from_secs(7200);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::EXPIRES,
+            HeaderValue::from_str(&httpdate::fmt_http_date(later)).expect("date"),
+        );
+        let delay = cache_hints(&h).expires_in.expect("delay");
+        assert!(delay > Duration::from_secs(7000) && delay <= Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn user_agent_names_pinbridge_and_its_version() {
+        assert!(USER_AGENT.starts_with(concat!("pinbridge/", env!("CARGO_PKG_VERSION"))));
+    }
+}

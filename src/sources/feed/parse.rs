@@ -1,0 +1,243 @@
+//! Parsing a fetched feed with feed-rs and turning its entries into `Item`s with pinbridge's
+//! own dedup keys.
+//!
+//! Key order (design §6, Miniflux's rules): guid / Atom id / JSON id → link → image URL → a hash
+//! of title + content. feed-rs invents an id when an entry has none (a hash of link + title, or a
+//! random UUID when there is no link either), which must never become a dedup key: a UUID
+//! changes on every parse and pins the item again each poll, and a title edit changes the hash.
+//! So the parser is given an id generator that returns a sentinel no document can contain
+//! (it starts with a NUL, which XML forbids and JSON must escape). feed-rs calls the generator
+//! only when the document had no usable id, so `entry.id == NO_ID` means "no guid" exactly.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use feed_rs::model::{Entry, Feed};
+use feed_rs::parser::{Builder, ParseErrorKind, ParseFeedError};
+use url::Url;
+
+use super::error::FeedError;
+use super::extras;
+use super::images::{self, MinSize};
+use crate::item::{DedupKey, Item, SourceId};
+
+const NO_ID: &str = "\u{0}pinbridge:no-id";
+
+/// A parsed feed: its items oldest first, and the feed's own refresh hint.
+#[derive(Clone, Debug, Default)]
+pub struct ParsedFeed {
+    pub items: Vec<Item>,
+    /// RSS `<ttl>`: how long the publisher says the feed may be cached.
+    pub ttl: Option<Duration>,
+}
+
+/// Parse `body` (raw bytes, as served) fetched from `feed_url` into items of `source`.
+///
+/// Synchronous on purpose: feed-rs 2.4's parser is not `Send`; callers run this in
+/// `spawn_blocking`.
+pub fn parse_feed(
+    source: &SourceId,
+    body: &[u8],
+    feed_url: &Url,
+    min_image: MinSize,
+) -> Result<ParsedFeed, FeedError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(FeedError::parse("the server sent an empty body"));
+    }
+    let parser = Builder::new()
+        .base_uri(Some(feed_url.as_str()))
+        .id_generator(|_links, _title, _base| NO_ID.to_string())
+        .build();
+    let feed = parser.parse(body).map_err(|e| explain(e, body))?;
+    let is_json = body.iter().find(|b| **b == b'<' || **b == b'{') == Some(&b'{');
+    let own_images = extras::item_images(body, is_json);
+    // The side scan must line up with feed-rs's entries; if it does not (odd nesting), it is
+    // not used rather than risk giving an item another item's image.
+    let own_images = if own_images.len() == feed.entries.len() {
+        own_images
+    } else {
+        vec![None; feed.entries.len()]
+    };
+    let items = to_items(source, &feed, feed_url, &own_images, min_image);
+    Ok(ParsedFeed {
+        items,
+        ttl: feed
+            .ttl
+            .map(|minutes| Duration::from_secs(u64::from(minutes) * 60)),
+    })
+}
+
+fn to_items(
+    source: &SourceId,
+    feed: &Feed,
+    feed_url: &Url,
+    own_images: &[Option<String>],
+    min_image: MinSize,
+) -> Vec<Item> {
+    let ids: Vec<Option<&str>> = feed
+        .entries
+        .iter()
+        .map(|e| Some(e.id.trim()).filter(|id| !id.is_empty() && *id != NO_ID))
+        .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for id in ids.iter().flatten() {
+        *seen.entry(id).or_default() += 1;
+    }
+    let feed_title = feed.title.as_ref().map(|t| t.content.trim().to_string());
+    let mut items: Vec<Item> = feed
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(position, entry)| {
+            let link = alternate_link(entry, feed_url);
+            let base = link
+                .as_deref()
+                .and_then(|l| Url::parse(l).ok())
+                .unwrap_or_else(|| feed_url.clone());
+            let own = own_images.get(position).and_then(|o| o.as_deref());
+            let image = images::choose(entry, own, &base, min_image);
+            let title = entry
+                .title
+                .as_ref()
+                .map(|t| t.content.trim().to_string())
+                .unwrap_or_default();
+            let summary = entry.summary.as_ref().map(|s| s.content.trim());
+            let content = entry
+                .content
+                .as_ref()
+                .and_then(|c| c.body.as_deref())
+                .map(str::trim);
+            let key = match ids[position] {
+                // A guid repeated within one document is not an identity on its own.
+                Some(id) if seen.get(id).copied().unwrap_or(0) > 1 => match &link {
+                    Some(link) => DedupKey::new("guid", &format!("{id}|{link}")),
+                    None => DedupKey::new("guid", &format!("{id}|{position}")),
+                },
+                Some(id) => DedupKey::new("guid", id),
+                None => match (&link, &image) {
+                    (Some(link), _) => DedupKey::new("link", link),
+                    (None, Some(image)) => DedupKey::new("image", &image.url),
+                    (None, None) => DedupKey::from_content(&[
+                        &title,
+                        summary.unwrap_or(""),
+                        content.unwrap_or(""),
+                    ]),
+                },
+            };
+            let mut item = Item::new(source.clone(), key);
+            item.title = title;
+            item.description = summary
+                .filter(|s| !s.is_empty())
+                .or(content)
+                .unwrap_or("")
+                .to_string();
+            item.link = link;
+            if let Some(image) = image {
+                item.image_url = Some(image.url);
+                item.image_alt = image.alt;
+            }
+            item.published_ms = entry
+                .published
+                .or(entry.updated)
+                .map(|t| t.timestamp_millis());
+            item.categories = entry
+                .categories
+                .iter()
+                .map(|c| c.term.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+            if let Some(author) = entry
+                .authors
+                .iter()
+                .map(|a| a.name.trim())
+                .find(|n| !n.is_empty())
+            {
+                item.fields.insert("author".into(), author.to_string());
+            }
+            if let Some(feed_title) = feed_title.as_ref().filter(|t| !t.is_empty()) {
+                item.fields.insert("feed_title".into(), feed_title.clone());
+            }
+            item
+        })
+        .collect();
+    oldest_first(&mut items);
+    items
+}
+
+/// Feeds list newest first by convention; sort by date when every item has one, else trust
+/// the document order reversed.
+fn oldest_first(items: &mut [Item]) {
+    items.reverse();
+    if items.iter().all(|i| i.published_ms.is_some()) {
+        items.sort_by_key(|i| i.published_ms);
+    }
+}
+
+/// The entry's page: the first `alternate` (or rel-less) link that is not a media attachment,
+/// made absolute against the feed URL.
+fn alternate_link(entry: &Entry, feed_url: &Url) -> Option<String> {
+    entry
+        .links
+        .iter()
+        .filter(|l| {
+            l.rel
+                .as_deref()
+                .is_none_or(|r| r.eq_ignore_ascii_case("alternate"))
+        })
+        .filter(|l| {
+            l.media_type.as_deref().is_none_or(|t| {
+                let t = t.to_ascii_lowercase();
+                t.starts_with("text/html") || t.starts_with("application/xhtml")
+            })
+        })
+        .find_map(|l| images::absolute(&l.href, feed_url))
+}
+
+/// A feed-rs error in words, with a hint when the body is an HTML page instead of a feed.
+fn explain(err: ParseFeedError, body: &[u8]) -> FeedError {
+    match err {
+        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => {
+            if looks_like_html(body) {
+                let hint = match discover_feed_link(body) {
+                    Some(link) => format!("; the page names a feed at {link}, use that as `url`"),
+                    None => {
+                        "; set `url` to the address of the site's RSS, Atom or JSON feed".into()
+                    }
+                };
+                FeedError::parse(format!("this is an HTML page, not a feed{hint}"))
+            } else {
+                FeedError::parse(
+                    "no RSS, Atom or JSON Feed found (the document's root is not <rss>, <feed>, <rdf:RDF> or a JSON Feed object)",
+                )
+            }
+        }
+        ParseFeedError::ParseError(kind) => FeedError::parse(kind.to_string()),
+        ParseFeedError::XmlReader(e) => FeedError::parse(format!("malformed XML: {e}")),
+        ParseFeedError::JsonSerde(e) => FeedError::parse(format!("malformed JSON Feed: {e}")),
+        ParseFeedError::JsonUnsupportedVersion(v) => FeedError::parse(format!(
+            "unsupported JSON Feed version `{v}` (expected https://jsonfeed.org/version/1 or 1.1)"
+        )),
+        ParseFeedError::IoError(e) => FeedError::parse(format!("could not read the body: {e}")),
+    }
+}
+
+fn looks_like_html(body: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&body[..body.len().min(4096)]).to_ascii_lowercase();
+    head.contains("<html") || head.contains("<!doctype html")
+}
+
+/// `<link rel="alternate" type="application/rss+xml" href="…">` in an HTML page.
+fn discover_feed_link(body: &[u8]) -> Option<String> {
+    let html = String::from_utf8_lossy(body);
+    let selector = scraper::Selector::parse("link[rel~=alternate][href][type]").ok()?;
+    let doc = scraper::Html::parse_document(&html);
+    doc.select(&selector).find_map(|link| {
+        let kind = link.value().attr("type")?.to_ascii_lowercase();
+        let is_feed = ["rss", "atom", "feed+json", "rdf"]
+            .iter()
+            .any(|k| kind.contains(k));
+        is_feed
+            .then(|| link.value().attr("href").map(str::to_owned))
+            .flatten()
+    })
+}

@@ -1,0 +1,299 @@
+//! `[[sources]] kind = "feed"`: the keys a feed source owns, their defaults and validation.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::config::ConfigProblem;
+use crate::config::serde_util::join;
+
+/// What to do with the items a feed already has when pinbridge first sees it (design §4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backfill {
+    /// Record them as seen, pin none (the default: no flood on first contact).
+    #[default]
+    None,
+    /// Pin the newest N (oldest first), record the rest as seen.
+    Latest(usize),
+    /// Pin them all, oldest first.
+    All,
+}
+
+impl FromStr for Backfill {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let bad = || {
+            format!(
+                "`{s}` is not a backfill policy; write \"none\", \"latest:N\" (N ≥ 1) or \"all\""
+            )
+        };
+        match s {
+            "none" => Ok(Backfill::None),
+            "all" => Ok(Backfill::All),
+            _ => {
+                let n = s.strip_prefix("latest:").ok_or_else(bad)?;
+                match n.trim().parse::<usize>() {
+                    Ok(n) if n >= 1 => Ok(Backfill::Latest(n)),
+                    _ => Err(bad()),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Backfill {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Backfill::None => f.write_str("none"),
+            Backfill::Latest(n) => write!(f, "latest:{n}"),
+            Backfill::All => f.write_str("all"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Backfill {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A feed source's settings. Every key but `url` has a default.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct FeedSettings {
+    /// The feed's address (http or https).
+    pub url: String,
+    /// How often to poll when the feed gives no longer hint.
+    #[serde(with = "crate::config::duration")]
+    pub interval: Duration,
+    /// Random spread of each wait, as a fraction of it (0.1 = ±10 %), so feeds on one host do
+    /// not all fire together.
+    pub jitter: f64,
+    pub backfill: Backfill,
+    /// The whole fetch (connect, redirects, body) must finish within this.
+    #[serde(with = "crate::config::duration")]
+    pub timeout: Duration,
+    #[serde(with = "crate::config::duration")]
+    pub connect_timeout: Duration,
+    /// Cap on the body after decompression (a gzip bomb stops here).
+    pub max_body_bytes: u64,
+    /// Replaces pinbridge's own User-Agent for this feed (some hosts block unknown agents).
+    pub user_agent: Option<String>,
+    /// Allow fetching from loopback, private and other non-public addresses.
+    pub allow_private: bool,
+    /// Politeness floor: no setting or hint polls sooner than this.
+    #[serde(with = "crate::config::duration")]
+    pub min_interval: Duration,
+    /// No hint or error backoff waits longer than this.
+    #[serde(with = "crate::config::duration")]
+    pub max_interval: Duration,
+    /// Skip images the feed says are narrower / lower than this (0 = no limit). Images of
+    /// unknown size are kept.
+    pub min_image_width: u32,
+    pub min_image_height: u32,
+}
+
+/// The default interval between polls.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            interval: DEFAULT_INTERVAL,
+            jitter: 0.1,
+            backfill: Backfill::None,
+            timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(10),
+            max_body_bytes: 15 * 1024 * 1024,
+            user_agent: None,
+            allow_private: false,
+            min_interval: Duration::from_secs(5 * 60),
+            max_interval: Duration::from_secs(24 * 60 * 60),
+            min_image_width: 0,
+            min_image_height: 0,
+        }
+    }
+}
+
+impl FeedSettings {
+    /// Settings for `url` with every default (tests, the demo).
+    pub fn for_url(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Report everything wrong with these settings under `path` (e.g. `sources[2]`).
+    pub fn validate(&self, path: &str, problems: &mut Vec<ConfigProblem>) {
+        let mut problem = |key: &str, message: String| {
+            problems.push(ConfigProblem::new(join(path, key), message));
+        };
+        if self.url.trim().is_empty() {
+            problem(
+                "url",
+                "a feed needs a `url` (the address of its RSS, Atom or JSON feed)".into(),
+            );
+        } else if let Err(message) = check_url(&self.url) {
+            problem("url", message);
+        }
+        let fmt = |d: Duration| humantime::format_duration(d).to_string();
+        if self.min_interval < Duration::from_secs(60) {
+            problem(
+                "min_interval",
+                format!(
+                    "{} is too short; poll a feed at most once a minute",
+                    fmt(self.min_interval)
+                ),
+            );
+        }
+        if self.interval < self.min_interval {
+            problem(
+                "interval",
+                format!(
+                    "{} is shorter than min_interval ({}); 15m is usual, lower min_interval only if the publisher agrees",
+                    fmt(self.interval),
+                    fmt(self.min_interval)
+                ),
+            );
+        }
+        if self.max_interval < self.interval {
+            problem(
+                "max_interval",
+                format!(
+                    "{} is shorter than interval ({})",
+                    fmt(self.max_interval),
+                    fmt(self.interval)
+                ),
+            );
+        }
+        if !(0.0..=0.5).contains(&self.jitter) {
+            problem(
+                "jitter",
+                format!(
+                    "{} is out of range; use a fraction from 0 to 0.5",
+                    self.jitter
+                ),
+            );
+        }
+        if self.timeout.is_zero() {
+            problem("timeout", "must be longer than zero".into());
+        }
+        if self.connect_timeout.is_zero() {
+            problem("connect_timeout", "must be longer than zero".into());
+        }
+        if self.max_body_bytes < 1024 {
+            problem(
+                "max_body_bytes",
+                format!(
+                    "{} bytes is too small for any feed; the default is 15 MiB",
+                    self.max_body_bytes
+                ),
+            );
+        }
+        if let Some(agent) = &self.user_agent {
+            if agent.trim().is_empty() || reqwest::header::HeaderValue::from_str(agent).is_err() {
+                problem("user_agent", "must be non-empty printable ASCII".into());
+            }
+        }
+    }
+}
+
+/// The url must be absolute http(s) with a host.
+pub(crate) fn check_url(raw: &str) -> Result<url::Url, String> {
+    let url =
+        url::Url::parse(raw.trim()).map_err(|e| format!("`{raw}` is not a valid URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{raw}` must start with http:// or https://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{raw}` has no host"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_section;
+
+    fn parse(text: &str) -> (Option<FeedSettings>, Vec<ConfigProblem>) {
+        let table: toml::Table = toml::from_str(text).expect("test toml");
+        let mut problems = Vec::new();
+        let settings: Option<FeedSettings> = parse_section(table, "sources[0]", &mut problems);
+        if let Some(s) = &settings {
+            s.validate("sources[0]", &mut problems);
+        }
+        (settings, problems)
+    }
+
+    #[test]
+    fn defaults_apply_when_only_url_is_given() {
+        let (s, problems) = parse(r#"url = "https://example.com/feed.xml""#);
+        assert!(problems.is_empty(), "{problems:?}");
+        let s = s.expect("parsed");
+        assert_eq!(s.interval, Duration::from_secs(900));
+        assert_eq!(s.backfill, Backfill::None);
+        assert_eq!(s.timeout, Duration::from_secs(20));
+        assert_eq!(s.connect_timeout, Duration::from_secs(10));
+        assert_eq!(s.max_body_bytes, 15 * 1024 * 1024);
+        assert!(!s.allow_private);
+    }
+
+    #[test]
+    fn backfill_forms_parse() {
+        assert_eq!("none".parse(), Ok(Backfill::None));
+        assert_eq!("all".parse(), Ok(Backfill::All));
+        assert_eq!("latest:5".parse(), Ok(Backfill::Latest(5)));
+        for bad in ["latest:0", "latest:", "latest:x", "some", ""] {
+            let err = bad.parse::<Backfill>().expect_err(bad);
+            assert!(err.contains("latest:N"), "{err}");
+        }
+    }
+
+    #[test]
+    fn bad_backfill_is_reported_by_the_loader() {
+        let (_, problems) = parse("url = \"https://example.com/f\"\nbackfill = \"latest:zero\"");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("latest:zero"), "{problems:?}");
+    }
+
+    #[test]
+    fn every_problem_is_listed_with_its_key() {
+        let (_, problems) = parse(
+            "url = \"ftp://example.com/f\"\ninterval = \"5s\"\njitter = 2.0\nmax_body_bytes = 10",
+        );
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "sources[0].url",
+                "sources[0].interval",
+                "sources[0].jitter",
+                "sources[0].max_body_bytes"
+            ]
+        );
+        assert!(problems[0].message.contains("http://"));
+    }
+
+    #[test]
+    fn missing_url_and_unknown_keys_are_named() {
+        let (_, problems) = parse("interval = \"30m\"\nurll = \"https://x\"");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.path == "sources[0].urll" && p.message == "unknown key"),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.path == "sources[0].url"),
+            "{problems:?}"
+        );
+    }
+}

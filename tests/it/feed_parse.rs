@@ -1,0 +1,224 @@
+//! Feed documents → Items: keys, titles, links, images, order, and readable parse errors.
+
+use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::sources::feed::images::MinSize;
+use pinbridge::sources::feed::parse::{ParsedFeed, parse_feed};
+use url::Url;
+
+use super::feed_support::fixture;
+
+fn parse(name: &str, url: &str) -> ParsedFeed {
+    parse_feed(
+        &SourceId::new("s"),
+        &fixture(name),
+        &Url::parse(url).expect("url"),
+        MinSize::default(),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn keys(items: &[Item]) -> Vec<&str> {
+    items.iter().map(|i| i.key.as_str()).collect()
+}
+
+fn images(items: &[Item]) -> Vec<Option<&str>> {
+    items.iter().map(|i| i.image_url.as_deref()).collect()
+}
+
+#[test]
+fn rss2_items_oldest_first_with_keys_links_and_images() {
+    let feed = parse("rss2.xml", "https://shed.example/feed.xml");
+    let items = &feed.items;
+    assert_eq!(
+        items.iter().map(|i| i.title.as_str()).collect::<Vec<_>>(),
+        ["Seed swap", "Compost basics", "Spring bulbs"]
+    );
+    assert_eq!(
+        keys(items),
+        [
+            "link:https://shed.example/posts/seeds",
+            "guid:https://shed.example/posts/compost",
+            "guid:urn:shed:3",
+        ]
+    );
+    assert_eq!(
+        images(items),
+        [
+            // item <image> (not modelled by feed-rs) beats the <img> in the description
+            Some("https://cdn.shed.example/seeds.jpg"),
+            // relative enclosure resolved against the feed URL
+            Some("https://shed.example/img/compost.png"),
+            // the largest media:content
+            Some("https://cdn.shed.example/bulbs-large.jpg"),
+        ]
+    );
+    let bulbs = &items[2];
+    assert_eq!(
+        bulbs.link.as_deref(),
+        Some("https://shed.example/posts/bulbs")
+    );
+    assert_eq!(bulbs.categories, ["bulbs", "spring"]);
+    assert_eq!(
+        bulbs.fields.get("author").map(String::as_str),
+        Some("Ada Gardener")
+    );
+    assert_eq!(
+        bulbs.fields.get("feed_title").map(String::as_str),
+        Some("Potting Shed")
+    );
+    // HTML is kept for the template layer to strip.
+    assert_eq!(bulbs.description, "<p>Tulips &amp; daffodils</p>");
+    assert_eq!(bulbs.published_ms, Some(1_712_138_400_000));
+    assert_eq!(feed.ttl, Some(std::time::Duration::from_secs(3600)));
+}
+
+#[test]
+fn atom_entries_with_and_without_id() {
+    let feed = parse("atom.xml", "https://knit.example/feed.atom");
+    let items = &feed.items;
+    assert_eq!(
+        keys(items),
+        [
+            "link:https://knit.example/guides/yarn",
+            "guid:tag:knit.example,2024:2"
+        ]
+    );
+    assert_eq!(
+        items.iter().map(|i| i.link.as_deref()).collect::<Vec<_>>(),
+        [
+            Some("https://knit.example/guides/yarn"),
+            Some("https://knit.example/patterns/cable"),
+        ]
+    );
+    assert_eq!(
+        images(items),
+        [
+            Some("https://knit.example/img/yarn-thumb.jpg"),
+            Some("https://knit.example/img/cable.jpg"),
+        ]
+    );
+    assert_eq!(
+        items[1].fields.get("author").map(String::as_str),
+        Some("Bea Purl")
+    );
+    assert_eq!(items[1].categories, ["patterns"]);
+    assert_eq!(items[0].description, "<p>From lace to jumbo.</p>");
+}
+
+#[test]
+fn json_feed_image_and_banner_image_are_used() {
+    let feed = parse("jsonfeed.json", "https://bake.example/feed.json");
+    let items = &feed.items;
+    assert_eq!(keys(items), ["guid:bake-1", "guid:bake-2"]);
+    assert_eq!(
+        images(items),
+        [
+            Some("https://bake.example/scones-banner.jpg"),
+            Some("https://bake.example/sourdough.jpg"),
+        ]
+    );
+    assert_eq!(
+        items[1].link.as_deref(),
+        Some("https://bake.example/sourdough")
+    );
+    assert_eq!(items[1].description, "A slow loaf");
+    assert_eq!(items[0].description, "Cold butter.");
+    assert_eq!(items[1].categories, ["bread"]);
+    assert_eq!(
+        items[1].fields.get("author").map(String::as_str),
+        Some("Cy Baker")
+    );
+}
+
+#[test]
+fn rss1_items_keyed_by_link_with_image_from_description() {
+    let feed = parse("rss1.rdf", "https://birds.example/index.rdf");
+    let items = &feed.items;
+    assert_eq!(
+        keys(items),
+        [
+            "link:https://birds.example/robin",
+            "link:https://birds.example/wren"
+        ]
+    );
+    assert_eq!(
+        images(items),
+        [None, Some("https://birds.example/photos/wren.jpg")]
+    );
+    assert_eq!(items[1].image_alt.as_deref(), Some("A wren"));
+}
+
+#[test]
+fn items_without_guid_or_link_keep_the_same_keys_on_every_parse() {
+    // feed-rs gives an item with neither guid nor link a random UUID on each parse; our keys
+    // must not move, or every poll would pin it again.
+    let first = parse("no_ids.xml", "https://anon.example/feed.xml");
+    let second = parse("no_ids.xml", "https://anon.example/feed.xml");
+    assert_eq!(keys(&first.items), keys(&second.items));
+    let by_title = |title: &str| {
+        first
+            .items
+            .iter()
+            .find(|i| i.title == title)
+            .unwrap_or_else(|| panic!("{title}"))
+            .key
+            .clone()
+    };
+    assert_eq!(
+        by_title("Only text"),
+        DedupKey::from_content(&["Only text", "No guid, no link, no image.", ""])
+    );
+    assert_eq!(
+        by_title("Only an image").as_str(),
+        "image:https://anon.example/only.jpg"
+    );
+    // A guid repeated within one document is combined with the link, as Miniflux does.
+    assert_eq!(
+        by_title("Repeated guid one").as_str(),
+        "guid:dup|https://anon.example/one"
+    );
+    assert_eq!(
+        by_title("Repeated guid two").as_str(),
+        "guid:dup|https://anon.example/two"
+    );
+}
+
+#[test]
+fn media_thumbnail_only_item_keeps_its_image() {
+    // feed-rs 3.0.0 drops a media object that has only a media:thumbnail; 2.4.0 keeps it.
+    // This is why Cargo.toml pins feed-rs =2.4.0: upgrading must keep this test green.
+    let feed = parse("thumbnail_only.xml", "https://news.example/rss");
+    assert_eq!(
+        images(&feed.items),
+        [Some("https://news.example/story.jpg")]
+    );
+}
+
+fn parse_error(body: &[u8]) -> String {
+    parse_feed(
+        &SourceId::new("s"),
+        body,
+        &Url::parse("https://x.example/feed").expect("url"),
+        MinSize::default(),
+    )
+    .expect_err("should not parse")
+    .to_string()
+}
+
+#[test]
+fn bad_documents_give_readable_errors() {
+    let malformed = parse_error(&fixture("malformed.xml"));
+    assert!(
+        malformed.starts_with("could not read the feed: malformed XML"),
+        "{malformed}"
+    );
+    let html = parse_error(&fixture("html_page.html"));
+    assert!(html.contains("HTML page, not a feed"), "{html}");
+    assert!(html.contains("https://shed.example/feed.xml"), "{html}");
+    let empty = parse_error(b"  \n ");
+    assert!(empty.contains("empty body"), "{empty}");
+    let json = parse_error(br#"{"version": "https://jsonfeed.org/version/1.1", "items": [}"#);
+    assert!(json.contains("malformed JSON Feed"), "{json}");
+    let other = parse_error(b"<svg xmlns='http://www.w3.org/2000/svg'/>");
+    assert!(other.contains("no RSS, Atom or JSON Feed"), "{other}");
+}

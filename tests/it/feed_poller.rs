@@ -1,0 +1,270 @@
+//! The poller: backfill on first contact, checkpoint only after ingest, errors and backoff,
+//! the task loop with shutdown, and the dry run.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+
+use super::feed_support::{MemStore, START_MS, fixture, ingest, serve, source};
+use pinbridge::sources::feed::poller::BASELINE_REASON;
+use pinbridge::sources::feed::{Backfill, PollReport, poll_cycle, poll_now, run};
+
+/// A server whose body the test can swap between polls.
+async fn switchable(initial: &str) -> (String, Arc<Mutex<Vec<u8>>>) {
+    let body = Arc::new(Mutex::new(fixture(initial)));
+    let router = Router::new()
+        .route(
+            "/feed",
+            get(|State(b): State<Arc<Mutex<Vec<u8>>>>| async move { b.lock().unwrap().clone() }),
+        )
+        .with_state(body.clone());
+    let addr = serve(router).await;
+    (format!("http://{addr}/feed"), body)
+}
+
+async fn first_poll(backfill: Backfill) -> Vec<(String, Option<String>, usize)> {
+    let (url, _) = switchable("rss2.xml").await;
+    let src = source("blog", &url, |s| s.backfill = backfill);
+    let store = Arc::new(MemStore::default());
+    let (ingest, _) = ingest(store.clone(), "blog");
+    poll_cycle(&src, &ingest, &CancellationToken::new())
+        .await
+        .expect("saved");
+    assert!(store.state("blog").baselined);
+    store
+        .recorded()
+        .into_iter()
+        .map(|r| (r.item.title, r.skip_reason, r.jobs))
+        .collect()
+}
+
+fn baseline() -> Option<String> {
+    Some(BASELINE_REASON.to_string())
+}
+
+#[tokio::test]
+async fn backfill_none_records_everything_as_baseline() {
+    assert_eq!(
+        first_poll(Backfill::None).await,
+        [
+            ("Seed swap".into(), baseline(), 0),
+            ("Compost basics".into(), baseline(), 0),
+            ("Spring bulbs".into(), baseline(), 0),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn backfill_latest_n_pins_the_newest_n_oldest_first() {
+    assert_eq!(
+        first_poll(Backfill::Latest(2)).await,
+        [
+            ("Seed swap".into(), baseline(), 0),
+            ("Compost basics".into(), None, 1),
+            ("Spring bulbs".into(), None, 1),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn backfill_all_pins_everything_oldest_first() {
+    assert_eq!(
+        first_poll(Backfill::All).await,
+        [
+            ("Seed swap".into(), None, 1),
+            ("Compost basics".into(), None, 1),
+            ("Spring bulbs".into(), None, 1),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn later_polls_pin_only_new_items() {
+    let (url, body) = switchable("rss2.xml").await;
+    let src = source("blog", &url, |_| {});
+    let store = Arc::new(MemStore::default());
+    let (ingest, clock) = ingest(store.clone(), "blog");
+    let token = CancellationToken::new();
+    poll_cycle(&src, &ingest, &token).await.expect("saved");
+
+    clock.advance_ms(15 * 60 * 1000);
+    let again = poll_cycle(&src, &ingest, &token).await.expect("saved");
+    assert_eq!(
+        again,
+        PollReport::Polled {
+            items: 3,
+            new: 0,
+            changed: 0,
+            pinned: 0,
+            not_modified: false
+        }
+    );
+
+    // A new item appears at the top of the feed.
+    let text = String::from_utf8(fixture("rss2.xml")).unwrap().replace(
+        "<ttl>60</ttl>",
+        "<ttl>60</ttl><item><title>Pruning</title><guid>urn:shed:4</guid><media:content url=\"https://cdn.shed.example/p.jpg\" type=\"image/jpeg\"/></item>",
+    );
+    *body.lock().unwrap() = text.into_bytes();
+    let third = poll_cycle(&src, &ingest, &token).await.expect("saved");
+    assert_eq!(
+        third,
+        PollReport::Polled {
+            items: 4,
+            new: 1,
+            changed: 0,
+            pinned: 1,
+            not_modified: false
+        }
+    );
+    let pruning = store
+        .recorded()
+        .into_iter()
+        .find(|r| r.item.title == "Pruning")
+        .unwrap();
+    assert_eq!((pruning.skip_reason, pruning.jobs), (None, 1));
+    assert_eq!(
+        *store.batches.lock().unwrap(),
+        3,
+        "one ingest batch per poll"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_feed_records_the_error_and_backs_off() {
+    let (url, body) = switchable("malformed.xml").await;
+    let src = source("blog", &url, |_| {});
+    let store = Arc::new(MemStore::default());
+    let (ingest, clock) = ingest(store.clone(), "blog");
+    let token = CancellationToken::new();
+    let minute = 60_000;
+
+    let report = poll_cycle(&src, &ingest, &token).await.expect("saved");
+    assert!(
+        matches!(&report, PollReport::Failed { error_count: 1, .. }),
+        "{report:?}"
+    );
+    let state = store.state("blog");
+    assert_eq!(state.error_count, 1);
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("could not read the feed: malformed XML")
+    );
+    assert!(!state.baselined, "no checkpoint advanced on failure");
+    assert!(state.etag.is_none());
+    let first_wait = state.next_poll.unwrap() - START_MS;
+    assert!(
+        (13 * minute..=17 * minute).contains(&first_wait),
+        "{first_wait}"
+    );
+
+    // The second failure waits about twice as long (15m · 2 ± 10 %).
+    *body.lock().unwrap() = fixture("html_page.html");
+    poll_cycle(&src, &ingest, &token).await.expect("saved");
+    let state = store.state("blog");
+    assert_eq!(state.error_count, 2);
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("HTML page, not a feed")
+    );
+    let second_wait = state.next_poll.unwrap() - START_MS;
+    assert!(
+        (27 * minute..=33 * minute).contains(&second_wait),
+        "{second_wait}"
+    );
+    assert!(store.recorded().is_empty());
+
+    // Recovery resets the count and baselines.
+    *body.lock().unwrap() = fixture("rss2.xml");
+    clock.advance_ms(30 * minute);
+    poll_cycle(&src, &ingest, &token).await.expect("saved");
+    let state = store.state("blog");
+    assert_eq!(
+        (state.error_count, state.last_error.clone(), state.baselined),
+        (0, None, true)
+    );
+    // ttl 60 in the feed is longer than the 15m interval, so it sets the pace (± 10 %).
+    let wait = state.next_poll.unwrap() - clock_now(&clock);
+    assert!((54 * minute..=66 * minute).contains(&wait), "{wait}");
+}
+
+fn clock_now(clock: &pinbridge::clock::ManualClock) -> i64 {
+    use pinbridge::clock::Clock;
+    clock.now_ms()
+}
+
+#[tokio::test]
+async fn run_polls_at_once_and_stops_on_shutdown() {
+    let (url, _) = switchable("atom.xml").await;
+    let src = source("knit", &url, |_| {});
+    let store = Arc::new(MemStore::default());
+    let (ingest, _) = ingest(store.clone(), "knit");
+    let token = CancellationToken::new();
+    let task = tokio::spawn(run(src, ingest, token.clone()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !store.state("knit").baselined {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "first poll never happened"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(store.recorded().len(), 2);
+    token.cancel();
+    tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("run returns after shutdown")
+        .expect("no panic");
+}
+
+#[tokio::test]
+async fn dry_run_tells_new_from_known_and_writes_nothing() {
+    let (url, body) = switchable("jsonfeed.json").await;
+    let src = source("bake", &url, |s| s.backfill = Backfill::Latest(1));
+    let store = Arc::new(MemStore::default());
+
+    let dry = poll_now(&src, store.as_ref()).await.expect("dry run");
+    assert!(dry.first_contact);
+    let view: Vec<(&str, bool, bool)> = dry
+        .items
+        .iter()
+        .map(|d| (d.item.key.as_str(), d.known, d.baseline))
+        .collect();
+    assert_eq!(
+        view,
+        [("guid:bake-1", false, true), ("guid:bake-2", false, false)]
+    );
+    assert!(store.recorded().is_empty());
+    assert_eq!(store.state("bake"), Default::default());
+
+    let (ingest, _) = ingest(store.clone(), "bake");
+    poll_cycle(&src, &ingest, &CancellationToken::new())
+        .await
+        .expect("saved");
+    *body.lock().unwrap() = String::from_utf8(fixture("jsonfeed.json"))
+        .unwrap()
+        .replace(
+            "\"items\": [",
+            "\"items\": [{\"id\": \"bake-3\", \"title\": \"Rye\"},",
+        )
+        .into_bytes();
+    let dry = poll_now(&src, store.as_ref()).await.expect("dry run");
+    assert!(!dry.first_contact);
+    let view: Vec<(&str, bool)> = dry
+        .items
+        .iter()
+        .map(|d| (d.item.key.as_str(), d.known))
+        .collect();
+    assert!(view.contains(&("guid:bake-3", false)), "{view:?}");
+    assert!(view.contains(&("guid:bake-1", true)), "{view:?}");
+}
