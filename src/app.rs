@@ -17,7 +17,7 @@ use crate::http::{self, HttpState};
 use crate::ingest::{Ingest, IngestConfig};
 use crate::item::SourceId;
 use crate::pinterest::{Credentials, PinterestClient, TokenManager, Tokens};
-use crate::sources::feed::FeedSource;
+use crate::sources::feed::{FeedSource, Fetcher};
 use crate::sources::webhook::WebhookSources;
 use crate::store::Store;
 use crate::store::sled::{SledOptions, SledStore};
@@ -139,13 +139,15 @@ impl App {
         ));
         engine.load_account_state().await?;
 
+        // One fetcher (one connection pool) for every feed.
+        let fetcher = Fetcher::new();
         let mut feeds = Vec::new();
         let mut hooks = Vec::new();
         for source in config.sources.iter().filter(|s| !s.common.paused) {
             let id = SourceId::new(&source.common.id);
             match &source.settings {
                 SourceSettings::Feed(settings) => {
-                    feeds.push(FeedSource::new(id, settings.clone()).with_context(|| {
+                    feeds.push(FeedSource::new(id, settings.clone(), fetcher.clone()).with_context(|| {
                         format!("setting up feed source `{}`", source.common.id)
                     })?)
                 }

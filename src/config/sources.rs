@@ -6,6 +6,7 @@
 
 use super::serde_util::parse_value;
 use super::{Config, ConfigProblem, SourceCommon, SourceKind};
+use crate::sources::feed::FeedSettings;
 use crate::sources::webhook::WebhookSettings;
 
 const COMMON_KEYS: [&str; 4] = ["id", "kind", "paused", "on_change"];
@@ -29,6 +30,7 @@ pub struct SourceConfig {
 /// The settings of a source, by kind.
 #[derive(Debug)]
 pub enum SourceSettings {
+    Feed(FeedSettings),
     Webhook(WebhookSettings),
     /// Kinds whose settings module is not built yet keep their raw keys.
     Raw(toml::Table),
@@ -109,7 +111,21 @@ fn build_source(
             settings.validate(path, problems);
             SourceSettings::Webhook(settings)
         }
-        SourceKind::Feed | SourceKind::Etsy | SourceKind::Shopify => SourceSettings::Raw(rest),
+        SourceKind::Feed => {
+            let settings: FeedSettings = parse_value(toml::Value::Table(rest), path, problems)?;
+            settings.validate(path, problems);
+            SourceSettings::Feed(settings)
+        }
+        SourceKind::Etsy | SourceKind::Shopify => {
+            problems.push(ConfigProblem::new(
+                format!("{path}.kind"),
+                format!(
+                    "`{}` sources are not available in this build yet; use a feed (Shopify collections have an Atom feed) or a webhook",
+                    common.kind.name()
+                ),
+            ));
+            SourceSettings::Raw(rest)
+        }
     };
     Some(SourceConfig { common, settings })
 }

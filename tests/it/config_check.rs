@@ -66,6 +66,11 @@ name = "main"
 id = "blog"
 kind = "feed"
 url = "ftp://example.com/feed"
+
+[[sources]]
+id = "blog2"
+kind = "feed"
+url = "https://example.com/feed"
 backfill = "some"
 
 [[routes]]
@@ -81,7 +86,7 @@ when = { title = "(unclosed" }
     for expected in [
         "pinterest.timeout",
         "sources[0].url",
-        "sources[0].backfill",
+        "sources[1].backfill",
         "routes[0].source",
         "routes[0].when.title",
     ] {

@@ -211,10 +211,8 @@ pub(crate) fn recover_leases(db: &Db, trees: &Trees, now: Millis) -> StoreResult
     let count = leased.len();
     for mut job in leased {
         let old = job.state.clone();
-        job.state = JobState::Unknown {
-            since: now,
-            at: now,
-        };
+        // Due at once, whatever clock the next claim uses.
+        job.state = JobState::Unknown { since: now, at: 0 };
         job.updated = now;
         let result: Result<(), ::sled::transaction::TransactionError<trees::Corrupt>> =
             (&trees.jobs, &trees.jobs_due)
