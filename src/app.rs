@@ -42,7 +42,6 @@ impl App {
     pub async fn build(config: &Config, clock: SharedClock) -> anyhow::Result<App> {
         let options = SledOptions {
             cache_capacity_bytes: config.store.cache_capacity_mb * 1024 * 1024,
-            ..SledOptions::default()
         };
         let store: Arc<dyn Store> = Arc::new(
             SledStore::open_async(config.store.path.clone(), options, Some(clock.clone()))
@@ -59,7 +58,12 @@ impl App {
         store: Arc<dyn Store>,
     ) -> anyhow::Result<App> {
         let wake = Arc::new(Notify::new());
-        let ingest = Ingest::new(store.clone(), clock.clone(), ingest_config(config), wake.clone());
+        let ingest = Ingest::new(
+            store.clone(),
+            clock.clone(),
+            ingest_config(config),
+            wake.clone(),
+        );
 
         let http = reqwest::Client::builder()
             .timeout(config.pinterest.timeout)
@@ -146,12 +150,12 @@ impl App {
         for source in config.sources.iter().filter(|s| !s.common.paused) {
             let id = SourceId::new(&source.common.id);
             match &source.settings {
-                SourceSettings::Feed(settings) => {
-                    feeds.push(FeedSource::new(id, settings.clone(), fetcher.clone()).with_context(|| {
+                SourceSettings::Feed(settings) => feeds.push(
+                    FeedSource::new(id, settings.clone(), fetcher.clone()).with_context(|| {
                         format!("setting up feed source `{}`", source.common.id)
-                    })?)
-                }
-                SourceSettings::Webhook(settings) => hooks.push((id, settings.clone())),
+                    })?,
+                ),
+                SourceSettings::Webhook(settings) => hooks.push((id, settings.as_ref().clone())),
                 SourceSettings::Raw(_) => {
                     tracing::warn!(source = %source.common.id, kind = source.common.kind.name(), "This source kind is not built yet; the source is ignored.");
                 }
@@ -187,12 +191,17 @@ impl App {
 
     /// Serve HTTP on `listener` and run pollers and the engine until `shutdown` is cancelled;
     /// then stop accepting, let in-flight work finish (up to the grace period) and close the store.
-    pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
         for feed in self.feeds {
             let ingest = self.ingest.clone();
             let token = shutdown.child_token();
-            tasks.spawn(async move { crate::sources::feed::poller::run(feed, ingest, token).await });
+            tasks
+                .spawn(async move { crate::sources::feed::poller::run(feed, ingest, token).await });
         }
         let engine_token = shutdown.child_token();
         let engine = self.engine.clone();
@@ -202,7 +211,10 @@ impl App {
             store: self.store.clone(),
             draining: shutdown.clone(),
         };
-        let router = http::router(state, crate::sources::webhook::router(self.webhooks.clone()));
+        let router = http::router(
+            state,
+            crate::sources::webhook::router(self.webhooks.clone()),
+        );
         let addr = listener.local_addr().ok();
         tracing::info!(address = ?addr, "Listening.");
         let server_token = shutdown.clone();
@@ -243,7 +255,10 @@ pub fn ingest_config(config: &Config) -> IngestConfig {
         .map(|(i, route)| RouteRule {
             name: route_name(i, route.name.as_deref()),
             source: route.source.clone(),
-            account: route.account.clone().unwrap_or_else(|| default_account.clone()),
+            account: route
+                .account
+                .clone()
+                .unwrap_or_else(|| default_account.clone()),
             board: match (&route.board_id, &route.board) {
                 (Some(id), _) => format!("id:{id}"),
                 (None, Some(name)) => name.clone(),
@@ -256,8 +271,16 @@ pub fn ingest_config(config: &Config) -> IngestConfig {
             when: When {
                 categories: route.when.category.clone(),
                 // Validation compiled these already; a failure here cannot happen.
-                title: route.when.title.as_deref().and_then(|r| regex::Regex::new(r).ok()),
-                link: route.when.link.as_deref().and_then(|r| regex::Regex::new(r).ok()),
+                title: route
+                    .when
+                    .title
+                    .as_deref()
+                    .and_then(|r| regex::Regex::new(r).ok()),
+                link: route
+                    .when
+                    .link
+                    .as_deref()
+                    .and_then(|r| regex::Regex::new(r).ok()),
             },
         })
         .collect();

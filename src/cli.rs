@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "pinbridge", version, about = "Turns new feed items, shop listings and CMS webhooks into Pinterest Pins, exactly once.")]
+#[command(
+    name = "pinbridge",
+    version,
+    about = "Turns new feed items, shop listings and CMS webhooks into Pinterest Pins, exactly once."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

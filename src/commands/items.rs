@@ -58,7 +58,9 @@ async fn dispatch(store: &dyn Store, action: ItemsAction) -> Result<(), CommandE
             for stored in items {
                 let disposition = match &stored.disposition {
                     crate::store::ItemDisposition::Queued => "queued".to_string(),
-                    crate::store::ItemDisposition::Skipped { reason } => format!("skipped: {reason}"),
+                    crate::store::ItemDisposition::Skipped { reason } => {
+                        format!("skipped: {reason}")
+                    }
                 };
                 println!(
                     "{}\t{}\t{}\t{}",
@@ -68,11 +70,24 @@ async fn dispatch(store: &dyn Store, action: ItemsAction) -> Result<(), CommandE
         }
         ItemsAction::Show { source, key } => {
             let (source, key) = (SourceId::new(source), DedupKey(key));
-            let Some(stored) = store.item(&source, &key).await.context("reading the item")? else {
-                return Err(CommandError::Usage(format!("no item {key} in source {source}")));
+            let Some(stored) = store
+                .item(&source, &key)
+                .await
+                .context("reading the item")?
+            else {
+                return Err(CommandError::Usage(format!(
+                    "no item {key} in source {source}"
+                )));
             };
-            println!("{}", serde_json::to_string_pretty(&stored).context("formatting")?);
-            for job in store.item_jobs(&source, &key).await.context("reading jobs")? {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&stored).context("formatting")?
+            );
+            for job in store
+                .item_jobs(&source, &key)
+                .await
+                .context("reading jobs")?
+            {
                 println!("{}", job_line(&job));
             }
         }
@@ -97,17 +112,29 @@ async fn dispatch(store: &dyn Store, action: ItemsAction) -> Result<(), CommandE
                 }
             };
             for id in &ids {
-                store.revive(id, now).await.with_context(|| format!("retrying job {id}"))?;
+                store
+                    .revive(id, now)
+                    .await
+                    .with_context(|| format!("retrying job {id}"))?;
                 println!("job {id}: back to pending");
             }
-            println!("{} job(s) will be retried by the running service", ids.len());
+            println!(
+                "{} job(s) will be retried by the running service",
+                ids.len()
+            );
         }
         ItemsAction::Forget { source, key } => {
             let (source, key) = (SourceId::new(source), DedupKey(key));
-            if store.forget(&source, &key).await.context("forgetting the item")? {
+            if store
+                .forget(&source, &key)
+                .await
+                .context("forgetting the item")?
+            {
                 println!("forgot {key} in {source}: it will be treated as new if it comes again");
             } else {
-                return Err(CommandError::Usage(format!("no item {key} in source {source}")));
+                return Err(CommandError::Usage(format!(
+                    "no item {key} in source {source}"
+                )));
             }
         }
     }

@@ -38,7 +38,9 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             write_quota,
             error_rate,
         } => serve::sandbox(listen, write_quota, error_rate).await,
-        Command::Items { config, action } => items::run(&Config::load(&config.path())?, action).await,
+        Command::Items { config, action } => {
+            items::run(&Config::load(&config.path())?, action).await
+        }
         Command::Poll {
             config,
             source,

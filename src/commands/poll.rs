@@ -20,7 +20,11 @@ use crate::store::sled::{SledOptions, SledStore};
 
 pub async fn run(config: &Config, source_id: &str, dry_run: bool) -> Result<(), CommandError> {
     let Some(source) = config.source(source_id) else {
-        let ids: Vec<&str> = config.sources.iter().map(|s| s.common.id.as_str()).collect();
+        let ids: Vec<&str> = config
+            .sources
+            .iter()
+            .map(|s| s.common.id.as_str())
+            .collect();
         return Err(CommandError::Usage(format!(
             "no source `{source_id}` in the config (sources: {})",
             ids.join(", ")
@@ -75,7 +79,10 @@ async fn show(feed: &FeedSource, store: &dyn Store) -> Result<(), CommandError> 
             would_pin += 1;
             "NEW → would be pinned"
         };
-        println!("{verdict}\n    key    {}\n    title  {}", entry.item.key, entry.item.title);
+        println!(
+            "{verdict}\n    key    {}\n    title  {}",
+            entry.item.key, entry.item.title
+        );
         if let Some(link) = &entry.item.link {
             println!("    link   {link}");
         }
@@ -83,11 +90,18 @@ async fn show(feed: &FeedSource, store: &dyn Store) -> Result<(), CommandError> 
             println!("    image  {image}");
         }
     }
-    println!("{} item(s), {would_pin} would be pinned (dry run: nothing written)", dry.items.len());
+    println!(
+        "{} item(s), {would_pin} would be pinned (dry run: nothing written)",
+        dry.items.len()
+    );
     Ok(())
 }
 
-async fn record(config: &Config, feed: &FeedSource, store: Arc<dyn Store>) -> Result<(), CommandError> {
+async fn record(
+    config: &Config,
+    feed: &FeedSource,
+    store: Arc<dyn Store>,
+) -> Result<(), CommandError> {
     let ingest = Ingest::new(
         store,
         Arc::new(SystemClock),

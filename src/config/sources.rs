@@ -31,7 +31,8 @@ pub struct SourceConfig {
 #[derive(Debug)]
 pub enum SourceSettings {
     Feed(FeedSettings),
-    Webhook(WebhookSettings),
+    // Boxed: the largest settings type by far; keeps the enum small.
+    Webhook(Box<WebhookSettings>),
     /// Kinds whose settings module is not built yet keep their raw keys.
     Raw(toml::Table),
 }
@@ -109,7 +110,7 @@ fn build_source(
         SourceKind::Webhook => {
             let settings: WebhookSettings = parse_value(toml::Value::Table(rest), path, problems)?;
             settings.validate(path, problems);
-            SourceSettings::Webhook(settings)
+            SourceSettings::Webhook(Box::new(settings))
         }
         SourceKind::Feed => {
             let settings: FeedSettings = parse_value(toml::Value::Table(rest), path, problems)?;

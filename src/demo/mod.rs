@@ -13,8 +13,8 @@ use anyhow::{Context, bail};
 use axum::Router;
 use axum::routing::get;
 use base64::Engine as _;
-use secrecy::ExposeSecret;
 use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
 use sha2::Sha256;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -57,10 +57,16 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
         ("PINBRIDGE_DEMO_DATA", data.display().to_string()),
         ("PINBRIDGE_DEMO_API", format!("http://{sandbox_addr}/v5/")),
         ("PINBRIDGE_DEMO_CLIENT_ID", client_id),
-        ("PINBRIDGE_DEMO_CLIENT_SECRET", client_secret.expose_secret().to_string()),
+        (
+            "PINBRIDGE_DEMO_CLIENT_SECRET",
+            client_secret.expose_secret().to_string(),
+        ),
         ("PINBRIDGE_DEMO_ACCESS_TOKEN", user.access_token.clone()),
         ("PINBRIDGE_DEMO_REFRESH_TOKEN", user.refresh_token.clone()),
-        ("PINBRIDGE_DEMO_FEED", format!("http://{feed_addr}/feed.xml")),
+        (
+            "PINBRIDGE_DEMO_FEED",
+            format!("http://{feed_addr}/feed.xml"),
+        ),
     ]);
     let config = Config::from_toml(DEMO_CONFIG, "config/demo.toml".as_ref(), &|name| {
         vars.get(name).cloned()
@@ -114,7 +120,9 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     app_task.await.context("the bridge task panicked")??;
     match finished {
         Ok(result) => result?,
-        Err(_) => bail!("the demo did not finish within {DEADLINE:?}; run with PINBRIDGE_LOG=debug to see why"),
+        Err(_) => bail!(
+            "the demo did not finish within {DEADLINE:?}; run with PINBRIDGE_LOG=debug to see why"
+        ),
     }
 
     let pins = sandbox.pins();
@@ -127,7 +135,9 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
             .collect::<std::collections::BTreeSet<_>>()
             .len()
     );
-    println!("Items without an image were recorded as skipped, not sent to fail: `pinbridge items list` shows them.");
+    println!(
+        "Items without an image were recorded as skipped, not sent to fail: `pinbridge items list` shows them."
+    );
     if made == 0 {
         bail!("no Pin was made");
     }
@@ -148,7 +158,10 @@ async fn settled(store: &dyn crate::store::Store, feed: &SourceId) -> anyhow::Re
     Ok(open == 0 && finished > 0 && store.source_state(feed).await?.baselined)
 }
 
-async fn spawn_router(router: Router, shutdown: &CancellationToken) -> anyhow::Result<std::net::SocketAddr> {
+async fn spawn_router(
+    router: Router,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<std::net::SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let token = shutdown.clone();
@@ -162,7 +175,8 @@ async fn spawn_router(router: Router, shutdown: &CancellationToken) -> anyhow::R
 
 /// POST the sample product as Shopify would: HMAC-SHA256 of the raw body, base64.
 async fn send_shop_webhook(bridge: std::net::SocketAddr) -> anyhow::Result<()> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SHOP_SECRET.as_bytes()).expect("HMAC takes any key");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(SHOP_SECRET.as_bytes()).expect("HMAC takes any key");
     mac.update(SHOP_PRODUCT.as_bytes());
     let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     let response = reqwest::Client::new()

@@ -10,9 +10,13 @@ use crate::pinterest::{ApiError, PinterestClient};
 /// Why a board or section could not be resolved.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
-    #[error("board `{0}` does not exist on this account; create it or set create_missing = true on the route")]
+    #[error(
+        "board `{0}` does not exist on this account; create it or set create_missing = true on the route"
+    )]
     NoBoard(String),
-    #[error("section `{section}` does not exist on board `{board}`; create it or set create_missing = true on the route")]
+    #[error(
+        "section `{section}` does not exist on board `{board}`; create it or set create_missing = true on the route"
+    )]
     NoSection { board: String, section: String },
     #[error(transparent)]
     Api(#[from] ApiError),

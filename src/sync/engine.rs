@@ -56,8 +56,15 @@ pub enum SyncEvent {
         /// The Pin already existed (found by reconcile after an ambiguous create).
         reconciled: bool,
     },
-    Retrying { job: String, at: Millis, error: String },
-    Dead { job: String, error: String },
+    Retrying {
+        job: String,
+        at: Millis,
+        error: String,
+    },
+    Dead {
+        job: String,
+        error: String,
+    },
 }
 
 pub struct Engine {
@@ -82,7 +89,10 @@ enum Failure {
     /// Try later without using up an attempt (rate limit, account waiting for auth).
     Wait { at: Millis, error: String },
     /// A real failure: try again with backoff, or dead-letter after `max_attempts`.
-    Transient { error: String, retry_after: Option<Duration> },
+    Transient {
+        error: String,
+        retry_after: Option<Duration>,
+    },
     /// The create may have been applied: reconcile before trying again.
     Ambiguous { error: String },
     /// Will not succeed by repeating: dead letter.
@@ -132,11 +142,21 @@ impl Engine {
         }
         for rule in routes.rules() {
             let Some(account) = self.accounts.get(&rule.account) else {
-                problems.push(format!("route `{}`: account `{}` is not configured", rule.name, rule.account));
+                problems.push(format!(
+                    "route `{}`: account `{}` is not configured",
+                    rule.name, rule.account
+                ));
                 continue;
             };
-            let create_missing = self.routes.get(&rule.name).is_some_and(|r| r.create_missing);
-            match account.boards.board_id(&account.client, &rule.board, false).await {
+            let create_missing = self
+                .routes
+                .get(&rule.name)
+                .is_some_and(|r| r.create_missing);
+            match account
+                .boards
+                .board_id(&account.client, &rule.board, false)
+                .await
+            {
                 Ok(id) => println!("route `{}`: board `{}` is {id}", rule.name, rule.board),
                 Err(ResolveError::NoBoard(name)) if create_missing => {
                     println!("route `{}`: board `{name}` will be created", rule.name)
@@ -205,7 +225,11 @@ impl Engine {
             let now = self.clock.now_ms();
             let leases = self
                 .store
-                .claim(self.settings.workers, self.settings.lease.as_millis() as i64, now)
+                .claim(
+                    self.settings.workers,
+                    self.settings.lease.as_millis() as i64,
+                    now,
+                )
                 .await?;
             if leases.is_empty() {
                 return Ok(done);
@@ -244,7 +268,9 @@ impl Engine {
             Ok(LeaseOutcome::LeaseLost) => {
                 tracing::warn!(job = %job_id, "Lease was lost before the outcome was recorded; another worker owns the job.")
             }
-            Err(e) => tracing::error!(job = %job_id, error = %e, "Recording a job outcome failed; the lease will expire and the job will be reconciled."),
+            Err(e) => {
+                tracing::error!(job = %job_id, error = %e, "Recording a job outcome failed; the lease will expire and the job will be reconciled.")
+            }
         }
     }
 
@@ -296,7 +322,13 @@ impl Engine {
         let section_id = match &target.section {
             Some(section) => match account
                 .boards
-                .section_id(&account.client, &board_id, &target.board, section, create_missing)
+                .section_id(
+                    &account.client,
+                    &board_id,
+                    &target.board,
+                    section,
+                    create_missing,
+                )
                 .await
             {
                 Ok(id) => Some(id),
@@ -305,8 +337,13 @@ impl Engine {
             None => None,
         };
         if lease.reconcile {
-            match find_existing_pin(&account.client, &board_id, &text, self.settings.reconcile_depth)
-                .await
+            match find_existing_pin(
+                &account.client,
+                &board_id,
+                &text,
+                self.settings.reconcile_depth,
+            )
+            .await
             {
                 Ok(Some(pin_id)) => {
                     return Outcome::Created {
@@ -373,16 +410,25 @@ impl Engine {
                 if *spam {
                     tracing::warn!(account = %account.name, "Pinterest answered 429 citing spam; the account waits.");
                 }
-                Failure::Wait { at: until, error: message }
+                Failure::Wait {
+                    at: until,
+                    error: message,
+                }
             }
             ApiError::Unauthorized { .. } | ApiError::Auth(_) => {
                 let until = now + 5 * 60_000;
                 self.persist_problem(
                     account,
-                    format!("needs `pinbridge auth --account {}`: {message}", account.name),
+                    format!(
+                        "needs `pinbridge auth --account {}`: {message}",
+                        account.name
+                    ),
                 )
                 .await;
-                Failure::Wait { at: until, error: message }
+                Failure::Wait {
+                    at: until,
+                    error: message,
+                }
             }
             ApiError::NotFound { .. } => {
                 // The board or section may have been deleted: look names up again next time.
@@ -401,7 +447,12 @@ impl Engine {
         }
     }
 
-    async fn persist_block(&self, account: &AccountRuntime, until: Millis, problem: Option<String>) {
+    async fn persist_block(
+        &self,
+        account: &AccountRuntime,
+        until: Millis,
+        problem: Option<String>,
+    ) {
         let result = async {
             let mut state = self.store.account_state(&account.name).await?;
             state.blocked_until = Some(state.blocked_until.unwrap_or(0).max(until));
@@ -429,11 +480,18 @@ impl Engine {
     }
 
     /// Write a failure back to the store.
-    async fn fail(&self, lease: &Lease, failure: Failure, now: Millis) -> StoreResult<LeaseOutcome> {
+    async fn fail(
+        &self,
+        lease: &Lease,
+        failure: Failure,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
         let job = lease.job.id.to_string();
         match failure {
             Failure::Wait { at, error } => {
-                self.store.retry(lease, at, &error, Attempt::Free, now).await
+                self.store
+                    .retry(lease, at, &error, Attempt::Free, now)
+                    .await
             }
             Failure::Ambiguous { error } => {
                 // Never dead-lettered from here, even on the last attempt: the Pin may exist.
@@ -447,7 +505,13 @@ impl Engine {
             Failure::Transient { error, retry_after } => {
                 let attempts = lease.job.attempts + 1;
                 if attempts >= self.settings.max_attempts {
-                    return self.bury(lease, &format!("gave up after {attempts} attempts: {error}"), now).await;
+                    return self
+                        .bury(
+                            lease,
+                            &format!("gave up after {attempts} attempts: {error}"),
+                            now,
+                        )
+                        .await;
                 }
                 let mut delay = self.settings.backoff.delay(attempts, &mut rand::rng());
                 if let Some(after) = retry_after {
@@ -460,7 +524,9 @@ impl Engine {
                     at,
                     error: error.clone(),
                 });
-                self.store.retry(lease, at, &error, Attempt::Counts, now).await
+                self.store
+                    .retry(lease, at, &error, Attempt::Counts, now)
+                    .await
             }
             Failure::Permanent { error } => self.bury(lease, &error, now).await,
         }

@@ -44,12 +44,26 @@ struct FeedServer {
 
 async fn serve_feed(State(feed): State<FeedServer>, headers: HeaderMap) -> Response {
     let body = feed.body.lock().unwrap().clone();
-    let etag = format!("\"{:x}\"", body.len() * 31 + body.bytes().map(usize::from).sum::<usize>());
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+    let etag = format!(
+        "\"{:x}\"",
+        body.len() * 31 + body.bytes().map(usize::from).sum::<usize>()
+    );
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
         *feed.not_modified.lock().unwrap() += 1;
         return StatusCode::NOT_MODIFIED.into_response();
     }
-    ([(header::ETAG, etag), (header::CONTENT_TYPE, "application/rss+xml".into())], body).into_response()
+    (
+        [
+            (header::ETAG, etag),
+            (header::CONTENT_TYPE, "application/rss+xml".into()),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 struct Harness {
@@ -209,12 +223,19 @@ async fn feed_items_become_pins_on_the_mapped_boards_and_sections() {
     let everything = h.pins_on("Everything");
     let mut titles: Vec<_> = everything.iter().filter_map(|p| p.title.clone()).collect();
     titles.sort();
-    assert_eq!(titles, ["Lemon cake", "Tomato soup"], "the item without an image is skipped");
+    assert_eq!(
+        titles,
+        ["Lemon cake", "Tomato soup"],
+        "the item without an image is skipped"
+    );
     let sweets = h.pins_on("Sweets");
     assert_eq!(sweets.len(), 1);
     assert_eq!(sweets[0].title.as_deref(), Some("Lemon cake"));
     assert_eq!(sweets[0].section_name.as_deref(), Some("Cakes"));
-    assert_eq!(sweets[0].link.as_deref(), Some("https://kitchen.example/lemon"));
+    assert_eq!(
+        sweets[0].link.as_deref(),
+        Some("https://kitchen.example/lemon")
+    );
     assert_eq!(sweets[0].image_url, "https://kitchen.example/lemon.jpg");
     assert_eq!(sweets[0].description.as_deref(), Some("Bright & moist."));
 
@@ -242,7 +263,10 @@ async fn re_polls_and_restarts_make_no_new_pins() {
     assert_eq!(h.sandbox.pins().len(), 3);
 
     // Same feed again: answered 304 from the stored ETag.
-    let PollReport::Polled { new, not_modified, .. } = poll(&app).await else {
+    let PollReport::Polled {
+        new, not_modified, ..
+    } = poll(&app).await
+    else {
         panic!("poll failed");
     };
     assert!(not_modified);
@@ -251,7 +275,10 @@ async fn re_polls_and_restarts_make_no_new_pins() {
 
     // A changed body with the same items (new ETag): parsed again, still nothing new.
     h.feed.lock_body_push("\n");
-    let PollReport::Polled { new, not_modified, .. } = poll(&app).await else {
+    let PollReport::Polled {
+        new, not_modified, ..
+    } = poll(&app).await
+    else {
         panic!("poll failed");
     };
     assert!(!not_modified);
@@ -310,12 +337,23 @@ async fn a_429_waits_for_retry_after_without_using_an_attempt_then_succeeds() {
     assert!(h.sandbox.pins().is_empty());
     let waiting = jobs_in(&app, "retry").await;
     assert_eq!(waiting.len(), 3, "every job of the blocked account waits");
-    assert!(waiting.iter().all(|j| j.attempts == 0), "a 429 does not use an attempt");
+    assert!(
+        waiting.iter().all(|j| j.attempts == 0),
+        "a 429 does not use an attempt"
+    );
     let blocked = app.store.account_state("main").await.unwrap().blocked_until;
-    assert_eq!(blocked, Some(T0 + 30_000), "the block is persisted for restarts");
+    assert_eq!(
+        blocked,
+        Some(T0 + 30_000),
+        "the block is persisted for restarts"
+    );
 
     h.clock.advance_ms(29_000);
-    assert_eq!(app.engine.run_due().await.unwrap(), 0, "nothing before Retry-After");
+    assert_eq!(
+        app.engine.run_due().await.unwrap(),
+        0,
+        "nothing before Retry-After"
+    );
     h.clock.advance_ms(1_000);
     app.engine.run_due().await.unwrap();
     assert_eq!(h.sandbox.pins().len(), 3);
@@ -335,9 +373,18 @@ async fn server_errors_are_retried_with_backoff() {
     assert_eq!(retrying.len(), 3);
     for job in &retrying {
         assert_eq!(job.attempts, 1);
-        let JobState::Retry { at } = job.state else { unreachable!() };
-        assert!(at > T0 && at <= T0 + 1_000, "within the first backoff window: {at}");
-        assert!(job.last_error.as_deref().unwrap_or("").contains("50"), "{:?}", job.last_error);
+        let JobState::Retry { at } = job.state else {
+            unreachable!()
+        };
+        assert!(
+            at > T0 && at <= T0 + 1_000,
+            "within the first backoff window: {at}"
+        );
+        assert!(
+            job.last_error.as_deref().unwrap_or("").contains("50"),
+            "{:?}",
+            job.last_error
+        );
     }
     h.sandbox.set_faults(Faults::default());
     h.clock.advance_ms(1_000);
@@ -383,13 +430,23 @@ link = "see {{ title }}"
     poll(&app).await;
     app.engine.run_due().await.unwrap();
     let dead = jobs_in(&app, "dead").await;
-    assert_eq!(dead.len(), 2, "one per item with an image on the broken route");
+    assert_eq!(
+        dead.len(),
+        2,
+        "one per item with an image on the broken route"
+    );
     for job in dead {
-        let JobState::Dead { error, .. } = &job.state else { unreachable!() };
+        let JobState::Dead { error, .. } = &job.state else {
+            unreachable!()
+        };
         assert!(error.contains("not a valid http(s) URL"), "{error}");
         assert_eq!(job.attempts, 0, "a 400 is not retried");
     }
-    assert_eq!(h.sandbox.pins().len(), 3, "the other routes were not affected");
+    assert_eq!(
+        h.sandbox.pins().len(),
+        3,
+        "the other routes were not affected"
+    );
 }
 
 #[tokio::test]
