@@ -196,13 +196,19 @@ impl PinterestClient {
                 .and_then(|v| parse_retry_after(v, self.inner.tokens.clock().now_ms()));
             let body = resp.bytes().await.map_err(|e| transport(e, true))?;
             if status.is_success() {
+                tracing::debug!("Pinterest call succeeded");
                 return serde_json::from_slice(&body).map_err(|e| ApiError::Decode {
                     message: format!("{e} (HTTP {status})"),
                     request_id: rid,
                 });
             }
             let err = error_from(status, &body, rid, retry_after);
-            tracing::warn!(error = %err, "Pinterest call failed");
+            if matches!(err, ApiError::NotFound { .. }) {
+                // Lookups (reconciliation, board checks) expect some of these.
+                tracing::debug!(error = %err, "Pinterest call found nothing");
+            } else {
+                tracing::warn!(error = %err, "Pinterest call failed");
+            }
             Err(err)
         }
         .instrument(span)
@@ -271,9 +277,24 @@ impl<'a> Call<'a> {
 
 fn transport(e: reqwest::Error, maybe_sent: bool) -> ApiError {
     ApiError::Transport {
-        message: e.to_string(),
+        message: error_chain(&e),
         maybe_sent,
     }
+}
+
+/// An error and its causes on one line (reqwest's own Display stops at the top level).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// Map a non-2xx answer to its error, reading `{code, message, message_detail}` when present.

@@ -308,4 +308,9 @@ async fn a_refused_connection_was_never_sent() {
         "{err:?}"
     );
     assert!(err.is_transient() && !err.maybe_applied());
+    let text = err.to_string();
+    assert!(
+        text.contains("nothing was sent") && text.contains("refused"),
+        "{text}"
+    );
 }
