@@ -297,11 +297,11 @@ async fn token_request(
         .send()
         .await
         .map_err(|e| AuthError::Transport {
-            message: crate::pinterest::client::error_chain(&e.without_url()),
+            message: crate::pinterest::error::error_chain(&e.without_url()),
         })?;
     let status = resp.status();
     let body = resp.bytes().await.map_err(|e| AuthError::Transport {
-        message: crate::pinterest::client::error_chain(&e.without_url()),
+        message: crate::pinterest::error::error_chain(&e.without_url()),
     })?;
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| AuthError::Decode {
