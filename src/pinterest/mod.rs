@@ -7,9 +7,7 @@ pub mod error;
 pub mod model;
 pub mod oauth;
 pub mod sandbox;
-pub mod settings;
 
 pub use client::PinterestClient;
 pub use error::ApiError;
 pub use oauth::{Credentials, TokenManager, Tokens};
-pub use settings::PinterestSettings;
