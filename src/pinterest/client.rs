@@ -2,7 +2,6 @@
 //! a 401 and a token refresh; the sync engine owns retries, pacing and reconciliation.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -11,10 +10,9 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 use url::Url;
 
-use super::error::ApiError;
+use super::error::{ApiError, error_chain, error_from, parse_retry_after};
 use super::model::{
-    Account, Board, BoardCreate, BoardSection, ErrorBody, Page, Pin, PinCreate, SectionCreate,
-    limits,
+    Account, Board, BoardCreate, BoardSection, Page, Pin, PinCreate, SectionCreate, limits,
 };
 use super::oauth::TokenManager;
 
@@ -196,13 +194,19 @@ impl PinterestClient {
                 .and_then(|v| parse_retry_after(v, self.inner.tokens.clock().now_ms()));
             let body = resp.bytes().await.map_err(|e| transport(e, true))?;
             if status.is_success() {
+                tracing::debug!("Pinterest call succeeded");
                 return serde_json::from_slice(&body).map_err(|e| ApiError::Decode {
                     message: format!("{e} (HTTP {status})"),
                     request_id: rid,
                 });
             }
             let err = error_from(status, &body, rid, retry_after);
-            tracing::warn!(error = %err, "Pinterest call failed");
+            if matches!(err, ApiError::NotFound { .. }) {
+                // Lookups (reconciliation, board checks) expect some of these.
+                tracing::debug!(error = %err, "Pinterest call found nothing");
+            } else {
+                tracing::warn!(error = %err, "Pinterest call failed");
+            }
             Err(err)
         }
         .instrument(span)
@@ -271,127 +275,7 @@ impl<'a> Call<'a> {
 
 fn transport(e: reqwest::Error, maybe_sent: bool) -> ApiError {
     ApiError::Transport {
-        message: e.to_string(),
+        message: error_chain(&e),
         maybe_sent,
-    }
-}
-
-/// Map a non-2xx answer to its error, reading `{code, message, message_detail}` when present.
-fn error_from(
-    status: StatusCode,
-    body: &[u8],
-    request_id: Option<String>,
-    retry_after: Option<Duration>,
-) -> ApiError {
-    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let reason = status.canonical_reason().unwrap_or("error");
-    let mut message = match &parsed.message {
-        Some(m) if !m.is_empty() => m.clone(),
-        _ => {
-            let text = String::from_utf8_lossy(body);
-            let text: String = text.trim().chars().take(200).collect();
-            if text.is_empty() {
-                reason.to_string()
-            } else {
-                text
-            }
-        }
-    };
-    if let Some(detail) = parsed.message_detail.as_deref().filter(|d| !d.is_empty()) {
-        message = format!("{message} ({detail})");
-    }
-    let code = parsed.code;
-    let status_u16 = status.as_u16();
-    match status_u16 {
-        401 => ApiError::Unauthorized {
-            message,
-            request_id,
-        },
-        403 => ApiError::Forbidden {
-            code,
-            message,
-            request_id,
-        },
-        404 => ApiError::NotFound {
-            code,
-            message,
-            request_id,
-        },
-        429 => ApiError::RateLimited {
-            retry_after,
-            spam: message.to_lowercase().contains("spam"),
-            message,
-            request_id,
-        },
-        500..=599 => ApiError::Server {
-            status: status_u16,
-            message,
-            request_id,
-        },
-        _ => ApiError::Rejected {
-            status: status_u16,
-            code,
-            message,
-            request_id,
-        },
-    }
-}
-
-/// `Retry-After` as delay-seconds or an HTTP date (relative to `now_ms`).
-pub(crate) fn parse_retry_after(value: &str, now_ms: i64) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    let at_ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64;
-    Some(Duration::from_millis(
-        at_ms.saturating_sub(now_ms).max(0) as u64
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_seconds_and_http_date() {
-        assert_eq!(parse_retry_after(" 30 ", 0), Some(Duration::from_secs(30)));
-        // Sun, 06 Nov 1994 08:49:37 GMT = 784111777 s.
-        let now = 784_111_777_000 - 90_000;
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
-            Some(Duration::from_secs(90))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now + 200_000),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", 0), None);
-    }
-
-    #[test]
-    fn errors_are_sorted_by_status() {
-        let body = br#"{"code":8,"message":"Too many","message_detail":"blocked as spam"}"#;
-        match error_from(StatusCode::TOO_MANY_REQUESTS, body, Some("r1".into()), None) {
-            ApiError::RateLimited { spam, message, .. } => {
-                assert!(spam);
-                assert_eq!(message, "Too many (blocked as spam)");
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-        let e = error_from(
-            StatusCode::BAD_GATEWAY,
-            b"<html>bad gateway</html>",
-            None,
-            None,
-        );
-        assert!(
-            matches!(e, ApiError::Server { status: 502, ref message, .. } if message.contains("bad gateway"))
-        );
-        let e = error_from(StatusCode::CONFLICT, b"", None, None);
-        assert!(
-            matches!(e, ApiError::Rejected { status: 409, ref message, .. } if message == "Conflict")
-        );
     }
 }

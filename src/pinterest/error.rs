@@ -1,7 +1,11 @@
-//! What can go wrong talking to the API, sorted the way the sync engine must react to it.
+//! What can go wrong talking to the API, sorted the way the sync engine must react to it, and
+//! how a non-2xx answer (`{code, message, message_detail}`, `Retry-After`) becomes one.
 
 use std::time::Duration;
 
+use reqwest::StatusCode;
+
+use super::model::ErrorBody;
 use super::oauth::AuthError;
 
 /// An API call that did not give the expected answer. Display is readable, names the status and
@@ -120,6 +124,95 @@ impl ApiError {
     }
 }
 
+/// An error and its causes on one line (reqwest's own Display stops at the top level).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Map a non-2xx answer to its error, reading `{code, message, message_detail}` when present.
+pub(crate) fn error_from(
+    status: StatusCode,
+    body: &[u8],
+    request_id: Option<String>,
+    retry_after: Option<Duration>,
+) -> ApiError {
+    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let reason = status.canonical_reason().unwrap_or("error");
+    let mut message = match &parsed.message {
+        Some(m) if !m.is_empty() => m.clone(),
+        _ => {
+            let text = String::from_utf8_lossy(body);
+            let text: String = text.trim().chars().take(200).collect();
+            if text.is_empty() {
+                reason.to_string()
+            } else {
+                text
+            }
+        }
+    };
+    if let Some(detail) = parsed.message_detail.as_deref().filter(|d| !d.is_empty()) {
+        message = format!("{message} ({detail})");
+    }
+    let code = parsed.code;
+    let status_u16 = status.as_u16();
+    match status_u16 {
+        401 => ApiError::Unauthorized {
+            message,
+            request_id,
+        },
+        403 => ApiError::Forbidden {
+            code,
+            message,
+            request_id,
+        },
+        404 => ApiError::NotFound {
+            code,
+            message,
+            request_id,
+        },
+        429 => ApiError::RateLimited {
+            retry_after,
+            spam: message.to_lowercase().contains("spam"),
+            message,
+            request_id,
+        },
+        500..=599 => ApiError::Server {
+            status: status_u16,
+            message,
+            request_id,
+        },
+        _ => ApiError::Rejected {
+            status: status_u16,
+            code,
+            message,
+            request_id,
+        },
+    }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date (relative to `now_ms`).
+pub(crate) fn parse_retry_after(value: &str, now_ms: i64) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let at_ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64;
+    Some(Duration::from_millis(
+        at_ms.saturating_sub(now_ms).max(0) as u64
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +260,46 @@ mod tests {
             request_id: None,
         };
         assert!(!nf.is_transient() && !nf.maybe_applied());
+    }
+
+    #[test]
+    fn retry_after_seconds_and_http_date() {
+        assert_eq!(parse_retry_after(" 30 ", 0), Some(Duration::from_secs(30)));
+        // Sun, 06 Nov 1994 08:49:37 GMT = 784111777 s.
+        let now = 784_111_777_000 - 90_000;
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now + 200_000),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", 0), None);
+    }
+
+    #[test]
+    fn errors_are_sorted_by_status() {
+        let body = br#"{"code":8,"message":"Too many","message_detail":"blocked as spam"}"#;
+        match error_from(StatusCode::TOO_MANY_REQUESTS, body, Some("r1".into()), None) {
+            ApiError::RateLimited { spam, message, .. } => {
+                assert!(spam);
+                assert_eq!(message, "Too many (blocked as spam)");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let e = error_from(
+            StatusCode::BAD_GATEWAY,
+            b"<html>bad gateway</html>",
+            None,
+            None,
+        );
+        assert!(
+            matches!(e, ApiError::Server { status: 502, ref message, .. } if message.contains("bad gateway"))
+        );
+        let e = error_from(StatusCode::CONFLICT, b"", None, None);
+        assert!(
+            matches!(e, ApiError::Rejected { status: 409, ref message, .. } if message == "Conflict")
+        );
     }
 }

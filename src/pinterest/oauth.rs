@@ -131,7 +131,9 @@ impl TokenManager {
         }
     }
 
-    /// Called with the new tokens after every successful refresh (the app persists them).
+    /// Called with the new tokens after every successful refresh (the app persists them). It runs
+    /// while the token lock is held: keep it short (e.g. send to a channel) and do not call back
+    /// into this manager.
     pub fn on_refresh(mut self, f: impl Fn(&Tokens) + Send + Sync + 'static) -> Self {
         self.on_refresh = Some(Box::new(f));
         self
@@ -295,11 +297,11 @@ async fn token_request(
         .send()
         .await
         .map_err(|e| AuthError::Transport {
-            message: e.without_url().to_string(),
+            message: crate::pinterest::error::error_chain(&e.without_url()),
         })?;
     let status = resp.status();
     let body = resp.bytes().await.map_err(|e| AuthError::Transport {
-        message: e.without_url().to_string(),
+        message: crate::pinterest::error::error_chain(&e.without_url()),
     })?;
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| AuthError::Decode {

@@ -308,4 +308,40 @@ async fn a_refused_connection_was_never_sent() {
         "{err:?}"
     );
     assert!(err.is_transient() && !err.maybe_applied());
+    let text = err.to_string();
+    assert!(
+        text.contains("nothing was sent") && text.contains("refused"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_after_sending_may_have_been_applied() {
+    let env = start(unlimited()).await;
+    let board = env.sandbox.create_board(&env.user, "B");
+    env.sandbox.set_faults(Faults {
+        latency: Duration::from_secs(5),
+        ..Faults::default()
+    });
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let client = pinbridge::pinterest::PinterestClient::new(
+        &env.base,
+        http,
+        std::sync::Arc::new(env.manager(crate::pinterest_support::user_tokens(&env.user))),
+    );
+    let err = client.create_pin(&pin(&board, "slow")).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ApiError::Transport {
+                maybe_sent: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.maybe_applied() && err.is_transient());
 }

@@ -234,3 +234,30 @@ async fn the_code_flow_yields_working_tokens() {
         Err(AuthError::Rejected { status: 400, .. })
     ));
 }
+
+#[tokio::test]
+async fn a_401_after_a_refresh_is_unauthorized_without_looping() {
+    // Every token the sandbox issues is born expired.
+    let env = start(SandboxConfig {
+        access_token_ttl: std::time::Duration::ZERO,
+        ..unlimited()
+    })
+    .await;
+    let err = env.client().user_account().await.unwrap_err();
+    match &err {
+        ApiError::Unauthorized {
+            message,
+            request_id,
+        } => {
+            assert_eq!(message, "Authentication failed.");
+            assert!(request_id.is_some());
+        }
+        other => panic!("expected Unauthorized, got {other:?}"),
+    }
+    let stats = env.sandbox.stats();
+    assert_eq!(stats.refresh_grants, 1, "one refresh after the first 401");
+    assert_eq!(
+        stats.unauthorized, 2,
+        "the request was repeated exactly once"
+    );
+}

@@ -325,3 +325,40 @@ async fn run_cli_serves_until_shutdown_and_reports_a_busy_port() {
     shutdown.cancel();
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn injected_faults_repeat_with_the_seed() {
+    async fn statuses(seed: u64) -> Vec<u16> {
+        let env = start(SandboxConfig {
+            seed,
+            faults: Faults {
+                error_rate: 0.5,
+                ..Faults::default()
+            },
+            ..unlimited()
+        })
+        .await;
+        let mut out = Vec::new();
+        for _ in 0..20 {
+            out.push(
+                env.get("user_account")
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16(),
+            );
+        }
+        assert_eq!(
+            env.sandbox.stats().injected_5xx as usize,
+            out.iter().filter(|s| **s >= 500).count()
+        );
+        out
+    }
+    let first = statuses(7).await;
+    assert_eq!(first, statuses(7).await);
+    assert!(
+        first.contains(&200) && first.iter().any(|s| *s == 500 || *s == 503),
+        "{first:?}"
+    );
+}
