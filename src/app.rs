@@ -16,7 +16,9 @@ use crate::config::{Config, SourceSettings};
 use crate::http::{self, HttpState};
 use crate::ingest::{Ingest, IngestConfig};
 use crate::item::SourceId;
-use crate::pinterest::{Credentials, PinterestClient, TokenManager, Tokens};
+use crate::pinterest::vault::Vault;
+use secrecy::ExposeSecret;
+use crate::pinterest::{Credentials, PinterestClient, TokenManager};
 use crate::sources::feed::{FeedSource, Fetcher};
 use crate::sources::webhook::WebhookSources;
 use crate::store::Store;
@@ -25,6 +27,7 @@ use crate::sync::account::AccountRuntime;
 use crate::sync::retry::Backoff;
 use crate::sync::route::{RouteRule, Routes, When};
 use crate::sync::template::Templates;
+use crate::sync::tokens::{Refreshed, initial_tokens, origin_of, persist_refreshed};
 use crate::sync::{Engine, RouteRuntime, SyncSettings};
 
 /// The assembled service, ready to run.
@@ -71,11 +74,24 @@ impl App {
             .user_agent(concat!("pinbridge/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("building the Pinterest HTTP client")?;
-        let token_url = config
-            .pinterest
-            .api_base
-            .join("oauth/token")
-            .context("pinterest.api_base cannot be joined with oauth/token")?;
+        let token_url = token_url(&config.pinterest.api_base)?;
+        let vault = match &config.store.token_keys {
+            Some(keys) => Vault::from_env(&|name| {
+                (name == "PINBRIDGE_TOKEN_KEYS").then(|| keys.expose_secret().to_string())
+            })?,
+            None => Vault::from_env(&|name| std::env::var(name).ok())?,
+        }
+        .map(Arc::new);
+        let (refreshed_tx, refreshed_rx) = tokio::sync::mpsc::unbounded_channel::<Refreshed>();
+        match &vault {
+            Some(vault) => {
+                tokio::spawn(persist_refreshed(refreshed_rx, store.clone(), vault.clone()));
+            }
+            None if config.accounts.iter().any(|a| a.refresh_token.is_some()) => {
+                tracing::warn!("No PINBRIDGE_TOKEN_KEY: refreshed tokens are kept in memory only and the configured ones are used again after a restart.");
+            }
+            None => {}
+        }
         let credentials = match (&config.pinterest.client_id, &config.pinterest.client_secret) {
             (Some(id), Some(secret)) => Some(Credentials {
                 client_id: id.clone(),
@@ -85,23 +101,21 @@ impl App {
         };
         let mut accounts = Vec::new();
         for account in &config.accounts {
-            let tokens = Tokens {
-                access_token: account
-                    .access_token
-                    .clone()
-                    .unwrap_or_else(|| secrecy::SecretString::from(String::new())),
-                refresh_token: account.refresh_token.clone(),
-                access_expires_at: None,
-                refresh_expires_at: None,
-                scope: None,
-            };
-            let manager = Arc::new(TokenManager::new(
-                token_url.clone(),
-                credentials.clone(),
-                tokens,
-                http.clone(),
-                clock.clone(),
-            ));
+            let tokens = initial_tokens(account, store.as_ref(), vault.as_deref()).await?;
+            let (name, origin, tx) = (account.name.clone(), origin_of(account), refreshed_tx.clone());
+            let manager = Arc::new(
+                TokenManager::new(
+                    token_url.clone(),
+                    credentials.clone(),
+                    tokens,
+                    http.clone(),
+                    clock.clone(),
+                )
+                .on_refresh(move |tokens| {
+                    // Only hand off: the manager holds its lock while calling this.
+                    let _ = tx.send((name.clone(), origin.clone(), tokens.clone()));
+                }),
+            );
             let client = PinterestClient::new(&config.pinterest.api_base, http.clone(), manager);
             accounts.push(Arc::new(AccountRuntime::new(
                 account.name.clone(),
@@ -234,6 +248,18 @@ impl App {
         tracing::info!("Stopped.");
         Ok(())
     }
+}
+
+/// The token endpoint under the API root (`…/v5/oauth/token`), whether or not the configured
+/// root ends in `/`.
+pub fn token_url(api_base: &url::Url) -> anyhow::Result<url::Url> {
+    let mut base = api_base.clone();
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    base.join("oauth/token")
+        .context("pinterest.api_base cannot be joined with oauth/token")
 }
 
 /// The name a route's jobs carry: its `name`, or `routes[i]`.

@@ -45,6 +45,9 @@ pub struct StoreConfig {
     pub url: Option<SecretString>,
     /// sled's page cache in MiB. Real memory use is higher; keep it small in containers.
     pub cache_capacity_mb: u64,
+    /// Keys sealing OAuth tokens at rest: one base64 key, or `ID:KEY,ID:KEY` (the first seals).
+    /// Default: the `PINBRIDGE_TOKEN_KEYS` or `PINBRIDGE_TOKEN_KEY` environment variable.
+    pub token_keys: Option<SecretString>,
 }
 
 impl Default for StoreConfig {
@@ -53,6 +56,7 @@ impl Default for StoreConfig {
             path: PathBuf::from("data/pinbridge.sled"),
             url: None,
             cache_capacity_mb: 64,
+            token_keys: None,
         }
     }
 }

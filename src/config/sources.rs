@@ -136,7 +136,7 @@ fn known_keys(path: &str) -> &'static [&'static str] {
     let section = path.split(['.', '[']).next().unwrap_or("");
     match section {
         "server" => &["listen", "public_url", "admin_token", "shutdown_grace"],
-        "store" => &["path", "url", "cache_capacity_mb"],
+        "store" => &["path", "url", "cache_capacity_mb", "token_keys"],
         "pinterest" => &["api_base", "client_id", "client_secret", "timeout"],
         "accounts" => &[
             "name",

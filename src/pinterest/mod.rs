@@ -7,6 +7,7 @@ pub mod error;
 pub mod model;
 pub mod oauth;
 pub mod sandbox;
+pub mod vault;
 
 pub use client::PinterestClient;
 pub use error::ApiError;

@@ -8,5 +8,6 @@ pub mod reconcile;
 pub mod retry;
 pub mod route;
 pub mod template;
+pub mod tokens;
 
 pub use engine::{Engine, RouteRuntime, SyncEvent, SyncSettings};

@@ -164,15 +164,26 @@ max_attempts = 3
 
     /// Open the store and build the app (a "process start").
     async fn app(&self) -> App {
-        let store: Arc<dyn Store> = Arc::new(
-            SledStore::open_async(
+        // A previous App's background tasks may still hold the store for a moment after it
+        // was dropped (sled locks the directory until the last handle goes).
+        let mut tries = 0;
+        let store: Arc<dyn Store> = loop {
+            match SledStore::open_async(
                 self.dir.path().join("store"),
                 SledOptions::default(),
                 Some(Arc::new(self.clock.clone())),
             )
             .await
-            .unwrap(),
-        );
+            {
+                Ok(store) => break Arc::new(store),
+                Err(e) if tries < 100 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
         App::build_with_store(&self.config(), Arc::new(self.clock.clone()), store)
             .await
             .unwrap()
@@ -465,4 +476,41 @@ impl FeedServer {
     fn lock_body_push(&self, s: &str) {
         self.body.lock().unwrap().push_str(s);
     }
+}
+
+#[tokio::test]
+async fn refreshed_tokens_are_sealed_in_the_store_and_survive_a_restart() {
+    let mut h = Harness::start("").await;
+    h.extra_routes = "\n[store]\ntoken_keys = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n".into();
+    let app = h.app().await;
+    h.sandbox.expire_access_tokens();
+    poll(&app).await;
+    app.engine.run_due().await.unwrap();
+    assert_eq!(h.sandbox.stats().refresh_grants, 1);
+    // The hook hands the tokens to a task; wait until they are stored.
+    let mut stored = None;
+    for _ in 0..200 {
+        stored = app.store.account_state("main").await.unwrap().tokens;
+        if stored.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let stored = stored.expect("refreshed tokens are stored");
+    assert!(
+        !String::from_utf8_lossy(&stored).contains("pina_") && !String::from_utf8_lossy(&stored).contains(&h.user.refresh_token),
+        "tokens are sealed, not plain"
+    );
+
+    // Restart: the sandbox rotated the refresh token, so the configured one is dead; the stored
+    // one must be used.
+    app.store.close().await.unwrap();
+    drop(app);
+    let app = h.app().await;
+    h.sandbox.expire_access_tokens();
+    *h.feed.body.lock().unwrap() = FEED.replace("k-2", "k-20");
+    poll(&app).await;
+    app.engine.run_due().await.unwrap();
+    assert_eq!(h.sandbox.stats().refresh_grants, 2, "refreshed with the stored token");
+    assert_eq!(h.sandbox.pins().len(), 4);
 }
