@@ -66,6 +66,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
         (
             "PINBRIDGE_DEMO_FEED",
             format!("http://{feed_addr}/feed.xml"),
+        ("PINBRIDGE_DEMO_TOKEN_KEY", random_key()),
         ),
     ]);
     let config = Config::from_toml(DEMO_CONFIG, "config/demo.toml".as_ref(), &|name| {
@@ -142,6 +143,14 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
         bail!("no Pin was made");
     }
     Ok(())
+}
+
+/// A fresh 32-byte key, base64, for sealing tokens during this run.
+fn random_key() -> String {
+    use rand::RngCore;
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    base64::engine::general_purpose::STANDARD.encode(key)
 }
 
 /// Every job is finished (done or dead) and the feed's first poll is recorded.
