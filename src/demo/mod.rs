@@ -66,8 +66,8 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
         (
             "PINBRIDGE_DEMO_FEED",
             format!("http://{feed_addr}/feed.xml"),
-        ("PINBRIDGE_DEMO_TOKEN_KEY", random_key()),
         ),
+        ("PINBRIDGE_DEMO_TOKEN_KEY", random_key()),
     ]);
     let config = Config::from_toml(DEMO_CONFIG, "config/demo.toml".as_ref(), &|name| {
         vars.get(name).cloned()
