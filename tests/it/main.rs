@@ -1,3 +1,4 @@
+mod webhook_fuzz;
 mod webhook_http;
 mod webhook_support;
 mod webhook_wordpress;
