@@ -1,4 +1,5 @@
 mod webhook_fuzz;
 mod webhook_http;
+mod webhook_interop;
 mod webhook_support;
 mod webhook_wordpress;
