@@ -93,13 +93,33 @@ async fn every_signed_vector_is_accepted_and_mapped() {
         h.clock.set_ms(v.now_ms);
         let reply = h.post(source_of(&v.name), &v.headers, v.body.clone()).await;
         assert_eq!(reply.status, 200, "{}: {}", v.name, reply.text);
-        assert_eq!(reply.answer(), "accepted", "{}: {}", v.name, reply.text);
+        // Payloads without any image are recorded as skipped; the rest are queued.
+        let has_image = [
+            "shopify-products-update",
+            "woocommerce-product-created",
+            "ghost-post-published",
+            "wp-webhooks-post-create",
+        ]
+        .contains(&v.name.as_str());
+        let expected = if has_image {
+            ("accepted", "")
+        } else {
+            ("skipped", "no usable image")
+        };
+        assert_eq!(
+            (reply.answer(), reply.reason()),
+            expected,
+            "{}: {}",
+            v.name,
+            reply.text
+        );
     }
-    assert_eq!(h.store.items().len(), 9);
+    assert_eq!(h.job_count().await, 4);
+    assert_eq!(h.items().await.len(), 9);
 
     let create = h
-        .store
-        .item("shopify", "product:788032119674292922")
+        .item("shopify", "skipped:product:788032119674292922")
+        .await
         .expect("64-bit id survives");
     assert_eq!(create.item.title, "Example T-Shirt");
     assert_eq!(
@@ -111,7 +131,7 @@ async fn every_signed_vector_is_accepted_and_mapped() {
         "Shopify's own example has no image"
     );
     assert_eq!(create.item.categories, ["example", "mens", "t-shirt"]);
-    // No image: ingest records it without a job.
+    // No image yet: recorded aside, so a later update that adds one is pinned as new.
     assert_eq!(
         create.disposition,
         ItemDisposition::Skipped {
@@ -119,14 +139,14 @@ async fn every_signed_vector_is_accepted_and_mapped() {
         }
     );
 
-    let update = h.store.item("shopify", "product:632910392").unwrap();
+    let update = h.item("shopify", "product:632910392").await.unwrap();
     assert_eq!(
         update.item.image_url.as_deref(),
         Some("http://static.shopify.com/s/files/1/6909/3384/products/ipod-nano.png?0")
     );
     assert_eq!(update.disposition, ItemDisposition::Queued);
 
-    let woo = h.store.item("woo", "product:794").unwrap();
+    let woo = h.item("woo", "product:794").await.unwrap();
     assert_eq!(woo.item.title, "Premium Quality");
     assert_eq!(
         woo.item.link.as_deref(),
@@ -139,8 +159,8 @@ async fn every_signed_vector_is_accepted_and_mapped() {
     assert_eq!(woo.item.categories, ["Clothing", "T-shirts"]);
 
     let ghost = h
-        .store
         .item("ghost", "post:6458f2a5e1d4c20001a3b9c4")
+        .await
         .unwrap();
     assert_eq!(
         ghost.item.link.as_deref(),
@@ -152,7 +172,7 @@ async fn every_signed_vector_is_accepted_and_mapped() {
         "feature_image is null: the first <img> of the HTML"
     );
 
-    let wpwh = h.store.item("wpwh", "post:1234").unwrap();
+    let wpwh = h.item("wpwh", "post:1234").await.unwrap();
     assert_eq!(wpwh.item.title, "Hello world!");
     assert_eq!(
         wpwh.item.image_url.as_deref(),
@@ -160,14 +180,18 @@ async fn every_signed_vector_is_accepted_and_mapped() {
     );
     assert_eq!(wpwh.item.categories.len(), 2);
 
-    let rest = h.store.item("rotation", "post:4").unwrap();
+    let rest = h.item("rotation", "skipped:post:4").await.unwrap();
     assert_eq!(rest.item.title, "REST API Client Fixture: Post");
     assert_eq!(rest.item.link.as_deref(), Some("http://example.org/?p=4"));
 
-    let github = h.store.item("github", "id:4").unwrap();
+    let github = h.item("github", "skipped:id:4").await.unwrap();
     assert_eq!(github.item.title, "REST API Client Fixture: Post");
-    assert!(h.store.item("stripe", "id:evt_test_webhook").is_some());
-    assert!(h.store.item("std", "id:test_user").is_some());
+    assert!(
+        h.item("stripe", "skipped:id:evt_test_webhook")
+            .await
+            .is_some()
+    );
+    assert!(h.item("std", "skipped:id:test_user").await.is_some());
 }
 
 #[tokio::test]
@@ -235,8 +259,7 @@ async fn bad_signatures_are_401_naming_the_check_and_store_nothing() {
             reply.text
         );
     }
-    assert!(h.store.items().is_empty());
-    assert_eq!(h.store.deliveries(), 0);
+    assert!(h.items().await.is_empty());
 }
 
 #[tokio::test]
@@ -285,10 +308,10 @@ async fn a_repeated_delivery_id_is_a_2xx_duplicate_that_changes_nothing() {
         "{}",
         reply.text
     );
-    let stored = h.store.item("std", "id:p1").unwrap();
+    let stored = h.item("std", "id:p1").await.unwrap();
     assert_eq!(stored.item.title, "First");
     assert_eq!(stored.changes, 0);
-    assert_eq!(h.store.jobs(), 1);
+    assert_eq!(h.job_count().await, 1);
 }
 
 #[tokio::test]
@@ -319,7 +342,7 @@ async fn a_price_or_stock_only_update_is_a_duplicate_and_a_title_change_is_not()
     let mut renamed = original.clone();
     renamed["title"] = "IPod Nano - 16GB".into();
     assert_eq!(send(renamed, "e3").await.answer(), "accepted");
-    let stored = h.store.item("shop", "product:632910392").unwrap();
+    let stored = h.item("shop", "product:632910392").await.unwrap();
     assert_eq!(stored.changes, 1);
     assert_eq!(stored.item.title, "IPod Nano - 16GB");
 }
@@ -350,7 +373,7 @@ async fn oversized_bodies_are_413_with_and_without_content_length() {
         (reply.status, reply.error()),
         (413, "body larger than 1000 bytes")
     );
-    assert!(h.store.items().is_empty());
+    assert!(h.items().await.is_empty());
 }
 
 #[tokio::test]
@@ -393,7 +416,7 @@ async fn unreadable_payloads_are_400_naming_what_and_where() {
         (reply.status, reply.error()),
         (400, "missing header X-Shopify-Topic")
     );
-    assert!(h.store.items().is_empty());
+    assert!(h.items().await.is_empty());
 }
 
 #[tokio::test]
@@ -448,13 +471,33 @@ async fn drafts_and_other_topics_are_2xx_skipped_and_recorded() {
     let reply = h.post("shop", &headers, body).await;
     assert_eq!((reply.status, reply.answer()), (200, "skipped"));
     assert_eq!(reply.reason(), "status is \"draft\", not \"active\"");
-    let stored = h.store.item("shop", "product:632910392").unwrap();
+    let stored = h.item("shop", "skipped:product:632910392").await.unwrap();
     assert_eq!(
         stored.disposition,
         ItemDisposition::Skipped {
             reason: "status is \"draft\", not \"active\"".into()
         }
     );
+    // Published later with the very same Pin fields: pinned, not taken for a duplicate.
+    draft["status"] = "active".into();
+    let body = serde_json::to_vec(&draft).unwrap();
+    let headers = vec![
+        ("X-Shopify-Topic".to_string(), "products/update".to_string()),
+        (
+            "X-Shopify-Hmac-Sha256".to_string(),
+            sign_base64(secret, &body),
+        ),
+    ];
+    let reply = h.post("shop", &headers, body).await;
+    assert_eq!(
+        (reply.status, reply.answer()),
+        (200, "accepted"),
+        "{}",
+        reply.text
+    );
+    let stored = h.item("shop", "product:632910392").await.unwrap();
+    assert_eq!(stored.disposition, ItemDisposition::Queued);
+    assert_eq!(h.job_count().await, 1);
 
     let order = br#"{"id": 450789469, "total_price": "10.00"}"#;
     let headers = vec![
@@ -477,11 +520,11 @@ async fn drafts_and_other_topics_are_2xx_skipped_and_recorded() {
             .starts_with("topic orders/create is not handled")
     );
     let event = h
-        .store
         .item("shop", "event:orders/create:450789469")
+        .await
         .unwrap();
     assert!(matches!(event.disposition, ItemDisposition::Skipped { .. }));
-    assert_eq!(h.store.jobs(), 0);
+    assert_eq!(h.job_count().await, 1, "only the published product");
 }
 
 #[tokio::test]
@@ -508,7 +551,7 @@ async fn the_unsigned_woocommerce_ping_gets_200_and_stores_nothing() {
         "{}",
         reply.text
     );
-    assert!(h.store.items().is_empty());
+    assert!(h.items().await.is_empty());
     // Anything else unsigned is still refused.
     let reply = h.post("woo", &headers, b"webhook_id=12&x=1".to_vec()).await;
     assert_eq!(
@@ -559,4 +602,40 @@ async fn sources_can_be_replaced_and_bad_sets_are_refused_whole() {
         .unwrap();
     assert_eq!(h.post("old", &v.headers, v.body.clone()).await.status, 404);
     assert_eq!(h.post("new", &v.headers, v.body.clone()).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_product_whose_image_arrives_later_is_pinned_then() {
+    let v = vector("shopify-products-create");
+    let h = Harness::start(vec![("shop", shopify_settings(&v.secret))], 0).await;
+    let reply = h.post("shop", &v.headers, v.body.clone()).await;
+    assert_eq!(
+        (reply.answer(), reply.reason()),
+        ("skipped", "no usable image")
+    );
+    let mut doc: serde_json::Value = serde_json::from_slice(&v.body).unwrap();
+    doc["images"] =
+        serde_json::json!([{"src": "https://cdn.shopify.example/tee.jpg", "alt": "Tee"}]);
+    let body = serde_json::to_vec(&doc).unwrap();
+    let headers = vec![
+        ("X-Shopify-Topic".to_string(), "products/update".to_string()),
+        (
+            "X-Shopify-Hmac-Sha256".to_string(),
+            sign_base64(&v.secret, &body),
+        ),
+        (
+            "X-Shopify-Event-Id".to_string(),
+            "another-event".to_string(),
+        ),
+    ];
+    let reply = h.post("shop", &headers, body).await;
+    assert_eq!(
+        (reply.status, reply.answer()),
+        (200, "accepted"),
+        "{}",
+        reply.text
+    );
+    let stored = h.item("shop", "product:788032119674292922").await.unwrap();
+    assert_eq!(stored.item.image_alt.as_deref(), Some("Tee"));
+    assert_eq!(h.job_count().await, 1);
 }

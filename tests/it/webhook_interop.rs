@@ -205,7 +205,7 @@ async fn real_sender_libraries_are_accepted() {
         assert_eq!(reply.status, status, "github/{id}: {}", reply.text);
     }
 
-    let stored = h.store.item("std", "id:a").unwrap();
+    let stored = h.item("std", "id:a").await.unwrap();
     assert_eq!(stored.item.title, "Crème brûlée 🍰");
     assert_eq!(
         stored.item.image_url.as_deref(),
@@ -219,9 +219,9 @@ async fn real_sender_libraries_are_accepted() {
         ("github", "g"),
     ] {
         assert!(
-            h.store.item(source, &format!("id:{id}")).is_some(),
+            h.item(source, &format!("id:{id}")).await.is_some(),
             "{source}/{id} stored"
         );
     }
-    assert!(h.store.item("std", "id:f").is_none());
+    assert!(h.item("std", "id:f").await.is_none());
 }

@@ -22,40 +22,45 @@ use pinbridge::sync::route::{RouteRule, Routes, When};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-/// An in-memory Store with the ingest semantics the webhook receiver relies on (delivery ids,
-/// dedup by key, fingerprint → Duplicate/Changed) and a switch that makes it fail.
+/// The store the webhook tests run on: the one place to switch backends. Once the sled store
+/// is merged: `let dir = tempfile::tempdir()?; Arc::new(SledStore::open(dir.path(),
+/// SledOptions::default(), None)?)` (keep `dir` alive in the harness).
+pub fn open_store() -> Arc<dyn Store> {
+    Arc::new(MemStore::default())
+}
+
+/// An in-memory Store with the ingest semantics of the store contract that the receiver relies
+/// on (delivery ids scoped by source, dedup by key, fingerprint -> Duplicate/Changed, jobs only
+/// for new items or under `on_change = new_pin`).
 #[derive(Default)]
 pub struct MemStore {
     state: Mutex<MemState>,
-    pub failing: AtomicBool,
 }
 
 #[derive(Default)]
 struct MemState {
     items: HashMap<(SourceId, DedupKey), StoredItem>,
-    deliveries: HashSet<String>,
-    jobs: usize,
+    deliveries: HashSet<(SourceId, String)>,
+    jobs: Vec<Job>,
 }
 
-impl MemStore {
-    pub fn items(&self) -> Vec<StoredItem> {
-        let state = self.state.lock().unwrap();
-        let mut items: Vec<StoredItem> = state.items.values().cloned().collect();
-        items.sort_by(|a, b| a.item.key.cmp(&b.item.key));
-        items
-    }
-    pub fn item(&self, source: &str, key: &str) -> Option<StoredItem> {
-        let state = self.state.lock().unwrap();
-        state
-            .items
-            .get(&(SourceId::new(source), DedupKey(key.to_string())))
-            .cloned()
-    }
-    pub fn jobs(&self) -> usize {
-        self.state.lock().unwrap().jobs
-    }
-    pub fn deliveries(&self) -> usize {
-        self.state.lock().unwrap().deliveries.len()
+impl MemState {
+    fn queue(&mut self, item: &Item, plan: &IngestPlan, now: Millis) -> usize {
+        for target in &plan.targets {
+            let id = JobId(format!("{:020}", self.jobs.len()));
+            self.jobs.push(Job {
+                id,
+                source: item.source.clone(),
+                item: item.key.clone(),
+                target: target.clone(),
+                state: JobState::Pending { run_at: now },
+                attempts: 0,
+                last_error: None,
+                created: now,
+                updated: now,
+            });
+        }
+        plan.targets.len()
     }
 }
 
@@ -68,56 +73,47 @@ fn unsupported<T>() -> StoreResult<T> {
 #[async_trait]
 impl Store for MemStore {
     async fn ingest(&self, item: &Item, plan: IngestPlan, now: Millis) -> StoreResult<Ingested> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(StoreError::Io("disk on fire (test)".into()));
-        }
         let mut state = self.state.lock().unwrap();
         if let Some(d) = &plan.delivery {
-            if state.deliveries.contains(&d.id) {
+            if !state.deliveries.insert((item.source.clone(), d.id.clone())) {
                 return Ok(Ingested::Duplicate);
             }
-            state.deliveries.insert(d.id.clone());
         }
+        let key = (item.source.clone(), item.key.clone());
+        let fingerprint = item.fingerprint();
         let disposition = match &plan.skip_reason {
             Some(reason) => ItemDisposition::Skipped {
                 reason: reason.clone(),
             },
             None => ItemDisposition::Queued,
         };
-        let key = (item.source.clone(), item.key.clone());
-        let fingerprint = item.fingerprint();
-        let jobs = plan.targets.len();
-        match state.items.get_mut(&key) {
-            Some(stored) if stored.fingerprint == fingerprint => {
-                stored.last_seen = now;
-                Ok(Ingested::Duplicate)
-            }
-            Some(stored) => {
+        let known = state.items.get(&key).map(|s| s.fingerprint);
+        match known {
+            Some(f) if f == fingerprint => Ok(Ingested::Duplicate),
+            Some(_) => {
+                let jobs = if plan.on_change == OnChange::NewPin {
+                    state.queue(item, &plan, now)
+                } else {
+                    0
+                };
+                let stored = state.items.get_mut(&key).unwrap();
                 stored.item = item.clone();
                 stored.fingerprint = fingerprint;
                 stored.changes += 1;
                 stored.last_seen = now;
-                let jobs = if plan.on_change == OnChange::NewPin {
-                    jobs
-                } else {
-                    0
-                };
-                state.jobs += jobs;
                 Ok(Ingested::Changed { jobs })
             }
             None => {
-                state.items.insert(
-                    key,
-                    StoredItem {
-                        item: item.clone(),
-                        fingerprint,
-                        first_seen: now,
-                        last_seen: now,
-                        changes: 0,
-                        disposition,
-                    },
-                );
-                state.jobs += jobs;
+                let jobs = state.queue(item, &plan, now);
+                let stored = StoredItem {
+                    item: item.clone(),
+                    fingerprint,
+                    first_seen: now,
+                    last_seen: now,
+                    changes: 0,
+                    disposition,
+                };
+                state.items.insert(key, stored);
                 Ok(Ingested::New { jobs })
             }
         }
@@ -161,14 +157,34 @@ impl Store for MemStore {
     async fn revive(&self, _: &JobId, _: Millis) -> StoreResult<Job> {
         unsupported()
     }
-    async fn job(&self, _: &JobId) -> StoreResult<Option<Job>> {
-        Ok(None)
+    async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .jobs
+            .iter()
+            .find(|j| &j.id == id)
+            .cloned())
     }
-    async fn jobs(&self, _: JobFilter) -> StoreResult<Vec<Job>> {
-        Ok(Vec::new())
+    async fn jobs(&self, filter: JobFilter) -> StoreResult<Vec<Job>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .jobs
+            .iter()
+            .filter(|j| filter.source.as_ref().is_none_or(|s| &j.source == s))
+            .take(filter.limit)
+            .cloned()
+            .collect())
     }
-    async fn item_jobs(&self, _: &SourceId, _: &DedupKey) -> StoreResult<Vec<Job>> {
-        Ok(Vec::new())
+    async fn item_jobs(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Vec<Job>> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .jobs
+            .iter()
+            .filter(|j| &j.source == source && &j.item == key)
+            .cloned()
+            .collect())
     }
     async fn item(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Option<StoredItem>> {
         Ok(self
@@ -179,8 +195,17 @@ impl Store for MemStore {
             .get(&(source.clone(), key.clone()))
             .cloned())
     }
-    async fn items(&self, _: ItemFilter) -> StoreResult<Vec<StoredItem>> {
-        Ok(MemStore::items(self))
+    async fn items(&self, filter: ItemFilter) -> StoreResult<Vec<StoredItem>> {
+        let state = self.state.lock().unwrap();
+        let mut items: Vec<StoredItem> = state
+            .items
+            .values()
+            .filter(|i| filter.source.as_ref().is_none_or(|s| &i.item.source == s))
+            .cloned()
+            .collect();
+        items.sort_by(|a, b| a.item.key.cmp(&b.item.key));
+        items.truncate(filter.limit);
+        Ok(items)
     }
     async fn forget(&self, source: &SourceId, key: &DedupKey) -> StoreResult<bool> {
         Ok(self
@@ -217,10 +242,116 @@ impl Store for MemStore {
     }
 }
 
+/// Any store, with a switch that makes `ingest` fail (the 503 path).
+pub struct FailSwitch {
+    inner: Arc<dyn Store>,
+    pub failing: AtomicBool,
+}
+
+#[async_trait]
+impl Store for FailSwitch {
+    async fn ingest(&self, item: &Item, plan: IngestPlan, now: Millis) -> StoreResult<Ingested> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Io("disk on fire (test)".into()));
+        }
+        self.inner.ingest(item, plan, now).await
+    }
+    async fn ingest_many(
+        &self,
+        batch: Vec<(Item, IngestPlan)>,
+        now: Millis,
+    ) -> StoreResult<Vec<Ingested>> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Io("disk on fire (test)".into()));
+        }
+        self.inner.ingest_many(batch, now).await
+    }
+    async fn claim(&self, max: usize, lease_ms: i64, now: Millis) -> StoreResult<Vec<Lease>> {
+        self.inner.claim(max, lease_ms, now).await
+    }
+    async fn extend(&self, lease: &Lease, until: Millis) -> StoreResult<LeaseOutcome> {
+        self.inner.extend(lease, until).await
+    }
+    async fn complete(
+        &self,
+        lease: &Lease,
+        pin_id: &str,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        self.inner.complete(lease, pin_id, now).await
+    }
+    async fn retry(
+        &self,
+        lease: &Lease,
+        at: Millis,
+        error: &str,
+        attempt: Attempt,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        self.inner.retry(lease, at, error, attempt, now).await
+    }
+    async fn mark_unknown(
+        &self,
+        lease: &Lease,
+        error: &str,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        self.inner.mark_unknown(lease, error, now).await
+    }
+    async fn dead(&self, lease: &Lease, error: &str, now: Millis) -> StoreResult<LeaseOutcome> {
+        self.inner.dead(lease, error, now).await
+    }
+    async fn revive(&self, job: &JobId, now: Millis) -> StoreResult<Job> {
+        self.inner.revive(job, now).await
+    }
+    async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
+        self.inner.job(id).await
+    }
+    async fn jobs(&self, filter: JobFilter) -> StoreResult<Vec<Job>> {
+        self.inner.jobs(filter).await
+    }
+    async fn item_jobs(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Vec<Job>> {
+        self.inner.item_jobs(source, key).await
+    }
+    async fn item(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Option<StoredItem>> {
+        self.inner.item(source, key).await
+    }
+    async fn items(&self, filter: ItemFilter) -> StoreResult<Vec<StoredItem>> {
+        self.inner.items(filter).await
+    }
+    async fn forget(&self, source: &SourceId, key: &DedupKey) -> StoreResult<bool> {
+        self.inner.forget(source, key).await
+    }
+    async fn source_state(&self, source: &SourceId) -> StoreResult<SourceState> {
+        self.inner.source_state(source).await
+    }
+    async fn set_source_state(&self, source: &SourceId, state: &SourceState) -> StoreResult<()> {
+        self.inner.set_source_state(source, state).await
+    }
+    async fn account_state(&self, account: &str) -> StoreResult<AccountState> {
+        self.inner.account_state(account).await
+    }
+    async fn set_account_state(&self, account: &str, state: &AccountState) -> StoreResult<()> {
+        self.inner.set_account_state(account, state).await
+    }
+    async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
+        self.inner.purge_deliveries(now).await
+    }
+    async fn stats(&self) -> StoreResult<StoreStats> {
+        self.inner.stats().await
+    }
+    async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
+        self.inner.quarantined().await
+    }
+    async fn close(&self) -> StoreResult<()> {
+        self.inner.close().await
+    }
+}
+
 /// A running receiver: real axum server on 127.0.0.1:0, in-memory store, manual clock.
 pub struct Harness {
     pub base: String,
-    pub store: Arc<MemStore>,
+    pub store: Arc<FailSwitch>,
     pub clock: ManualClock,
     pub sources: Arc<WebhookSources>,
     pub client: reqwest::Client,
@@ -243,7 +374,10 @@ impl Harness {
         now_ms: i64,
         customize: impl FnOnce(WebhookSources) -> WebhookSources,
     ) -> Harness {
-        let store = Arc::new(MemStore::default());
+        let store = Arc::new(FailSwitch {
+            inner: open_store(),
+            failing: AtomicBool::new(false),
+        });
         let clock = ManualClock::new(now_ms);
         let shared: SharedClock = Arc::new(clock.clone());
         let routes = Routes::new(vec![RouteRule {
@@ -279,6 +413,29 @@ impl Harness {
             client: reqwest::Client::new(),
             cancel,
         }
+    }
+
+    pub async fn item(&self, source: &str, key: &str) -> Option<StoredItem> {
+        self.store
+            .item(&SourceId::new(source), &DedupKey(key.to_string()))
+            .await
+            .unwrap()
+    }
+
+    pub async fn items(&self) -> Vec<StoredItem> {
+        let filter = ItemFilter {
+            source: None,
+            limit: 100_000,
+        };
+        self.store.items(filter).await.unwrap()
+    }
+
+    pub async fn job_count(&self) -> usize {
+        let filter = JobFilter {
+            limit: 100_000,
+            ..JobFilter::default()
+        };
+        self.store.jobs(filter).await.unwrap().len()
     }
 
     pub fn url(&self, source: &str) -> String {

@@ -102,13 +102,19 @@ pub async fn prepare(
         keep_until: now_ms.saturating_add(horizon_ms),
     });
     Ok(match mapped {
-        Mapped::Item { item, skip } => Prepared::Submit {
-            item,
-            submission: Submission {
-                skip_reason: skip,
-                delivery,
-            },
-        },
+        Mapped::Item { mut item, skip } => {
+            let skip = skip.or_else(|| no_image(&item).then(|| NO_IMAGE.to_string()));
+            if skip.is_some() {
+                item.key = skipped_key(&item.key);
+            }
+            Prepared::Submit {
+                item,
+                submission: Submission {
+                    skip_reason: skip,
+                    delivery,
+                },
+            }
+        }
         Mapped::Ignored { reason, reference } => {
             // Recorded under its own key so `items list` shows what arrived and why nothing
             // was pinned; it never collides with a product or post key.
@@ -127,6 +133,25 @@ pub async fn prepare(
             }
         }
     })
+}
+
+const NO_IMAGE: &str = "no usable image";
+
+fn no_image(item: &Item) -> bool {
+    item.image_url
+        .as_deref()
+        .is_none_or(|u| u.trim().is_empty())
+}
+
+/// Where a resource that cannot be pinned yet (draft, no image) is recorded.
+///
+/// Not under its own key: the store keeps keys forever and treats a later delivery with the
+/// same Pin fields as a duplicate (and a changed one as `Changed`, which pins only under
+/// `on_change = "new_pin"`), so a draft recorded under `product:1` would never be pinned once
+/// published. Under `skipped:product:1` the record shows why nothing happened, and the first
+/// pinnable delivery is `New` under `product:1`.
+pub fn skipped_key(key: &DedupKey) -> DedupKey {
+    DedupKey(format!("skipped:{key}"))
 }
 
 /// [`prepare`], then submit; the answer is given only after the store made it durable.
