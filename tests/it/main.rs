@@ -1,3 +1,4 @@
+mod webhook_dedup;
 mod webhook_fuzz;
 mod webhook_http;
 mod webhook_interop;
