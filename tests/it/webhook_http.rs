@@ -367,3 +367,32 @@ async fn a_store_error_is_503_with_retry_after_and_the_retry_then_succeeds() {
         reply.text
     );
 }
+
+#[tokio::test]
+async fn a_too_large_content_length_is_answered_before_any_body_is_sent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let v = vector("shopify-products-update");
+    let h = Harness::start(vec![("shopify", shopify_settings(&v.secret))], 0).await;
+    let addr = h.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = "POST /hooks/shopify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                Content-Length: 5242880\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // Not one body byte is sent: the answer can only come from the header. The deadline only
+    // keeps a broken receiver from hanging the test.
+    let mut response = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 1024];
+        while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => response.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), read)
+        .await
+        .expect("the receiver answers without waiting for the body");
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+}
