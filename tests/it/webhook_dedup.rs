@@ -276,3 +276,46 @@ async fn a_product_whose_image_arrives_later_is_pinned_then() {
     assert_eq!(stored.item.image_alt.as_deref(), Some("Tee"));
     assert_eq!(h.job_count().await, 1);
 }
+
+#[tokio::test]
+async fn a_signed_github_ping_gets_200_and_an_unsigned_one_401() {
+    let h = Harness::start(
+        vec![(
+            "gh",
+            settings(
+                r#"preset = "github"
+                   secret = "octo"
+                   mapping = { id = "/id", title = "/title" }"#,
+            ),
+        )],
+        0,
+    )
+    .await;
+    let body = br#"{"zen":"Design for failure.","hook_id":1}"#;
+    let mac = pinbridge::sources::webhook::verify::keys::sign(
+        pinbridge::sources::webhook::settings::Algorithm::Sha256,
+        b"octo",
+        &[body],
+    );
+    let signed = vec![
+        ("X-GitHub-Event".to_string(), "ping".to_string()),
+        (
+            "X-Hub-Signature-256".to_string(),
+            format!("sha256={}", hex::encode(mac)),
+        ),
+    ];
+    let reply = h.post("gh", &signed, body.to_vec()).await;
+    assert_eq!(
+        (reply.status, reply.reason()),
+        (200, "github ping"),
+        "{}",
+        reply.text
+    );
+    let unsigned = vec![("X-GitHub-Event".to_string(), "ping".to_string())];
+    let reply = h.post("gh", &unsigned, body.to_vec()).await;
+    assert_eq!(
+        (reply.status, reply.error()),
+        (401, "missing header X-Hub-Signature-256")
+    );
+    assert!(h.items().await.is_empty());
+}

@@ -10,7 +10,7 @@ use super::error::{Answer, Rejection};
 use super::fetch::MediaFetcher;
 use super::presets::{Input, MapError, Mapped, Mapper, woocommerce};
 use super::settings::{Scheme, WebhookSettings};
-use super::verify::{Request, Verifier};
+use super::verify::{Request, Verifier, optional_header};
 use crate::config::ConfigProblem;
 use crate::ingest::{Ingest, Submission};
 use crate::item::{DedupKey, Item, SourceId};
@@ -54,8 +54,9 @@ impl Hook {
 /// What a delivery comes to before it reaches the store.
 #[derive(Clone, Debug)]
 pub enum Prepared {
-    /// WooCommerce's unsigned creation ping: answer 200, store nothing.
-    Ping,
+    /// A sender checking the endpoint (WooCommerce's unsigned creation ping, GitHub's signed
+    /// `ping` event): answer 200, store nothing.
+    Ping(&'static str),
     Submit {
         item: Box<Item>,
         submission: Submission,
@@ -73,13 +74,18 @@ pub async fn prepare(
     if hook.settings.effective_scheme() == Scheme::Woocommerce
         && woocommerce::is_ping(headers, body)
     {
-        return Ok(Prepared::Ping);
+        return Ok(Prepared::Ping("woocommerce ping"));
     }
     let verified = hook.verifier.verify(&Request {
         headers,
         body,
         now_ms,
     })?;
+    if hook.settings.effective_scheme() == Scheme::Github
+        && optional_header(headers, "X-GitHub-Event").as_deref() == Some("ping")
+    {
+        return Ok(Prepared::Ping("github ping"));
+    }
     let doc: Value = serde_json::from_slice(body)
         .map_err(|e| Rejection::BadRequest(format!("body is not valid JSON: {e}")))?;
     let input = Input {
@@ -164,7 +170,7 @@ pub async fn process(
     fetcher: &dyn MediaFetcher,
 ) -> Result<Answer, Rejection> {
     let (item, submission) = match prepare(hook, headers, body, now_ms, fetcher).await? {
-        Prepared::Ping => return Ok(Answer::skipped("woocommerce ping")),
+        Prepared::Ping(what) => return Ok(Answer::skipped(what)),
         Prepared::Submit { item, submission } => (item, submission),
     };
     let skip = submission.skip_reason.clone();

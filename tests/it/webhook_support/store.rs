@@ -9,9 +9,14 @@ use async_trait::async_trait;
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::*;
 
-/// The store the webhook tests run on: the one place to switch backends. Once the sled store
-/// is merged: `let dir = tempfile::tempdir()?; Arc::new(SledStore::open(dir.path(),
-/// SledOptions::default(), None)?)` (keep `dir` alive in the harness).
+/// The store the webhook tests run on: the one place to switch backends. Checked against the
+/// `store` branch's sled store (all webhook tests pass) with:
+/// ```ignore
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = pinbridge::store::sled::SledStore::open(dir.path(), Default::default(), None).unwrap();
+/// std::mem::forget(dir); // or keep the TempDir in the Harness
+/// Arc::new(store)
+/// ```
 pub fn open_store() -> Arc<dyn Store> {
     Arc::new(MemStore::default())
 }
