@@ -17,7 +17,6 @@ use crate::http::{self, HttpState};
 use crate::ingest::{Ingest, IngestConfig};
 use crate::item::SourceId;
 use crate::pinterest::vault::Vault;
-use secrecy::ExposeSecret;
 use crate::pinterest::{Credentials, PinterestClient, TokenManager};
 use crate::sources::feed::{FeedSource, Fetcher};
 use crate::sources::webhook::WebhookSources;
@@ -29,6 +28,7 @@ use crate::sync::route::{RouteRule, Routes, When};
 use crate::sync::template::Templates;
 use crate::sync::tokens::{Refreshed, initial_tokens, origin_of, persist_refreshed};
 use crate::sync::{Engine, RouteRuntime, SyncSettings};
+use secrecy::ExposeSecret;
 
 /// The assembled service, ready to run.
 pub struct App {
@@ -85,10 +85,16 @@ impl App {
         let (refreshed_tx, refreshed_rx) = tokio::sync::mpsc::unbounded_channel::<Refreshed>();
         match &vault {
             Some(vault) => {
-                tokio::spawn(persist_refreshed(refreshed_rx, store.clone(), vault.clone()));
+                tokio::spawn(persist_refreshed(
+                    refreshed_rx,
+                    store.clone(),
+                    vault.clone(),
+                ));
             }
             None if config.accounts.iter().any(|a| a.refresh_token.is_some()) => {
-                tracing::warn!("No PINBRIDGE_TOKEN_KEY: refreshed tokens are kept in memory only and the configured ones are used again after a restart.");
+                tracing::warn!(
+                    "No PINBRIDGE_TOKEN_KEY: refreshed tokens are kept in memory only and the configured ones are used again after a restart."
+                );
             }
             None => {}
         }
@@ -102,7 +108,11 @@ impl App {
         let mut accounts = Vec::new();
         for account in &config.accounts {
             let tokens = initial_tokens(account, store.as_ref(), vault.as_deref()).await?;
-            let (name, origin, tx) = (account.name.clone(), origin_of(account), refreshed_tx.clone());
+            let (name, origin, tx) = (
+                account.name.clone(),
+                origin_of(account),
+                refreshed_tx.clone(),
+            );
             let manager = Arc::new(
                 TokenManager::new(
                     token_url.clone(),

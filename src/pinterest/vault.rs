@@ -96,7 +96,13 @@ impl Vault {
         rand::rng().fill_bytes(&mut nonce);
         let aad = aad(account, *id);
         let ciphertext = cipher
-            .encrypt(&XNonce::from(nonce), Payload { msg: &plain, aad: &aad })
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &plain,
+                    aad: &aad,
+                },
+            )
             .expect("XChaCha20-Poly1305 encryption does not fail for small inputs");
         let mut out = Vec::with_capacity(2 + 24 + ciphertext.len());
         out.push(VERSION);
@@ -193,7 +199,10 @@ mod tests {
     }
 
     fn vault(env: &[(&str, &str)]) -> Vault {
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Vault::from_env(&|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
             .unwrap()
             .unwrap()
@@ -228,15 +237,22 @@ mod tests {
         assert!(rotated.needs_reseal(&blob));
         assert!(!rotated.needs_reseal(&rotated.seal("main", &tokens(), "o")));
         let only_new = vault(&[("PINBRIDGE_TOKEN_KEYS", &format!("2:{K2}"))]);
-        assert!(matches!(only_new.open("main", &blob), Err(VaultError::UnknownKey(1))));
+        assert!(matches!(
+            only_new.open("main", &blob),
+            Err(VaultError::UnknownKey(1))
+        ));
     }
 
     #[test]
     fn bad_keys_are_named_without_echoing_them() {
-        let err = Vault::from_env(&|n| (n == "PINBRIDGE_TOKEN_KEY").then(|| "c2hvcnQ=".to_string()))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("PINBRIDGE_TOKEN_KEY") && err.contains("32 bytes"), "{err}");
+        let err =
+            Vault::from_env(&|n| (n == "PINBRIDGE_TOKEN_KEY").then(|| "c2hvcnQ=".to_string()))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("PINBRIDGE_TOKEN_KEY") && err.contains("32 bytes"),
+            "{err}"
+        );
         assert!(!err.contains("c2hvcnQ"));
     }
 }

@@ -21,7 +21,13 @@ use crate::store::Store;
 pub fn origin_of(account: &AccountConfig) -> String {
     let mut hasher = Sha256::new();
     for token in [&account.refresh_token, &account.access_token] {
-        hasher.update(token.as_ref().map(|t| t.expose_secret()).unwrap_or("").as_bytes());
+        hasher.update(
+            token
+                .as_ref()
+                .map(|t| t.expose_secret())
+                .unwrap_or("")
+                .as_bytes(),
+        );
         hasher.update([0]);
     }
     hex::encode(&hasher.finalize()[..12])
@@ -80,7 +86,9 @@ pub async fn persist_refreshed(
         .await;
         match result {
             Ok(()) => tracing::debug!(account = %account, "Refreshed tokens stored (sealed)."),
-            Err(e) => tracing::error!(account = %account, error = %e, "Refreshed tokens could not be stored; they last until restart."),
+            Err(e) => {
+                tracing::error!(account = %account, error = %e, "Refreshed tokens could not be stored; they last until restart.")
+            }
         }
     }
 }

@@ -18,7 +18,10 @@ fn check(path: &Path) -> std::process::Output {
         .env("PINTEREST_REFRESH_TOKEN", "pinr_x")
         .env("SHOPIFY_WEBHOOK_SECRET", "shpss_x")
         .env("CMS_WEBHOOK_SECRET", "cms_x")
-        .env("PINBRIDGE_TOKEN_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+        .env(
+            "PINBRIDGE_TOKEN_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
         .output()
         .expect("run pinbridge")
 }

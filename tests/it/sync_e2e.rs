@@ -481,7 +481,8 @@ impl FeedServer {
 #[tokio::test]
 async fn refreshed_tokens_are_sealed_in_the_store_and_survive_a_restart() {
     let mut h = Harness::start("").await;
-    h.extra_routes = "\n[store]\ntoken_keys = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n".into();
+    h.extra_routes =
+        "\n[store]\ntoken_keys = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n".into();
     let app = h.app().await;
     h.sandbox.expire_access_tokens();
     poll(&app).await;
@@ -498,7 +499,8 @@ async fn refreshed_tokens_are_sealed_in_the_store_and_survive_a_restart() {
     }
     let stored = stored.expect("refreshed tokens are stored");
     assert!(
-        !String::from_utf8_lossy(&stored).contains("pina_") && !String::from_utf8_lossy(&stored).contains(&h.user.refresh_token),
+        !String::from_utf8_lossy(&stored).contains("pina_")
+            && !String::from_utf8_lossy(&stored).contains(&h.user.refresh_token),
         "tokens are sealed, not plain"
     );
 
@@ -511,6 +513,10 @@ async fn refreshed_tokens_are_sealed_in_the_store_and_survive_a_restart() {
     *h.feed.body.lock().unwrap() = FEED.replace("k-2", "k-20");
     poll(&app).await;
     app.engine.run_due().await.unwrap();
-    assert_eq!(h.sandbox.stats().refresh_grants, 2, "refreshed with the stored token");
+    assert_eq!(
+        h.sandbox.stats().refresh_grants,
+        2,
+        "refreshed with the stored token"
+    );
     assert_eq!(h.sandbox.pins().len(), 4);
 }

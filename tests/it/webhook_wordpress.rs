@@ -81,7 +81,7 @@ async fn the_featured_image_is_looked_up_on_the_site() {
         "{}",
         reply.text
     );
-    let stored = h.store.item("wp", "post:4").unwrap();
+    let stored = h.item("wp", "post:4").await.unwrap();
     assert_eq!(
         stored.item.image_url.as_deref(),
         Some("https://cdn.example/featured.jpg")
@@ -93,7 +93,7 @@ async fn the_featured_image_is_looked_up_on_the_site() {
     let body = post_body(42, &format!("{site}/?p=4"));
     let reply = h.post("wp-link", &headers(&body), body).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    let stored = h.store.item("wp-link", "post:4").unwrap();
+    let stored = h.item("wp-link", "post:4").await.unwrap();
     assert_eq!(
         stored.item.image_url.as_deref(),
         Some("https://cdn.example/featured.jpg")
@@ -111,7 +111,7 @@ async fn embedded_media_and_drafts_need_no_lookup() {
                               "wp:term": [[{"name": "Recipes"}], [{"name": "cake"}]]});
     let body = serde_json::to_vec(&doc).unwrap();
     assert_eq!(h.post("wp", &headers(&body), body).await.status, 200);
-    let stored = h.store.item("wp", "post:4").unwrap();
+    let stored = h.item("wp", "post:4").await.unwrap();
     assert_eq!(
         stored.item.image_url.as_deref(),
         Some("https://blog.example/embedded.jpg")
@@ -139,7 +139,11 @@ async fn a_missing_attachment_is_no_image_and_a_failing_site_is_503() {
     let body = post_body(7, "https://blog.example/?p=4");
     let reply = h.post("wp", &headers(&body), body).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(h.store.item("wp", "post:4").unwrap().item.image_url, None);
+    assert_eq!(reply.reason(), "no usable image");
+    assert_eq!(
+        h.item("wp", "skipped:post:4").await.unwrap().item.image_url,
+        None
+    );
 
     for media in [500, 666] {
         let mut doc: Value =
@@ -155,7 +159,7 @@ async fn a_missing_attachment_is_no_image_and_a_failing_site_is_503() {
             reply.text
         );
     }
-    assert!(h.store.item("wp", "post:9").is_none());
+    assert!(h.item("wp", "post:9").await.is_none());
 }
 
 #[tokio::test]
@@ -185,7 +189,7 @@ async fn the_fetcher_is_injectable() {
     let body = post_body(42, "https://site.example/blog/?p=4");
     assert_eq!(h.post("wp", &headers(&body), body).await.status, 200);
     assert_eq!(fetcher.0.load(Ordering::SeqCst), 1);
-    let stored = h.store.item("wp", "post:4").unwrap();
+    let stored = h.item("wp", "post:4").await.unwrap();
     assert_eq!(
         stored.item.image_url.as_deref(),
         Some("https://site.example/guarded.jpg")

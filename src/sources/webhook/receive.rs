@@ -10,7 +10,7 @@ use super::error::{Answer, Rejection};
 use super::fetch::MediaFetcher;
 use super::presets::{Input, MapError, Mapped, Mapper, woocommerce};
 use super::settings::{Scheme, WebhookSettings};
-use super::verify::{Request, Verifier};
+use super::verify::{Request, Verifier, optional_header};
 use crate::config::ConfigProblem;
 use crate::ingest::{Ingest, Submission};
 use crate::item::{DedupKey, Item, SourceId};
@@ -54,8 +54,9 @@ impl Hook {
 /// What a delivery comes to before it reaches the store.
 #[derive(Clone, Debug)]
 pub enum Prepared {
-    /// WooCommerce's unsigned creation ping: answer 200, store nothing.
-    Ping,
+    /// A sender checking the endpoint (WooCommerce's unsigned creation ping, GitHub's signed
+    /// `ping` event): answer 200, store nothing.
+    Ping(&'static str),
     Submit {
         item: Box<Item>,
         submission: Submission,
@@ -73,13 +74,18 @@ pub async fn prepare(
     if hook.settings.effective_scheme() == Scheme::Woocommerce
         && woocommerce::is_ping(headers, body)
     {
-        return Ok(Prepared::Ping);
+        return Ok(Prepared::Ping("woocommerce ping"));
     }
     let verified = hook.verifier.verify(&Request {
         headers,
         body,
         now_ms,
     })?;
+    if hook.settings.effective_scheme() == Scheme::Github
+        && optional_header(headers, "X-GitHub-Event").as_deref() == Some("ping")
+    {
+        return Ok(Prepared::Ping("github ping"));
+    }
     let doc: Value = serde_json::from_slice(body)
         .map_err(|e| Rejection::BadRequest(format!("body is not valid JSON: {e}")))?;
     let input = Input {
@@ -102,13 +108,19 @@ pub async fn prepare(
         keep_until: now_ms.saturating_add(horizon_ms),
     });
     Ok(match mapped {
-        Mapped::Item { item, skip } => Prepared::Submit {
-            item,
-            submission: Submission {
-                skip_reason: skip,
-                delivery,
-            },
-        },
+        Mapped::Item { mut item, skip } => {
+            let skip = skip.or_else(|| no_image(&item).then(|| NO_IMAGE.to_string()));
+            if skip.is_some() {
+                item.key = skipped_key(&item.key);
+            }
+            Prepared::Submit {
+                item,
+                submission: Submission {
+                    skip_reason: skip,
+                    delivery,
+                },
+            }
+        }
         Mapped::Ignored { reason, reference } => {
             // Recorded under its own key so `items list` shows what arrived and why nothing
             // was pinned; it never collides with a product or post key.
@@ -129,6 +141,25 @@ pub async fn prepare(
     })
 }
 
+const NO_IMAGE: &str = "no usable image";
+
+fn no_image(item: &Item) -> bool {
+    item.image_url
+        .as_deref()
+        .is_none_or(|u| u.trim().is_empty())
+}
+
+/// Where a resource that cannot be pinned yet (draft, no image) is recorded.
+///
+/// Not under its own key: the store keeps keys forever and treats a later delivery with the
+/// same Pin fields as a duplicate (and a changed one as `Changed`, which pins only under
+/// `on_change = "new_pin"`), so a draft recorded under `product:1` would never be pinned once
+/// published. Under `skipped:product:1` the record shows why nothing happened, and the first
+/// pinnable delivery is `New` under `product:1`.
+pub fn skipped_key(key: &DedupKey) -> DedupKey {
+    DedupKey(format!("skipped:{key}"))
+}
+
 /// [`prepare`], then submit; the answer is given only after the store made it durable.
 pub async fn process(
     hook: &Hook,
@@ -139,7 +170,7 @@ pub async fn process(
     fetcher: &dyn MediaFetcher,
 ) -> Result<Answer, Rejection> {
     let (item, submission) = match prepare(hook, headers, body, now_ms, fetcher).await? {
-        Prepared::Ping => return Ok(Answer::skipped("woocommerce ping")),
+        Prepared::Ping(what) => return Ok(Answer::skipped(what)),
         Prepared::Submit { item, submission } => (item, submission),
     };
     let skip = submission.skip_reason.clone();

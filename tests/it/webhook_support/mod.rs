@@ -3,17 +3,19 @@
 
 #![allow(dead_code)]
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+mod store;
+pub use store::{FailSwitch, open_store};
 
-use async_trait::async_trait;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use pinbridge::clock::{ManualClock, SharedClock};
 use pinbridge::ingest::{Ingest, IngestConfig};
-use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::item::{DedupKey, SourceId};
 use pinbridge::sources::webhook::settings::Algorithm;
 use pinbridge::sources::webhook::verify::keys::{decode_whsec, sign};
 use pinbridge::sources::webhook::{WebhookSettings, WebhookSources, router};
@@ -22,211 +24,10 @@ use pinbridge::sync::route::{RouteRule, Routes, When};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-/// An in-memory Store with the ingest semantics the webhook receiver relies on (delivery ids,
-/// dedup by key, fingerprint → Duplicate/Changed) and a switch that makes it fail.
-#[derive(Default)]
-pub struct MemStore {
-    state: Mutex<MemState>,
-    pub failing: AtomicBool,
-}
-
-#[derive(Default)]
-struct MemState {
-    items: HashMap<(SourceId, DedupKey), StoredItem>,
-    deliveries: HashSet<String>,
-    jobs: usize,
-}
-
-impl MemStore {
-    pub fn items(&self) -> Vec<StoredItem> {
-        let state = self.state.lock().unwrap();
-        let mut items: Vec<StoredItem> = state.items.values().cloned().collect();
-        items.sort_by(|a, b| a.item.key.cmp(&b.item.key));
-        items
-    }
-    pub fn item(&self, source: &str, key: &str) -> Option<StoredItem> {
-        let state = self.state.lock().unwrap();
-        state
-            .items
-            .get(&(SourceId::new(source), DedupKey(key.to_string())))
-            .cloned()
-    }
-    pub fn jobs(&self) -> usize {
-        self.state.lock().unwrap().jobs
-    }
-    pub fn deliveries(&self) -> usize {
-        self.state.lock().unwrap().deliveries.len()
-    }
-}
-
-fn unsupported<T>() -> StoreResult<T> {
-    Err(StoreError::Io(
-        "not supported by the in-memory test store".into(),
-    ))
-}
-
-#[async_trait]
-impl Store for MemStore {
-    async fn ingest(&self, item: &Item, plan: IngestPlan, now: Millis) -> StoreResult<Ingested> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(StoreError::Io("disk on fire (test)".into()));
-        }
-        let mut state = self.state.lock().unwrap();
-        if let Some(d) = &plan.delivery {
-            if state.deliveries.contains(&d.id) {
-                return Ok(Ingested::Duplicate);
-            }
-            state.deliveries.insert(d.id.clone());
-        }
-        let disposition = match &plan.skip_reason {
-            Some(reason) => ItemDisposition::Skipped {
-                reason: reason.clone(),
-            },
-            None => ItemDisposition::Queued,
-        };
-        let key = (item.source.clone(), item.key.clone());
-        let fingerprint = item.fingerprint();
-        let jobs = plan.targets.len();
-        match state.items.get_mut(&key) {
-            Some(stored) if stored.fingerprint == fingerprint => {
-                stored.last_seen = now;
-                Ok(Ingested::Duplicate)
-            }
-            Some(stored) => {
-                stored.item = item.clone();
-                stored.fingerprint = fingerprint;
-                stored.changes += 1;
-                stored.last_seen = now;
-                let jobs = if plan.on_change == OnChange::NewPin {
-                    jobs
-                } else {
-                    0
-                };
-                state.jobs += jobs;
-                Ok(Ingested::Changed { jobs })
-            }
-            None => {
-                state.items.insert(
-                    key,
-                    StoredItem {
-                        item: item.clone(),
-                        fingerprint,
-                        first_seen: now,
-                        last_seen: now,
-                        changes: 0,
-                        disposition,
-                    },
-                );
-                state.jobs += jobs;
-                Ok(Ingested::New { jobs })
-            }
-        }
-    }
-    async fn ingest_many(
-        &self,
-        batch: Vec<(Item, IngestPlan)>,
-        now: Millis,
-    ) -> StoreResult<Vec<Ingested>> {
-        let mut out = Vec::new();
-        for (item, plan) in batch {
-            out.push(self.ingest(&item, plan, now).await?);
-        }
-        Ok(out)
-    }
-    async fn claim(&self, _: usize, _: i64, _: Millis) -> StoreResult<Vec<Lease>> {
-        Ok(Vec::new())
-    }
-    async fn extend(&self, _: &Lease, _: Millis) -> StoreResult<LeaseOutcome> {
-        unsupported()
-    }
-    async fn complete(&self, _: &Lease, _: &str, _: Millis) -> StoreResult<LeaseOutcome> {
-        unsupported()
-    }
-    async fn retry(
-        &self,
-        _: &Lease,
-        _: Millis,
-        _: &str,
-        _: Attempt,
-        _: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        unsupported()
-    }
-    async fn mark_unknown(
-        &self,
-        _: &Lease,
-        _: &str,
-        _: Millis,
-        _: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        unsupported()
-    }
-    async fn dead(&self, _: &Lease, _: &str, _: Millis) -> StoreResult<LeaseOutcome> {
-        unsupported()
-    }
-    async fn revive(&self, _: &JobId, _: Millis) -> StoreResult<Job> {
-        unsupported()
-    }
-    async fn job(&self, _: &JobId) -> StoreResult<Option<Job>> {
-        Ok(None)
-    }
-    async fn jobs(&self, _: JobFilter) -> StoreResult<Vec<Job>> {
-        Ok(Vec::new())
-    }
-    async fn item_jobs(&self, _: &SourceId, _: &DedupKey) -> StoreResult<Vec<Job>> {
-        Ok(Vec::new())
-    }
-    async fn item(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Option<StoredItem>> {
-        Ok(self
-            .state
-            .lock()
-            .unwrap()
-            .items
-            .get(&(source.clone(), key.clone()))
-            .cloned())
-    }
-    async fn items(&self, _: ItemFilter) -> StoreResult<Vec<StoredItem>> {
-        Ok(MemStore::items(self))
-    }
-    async fn forget(&self, source: &SourceId, key: &DedupKey) -> StoreResult<bool> {
-        Ok(self
-            .state
-            .lock()
-            .unwrap()
-            .items
-            .remove(&(source.clone(), key.clone()))
-            .is_some())
-    }
-    async fn source_state(&self, _: &SourceId) -> StoreResult<SourceState> {
-        Ok(SourceState::default())
-    }
-    async fn set_source_state(&self, _: &SourceId, _: &SourceState) -> StoreResult<()> {
-        Ok(())
-    }
-    async fn account_state(&self, _: &str) -> StoreResult<AccountState> {
-        Ok(AccountState::default())
-    }
-    async fn set_account_state(&self, _: &str, _: &AccountState) -> StoreResult<()> {
-        Ok(())
-    }
-    async fn purge_deliveries(&self, _: Millis) -> StoreResult<u64> {
-        Ok(0)
-    }
-    async fn stats(&self) -> StoreResult<StoreStats> {
-        Ok(StoreStats::default())
-    }
-    async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
-        Ok(Vec::new())
-    }
-    async fn close(&self) -> StoreResult<()> {
-        Ok(())
-    }
-}
-
 /// A running receiver: real axum server on 127.0.0.1:0, in-memory store, manual clock.
 pub struct Harness {
     pub base: String,
-    pub store: Arc<MemStore>,
+    pub store: Arc<FailSwitch>,
     pub clock: ManualClock,
     pub sources: Arc<WebhookSources>,
     pub client: reqwest::Client,
@@ -249,7 +50,12 @@ impl Harness {
         now_ms: i64,
         customize: impl FnOnce(WebhookSources) -> WebhookSources,
     ) -> Harness {
-        let store = Arc::new(MemStore::default());
+        let (inner, dir) = open_store();
+        let store = Arc::new(FailSwitch {
+            inner,
+            failing: AtomicBool::new(false),
+            _dir: Some(dir),
+        });
         let clock = ManualClock::new(now_ms);
         let shared: SharedClock = Arc::new(clock.clone());
         let routes = Routes::new(vec![RouteRule {
@@ -285,6 +91,29 @@ impl Harness {
             client: reqwest::Client::new(),
             cancel,
         }
+    }
+
+    pub async fn item(&self, source: &str, key: &str) -> Option<StoredItem> {
+        self.store
+            .item(&SourceId::new(source), &DedupKey(key.to_string()))
+            .await
+            .unwrap()
+    }
+
+    pub async fn items(&self) -> Vec<StoredItem> {
+        let filter = ItemFilter {
+            source: None,
+            limit: 100_000,
+        };
+        self.store.items(filter).await.unwrap()
+    }
+
+    pub async fn job_count(&self) -> usize {
+        let filter = JobFilter {
+            limit: 100_000,
+            ..JobFilter::default()
+        };
+        self.store.jobs(filter).await.unwrap().len()
     }
 
     pub fn url(&self, source: &str) -> String {
