@@ -145,6 +145,11 @@ async fn every_signed_vector_is_accepted_and_mapped() {
         Some("http://static.shopify.com/s/files/1/6909/3384/products/ipod-nano.png?0")
     );
     assert_eq!(update.disposition, ItemDisposition::Queued);
+    assert_eq!(
+        update.item.fields.get("price").map(String::as_str),
+        Some("199.00"),
+        "the first variant's price is there for templates"
+    );
 
     let woo = h.item("woo", "product:794").await.unwrap();
     assert_eq!(woo.item.title, "Premium Quality");

@@ -1,7 +1,7 @@
 //! Shopify `products/create` and `products/update` → `Item` keyed by product id.
 //!
 //! The payload has no storefront link, so the Pin links to `storefront_url/products/<handle>`.
-//! Only fields a Pin shows go into the item: an update fired by an order or a price change
+//! Only fields a Pin shows go into the fingerprint (the price is kept for templates): an update fired by an order or a price change
 //! produces an identical item, so the store calls it a duplicate.
 
 use url::Url;
@@ -74,6 +74,14 @@ impl Shopify {
         }
         if let Some(h) = handle {
             item.fields.insert("handle".into(), h.to_string());
+        }
+        // For templates ("{{ title }} · {{ price }}"). Not in the fingerprint: a price change
+        // alone is not a new Pin.
+        let first_variant = root.get("variants").index(0);
+        // Lenient: a price of an unexpected type leaves the field out rather than refusing the
+        // delivery.
+        if let Ok(Some(price)) = first_variant.get("price").opt_text() {
+            item.fields.insert("price".into(), price.to_string());
         }
         let skip = match root.get("status").opt_str()? {
             Some("active") => None,
