@@ -93,24 +93,19 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let finished = tokio::time::timeout(DEADLINE, async {
         loop {
             tokio::select! {
-                event = events.recv() => match event {
-                    Ok(SyncEvent::PinCreated { board, section, pin_id, title, link, image_url, .. }) => {
-                        made += 1;
-                        let board = match section {
-                            Some(section) => format!("{board} / {section}"),
-                            None => board,
-                        };
-                        println!("📌 Pin {pin_id} on «{board}»");
-                        println!("     title  {}", title.unwrap_or_default());
-                        println!("     link   {}", link.unwrap_or_default());
-                        println!("     image  {image_url}");
+                event = events.recv() => {
+                    if let Ok(event) = event {
+                        made += show(event);
                     }
-                    Ok(SyncEvent::Dead { job, error }) => println!("✗ job {job} failed: {error}"),
-                    Ok(SyncEvent::Retrying { .. }) | Err(_) => {}
-                },
+                }
                 _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             }
             if settled(store.as_ref(), &feed).await? {
+                // An outcome is stored before its event is sent: print what is still queued.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                while let Ok(event) = events.try_recv() {
+                    made += show(event);
+                }
                 return anyhow::Ok(());
             }
         }
@@ -143,6 +138,36 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
         bail!("no Pin was made");
     }
     Ok(())
+}
+
+/// Print one engine event; 1 if it was a Pin made.
+fn show(event: SyncEvent) -> usize {
+    match event {
+        SyncEvent::PinCreated {
+            board,
+            section,
+            pin_id,
+            title,
+            link,
+            image_url,
+            ..
+        } => {
+            let board = match section {
+                Some(section) => format!("{board} / {section}"),
+                None => board,
+            };
+            println!("📌 Pin {pin_id} on «{board}»");
+            println!("     title  {}", title.unwrap_or_default());
+            println!("     link   {}", link.unwrap_or_default());
+            println!("     image  {image_url}");
+            1
+        }
+        SyncEvent::Dead { job, error } => {
+            println!("✗ job {job} failed: {error}");
+            0
+        }
+        SyncEvent::Retrying { .. } => 0,
+    }
 }
 
 /// A fresh 32-byte key, base64, for sealing tokens during this run.
