@@ -3,4 +3,5 @@
 mod feed_fetch;
 mod feed_parse;
 mod feed_poller;
+mod feed_ssrf;
 mod feed_support;

@@ -113,7 +113,7 @@ impl Fetcher {
         let mut current = url.clone();
         let mut hops = 0;
         loop {
-            super::ssrf::check_url(&current, opts.allow_private).await?;
+            super::ssrf::check_url(&current, opts.allow_private)?;
             let response = client
                 .get(current.clone())
                 .headers(request_headers(opts)?)
