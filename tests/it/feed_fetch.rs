@@ -259,3 +259,53 @@ async fn http_errors_name_the_status() {
         .expect_err("429");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(7200)));
 }
+
+#[tokio::test]
+async fn fetches_to_one_host_are_capped() {
+    use pinbridge::sources::feed::fetch::FetchLimits;
+    use pinbridge::sources::feed::{FeedSettings, FeedSource, Fetcher};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Clone, Default)]
+    struct Gauge {
+        now: Arc<AtomicUsize>,
+        max: Arc<AtomicUsize>,
+    }
+    let gauge = Gauge::default();
+    let router = Router::new()
+        .route(
+            "/feed",
+            get(|State(g): State<Gauge>| async move {
+                let now = g.now.fetch_add(1, Ordering::SeqCst) + 1;
+                g.max.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                g.now.fetch_sub(1, Ordering::SeqCst);
+                fixture("rss2.xml")
+            }),
+        )
+        .with_state(gauge.clone());
+    let addr = serve(router).await;
+    let fetcher = Fetcher::with_limits(FetchLimits {
+        global: 16,
+        per_host: 2,
+    });
+    let polls = (0..6).map(|i| {
+        let mut settings = FeedSettings::for_url(format!("http://{addr}/feed"));
+        settings.allow_private = true;
+        let src = FeedSource::new(
+            pinbridge::item::SourceId::new(format!("s{i}")),
+            settings,
+            fetcher.clone(),
+        )
+        .expect("source");
+        async move { src.poll_once(&SourceState::default()).await }
+    });
+    for result in futures::future::join_all(polls).await {
+        assert_eq!(result.expect("polled").items.len(), 3);
+    }
+    let max = gauge.max.load(Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&max),
+        "at most 2 at once against one host, saw {max}"
+    );
+}

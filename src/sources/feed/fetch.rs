@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Client, StatusCode};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use super::error::{FeedError, describe};
@@ -65,15 +66,76 @@ pub struct Response {
 
 type ClientKey = (Duration, bool);
 
-/// The HTTP side of every feed source. Cheap to clone; clones share connections.
-#[derive(Clone, Default)]
+/// How many fetches may run at once, in all and against one host (politeness: a site with
+/// many feeds is not hit by all of them together).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FetchLimits {
+    pub global: usize,
+    pub per_host: usize,
+}
+
+impl Default for FetchLimits {
+    fn default() -> Self {
+        Self {
+            global: 16,
+            per_host: 2,
+        }
+    }
+}
+
+/// The HTTP side of every feed source. Cheap to clone; clones share connections and limits.
+#[derive(Clone)]
 pub struct Fetcher {
     clients: Arc<Mutex<HashMap<ClientKey, Client>>>,
+    global: Arc<Semaphore>,
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    limits: FetchLimits,
+}
+
+impl Default for Fetcher {
+    fn default() -> Self {
+        Self::with_limits(FetchLimits::default())
+    }
 }
 
 impl Fetcher {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn with_limits(limits: FetchLimits) -> Self {
+        let limits = FetchLimits {
+            global: limits.global.max(1),
+            per_host: limits.per_host.max(1),
+        };
+        Self {
+            clients: Arc::default(),
+            global: Arc::new(Semaphore::new(limits.global)),
+            hosts: Arc::default(),
+            limits,
+        }
+    }
+
+    /// Wait for a slot overall and for `host`. The permits are held for the whole fetch.
+    async fn slots(
+        &self,
+        host: &str,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), FeedError> {
+        let closed = |_| FeedError::BadUrl("the fetcher is shutting down".into());
+        let global = self.global.clone().acquire_owned().await.map_err(closed)?;
+        let per_host = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            // Forget hosts nobody is fetching from, so the map does not grow without bound.
+            hosts.retain(|_, s| {
+                Arc::strong_count(s) > 1 || s.available_permits() < self.limits.per_host
+            });
+            hosts
+                .entry(host.to_ascii_lowercase())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limits.per_host)))
+                .clone()
+        };
+        let per_host = per_host.acquire_owned().await.map_err(closed)?;
+        Ok((global, per_host))
     }
 
     /// The shared client for this connect timeout and address policy, built on first use.
@@ -99,7 +161,10 @@ impl Fetcher {
     }
 
     /// GET `url`, following up to [`MAX_REDIRECTS`] redirects, within `opts.timeout` overall.
+    ///
+    /// Waiting for a concurrency slot does not count against the timeout.
     pub async fn get(&self, url: &Url, opts: &FetchOptions) -> Result<Response, FeedError> {
+        let _slots = self.slots(url.host_str().unwrap_or("")).await?;
         match tokio::time::timeout(opts.timeout, self.get_inner(url, opts)).await {
             Ok(result) => result,
             Err(_) => Err(FeedError::Timeout {
