@@ -4,6 +4,7 @@
 //! `FeedSource` is one configured feed (fetch + parse, no store access); `poller::run` is its
 //! task (schedule, backfill, state); `poller::poll_now` is the dry run behind `pinbridge poll`.
 
+pub mod charset;
 pub mod error;
 pub mod extras;
 pub mod fetch;
@@ -130,10 +131,11 @@ impl FeedSource {
         };
         let base = response.url.clone();
         let body = response.body;
+        let content_type = response.content_type;
         // feed-rs 2.4's parser is not Send and parsing a large feed takes milliseconds: run it
         // off the async threads.
         let parsed = tokio::task::spawn_blocking(move || {
-            parse::parse_feed(&source, &body, &base, min_image)
+            parse::parse_feed(&source, &body, content_type.as_deref(), &base, min_image)
         })
         .await
         .map_err(|e| FeedError::parse(format!("the parser stopped unexpectedly: {e}")))??;
