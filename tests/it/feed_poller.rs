@@ -268,3 +268,30 @@ async fn dry_run_tells_new_from_known_and_writes_nothing() {
     assert!(view.contains(&("guid:bake-3", false)), "{view:?}");
     assert!(view.contains(&("guid:bake-1", true)), "{view:?}");
 }
+
+#[tokio::test]
+async fn a_feed_failing_again_and_again_is_parked_and_unparked_by_success() {
+    let (url, body) = switchable("malformed.xml").await;
+    let src = source("blog", &url, |s| s.park_after = 3);
+    let store = Arc::new(MemStore::default());
+    let (ingest, clock) = ingest(store.clone(), "blog");
+    let token = CancellationToken::new();
+    for _ in 0..2 {
+        poll_cycle(&src, &ingest, &token).await.expect("saved");
+        assert_eq!(store.state("blog").parked, None);
+    }
+    poll_cycle(&src, &ingest, &token).await.expect("saved");
+    let state = store.state("blog");
+    let parked = state.parked.expect("parked after 3 failures");
+    assert!(parked.starts_with("3 consecutive failures; retried every 1day"), "{parked}");
+    assert!(parked.contains("malformed XML"), "{parked}");
+    let wait = state.next_poll.unwrap() - START_MS;
+    let hour = 3_600_000;
+    assert!((21 * hour..=27 * hour).contains(&wait), "{wait}");
+
+    *body.lock().unwrap() = fixture("rss2.xml");
+    clock.advance_ms(wait);
+    poll_cycle(&src, &ingest, &token).await.expect("saved");
+    let state = store.state("blog");
+    assert_eq!((state.parked, state.error_count), (None, 0));
+}

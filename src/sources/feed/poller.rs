@@ -117,8 +117,18 @@ pub async fn poll_cycle(
             state.error_count = state.error_count.saturating_add(1);
             let message = err.to_string();
             state.last_error = Some(message.clone());
-            let wait =
-                schedule.jitter_now(schedule.after_error(state.error_count, err.retry_after()));
+            let mut wait = schedule.after_error(state.error_count, err.retry_after());
+            let settings = source.settings();
+            if state.error_count >= settings.park_after {
+                // Parked: still retried, slowly, so a feed that comes back is picked up again.
+                state.parked = Some(format!(
+                    "{} consecutive failures; retried every {} until it works (last: {message})",
+                    state.error_count,
+                    humantime::format_duration(settings.parked_interval)
+                ));
+                wait = wait.max(settings.parked_interval);
+            }
+            let wait = schedule.jitter_now(wait);
             state.next_poll = Some(now + millis(wait));
             tracing::warn!(
                 source = %source.id(),
