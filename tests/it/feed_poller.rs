@@ -283,7 +283,10 @@ async fn a_feed_failing_again_and_again_is_parked_and_unparked_by_success() {
     poll_cycle(&src, &ingest, &token).await.expect("saved");
     let state = store.state("blog");
     let parked = state.parked.expect("parked after 3 failures");
-    assert!(parked.starts_with("3 consecutive failures; retried every 1day"), "{parked}");
+    assert!(
+        parked.starts_with("3 consecutive failures; retried every 1day"),
+        "{parked}"
+    );
     assert!(parked.contains("malformed XML"), "{parked}");
     let wait = state.next_poll.unwrap() - START_MS;
     let hour = 3_600_000;
@@ -294,4 +297,112 @@ async fn a_feed_failing_again_and_again_is_parked_and_unparked_by_success() {
     poll_cycle(&src, &ingest, &token).await.expect("saved");
     let state = store.state("blog");
     assert_eq!((state.parked, state.error_count), (None, 0));
+}
+
+#[tokio::test]
+async fn image_from_page_reads_og_image_once_for_new_items() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let page_hits = Arc::new(AtomicUsize::new(0));
+    let feed_body = Arc::new(Mutex::new(String::new()));
+    let hits = page_hits.clone();
+    let served = feed_body.clone();
+    let router = Router::new()
+        .route("/feed", get(move || {
+            let body = served.lock().unwrap().clone();
+            async move { body }
+        }))
+        .route("/post", get(move || {
+            hits.fetch_add(1, Ordering::SeqCst);
+            async { axum::response::Html(r#"<html><head><meta property="og:image" content="/og/post.jpg"></head></html>"#) }
+        }))
+        .route("/bare", get(|| async { axum::response::Html("<html><body>no meta</body></html>") }));
+    let addr = serve(router).await;
+    *feed_body.lock().unwrap() = format!(
+        r#"<rss version="2.0"><channel><title>t</title>
+        <item><title>Post</title><link>http://{addr}/post</link></item>
+        <item><title>Bare</title><link>http://{addr}/bare</link></item>
+        </channel></rss>"#
+    );
+    let src = source("blog", &format!("http://{addr}/feed"), |s| {
+        s.image_from_page = true;
+        s.backfill = Backfill::All;
+    });
+    let store = Arc::new(MemStore::default());
+    let (ingest, _) = ingest(store.clone(), "blog");
+    let token = CancellationToken::new();
+    poll_cycle(&src, &ingest, &token).await.expect("saved");
+    let recorded = store.recorded();
+    let post = recorded.iter().find(|r| r.item.title == "Post").unwrap();
+    assert_eq!(
+        post.item.image_url,
+        Some(format!("http://{addr}/og/post.jpg"))
+    );
+    assert_eq!(post.jobs, 1);
+    let bare = recorded.iter().find(|r| r.item.title == "Bare").unwrap();
+    assert_eq!(bare.item.image_url, None);
+    assert_eq!(bare.skip_reason.as_deref(), Some("no usable image"));
+
+    // The next poll does not read the page again and sees no change.
+    let again = poll_cycle(&src, &ingest, &token).await.expect("saved");
+    assert_eq!(page_hits.load(Ordering::SeqCst), 1);
+    assert!(
+        matches!(
+            again,
+            PollReport::Polled {
+                new: 0,
+                changed: 0,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn server_hints_set_the_pace() {
+    use axum::http::{StatusCode, header};
+    let router = Router::new()
+        .route(
+            "/cached",
+            get(|| async {
+                (
+                    [(header::CACHE_CONTROL, "max-age=7200")],
+                    fixture("atom.xml"),
+                )
+            }),
+        )
+        .route(
+            "/busy",
+            get(|| async {
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "10800")],
+                )
+            }),
+        );
+    let addr = serve(router).await;
+    let store = Arc::new(MemStore::default());
+    let (ingest, _) = ingest(store.clone(), "a");
+    let token = CancellationToken::new();
+    let hour = 3_600_000;
+
+    let cached = source("a", &format!("http://{addr}/cached"), |_| {});
+    poll_cycle(&cached, &ingest, &token).await.expect("saved");
+    let wait = store.state("a").next_poll.unwrap() - START_MS;
+    assert!(
+        (hour * 18 / 10..=hour * 22 / 10).contains(&wait),
+        "max-age 2h ± 10 %: {wait}"
+    );
+
+    let busy = source("b", &format!("http://{addr}/busy"), |_| {});
+    let report = poll_cycle(&busy, &ingest, &token).await.expect("saved");
+    assert!(
+        matches!(&report, PollReport::Failed { error, .. } if error.contains("429")),
+        "{report:?}"
+    );
+    let wait = store.state("b").next_poll.unwrap() - START_MS;
+    assert!(
+        (hour * 27 / 10..=hour * 33 / 10).contains(&wait),
+        "Retry-After 3h ± 10 %: {wait}"
+    );
 }

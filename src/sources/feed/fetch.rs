@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -12,6 +12,8 @@ use reqwest::{Client, StatusCode};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
+pub use super::cache::CacheHints;
+use super::cache::cache_hints;
 use super::error::{FeedError, describe};
 
 /// The honest User-Agent: who we are and where to read about us.
@@ -38,17 +40,6 @@ pub struct FetchOptions {
     pub max_body_bytes: u64,
     pub user_agent: Option<String>,
     pub allow_private: bool,
-}
-
-/// What the server said about caching, for the scheduler.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CacheHints {
-    /// `Cache-Control: max-age`.
-    pub max_age: Option<Duration>,
-    /// `Expires`, as a delay from now.
-    pub expires_in: Option<Duration>,
-    /// `Retry-After`, as a delay from now.
-    pub retry_after: Option<Duration>,
 }
 
 /// The useful parts of a final response.
@@ -326,68 +317,9 @@ fn network_error(url: &Url, err: reqwest::Error, timeout: Duration) -> FeedError
     }
 }
 
-/// Cache hints from response headers. Unparseable values are ignored: they are hints.
-pub fn cache_hints(headers: &HeaderMap) -> CacheHints {
-    let get = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let max_age = get(header::CACHE_CONTROL).and_then(|cc| {
-        cc.split(',').find_map(|d| {
-            let (k, v) = d.split_once('=')?;
-            (k.trim().eq_ignore_ascii_case("max-age"))
-                .then(|| v.trim().trim_matches('"').parse::<u64>().ok())
-                .flatten()
-                .map(Duration::from_secs)
-        })
-    });
-    let expires_in = get(header::EXPIRES).and_then(delay_until_date);
-    let retry_after = get(header::RETRY_AFTER).and_then(|v| {
-        v.trim()
-            .parse::<u64>()
-            .ok()
-            .map(Duration::from_secs)
-            .or_else(|| delay_until_date(v))
-    });
-    CacheHints {
-        max_age,
-        expires_in,
-        retry_after,
-    }
-}
-
-fn delay_until_date(value: &str) -> Option<Duration> {
-    let at = httpdate::parse_http_date(value.trim()).ok()?;
-    at.duration_since(SystemTime::now()).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cache_hints_read_max_age_and_retry_after() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=3600"),
-        );
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
-        h.insert(header::EXPIRES, HeaderValue::from_static("0"));
-        let hints = cache_hints(&h);
-        assert_eq!(hints.max_age, Some(Duration::from_secs(3600)));
-        assert_eq!(hints.retry_after, Some(Duration::from_secs(120)));
-        assert_eq!(hints.expires_in, None);
-    }
-
-    #[test]
-    fn expires_in_the_future_becomes_a_delay() {
-        let later = SystemTime::now() + Duration::from_secs(7200);
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::EXPIRES,
-            HeaderValue::from_str(&httpdate::fmt_http_date(later)).expect("date"),
-        );
-        let delay = cache_hints(&h).expires_in.expect("delay");
-        assert!(delay > Duration::from_secs(7000) && delay <= Duration::from_secs(7200));
-    }
 
     #[test]
     fn user_agent_names_pinbridge_and_its_version() {

@@ -4,11 +4,13 @@
 //! `FeedSource` is one configured feed (fetch + parse, no store access); `poller::run` is its
 //! task (schedule, backfill, state); `poller::poll_now` is the dry run behind `pinbridge poll`.
 
+pub mod cache;
 pub mod charset;
 pub mod error;
 pub mod extras;
 pub mod fetch;
 pub mod images;
+pub mod page;
 pub mod parse;
 pub mod poller;
 pub mod schedule;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::page::fill_page_images;
 use super::settings::Backfill;
 use super::{FeedError, FeedSource, Poll};
 use crate::ingest::{Ingest, Submission};
@@ -155,13 +156,14 @@ async fn submit(
     state: &SourceState,
     mut poll: Poll,
 ) -> Result<(Poll, PollReport), FeedError> {
-    let items = std::mem::take(&mut poll.items);
+    let mut items = std::mem::take(&mut poll.items);
     let total = items.len();
     let baseline = if state.baselined {
         0
     } else {
         baseline_count(source.settings().backfill, total)
     };
+    fill_page_images(source, ingest.store().as_ref(), &mut items, baseline).await?;
     let batch: Vec<(Item, Submission)> = items
         .into_iter()
         .enumerate()
@@ -246,13 +248,15 @@ pub struct DryRun {
 /// Fetch and parse the feed now (unconditionally) and tell which items are new. No writes.
 pub async fn poll_now(source: &FeedSource, store: &dyn Store) -> Result<DryRun, FeedError> {
     let state = store.source_state(source.id()).await?;
-    let poll = source.poll_once(&SourceState::default()).await?;
+    let mut poll = source.poll_once(&SourceState::default()).await?;
     let first_contact = !state.baselined;
     let baseline = if first_contact {
         baseline_count(source.settings().backfill, poll.items.len())
     } else {
         0
     };
+    // Shows the image a Pin would really get (reads pages, writes nothing).
+    fill_page_images(source, store, &mut poll.items, baseline).await?;
     let mut items = Vec::with_capacity(poll.items.len());
     for (i, item) in poll.items.into_iter().enumerate() {
         let known = store.item(source.id(), &item.key).await?.is_some();

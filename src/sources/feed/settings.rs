@@ -190,7 +190,11 @@ impl FeedSettings {
         if self.parked_interval < self.interval {
             problem(
                 "parked_interval",
-                format!("{} is shorter than interval ({})", fmt(self.parked_interval), fmt(self.interval)),
+                format!(
+                    "{} is shorter than interval ({})",
+                    fmt(self.parked_interval),
+                    fmt(self.interval)
+                ),
             );
         }
         if !(0.0..=0.5).contains(&self.jitter) {
