@@ -66,6 +66,16 @@ impl Ingest {
         *guard = Arc::new(config);
     }
 
+    /// The routes in force.
+    pub fn routes(&self) -> Routes {
+        self.inner
+            .config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .routes
+            .clone()
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
@@ -120,10 +130,12 @@ impl Ingest {
             .store
             .ingest_many(planned, self.inner.clock.now_ms())
             .await?;
-        if outcomes
-            .iter()
-            .any(|o| matches!(o, Ingested::New { jobs: 1.. } | Ingested::Changed { jobs: 1.. }))
-        {
+        if outcomes.iter().any(|o| {
+            matches!(
+                o,
+                Ingested::New { jobs: 1.. } | Ingested::Changed { jobs: 1.. }
+            )
+        }) {
             self.inner.wake.notify_one();
         }
         Ok(outcomes)
@@ -146,7 +158,11 @@ fn plan_for(config: &IngestConfig, item: &Item, submission: Submission) -> Inges
     if plan.skip_reason.is_some() {
         return plan;
     }
-    if item.image_url.as_deref().is_none_or(|u| u.trim().is_empty()) {
+    if item
+        .image_url
+        .as_deref()
+        .is_none_or(|u| u.trim().is_empty())
+    {
         plan.skip_reason = Some("no usable image".into());
         return plan;
     }

@@ -8,12 +8,20 @@
 //! - [`sync`]: the engine that turns outbox jobs into Pins.
 //! - [`pinterest`]: the API v5 client and the local sandbox.
 //! - [`config`]: settings, loading and validation.
+//! - [`app`], [`http`], [`commands`], [`demo`]: assembling and running the service.
 
+pub mod app;
+pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
+pub mod demo;
+pub mod http;
 pub mod ingest;
 pub mod item;
 pub mod pinterest;
+pub mod shutdown;
 pub mod sources;
 pub mod store;
 pub mod sync;
+pub mod telemetry;

@@ -77,19 +77,56 @@ pub fn parse_section<T: DeserializeOwned>(
     path: &str,
     problems: &mut Vec<ConfigProblem>,
 ) -> Option<T> {
+    parse_value(toml::Value::Table(table), path, problems)
+}
+
+/// [`parse_section`] for any TOML value.
+pub fn parse_value<T: DeserializeOwned>(
+    value: toml::Value,
+    path: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<T> {
     let mut unknown = Vec::new();
-    let value = toml::Value::Table(table);
-    let result: Result<T, _> = serde_ignored::deserialize(value, |p| unknown.push(p.to_string()));
+    let mut on_unknown = |p: serde_ignored::Path<'_>| unknown.push(format_path(&p));
+    let ignored = serde_ignored::Deserializer::new(value, &mut on_unknown);
+    let result: Result<T, _> = serde_path_to_error::deserialize(ignored);
     for key in unknown {
         problems.push(ConfigProblem::new(join(path, &key), "unknown key"));
     }
     match result {
         Ok(t) => Some(t),
         Err(e) => {
-            problems.push(ConfigProblem::new(path.to_string(), e.to_string()));
+            let at = format_error_path(e.path());
+            problems.push(ConfigProblem::new(join(path, &at), e.inner().to_string()));
             None
         }
     }
+}
+
+/// `sources.0.url` as users read it: `sources[0].url`.
+fn format_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", format_path(parent)),
+        Path::Map { parent, key } => join(&format_path(parent), key),
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => format_path(parent),
+    }
+}
+
+fn format_error_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } => out = join(&out, key),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    out
 }
 
 /// Join a path and a key path the way users read them: `sources[0].url`.

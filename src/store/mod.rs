@@ -115,7 +115,9 @@ pub struct LeaseToken(pub u64);
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum JobState {
     /// Ready to run at `run_at`.
-    Pending { run_at: Millis },
+    Pending {
+        run_at: Millis,
+    },
     /// A worker holds it until `until`; after that it may be reclaimed.
     Leased {
         token: LeaseToken,
@@ -124,11 +126,23 @@ pub enum JobState {
         reconcile: bool,
     },
     /// Failed transiently; runs again at `at`.
-    Retry { at: Millis },
+    Retry {
+        at: Millis,
+    },
     /// The create was sent and its outcome is not known (timeout, reset, 5xx after send).
-    Unknown { since: Millis },
-    Done { pin_id: String, at: Millis },
-    Dead { error: String, at: Millis },
+    /// At `at` the job is claimed again, for reconcile first.
+    Unknown {
+        since: Millis,
+        at: Millis,
+    },
+    Done {
+        pin_id: String,
+        at: Millis,
+    },
+    Dead {
+        error: String,
+        at: Millis,
+    },
 }
 
 impl JobState {
@@ -256,7 +270,9 @@ pub struct StoreStats {
 pub enum StoreError {
     #[error("the store at {path} could not be opened: {reason}")]
     Open { path: String, reason: String },
-    #[error("the store was written by a newer pinbridge (schema {found}, this build reads up to {supported}); upgrade pinbridge")]
+    #[error(
+        "the store was written by a newer pinbridge (schema {found}, this build reads up to {supported}); upgrade pinbridge"
+    )]
     SchemaTooNew { found: u32, supported: u32 },
     #[error("store I/O failed: {0}")]
     Io(String),
@@ -283,15 +299,17 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> StoreResult<Vec<Ingested>>;
 
-    /// Lease up to `max` runnable jobs (pending or retry whose time has come, unknown, or leased
-    /// with an expired lease) for `lease_ms`.
+    /// Lease up to `max` runnable jobs (pending, retry or unknown whose time has come, or leased
+    /// with an expired lease) for `lease_ms`. Unknown jobs and expired leases come back with
+    /// `reconcile = true`: their create may have been sent.
     async fn claim(&self, max: usize, lease_ms: i64, now: Millis) -> StoreResult<Vec<Lease>>;
 
     /// Extend a lease still held (long reconciles). `LeaseLost` if it was reclaimed.
     async fn extend(&self, lease: &Lease, until: Millis) -> StoreResult<LeaseOutcome>;
 
     /// The Pin was made (or found by reconcile): record its id, the job is done.
-    async fn complete(&self, lease: &Lease, pin_id: &str, now: Millis) -> StoreResult<LeaseOutcome>;
+    async fn complete(&self, lease: &Lease, pin_id: &str, now: Millis)
+    -> StoreResult<LeaseOutcome>;
 
     /// Run the job again at `at`, recording `error`.
     async fn retry(
@@ -303,8 +321,15 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> StoreResult<LeaseOutcome>;
 
-    /// The create was sent and the outcome is unknown: reconcile before trying again.
-    async fn mark_unknown(&self, lease: &Lease, error: &str, now: Millis) -> StoreResult<LeaseOutcome>;
+    /// The create was sent and the outcome is unknown: at `at`, reconcile before trying
+    /// again. Uses up an attempt (the failure was real, only its effect is unclear).
+    async fn mark_unknown(
+        &self,
+        lease: &Lease,
+        error: &str,
+        at: Millis,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome>;
 
     /// A permanent failure: the job goes to the dead letter with `error`.
     async fn dead(&self, lease: &Lease, error: &str, now: Millis) -> StoreResult<LeaseOutcome>;

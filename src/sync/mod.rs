@@ -1,4 +1,13 @@
 //! The sync engine: routes items to boards, renders Pin fields, and drives outbox jobs to
 //! Pinterest with retries, rate limits and reconciliation.
 
+pub mod account;
+pub mod boards;
+pub mod engine;
+pub mod reconcile;
+pub mod retry;
 pub mod route;
+pub mod template;
+pub mod tokens;
+
+pub use engine::{Engine, RouteRuntime, SyncEvent, SyncSettings};

@@ -26,7 +26,10 @@ impl When {
                     .iter()
                     .any(|want| want.trim().eq_ignore_ascii_case(have.trim()))
             });
-        let title_ok = self.title.as_ref().is_none_or(|re| re.is_match(&item.title));
+        let title_ok = self
+            .title
+            .as_ref()
+            .is_none_or(|re| re.is_match(&item.title));
         let link_ok = self
             .link
             .as_ref()
@@ -66,7 +69,8 @@ impl Routes {
     pub fn targets(&self, item: &Item) -> Vec<Target> {
         let mut out: Vec<Target> = Vec::new();
         for rule in &self.rules {
-            if (rule.source == "*" || rule.source == item.source.as_str()) && rule.when.matches(item)
+            if (rule.source == "*" || rule.source == item.source.as_str())
+                && rule.when.matches(item)
             {
                 let target = Target {
                     route: rule.name.clone(),
@@ -127,8 +131,17 @@ mod tests {
             ),
             rule("other", "shop", "Products", When::default()),
         ]);
-        let boards = |i: &Item| routes.targets(i).into_iter().map(|t| t.board).collect::<Vec<_>>();
-        assert_eq!(boards(&item(&["dessert"], "Lemon Cake")), ["Everything", "Cakes"]);
+        let boards = |i: &Item| {
+            routes
+                .targets(i)
+                .into_iter()
+                .map(|t| t.board)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            boards(&item(&["dessert"], "Lemon Cake")),
+            ["Everything", "Cakes"]
+        );
         assert_eq!(boards(&item(&["dessert"], "Pie")), ["Everything"]);
         assert_eq!(boards(&item(&[], "Cake")), ["Everything"]);
     }

@@ -164,7 +164,13 @@ impl Store for MemStore {
     ) -> StoreResult<LeaseOutcome> {
         unsupported()
     }
-    async fn mark_unknown(&self, _: &Lease, _: &str, _: Millis) -> StoreResult<LeaseOutcome> {
+    async fn mark_unknown(
+        &self,
+        _: &Lease,
+        _: &str,
+        _: Millis,
+        _: Millis,
+    ) -> StoreResult<LeaseOutcome> {
         unsupported()
     }
     async fn dead(&self, _: &Lease, _: &str, _: Millis) -> StoreResult<LeaseOutcome> {

@@ -1,8 +1,21 @@
 //! Integration tests: one binary, one module per area.
-
+mod config_check;
 mod feed_fetch;
 mod feed_fuzz;
 mod feed_parse;
 mod feed_poller;
 mod feed_ssrf;
 mod feed_support;
+mod pinterest_client;
+mod pinterest_oauth;
+mod pinterest_openapi;
+mod pinterest_spec;
+mod pinterest_support;
+mod sandbox_api;
+mod store_conformance;
+mod store_crash;
+mod store_sled;
+mod sync_e2e;
+mod webhook_http;
+mod webhook_support;
+mod webhook_wordpress;

@@ -1,0 +1,321 @@
+//! Builds the running service from a [`Config`]: store, Pinterest clients, sources, sync engine
+//! and HTTP server; runs them until shutdown and drains them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::SharedClock;
+use crate::config::{Config, SourceSettings};
+use crate::http::{self, HttpState};
+use crate::ingest::{Ingest, IngestConfig};
+use crate::item::SourceId;
+use crate::pinterest::vault::Vault;
+use secrecy::ExposeSecret;
+use crate::pinterest::{Credentials, PinterestClient, TokenManager};
+use crate::sources::feed::{FeedSource, Fetcher};
+use crate::sources::webhook::WebhookSources;
+use crate::store::Store;
+use crate::store::sled::{SledOptions, SledStore};
+use crate::sync::account::AccountRuntime;
+use crate::sync::retry::Backoff;
+use crate::sync::route::{RouteRule, Routes, When};
+use crate::sync::template::Templates;
+use crate::sync::tokens::{Refreshed, initial_tokens, origin_of, persist_refreshed};
+use crate::sync::{Engine, RouteRuntime, SyncSettings};
+
+/// The assembled service, ready to run.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub ingest: Ingest,
+    pub engine: Arc<Engine>,
+    feeds: Vec<FeedSource>,
+    webhooks: Arc<WebhookSources>,
+    shutdown_grace: Duration,
+}
+
+impl App {
+    /// Open the store and build every part. Nothing runs until [`App::run`].
+    pub async fn build(config: &Config, clock: SharedClock) -> anyhow::Result<App> {
+        let options = SledOptions {
+            cache_capacity_bytes: config.store.cache_capacity_mb * 1024 * 1024,
+        };
+        let store: Arc<dyn Store> = Arc::new(
+            SledStore::open_async(config.store.path.clone(), options, Some(clock.clone()))
+                .await
+                .with_context(|| format!("opening the store at {}", config.store.path.display()))?,
+        );
+        Self::build_with_store(config, clock, store).await
+    }
+
+    /// [`App::build`] on a store that is already open (tests, demo).
+    pub async fn build_with_store(
+        config: &Config,
+        clock: SharedClock,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<App> {
+        let wake = Arc::new(Notify::new());
+        let ingest = Ingest::new(
+            store.clone(),
+            clock.clone(),
+            ingest_config(config),
+            wake.clone(),
+        );
+
+        let http = reqwest::Client::builder()
+            .timeout(config.pinterest.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("pinbridge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the Pinterest HTTP client")?;
+        let token_url = token_url(&config.pinterest.api_base)?;
+        let vault = match &config.store.token_keys {
+            Some(keys) => Vault::from_env(&|name| {
+                (name == "PINBRIDGE_TOKEN_KEYS").then(|| keys.expose_secret().to_string())
+            })?,
+            None => Vault::from_env(&|name| std::env::var(name).ok())?,
+        }
+        .map(Arc::new);
+        let (refreshed_tx, refreshed_rx) = tokio::sync::mpsc::unbounded_channel::<Refreshed>();
+        match &vault {
+            Some(vault) => {
+                tokio::spawn(persist_refreshed(refreshed_rx, store.clone(), vault.clone()));
+            }
+            None if config.accounts.iter().any(|a| a.refresh_token.is_some()) => {
+                tracing::warn!("No PINBRIDGE_TOKEN_KEY: refreshed tokens are kept in memory only and the configured ones are used again after a restart.");
+            }
+            None => {}
+        }
+        let credentials = match (&config.pinterest.client_id, &config.pinterest.client_secret) {
+            (Some(id), Some(secret)) => Some(Credentials {
+                client_id: id.clone(),
+                client_secret: secret.clone(),
+            }),
+            _ => None,
+        };
+        let mut accounts = Vec::new();
+        for account in &config.accounts {
+            let tokens = initial_tokens(account, store.as_ref(), vault.as_deref()).await?;
+            let (name, origin, tx) = (account.name.clone(), origin_of(account), refreshed_tx.clone());
+            let manager = Arc::new(
+                TokenManager::new(
+                    token_url.clone(),
+                    credentials.clone(),
+                    tokens,
+                    http.clone(),
+                    clock.clone(),
+                )
+                .on_refresh(move |tokens| {
+                    // Only hand off: the manager holds its lock while calling this.
+                    let _ = tx.send((name.clone(), origin.clone(), tokens.clone()));
+                }),
+            );
+            let client = PinterestClient::new(&config.pinterest.api_base, http.clone(), manager);
+            accounts.push(Arc::new(AccountRuntime::new(
+                account.name.clone(),
+                client,
+                account.writes_per_minute,
+            )));
+        }
+
+        let mut routes = HashMap::new();
+        for (i, route) in config.routes.iter().enumerate() {
+            let templates = Templates::compile(route)
+                .map_err(|(key, message)| anyhow::anyhow!("routes[{i}].{key}: {message}"))?;
+            routes.insert(
+                route_name(i, route.name.as_deref()),
+                RouteRuntime {
+                    templates,
+                    create_missing: route.create_missing,
+                },
+            );
+        }
+        let settings = SyncSettings {
+            workers: config.sync.workers,
+            max_attempts: config.sync.max_attempts,
+            backoff: Backoff {
+                base: config.sync.backoff_base,
+                cap: config.sync.backoff_cap,
+            },
+            lease: config.sync.lease,
+            reconcile_depth: config.sync.reconcile_depth,
+            idle_poll: Duration::from_millis(500),
+        };
+        let engine = Arc::new(Engine::new(
+            store.clone(),
+            clock.clone(),
+            accounts,
+            routes,
+            settings,
+            wake,
+        ));
+        engine.load_account_state().await?;
+
+        // One fetcher (one connection pool) for every feed.
+        let fetcher = Fetcher::new();
+        let mut feeds = Vec::new();
+        let mut hooks = Vec::new();
+        for source in config.sources.iter().filter(|s| !s.common.paused) {
+            let id = SourceId::new(&source.common.id);
+            match &source.settings {
+                SourceSettings::Feed(settings) => feeds.push(
+                    FeedSource::new(id, settings.clone(), fetcher.clone()).with_context(|| {
+                        format!("setting up feed source `{}`", source.common.id)
+                    })?,
+                ),
+                SourceSettings::Webhook(settings) => hooks.push((id, settings.as_ref().clone())),
+                SourceSettings::Raw(_) => {
+                    tracing::warn!(source = %source.common.id, kind = source.common.kind.name(), "This source kind is not built yet; the source is ignored.");
+                }
+            }
+        }
+        let webhooks = Arc::new(
+            WebhookSources::new(hooks, ingest.clone(), clock.clone()).map_err(|problems| {
+                anyhow::anyhow!(
+                    "webhook sources: {}",
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            })?,
+        );
+
+        Ok(App {
+            store,
+            ingest,
+            engine,
+            feeds,
+            webhooks,
+            shutdown_grace: config.server.shutdown_grace,
+        })
+    }
+
+    /// The feed sources (for one-shot polls and tests).
+    pub fn feeds(&self) -> &[FeedSource] {
+        &self.feeds
+    }
+
+    /// Serve HTTP on `listener` and run pollers and the engine until `shutdown` is cancelled;
+    /// then stop accepting, let in-flight work finish (up to the grace period) and close the store.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let mut tasks = JoinSet::new();
+        for feed in self.feeds {
+            let ingest = self.ingest.clone();
+            let token = shutdown.child_token();
+            tasks
+                .spawn(async move { crate::sources::feed::poller::run(feed, ingest, token).await });
+        }
+        let engine_token = shutdown.child_token();
+        let engine = self.engine.clone();
+        tasks.spawn(async move { engine.run(engine_token).await });
+
+        let state = HttpState {
+            store: self.store.clone(),
+            draining: shutdown.clone(),
+        };
+        let router = http::router(
+            state,
+            crate::sources::webhook::router(self.webhooks.clone()),
+        );
+        let addr = listener.local_addr().ok();
+        tracing::info!(address = ?addr, "Listening.");
+        let server_token = shutdown.clone();
+        let server = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { server_token.cancelled().await });
+        server.await.context("HTTP server failed")?;
+
+        let drained = tokio::time::timeout(self.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(grace = ?self.shutdown_grace, "Some tasks did not stop within the grace period.");
+            tasks.abort_all();
+        }
+        self.store.close().await.context("closing the store")?;
+        tracing::info!("Stopped.");
+        Ok(())
+    }
+}
+
+/// The token endpoint under the API root (`…/v5/oauth/token`), whether or not the configured
+/// root ends in `/`.
+pub fn token_url(api_base: &url::Url) -> anyhow::Result<url::Url> {
+    let mut base = api_base.clone();
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    base.join("oauth/token")
+        .context("pinterest.api_base cannot be joined with oauth/token")
+}
+
+/// The name a route's jobs carry: its `name`, or `routes[i]`.
+pub fn route_name(index: usize, name: Option<&str>) -> String {
+    name.map(str::to_string)
+        .unwrap_or_else(|| format!("routes[{index}]"))
+}
+
+/// Routes and per-source policies for the ingest handle.
+pub fn ingest_config(config: &Config) -> IngestConfig {
+    let default_account = match config.accounts.as_slice() {
+        [only] => only.name.clone(),
+        _ => String::new(),
+    };
+    let rules = config
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, route)| RouteRule {
+            name: route_name(i, route.name.as_deref()),
+            source: route.source.clone(),
+            account: route
+                .account
+                .clone()
+                .unwrap_or_else(|| default_account.clone()),
+            board: match (&route.board_id, &route.board) {
+                (Some(id), _) => format!("id:{id}"),
+                (None, Some(name)) => name.clone(),
+                (None, None) => String::new(),
+            },
+            section: match (&route.section_id, &route.section) {
+                (Some(id), _) => Some(format!("id:{id}")),
+                (None, name) => name.clone(),
+            },
+            when: When {
+                categories: route.when.category.clone(),
+                // Validation compiled these already; a failure here cannot happen.
+                title: route
+                    .when
+                    .title
+                    .as_deref()
+                    .and_then(|r| regex::Regex::new(r).ok()),
+                link: route
+                    .when
+                    .link
+                    .as_deref()
+                    .and_then(|r| regex::Regex::new(r).ok()),
+            },
+        })
+        .collect();
+    IngestConfig {
+        routes: Routes::new(rules),
+        on_change: config
+            .sources
+            .iter()
+            .map(|s| (SourceId::new(&s.common.id), s.common.on_change))
+            .collect(),
+    }
+}

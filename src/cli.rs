@@ -1,0 +1,105 @@
+//! The command line (design §5). `pinbridge --help` lists the commands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pinbridge",
+    version,
+    about = "Turns new feed items, shop listings and CMS webhooks into Pinterest Pins, exactly once."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArg {
+    /// Config file [default: $PINBRIDGE_CONFIG, else config/pinbridge.toml]
+    #[arg(short = 'c', long = "config", env = "PINBRIDGE_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    pub fn path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("config/pinbridge.toml"))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run everything: HTTP server, pollers and sync engine, until SIGTERM/SIGINT.
+    Serve(ConfigArg),
+    /// Validate the config; list every problem and exit 2 if there is one.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Also check tokens and resolve boards against the Pinterest API.
+        #[arg(long)]
+        online: bool,
+    },
+    /// Try pinbridge with no account and no network: a local Pinterest sandbox, a sample feed
+    /// and a webhook; prints the Pins made and exits.
+    Demo {
+        /// Keep the store here instead of a temporary directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Run the local Pinterest API v5 stand-in.
+    Sandbox {
+        #[arg(long, default_value = "127.0.0.1:8790")]
+        listen: SocketAddr,
+        /// Writes per minute per token before 429 (none: unlimited).
+        #[arg(long)]
+        write_quota: Option<u32>,
+        /// Fraction of requests answered with a 5xx (0.0–1.0).
+        #[arg(long, default_value_t = 0.0)]
+        error_rate: f64,
+    },
+    /// Inspect and repair what the store holds.
+    Items {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(subcommand)]
+        action: ItemsAction,
+    },
+    /// Fetch one source once and show what would be pinned.
+    Poll {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        source: String,
+        /// Show only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ItemsAction {
+    /// List items (newest first) with their jobs.
+    List {
+        #[arg(long)]
+        source: Option<String>,
+        /// Only jobs in this state: pending, leased, retry, unknown, done, dead.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Show one item and its jobs.
+    Show { source: String, key: String },
+    /// Bring dead-lettered jobs back (one by id, or all of them).
+    Retry {
+        job: Option<String>,
+        #[arg(long, conflicts_with = "job")]
+        all_dead: bool,
+    },
+    /// Forget an item so that it may be pinned again.
+    Forget { source: String, key: String },
+}

@@ -1,0 +1,45 @@
+//! `pinbridge check`: validate the config; with `--online`, also try each account's token and
+//! resolve each route's board.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::CommandError;
+use crate::app::App;
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::store::sled::{SledOptions, SledStore};
+
+pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
+    let config = Config::load(path)?;
+    println!(
+        "{}: ok ({} source(s), {} route(s), {} account(s))",
+        path.display(),
+        config.sources.len(),
+        config.routes.len(),
+        config.accounts.len()
+    );
+    if !online {
+        return Ok(());
+    }
+    // A throwaway store: checking must not touch (or lock) the real one.
+    let dir = tempfile::tempdir().map_err(anyhow::Error::from)?;
+    let store = Arc::new(
+        SledStore::open(&dir.path().join("check.sled"), SledOptions::default(), None)
+            .map_err(anyhow::Error::from)?,
+    );
+    let app = App::build_with_store(&config, Arc::new(SystemClock), store).await?;
+    let problems = app.engine.check_online(&app.ingest.routes()).await;
+    if problems.is_empty() {
+        println!("online: every account answered and every named board resolved");
+        Ok(())
+    } else {
+        for problem in &problems {
+            println!("  - {problem}");
+        }
+        Err(CommandError::Usage(format!(
+            "{} online problem(s) found",
+            problems.len()
+        )))
+    }
+}

@@ -1,0 +1,159 @@
+//! `pinbridge items list|show|retry|forget`: inspect and repair the store.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::CommandError;
+use crate::cli::ItemsAction;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::item::{DedupKey, SourceId};
+use crate::store::sled::{SledOptions, SledStore};
+use crate::store::{ItemFilter, JobFilter, JobId, JobState, Store};
+
+pub async fn run(config: &Config, action: ItemsAction) -> Result<(), CommandError> {
+    let store: Arc<dyn Store> = Arc::new(
+        SledStore::open(&config.store.path, SledOptions::default(), None).with_context(|| {
+            format!(
+                "opening the store at {} (is `pinbridge serve` running? it holds the store open)",
+                config.store.path.display()
+            )
+        })?,
+    );
+    let result = dispatch(store.as_ref(), action).await;
+    store.close().await.context("closing the store")?;
+    result
+}
+
+async fn dispatch(store: &dyn Store, action: ItemsAction) -> Result<(), CommandError> {
+    let now = SystemClock.now_ms();
+    match action {
+        ItemsAction::List {
+            source,
+            state,
+            limit,
+        } => {
+            if let Some(state) = state {
+                let jobs = store
+                    .jobs(JobFilter {
+                        source: source.map(SourceId::new),
+                        state: Some(state),
+                        limit,
+                    })
+                    .await
+                    .context("listing jobs")?;
+                for job in jobs {
+                    println!("{}", job_line(&job));
+                }
+                return Ok(());
+            }
+            let items = store
+                .items(ItemFilter {
+                    source: source.map(SourceId::new),
+                    limit,
+                })
+                .await
+                .context("listing items")?;
+            for stored in items {
+                let disposition = match &stored.disposition {
+                    crate::store::ItemDisposition::Queued => "queued".to_string(),
+                    crate::store::ItemDisposition::Skipped { reason } => {
+                        format!("skipped: {reason}")
+                    }
+                };
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    stored.item.source, stored.item.key, disposition, stored.item.title
+                );
+            }
+        }
+        ItemsAction::Show { source, key } => {
+            let (source, key) = (SourceId::new(source), DedupKey(key));
+            let Some(stored) = store
+                .item(&source, &key)
+                .await
+                .context("reading the item")?
+            else {
+                return Err(CommandError::Usage(format!(
+                    "no item {key} in source {source}"
+                )));
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&stored).context("formatting")?
+            );
+            for job in store
+                .item_jobs(&source, &key)
+                .await
+                .context("reading jobs")?
+            {
+                println!("{}", job_line(&job));
+            }
+        }
+        ItemsAction::Retry { job, all_dead } => {
+            let ids: Vec<JobId> = match (job, all_dead) {
+                (Some(id), _) => vec![JobId(id)],
+                (None, true) => store
+                    .jobs(JobFilter {
+                        source: None,
+                        state: Some("dead".into()),
+                        limit: usize::MAX,
+                    })
+                    .await
+                    .context("listing dead jobs")?
+                    .into_iter()
+                    .map(|j| j.id)
+                    .collect(),
+                (None, false) => {
+                    return Err(CommandError::Usage(
+                        "name a job id, or pass --all-dead".into(),
+                    ));
+                }
+            };
+            for id in &ids {
+                store
+                    .revive(id, now)
+                    .await
+                    .with_context(|| format!("retrying job {id}"))?;
+                println!("job {id}: back to pending");
+            }
+            println!(
+                "{} job(s) will be retried by the running service",
+                ids.len()
+            );
+        }
+        ItemsAction::Forget { source, key } => {
+            let (source, key) = (SourceId::new(source), DedupKey(key));
+            if store
+                .forget(&source, &key)
+                .await
+                .context("forgetting the item")?
+            {
+                println!("forgot {key} in {source}: it will be treated as new if it comes again");
+            } else {
+                return Err(CommandError::Usage(format!(
+                    "no item {key} in source {source}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn job_line(job: &crate::store::Job) -> String {
+    let detail = match &job.state {
+        JobState::Done { pin_id, .. } => format!("pin {pin_id}"),
+        JobState::Dead { error, .. } => error.clone(),
+        _ => job.last_error.clone().unwrap_or_default(),
+    };
+    format!(
+        "{}\t{}\t{}\t{}\t{} attempt(s)\t{}",
+        job.id,
+        job.state.name(),
+        job.item,
+        job.target.board,
+        job.attempts,
+        detail
+    )
+}

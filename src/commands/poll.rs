@@ -1,0 +1,133 @@
+//! `pinbridge poll --source ID [--dry-run]`: fetch one feed now and show what would be pinned.
+//! Without `--dry-run` the items are recorded (and jobs queued) exactly as `serve` would.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::CommandError;
+use crate::app::ingest_config;
+use crate::clock::SystemClock;
+use crate::config::{Config, SourceSettings};
+use crate::ingest::Ingest;
+use crate::item::SourceId;
+use crate::sources::feed::poller::{self, PollReport};
+use crate::sources::feed::{FeedSource, Fetcher};
+use crate::store::Store;
+use crate::store::sled::{SledOptions, SledStore};
+
+pub async fn run(config: &Config, source_id: &str, dry_run: bool) -> Result<(), CommandError> {
+    let Some(source) = config.source(source_id) else {
+        let ids: Vec<&str> = config
+            .sources
+            .iter()
+            .map(|s| s.common.id.as_str())
+            .collect();
+        return Err(CommandError::Usage(format!(
+            "no source `{source_id}` in the config (sources: {})",
+            ids.join(", ")
+        )));
+    };
+    let SourceSettings::Feed(settings) = &source.settings else {
+        return Err(CommandError::Usage(format!(
+            "source `{source_id}` is a {} source; only feeds can be polled",
+            source.common.kind.name()
+        )));
+    };
+    let feed = FeedSource::new(SourceId::new(source_id), settings.clone(), Fetcher::new())
+        .context("setting up the feed")?;
+    let store: Arc<dyn Store> = Arc::new(
+        SledStore::open_async(config.store.path.clone(), SledOptions::default(), None)
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the store at {} (is `pinbridge serve` running? it holds the store open)",
+                    config.store.path.display()
+                )
+            })?,
+    );
+    let result = if dry_run {
+        show(&feed, store.as_ref()).await
+    } else {
+        record(config, &feed, store.clone()).await
+    };
+    store.close().await.context("closing the store")?;
+    result
+}
+
+async fn show(feed: &FeedSource, store: &dyn Store) -> Result<(), CommandError> {
+    let dry = poller::poll_now(feed, store)
+        .await
+        .with_context(|| format!("polling {}", feed.url()))?;
+    if dry.first_contact {
+        println!(
+            "first contact with this feed: backfill = \"{}\" applies",
+            feed.settings().backfill
+        );
+    }
+    let mut would_pin = 0;
+    for entry in &dry.items {
+        let verdict = if entry.known {
+            "known"
+        } else if entry.baseline {
+            "baseline (recorded, not pinned)"
+        } else if entry.item.image_url.is_none() {
+            "new, no image (skipped)"
+        } else {
+            would_pin += 1;
+            "NEW → would be pinned"
+        };
+        println!(
+            "{verdict}\n    key    {}\n    title  {}",
+            entry.item.key, entry.item.title
+        );
+        if let Some(link) = &entry.item.link {
+            println!("    link   {link}");
+        }
+        if let Some(image) = &entry.item.image_url {
+            println!("    image  {image}");
+        }
+    }
+    println!(
+        "{} item(s), {would_pin} would be pinned (dry run: nothing written)",
+        dry.items.len()
+    );
+    Ok(())
+}
+
+async fn record(
+    config: &Config,
+    feed: &FeedSource,
+    store: Arc<dyn Store>,
+) -> Result<(), CommandError> {
+    let ingest = Ingest::new(
+        store,
+        Arc::new(SystemClock),
+        ingest_config(config),
+        Arc::new(Notify::new()),
+    );
+    let report = poller::poll_cycle(feed, &ingest, &CancellationToken::new())
+        .await
+        .context("recording the poll")?;
+    match report {
+        PollReport::Polled {
+            items,
+            new,
+            changed,
+            pinned,
+            not_modified,
+        } => println!(
+            "{items} item(s): {new} new ({pinned} queued to pin), {changed} changed{}",
+            if not_modified { " (not modified)" } else { "" }
+        ),
+        PollReport::Failed { error, error_count } => {
+            return Err(CommandError::Runtime(anyhow::anyhow!(
+                "poll failed ({error_count} in a row): {error}"
+            )));
+        }
+        PollReport::Cancelled => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! The typed configuration: one struct per top-level table of `pinbridge.toml`.
+//!
+//! Every key is documented in `config/pinbridge.example.toml`; keep the two in step.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use url::Url;
+
+use crate::store::OnChange;
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// The address the outside world reaches pinbridge at (WebSub callbacks, OAuth redirects).
+    pub public_url: Option<Url>,
+    /// Bearer token for `/api/v1`; the admin API is off without it.
+    pub admin_token: Option<SecretString>,
+    /// How long shutdown waits for in-flight work.
+    #[serde(with = "super::duration")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: ([0, 0, 0, 0], 8080).into(),
+            public_url: None,
+            admin_token: None,
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct StoreConfig {
+    /// Directory of the embedded sled store.
+    pub path: PathBuf,
+    /// `postgres://…` selects the PostgreSQL store instead.
+    pub url: Option<SecretString>,
+    /// sled's page cache in MiB. Real memory use is higher; keep it small in containers.
+    pub cache_capacity_mb: u64,
+    /// Keys sealing OAuth tokens at rest: one base64 key, or `ID:KEY,ID:KEY` (the first seals).
+    /// Default: the `PINBRIDGE_TOKEN_KEYS` or `PINBRIDGE_TOKEN_KEY` environment variable.
+    pub token_keys: Option<SecretString>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("data/pinbridge.sled"),
+            url: None,
+            cache_capacity_mb: 64,
+            token_keys: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct PinterestConfig {
+    /// API root including `/v5/`. The sandbox host or a local `pinbridge sandbox` also work.
+    pub api_base: Url,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    /// Total time for one API request.
+    #[serde(with = "super::duration")]
+    pub timeout: Duration,
+}
+
+impl Default for PinterestConfig {
+    fn default() -> Self {
+        Self {
+            api_base: Url::parse("https://api.pinterest.com/v5/").expect("static URL"),
+            client_id: None,
+            client_secret: None,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountConfig {
+    pub name: String,
+    pub access_token: Option<SecretString>,
+    pub refresh_token: Option<SecretString>,
+    /// Pinterest's write quota for this account (org_write: 100 a minute on Standard access).
+    #[serde(default = "default_writes_per_minute")]
+    pub writes_per_minute: u32,
+    /// At most this many Pins a day (Pinterest's own RSS import makes at most 200).
+    #[serde(default = "default_daily_cap")]
+    pub daily_cap: u32,
+}
+
+fn default_writes_per_minute() -> u32 {
+    100
+}
+fn default_daily_cap() -> u32 {
+    200
+}
+
+/// The keys every source has; the rest belong to its kind (see `sources::*::settings`).
+#[derive(Debug, Deserialize)]
+pub struct SourceCommon {
+    pub id: String,
+    pub kind: SourceKind,
+    #[serde(default)]
+    pub paused: bool,
+    #[serde(default)]
+    pub on_change: OnChange,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    Feed,
+    Webhook,
+    Etsy,
+    Shopify,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Webhook => "webhook",
+            SourceKind::Etsy => "etsy",
+            SourceKind::Shopify => "shopify",
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WhenConfig {
+    /// Match items carrying any of these categories or tags.
+    #[serde(deserialize_with = "super::one_or_many::deserialize")]
+    pub category: Vec<String>,
+    /// A regex the title must match.
+    pub title: Option<String>,
+    /// A regex the link must match.
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RouteConfig {
+    pub name: Option<String>,
+    /// A source id, or `*` for all sources.
+    pub source: String,
+    /// Defaults to the only account when there is exactly one.
+    pub account: Option<String>,
+    /// A board by name (resolved through the API)…
+    pub board: Option<String>,
+    /// …or by id.
+    pub board_id: Option<String>,
+    pub section: Option<String>,
+    pub section_id: Option<String>,
+    /// Create the board or section when no board of that name exists.
+    #[serde(default)]
+    pub create_missing: bool,
+    #[serde(default)]
+    pub when: WhenConfig,
+    /// Templates (minijinja) over the item's fields.
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub link: Option<String>,
+    pub alt_text: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct SyncConfig {
+    /// Concurrent Pin creations.
+    pub workers: usize,
+    /// Attempts (429s excluded) before a job goes to the dead letter.
+    pub max_attempts: u32,
+    #[serde(with = "super::duration")]
+    pub backoff_base: Duration,
+    #[serde(with = "super::duration")]
+    pub backoff_cap: Duration,
+    /// How long a worker holds a job before another may take it over.
+    #[serde(with = "super::duration")]
+    pub lease: Duration,
+    /// How many of a board's newest Pins reconcile looks through after an ambiguous create.
+    pub reconcile_depth: usize,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            max_attempts: 12,
+            backoff_base: Duration::from_secs(5),
+            backoff_cap: Duration::from_secs(3600),
+            lease: Duration::from_secs(120),
+            reconcile_depth: 100,
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Building the typed [`Config`] from the interpolated TOML tree, section by section.
+//!
+//! Each `[[sources]]` entry is split: the keys every source has (`id`, `kind`, `paused`,
+//! `on_change`) go to [`SourceCommon`], the rest to the settings type of its kind, owned by that
+//! source's module. Unknown keys anywhere are reported, with their path.
+
+use super::serde_util::parse_value;
+use super::{Config, ConfigProblem, SourceCommon, SourceKind};
+use crate::sources::feed::FeedSettings;
+use crate::sources::webhook::WebhookSettings;
+
+const COMMON_KEYS: [&str; 4] = ["id", "kind", "paused", "on_change"];
+const SECTIONS: [&str; 7] = [
+    "server",
+    "store",
+    "pinterest",
+    "accounts",
+    "sources",
+    "routes",
+    "sync",
+];
+
+/// A configured source: its common keys and its kind's settings.
+#[derive(Debug)]
+pub struct SourceConfig {
+    pub common: SourceCommon,
+    pub settings: SourceSettings,
+}
+
+/// The settings of a source, by kind.
+#[derive(Debug)]
+pub enum SourceSettings {
+    Feed(FeedSettings),
+    // Boxed: the largest settings type by far; keeps the enum small.
+    Webhook(Box<WebhookSettings>),
+    /// Kinds whose settings module is not built yet keep their raw keys.
+    Raw(toml::Table),
+}
+
+/// Build the config from the interpolated TOML root, collecting problems.
+pub fn build(root: toml::Value, problems: &mut Vec<ConfigProblem>) -> Option<Config> {
+    let toml::Value::Table(mut root) = root else {
+        return None;
+    };
+    for key in root.keys() {
+        if !SECTIONS.contains(&key.as_str()) {
+            problems.push(ConfigProblem::new(
+                key.clone(),
+                format!("unknown table{}", suggest(key, &SECTIONS)),
+            ));
+        }
+    }
+    let before = problems.len();
+    let mut config = Config::default();
+    if let Some(v) = root.remove("server") {
+        config.server = parse_value(v, "server", problems).unwrap_or_default();
+    }
+    if let Some(v) = root.remove("store") {
+        config.store = parse_value(v, "store", problems).unwrap_or_default();
+    }
+    if let Some(v) = root.remove("pinterest") {
+        config.pinterest = parse_value(v, "pinterest", problems).unwrap_or_default();
+    }
+    if let Some(v) = root.remove("sync") {
+        config.sync = parse_value(v, "sync", problems).unwrap_or_default();
+    }
+    if let Some(v) = root.remove("accounts") {
+        config.accounts = parse_value(v, "accounts", problems).unwrap_or_default();
+    }
+    if let Some(v) = root.remove("routes") {
+        config.routes = parse_value(v, "routes", problems).unwrap_or_default();
+    }
+    if let Some(v) = root.remove("sources") {
+        match v {
+            toml::Value::Array(entries) => {
+                for (i, entry) in entries.into_iter().enumerate() {
+                    if let Some(source) = build_source(entry, &format!("sources[{i}]"), problems) {
+                        config.sources.push(source);
+                    }
+                }
+            }
+            _ => problems.push(ConfigProblem::new(
+                "sources",
+                "must be an array of tables: write each source as [[sources]]",
+            )),
+        }
+    }
+    for problem in problems.iter_mut().skip(before) {
+        if problem.message == "unknown key" {
+            problem.message = unknown_key_message(&problem.path);
+        }
+    }
+    Some(config)
+}
+
+fn build_source(
+    entry: toml::Value,
+    path: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<SourceConfig> {
+    let toml::Value::Table(table) = entry else {
+        problems.push(ConfigProblem::new(path, "must be a table"));
+        return None;
+    };
+    let (common, rest): (toml::Table, toml::Table) = table
+        .into_iter()
+        .partition(|(k, _)| COMMON_KEYS.contains(&k.as_str()));
+    let common: SourceCommon = parse_value(toml::Value::Table(common), path, problems)?;
+    let settings = match common.kind {
+        SourceKind::Webhook => {
+            let settings: WebhookSettings = parse_value(toml::Value::Table(rest), path, problems)?;
+            settings.validate(path, problems);
+            SourceSettings::Webhook(Box::new(settings))
+        }
+        SourceKind::Feed => {
+            let settings: FeedSettings = parse_value(toml::Value::Table(rest), path, problems)?;
+            settings.validate(path, problems);
+            SourceSettings::Feed(settings)
+        }
+        SourceKind::Etsy | SourceKind::Shopify => {
+            problems.push(ConfigProblem::new(
+                format!("{path}.kind"),
+                format!(
+                    "`{}` sources are not available in this build yet; use a feed (Shopify collections have an Atom feed) or a webhook",
+                    common.kind.name()
+                ),
+            ));
+            SourceSettings::Raw(rest)
+        }
+    };
+    Some(SourceConfig { common, settings })
+}
+
+/// Known keys per section, for "did you mean" hints on unknown keys.
+fn known_keys(path: &str) -> &'static [&'static str] {
+    let section = path.split(['.', '[']).next().unwrap_or("");
+    match section {
+        "server" => &["listen", "public_url", "admin_token", "shutdown_grace"],
+        "store" => &["path", "url", "cache_capacity_mb", "token_keys"],
+        "pinterest" => &["api_base", "client_id", "client_secret", "timeout"],
+        "accounts" => &[
+            "name",
+            "access_token",
+            "refresh_token",
+            "writes_per_minute",
+            "daily_cap",
+        ],
+        "routes" => &[
+            "name",
+            "source",
+            "account",
+            "board",
+            "board_id",
+            "section",
+            "section_id",
+            "create_missing",
+            "when",
+            "title",
+            "description",
+            "link",
+            "alt_text",
+            "category",
+        ],
+        "sync" => &[
+            "workers",
+            "max_attempts",
+            "backoff_base",
+            "backoff_cap",
+            "lease",
+            "reconcile_depth",
+        ],
+        "sources" => &[
+            "id",
+            "kind",
+            "paused",
+            "on_change",
+            "url",
+            "interval",
+            "backfill",
+            "preset",
+            "secret",
+            "allow_private",
+            "storefront_url",
+        ],
+        _ => &[],
+    }
+}
+
+fn unknown_key_message(path: &str) -> String {
+    let key = path.rsplit(['.', ']']).next().unwrap_or(path);
+    format!("unknown key{}", suggest(key, known_keys(path)))
+}
+
+fn suggest(key: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(key, k), *k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default()
+}

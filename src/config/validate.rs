@@ -1,0 +1,148 @@
+//! Checks across sections: references between sources, routes and accounts, regexes and
+//! templates. Each failure names the key it is about.
+
+use std::collections::HashSet;
+
+use super::{Config, ConfigProblem};
+use crate::sync::template::Templates;
+
+pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
+    let mut ids = HashSet::new();
+    for (i, source) in config.sources.iter().enumerate() {
+        let id = &source.common.id;
+        let path = format!("sources[{i}].id");
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            problems.push(ConfigProblem::new(
+                path,
+                format!("`{id}` is not a valid source id: use letters, digits, `-` and `_` (it appears in URLs)"),
+            ));
+        } else if !ids.insert(id.as_str()) {
+            problems.push(ConfigProblem::new(
+                path,
+                format!("source id `{id}` is used twice"),
+            ));
+        }
+    }
+
+    let mut names = HashSet::new();
+    for (i, account) in config.accounts.iter().enumerate() {
+        if account.name.is_empty() || !names.insert(account.name.as_str()) {
+            problems.push(ConfigProblem::new(
+                format!("accounts[{i}].name"),
+                format!("account name `{}` is empty or used twice", account.name),
+            ));
+        }
+        if account.writes_per_minute == 0 {
+            problems.push(ConfigProblem::new(
+                format!("accounts[{i}].writes_per_minute"),
+                "must be at least 1",
+            ));
+        }
+        if account.refresh_token.is_some()
+            && (config.pinterest.client_id.is_none() || config.pinterest.client_secret.is_none())
+        {
+            problems.push(ConfigProblem::new(
+                format!("accounts[{i}].refresh_token"),
+                "refreshing a token needs pinterest.client_id and pinterest.client_secret",
+            ));
+        }
+    }
+
+    if let Some(url) = &config.server.public_url {
+        if !matches!(url.scheme(), "http" | "https") {
+            problems.push(ConfigProblem::new(
+                "server.public_url",
+                "must be an http(s) URL",
+            ));
+        }
+    }
+    if config.store.url.is_some() {
+        problems.push(ConfigProblem::new(
+            "store.url",
+            "the PostgreSQL store is not available in this build; remove store.url to use the embedded store",
+        ));
+    }
+    if !matches!(config.pinterest.api_base.scheme(), "http" | "https") {
+        problems.push(ConfigProblem::new(
+            "pinterest.api_base",
+            "must be an http(s) URL",
+        ));
+    }
+    if config.sync.workers == 0 {
+        problems.push(ConfigProblem::new("sync.workers", "must be at least 1"));
+    }
+
+    for (i, route) in config.routes.iter().enumerate() {
+        let path = |key: &str| format!("routes[{i}].{key}");
+        if route.source != "*" && !ids.contains(route.source.as_str()) {
+            problems.push(ConfigProblem::new(
+                path("source"),
+                format!("no source has id `{}`", route.source),
+            ));
+        }
+        match &route.account {
+            Some(name) if !names.contains(name.as_str()) => problems.push(ConfigProblem::new(
+                path("account"),
+                format!("no account is named `{name}`"),
+            )),
+            None if config.accounts.len() != 1 => problems.push(ConfigProblem::new(
+                path("account"),
+                "name the account: there is not exactly one [[accounts]]",
+            )),
+            _ => {}
+        }
+        match (&route.board, &route.board_id) {
+            (None, None) => problems.push(ConfigProblem::new(
+                format!("routes[{i}]"),
+                "set `board` (a name) or `board_id`",
+            )),
+            (Some(_), Some(_)) => problems.push(ConfigProblem::new(
+                path("board_id"),
+                "set `board` or `board_id`, not both",
+            )),
+            (None, Some(id)) if !is_numeric_id(id) => problems.push(ConfigProblem::new(
+                path("board_id"),
+                "a board id is a string of digits",
+            )),
+            _ => {}
+        }
+        if route.section.is_some() && route.section_id.is_some() {
+            problems.push(ConfigProblem::new(
+                path("section_id"),
+                "set `section` or `section_id`, not both",
+            ));
+        }
+        if let Some(id) = &route.section_id {
+            if !is_numeric_id(id) {
+                problems.push(ConfigProblem::new(
+                    path("section_id"),
+                    "a section id is a string of digits",
+                ));
+            }
+        }
+        for (key, pattern) in [
+            ("when.title", &route.when.title),
+            ("when.link", &route.when.link),
+        ] {
+            if let Some(pattern) = pattern {
+                if let Err(e) = regex::Regex::new(pattern) {
+                    problems.push(ConfigProblem::new(
+                        path(key),
+                        format!("not a valid regex: {e}"),
+                    ));
+                }
+            }
+        }
+        if let Err((key, message)) = Templates::compile(route) {
+            problems.push(ConfigProblem::new(path(key), message));
+        }
+    }
+}
+
+fn is_numeric_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_digit())
+}

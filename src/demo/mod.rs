@@ -1,0 +1,202 @@
+//! `pinbridge demo`: the whole path on loopback, with no account, no config and no network.
+//!
+//! It starts the local Pinterest sandbox, serves a sample RSS feed, runs the bridge with the
+//! embedded `config/demo.toml`, sends one signed Shopify webhook, waits until every queued Pin
+//! is made, prints them and exits 0.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::routing::get;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
+use sha2::Sha256;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::item::SourceId;
+use crate::pinterest::sandbox::{Sandbox, SandboxConfig};
+use crate::sync::SyncEvent;
+
+const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
+const SAMPLE_FEED: &str = include_str!("sample-feed.xml");
+const SHOP_PRODUCT: &str = include_str!("shop-product.json");
+const SHOP_SECRET: &str = "demo-shopify-secret";
+/// Long enough for a slow CI machine; the demo normally finishes in about a second.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let temp = tempfile::tempdir().context("creating a temporary directory")?;
+    let data = data_dir.unwrap_or_else(|| temp.path().to_path_buf());
+
+    let sandbox_config = SandboxConfig::default();
+    let client_id = sandbox_config.client_id.clone();
+    let client_secret = sandbox_config.client_secret.clone();
+    let sandbox = Sandbox::new(sandbox_config);
+    let user = sandbox.create_user("demo-pinner");
+    let sandbox_addr = spawn_router(sandbox.router(), &shutdown).await?;
+    let feed_addr = spawn_router(
+        Router::new().route(
+            "/feed.xml",
+            get(|| async { ([("content-type", "application/rss+xml")], SAMPLE_FEED) }),
+        ),
+        &shutdown,
+    )
+    .await?;
+
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("PINBRIDGE_DEMO_DATA", data.display().to_string()),
+        ("PINBRIDGE_DEMO_API", format!("http://{sandbox_addr}/v5/")),
+        ("PINBRIDGE_DEMO_CLIENT_ID", client_id),
+        (
+            "PINBRIDGE_DEMO_CLIENT_SECRET",
+            client_secret.expose_secret().to_string(),
+        ),
+        ("PINBRIDGE_DEMO_ACCESS_TOKEN", user.access_token.clone()),
+        ("PINBRIDGE_DEMO_REFRESH_TOKEN", user.refresh_token.clone()),
+        (
+            "PINBRIDGE_DEMO_FEED",
+            format!("http://{feed_addr}/feed.xml"),
+        ),
+    ]);
+    let config = Config::from_toml(DEMO_CONFIG, "config/demo.toml".as_ref(), &|name| {
+        vars.get(name).cloned()
+    })?;
+
+    println!("pinbridge demo");
+    println!("  Pinterest sandbox  http://{sandbox_addr}/v5/");
+    println!("  sample feed        http://{feed_addr}/feed.xml");
+    println!("  store              {}", data.display());
+    println!();
+
+    let app = App::build(&config, Arc::new(SystemClock)).await?;
+    let store = app.store.clone();
+    let mut events = app.engine.subscribe();
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let bridge_addr = listener.local_addr()?;
+    let app_task = tokio::spawn(app.run(listener, shutdown.clone()));
+
+    send_shop_webhook(bridge_addr).await?;
+
+    let feed = SourceId::new("kitchen-blog");
+    let mut made = 0usize;
+    let finished = tokio::time::timeout(DEADLINE, async {
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Ok(SyncEvent::PinCreated { board, section, pin_id, title, link, image_url, .. }) => {
+                        made += 1;
+                        let board = match section {
+                            Some(section) => format!("{board} / {section}"),
+                            None => board,
+                        };
+                        println!("📌 Pin {pin_id} on «{board}»");
+                        println!("     title  {}", title.unwrap_or_default());
+                        println!("     link   {}", link.unwrap_or_default());
+                        println!("     image  {image_url}");
+                    }
+                    Ok(SyncEvent::Dead { job, error }) => println!("✗ job {job} failed: {error}"),
+                    Ok(SyncEvent::Retrying { .. }) | Err(_) => {}
+                },
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+            if settled(store.as_ref(), &feed).await? {
+                return anyhow::Ok(());
+            }
+        }
+    })
+    .await;
+
+    shutdown.cancel();
+    app_task.await.context("the bridge task panicked")??;
+    match finished {
+        Ok(result) => result?,
+        Err(_) => bail!(
+            "the demo did not finish within {DEADLINE:?}; run with PINBRIDGE_LOG=debug to see why"
+        ),
+    }
+
+    let pins = sandbox.pins();
+    println!();
+    println!(
+        "{made} Pin(s) made; the sandbox now holds {} Pin(s) on {} board(s).",
+        pins.len(),
+        pins.iter()
+            .map(|p| p.board_name.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    );
+    println!(
+        "Items without an image were recorded as skipped, not sent to fail: `pinbridge items list` shows them."
+    );
+    if made == 0 {
+        bail!("no Pin was made");
+    }
+    Ok(())
+}
+
+/// Every job is finished (done or dead) and the feed's first poll is recorded.
+async fn settled(store: &dyn crate::store::Store, feed: &SourceId) -> anyhow::Result<bool> {
+    let stats = store.stats().await?;
+    let open: u64 = ["pending", "leased", "retry", "unknown"]
+        .iter()
+        .map(|s| stats.jobs_by_state.get(*s).copied().unwrap_or(0))
+        .sum();
+    let finished: u64 = ["done", "dead"]
+        .iter()
+        .map(|s| stats.jobs_by_state.get(*s).copied().unwrap_or(0))
+        .sum();
+    Ok(open == 0 && finished > 0 && store.source_state(feed).await?.baselined)
+}
+
+async fn spawn_router(
+    router: Router,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let token = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await;
+    });
+    Ok(addr)
+}
+
+/// POST the sample product as Shopify would: HMAC-SHA256 of the raw body, base64.
+async fn send_shop_webhook(bridge: std::net::SocketAddr) -> anyhow::Result<()> {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(SHOP_SECRET.as_bytes()).expect("HMAC takes any key");
+    mac.update(SHOP_PRODUCT.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let response = reqwest::Client::new()
+        .post(format!("http://{bridge}/hooks/shop"))
+        .header("content-type", "application/json")
+        .header("x-shopify-topic", "products/create")
+        .header("x-shopify-hmac-sha256", signature)
+        .header("x-shopify-shop-domain", "demo-shop.myshopify.com")
+        .header("x-shopify-event-id", "demo-event-1")
+        .header("x-shopify-webhook-id", "demo-webhook-1")
+        .header("x-shopify-api-version", "2026-04")
+        .body(SHOP_PRODUCT)
+        .send()
+        .await
+        .context("sending the demo webhook")?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    println!("→ Shopify webhook products/create answered {status} {body}");
+    if !status.is_success() {
+        bail!("the demo webhook was refused: {status} {body}");
+    }
+    Ok(())
+}

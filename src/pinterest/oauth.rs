@@ -1,0 +1,327 @@
+//! OAuth tokens of one Pinterest account: hands out the access token, refreshes it before it
+//! expires or after a 401 (one refresh at a time), and exchanges authorization codes.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use url::Url;
+
+use crate::clock::{Clock, SharedClock};
+use crate::pinterest::model::ErrorBody;
+use crate::store::Millis;
+
+/// Refresh this long before the access token expires.
+const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
+
+/// The app's client id and secret (HTTP Basic on the token endpoint).
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+/// One account's tokens. Expiry times are unix milliseconds; `None` means unknown.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub access_expires_at: Option<Millis>,
+    pub refresh_expires_at: Option<Millis>,
+    pub scope: Option<String>,
+}
+
+impl Tokens {
+    /// Just an access token (e.g. a sandbox token from the developer portal).
+    pub fn access_only(access_token: impl Into<String>) -> Self {
+        Self {
+            access_token: SecretString::from(access_token.into()),
+            refresh_token: None,
+            access_expires_at: None,
+            refresh_expires_at: None,
+            scope: None,
+        }
+    }
+}
+
+/// Why no usable access token could be had. Never contains a token.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(
+        "the Pinterest access token has expired and cannot be refreshed ({reason}); authorize the account again with `pinbridge auth`"
+    )]
+    Expired { reason: &'static str },
+    #[error("Pinterest refused the token request ({status}{}): {message}; authorize the account again with `pinbridge auth`",
+        match .code { Some(c) => format!(", code {c}"), None => String::new() })]
+    Rejected {
+        status: u16,
+        code: Option<i64>,
+        message: String,
+    },
+    #[error("the Pinterest token endpoint is unavailable ({status}): {message}")]
+    Unavailable { status: u16, message: String },
+    #[error("could not reach the Pinterest token endpoint: {message}")]
+    Transport { message: String },
+    #[error("the Pinterest token endpoint sent an unreadable answer: {message}")]
+    Decode { message: String },
+}
+
+impl AuthError {
+    /// The token endpoint was unreachable or failing; trying later may work.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            AuthError::Unavailable { .. } | AuthError::Transport { .. }
+        )
+    }
+}
+
+/// The token endpoint's 200 body (`OauthAccessTokenResponse` and its sub-schemas).
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<i64>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    refresh_token_expires_in: Option<i64>,
+    /// Unix seconds.
+    #[serde(default)]
+    refresh_token_expires_at: Option<i64>,
+}
+
+type RefreshHook = Box<dyn Fn(&Tokens) + Send + Sync>;
+
+/// One per account. Holds the tokens behind a tokio mutex; a refresh runs while holding it, so
+/// concurrent callers wait for that one refresh instead of starting their own (single flight).
+pub struct TokenManager {
+    token_url: Url,
+    creds: Option<Credentials>,
+    http: reqwest::Client,
+    clock: SharedClock,
+    tokens: tokio::sync::Mutex<Tokens>,
+    on_refresh: Option<RefreshHook>,
+}
+
+impl std::fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("token_url", &self.token_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenManager {
+    pub fn new(
+        token_url: Url,
+        creds: Option<Credentials>,
+        tokens: Tokens,
+        http: reqwest::Client,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            token_url,
+            creds,
+            http,
+            clock,
+            tokens: tokio::sync::Mutex::new(tokens),
+            on_refresh: None,
+        }
+    }
+
+    /// Called with the new tokens after every successful refresh (the app persists them). It runs
+    /// while the token lock is held: keep it short (e.g. send to a channel) and do not call back
+    /// into this manager.
+    pub fn on_refresh(mut self, f: impl Fn(&Tokens) + Send + Sync + 'static) -> Self {
+        self.on_refresh = Some(Box::new(f));
+        self
+    }
+
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// A copy of the current tokens.
+    pub async fn tokens(&self) -> Tokens {
+        self.tokens.lock().await.clone()
+    }
+
+    /// The access token to use now. Refreshes first when it expires within 5 minutes and a refresh
+    /// is possible; if that refresh fails transiently while the old token is still valid, the old
+    /// token is used.
+    pub async fn access_token(&self) -> Result<SecretString, AuthError> {
+        let mut t = self.tokens.lock().await;
+        let now = self.clock.now_ms();
+        let Some(expires_at) = t.access_expires_at else {
+            return Ok(t.access_token.clone());
+        };
+        if expires_at - now > REFRESH_MARGIN_MS {
+            return Ok(t.access_token.clone());
+        }
+        let expired = expires_at <= now;
+        match self.refresh_locked(&mut t).await {
+            Ok(()) => Ok(t.access_token.clone()),
+            Err(e) if !expired && (e.is_transient() || matches!(e, AuthError::Expired { .. })) => {
+                tracing::warn!(error = %e, "token refresh failed; using the current token until it expires");
+                Ok(t.access_token.clone())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Refresh after `stale` was refused (401), unless another task already replaced it: then the
+    /// current token is returned without a second refresh.
+    pub async fn refresh(&self, stale: &SecretString) -> Result<SecretString, AuthError> {
+        let mut t = self.tokens.lock().await;
+        let same = t
+            .access_token
+            .expose_secret()
+            .as_bytes()
+            .ct_eq(stale.expose_secret().as_bytes());
+        if !bool::from(same) {
+            return Ok(t.access_token.clone());
+        }
+        self.refresh_locked(&mut t).await?;
+        Ok(t.access_token.clone())
+    }
+
+    async fn refresh_locked(&self, t: &mut Tokens) -> Result<(), AuthError> {
+        let Some(creds) = &self.creds else {
+            return Err(AuthError::Expired {
+                reason: "no client_id/client_secret configured",
+            });
+        };
+        let Some(refresh_token) = t.refresh_token.clone() else {
+            return Err(AuthError::Expired {
+                reason: "no refresh token",
+            });
+        };
+        let now = self.clock.now_ms();
+        if t.refresh_expires_at.is_some_and(|at| at <= now) {
+            return Err(AuthError::Expired {
+                reason: "the refresh token has expired too",
+            });
+        }
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose_secret()),
+            // Apps from before 2025-09-25 must ask for a continuous (renewable) refresh token.
+            ("continuous_refresh", "true"),
+        ];
+        let resp = token_request(&self.http, &self.token_url, creds, &form).await?;
+        let mut new = tokens_from(resp, now);
+        if new.refresh_token.is_none() {
+            // Keep the old refresh token when the answer carries none.
+            new.refresh_token = Some(refresh_token);
+            new.refresh_expires_at = t.refresh_expires_at;
+        }
+        if new.scope.is_none() {
+            new.scope = t.scope.clone();
+        }
+        *t = new;
+        tracing::info!("Pinterest access token refreshed");
+        if let Some(hook) = &self.on_refresh {
+            hook(t);
+        }
+        Ok(())
+    }
+
+    /// The authorization-code grant (`pinbridge auth`): trade `code` for tokens.
+    pub async fn exchange_code(
+        token_url: &Url,
+        creds: &Credentials,
+        code: &str,
+        redirect_uri: &str,
+        http: &reqwest::Client,
+        clock: &dyn Clock,
+    ) -> Result<Tokens, AuthError> {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("continuous_refresh", "true"),
+        ];
+        let now = clock.now_ms();
+        let resp = token_request(http, token_url, creds, &form).await?;
+        Ok(tokens_from(resp, now))
+    }
+}
+
+/// The URL a user opens to grant access: `{authorize_base}?client_id=…&redirect_uri=…&response_type=code&scope=…&state=…`.
+pub fn authorize_url(
+    authorize_base: &Url,
+    client_id: &str,
+    redirect_uri: &str,
+    scopes: &[&str],
+    state: &str,
+) -> Url {
+    let mut url = authorize_base.clone();
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("response_type", "code")
+        .append_pair("scope", &scopes.join(","))
+        .append_pair("state", state);
+    url
+}
+
+fn tokens_from(r: TokenResponse, now: Millis) -> Tokens {
+    let refresh_expires_at = match (r.refresh_token_expires_at, r.refresh_token_expires_in) {
+        (Some(at), _) => Some(at.saturating_mul(1000)),
+        (None, Some(secs)) => Some(now.saturating_add(secs.saturating_mul(1000))),
+        (None, None) => None,
+    };
+    Tokens {
+        access_token: SecretString::from(r.access_token),
+        refresh_token: r.refresh_token.map(SecretString::from),
+        access_expires_at: r
+            .expires_in
+            .map(|s| now.saturating_add(s.saturating_mul(1000))),
+        refresh_expires_at,
+        scope: r.scope,
+    }
+}
+
+async fn token_request(
+    http: &reqwest::Client,
+    token_url: &Url,
+    creds: &Credentials,
+    form: &[(&str, &str)],
+) -> Result<TokenResponse, AuthError> {
+    let resp = http
+        .post(token_url.clone())
+        .basic_auth(&creds.client_id, Some(creds.client_secret.expose_secret()))
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| AuthError::Transport {
+            message: crate::pinterest::error::error_chain(&e.without_url()),
+        })?;
+    let status = resp.status();
+    let body = resp.bytes().await.map_err(|e| AuthError::Transport {
+        message: crate::pinterest::error::error_chain(&e.without_url()),
+    })?;
+    if status.is_success() {
+        return serde_json::from_slice(&body).map_err(|e| AuthError::Decode {
+            message: e.to_string(),
+        });
+    }
+    let err: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+    let message = err
+        .message
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+    if status.is_server_error() || status.as_u16() == 429 {
+        Err(AuthError::Unavailable {
+            status: status.as_u16(),
+            message,
+        })
+    } else {
+        Err(AuthError::Rejected {
+            status: status.as_u16(),
+            code: err.code,
+            message,
+        })
+    }
+}

@@ -1,0 +1,177 @@
+//! Fault injection (5xx, latency, 429 bursts, create-then-fail), bearer authentication and the
+//! per-user write quota: the guard every `/v5` API request passes before its handler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+
+use super::Inner;
+use super::validation::SbError;
+
+/// How a create-then-fail answers after the Pin was made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FailMode {
+    /// A 500 with an error body.
+    Status500,
+    /// The connection breaks while the answer is being sent.
+    Drop,
+    /// Either, chosen by the seeded RNG.
+    #[default]
+    Either,
+}
+
+/// Injected faults; change them at runtime with `Sandbox::set_faults`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Faults {
+    /// Share (0.0..=1.0) of API requests answered 503 or 500 before anything is done.
+    pub error_rate: f64,
+    /// Added to every API request before it is handled.
+    pub latency: Duration,
+    /// Share of `POST /pins` that create the Pin and then fail (see `create_then_fail`).
+    pub create_then_fail_rate: f64,
+    pub create_then_fail: FailMode,
+    /// The next this-many API requests answer 429.
+    pub burst_429: u32,
+    /// Those 429s are spam blocks (`message` mentions spam).
+    pub burst_429_spam: bool,
+    /// `Retry-After` seconds on forced 429s; `None` sends no header.
+    pub burst_retry_after: Option<u64>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            error_rate: 0.0,
+            latency: Duration::ZERO,
+            create_then_fail_rate: 0.0,
+            create_then_fail: FailMode::Either,
+            burst_429: 0,
+            burst_429_spam: false,
+            burst_retry_after: Some(30),
+        }
+    }
+}
+
+/// The authenticated user of a request, for the handlers.
+#[derive(Clone, Debug)]
+pub(crate) struct AuthedUser {
+    pub id: String,
+}
+
+const WINDOW_MS: i64 = 60_000;
+
+/// Latency, forced faults, bearer auth, then the write quota; the handler runs only if all pass.
+pub(crate) async fn api_guard(
+    State(sb): State<Arc<Inner>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let latency = sb.lock().faults.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some(resp) = forced_fault(&sb) {
+        return resp;
+    }
+    let user = match authenticate(&sb, req.headers()) {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    if is_write(req.method()) {
+        if let Err(e) = admit_write(&sb, &user.id) {
+            return e.into_response();
+        }
+    }
+    req.extensions_mut().insert(user);
+    next.run(req).await
+}
+
+fn is_write(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::POST | Method::PATCH | Method::PUT | Method::DELETE
+    )
+}
+
+fn forced_fault(sb: &Inner) -> Option<Response> {
+    let mut st = sb.lock();
+    if st.burst_left > 0 {
+        st.burst_left -= 1;
+        st.stats.rate_limited += 1;
+        let f = &st.faults;
+        let mut e = SbError::rate_limited(0, f.burst_429_spam);
+        e.retry_after = f.burst_retry_after;
+        return Some(e.into_response());
+    }
+    let rate = st.faults.error_rate;
+    if rate > 0.0 && st.rng.random_bool(rate.clamp(0.0, 1.0)) {
+        st.stats.injected_5xx += 1;
+        let e = if st.rng.random_bool(0.5) {
+            SbError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                503,
+                "Service unavailable (sandbox fault).",
+            )
+        } else {
+            SbError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                500,
+                "Internal server error (sandbox fault).",
+            )
+        };
+        return Some(e.into_response());
+    }
+    None
+}
+
+fn authenticate(sb: &Inner, headers: &axum::http::HeaderMap) -> Result<AuthedUser, SbError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let now = sb.clock.now_ms();
+    let mut st = sb.lock();
+    // A HashMap lookup is not constant-time; acceptable for a local test stand-in.
+    let found = token
+        .and_then(|t| st.access.get(t))
+        .filter(|rec| rec.expires_at > now)
+        .map(|rec| rec.user_id.clone());
+    match found {
+        Some(id) => Ok(AuthedUser { id }),
+        None => {
+            st.stats.unauthorized += 1;
+            Err(SbError::unauthorized())
+        }
+    }
+}
+
+/// Sliding one-minute window per user (not per token, so a refresh does not reset it).
+fn admit_write(sb: &Inner, user_id: &str) -> Result<(), SbError> {
+    let Some(quota) = sb.config.write_quota_per_minute else {
+        return Ok(());
+    };
+    let now = sb.clock.now_ms();
+    let mut st = sb.lock();
+    let window = st.writes.entry(user_id.to_string()).or_default();
+    while window.front().is_some_and(|&t| t <= now - WINDOW_MS) {
+        window.pop_front();
+    }
+    if window.len() >= quota as usize {
+        let oldest = window.front().copied().unwrap_or(now);
+        let wait_ms = (oldest + WINDOW_MS - now).max(1);
+        let secs = (wait_ms as u64).div_ceil(1000);
+        st.stats.rate_limited += 1;
+        return Err(SbError::rate_limited(secs, false));
+    }
+    window.push_back(now);
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! WooCommerce `product.created` / `product.updated` → `Item` keyed by product id, only for
+//! `status = publish`. Also recognises the unsigned creation ping (`webhook_id=N`).
+
+use axum::http::HeaderMap;
+
+use super::{Input, MapError, Mapped, naive_utc_ms, non_empty};
+use crate::item::{DedupKey, Item};
+use crate::sources::webhook::json::At;
+use crate::sources::webhook::verify::optional_header;
+
+pub const TOPIC_HEADER: &str = "X-WC-Webhook-Topic";
+pub const SIGNATURE_HEADER: &str = "X-WC-Webhook-Signature";
+const TOPICS: [&str; 2] = ["product.created", "product.updated"];
+
+/// WooCommerce's creation ping: an unsigned form body `webhook_id=<n>` that must get a 200.
+pub fn is_ping(headers: &HeaderMap, body: &[u8]) -> bool {
+    if headers.contains_key(SIGNATURE_HEADER) || body.len() > 64 {
+        return false;
+    }
+    let mut pairs = url::form_urlencoded::parse(body);
+    match (pairs.next(), pairs.next()) {
+        (Some((key, value)), None) => {
+            key == "webhook_id" && !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
+    let topic = optional_header(input.headers, TOPIC_HEADER)
+        .ok_or(MapError::MissingHeader(TOPIC_HEADER))?;
+    let root = At::root(input.doc);
+    if !TOPICS.contains(&topic.as_str()) {
+        let id = root.get("id").opt_id().ok().flatten();
+        return Ok(Mapped::Ignored {
+            reason: format!(
+                "topic {topic} is not handled (only product.created and product.updated)"
+            ),
+            reference: Some(match id {
+                Some(id) => format!("{topic}:{id}"),
+                None => topic,
+            }),
+        });
+    }
+    let id = root.get("id").req_id()?;
+    let mut item = Item::new(input.source.clone(), DedupKey::new("product", &id));
+    item.title = root.get("name").req_str()?.to_string();
+    item.description = match root.get("short_description").opt_text()? {
+        Some(short) => short.to_string(),
+        None => root.get("description").opt_str()?.unwrap_or("").to_string(),
+    };
+    item.link = root.get("permalink").opt_text()?.map(str::to_string);
+    let image = root.get("images").index(0);
+    item.image_url = image.get("src").opt_text()?.map(str::to_string);
+    item.image_alt = non_empty(image.get("alt").opt_str()?);
+    for list in ["categories", "tags"] {
+        let terms = root.get(list);
+        for i in 0..terms.opt_array()?.len() {
+            if let Some(name) = terms.index(i).get("name").opt_text()? {
+                item.categories.push(name.to_string());
+            }
+        }
+    }
+    item.published_ms = root
+        .get("date_created_gmt")
+        .opt_str()?
+        .and_then(naive_utc_ms);
+    let skip = match root.get("status").opt_str()? {
+        Some("publish") => None,
+        Some(other) => Some(format!("status is {other:?}, not \"publish\"")),
+        None => Some("no status: not published".to_string()),
+    };
+    Ok(Mapped::item(item, skip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_creation_ping_is_recognised_only_unsigned() {
+        let empty = HeaderMap::new();
+        assert!(is_ping(&empty, b"webhook_id=12"));
+        assert!(!is_ping(&empty, b"webhook_id=12&x=1"));
+        assert!(!is_ping(&empty, b"webhook_id="));
+        assert!(!is_ping(&empty, b"{\"webhook_id\":12}"));
+        let mut signed = HeaderMap::new();
+        signed.insert(SIGNATURE_HEADER, "abc".parse().unwrap());
+        assert!(!is_ping(&signed, b"webhook_id=12"));
+    }
+}

@@ -1,0 +1,221 @@
+//! `ingest` and `forget`: dedup, item record, delivery id and outbox jobs in one transaction.
+
+use ::sled::Transactional;
+use ::sled::transaction::TransactionalTree;
+use uuid::Uuid;
+
+use super::Inner;
+use super::envelope::encode;
+use super::keys;
+use super::trees::{self, DeliveryRecord, Tombstone, TxResult, tx_get};
+use crate::item::{DedupKey, Item, SourceId};
+use crate::store::{
+    IngestPlan, Ingested, ItemDisposition, Job, JobId, JobState, Millis, OnChange, StoreResult,
+    StoredItem,
+};
+
+/// Reason recorded for an item that had no target and no explicit skip reason.
+const NO_TARGETS: &str = "no route matched";
+
+pub(crate) fn ingest(
+    inner: &Inner,
+    item: &Item,
+    plan: &IngestPlan,
+    now: Millis,
+) -> StoreResult<Ingested> {
+    let fingerprint = item.fingerprint();
+    let item_key = keys::item_key(&item.source, &item.key);
+    // Made outside the transaction (it may run more than once); v7 ids from one process are
+    // monotonic, so job ids sort by creation, also across an `ingest_many` batch.
+    let job_ids: Vec<JobId> = plan
+        .targets
+        .iter()
+        .map(|_| JobId(Uuid::now_v7().to_string()))
+        .collect();
+    let t = &inner.trees;
+    inner.with_quarantine(|| {
+        (
+            &t.deliveries,
+            &t.deliveries_by_time,
+            &t.dedup,
+            &t.items,
+            &t.jobs,
+            &t.jobs_due,
+            &t.item_jobs,
+        )
+            .transaction(
+                |(deliveries, by_time, dedup, items, jobs, due, item_jobs)| {
+                    if let Some(delivery) = &plan.delivery {
+                        let dkey = keys::delivery_key(&item.source, &delivery.id);
+                        if deliveries.get(&dkey)?.is_some() {
+                            return Ok(Ingested::Duplicate);
+                        }
+                        let record = DeliveryRecord {
+                            keep_until: delivery.keep_until,
+                        };
+                        deliveries.insert(dkey.as_slice(), encode(&record))?;
+                        by_time.insert(keys::delivery_time_key(delivery.keep_until, &dkey), &[])?;
+                    }
+
+                    let stored: Option<StoredItem> = tx_get(items, trees::ITEMS, &item_key)?;
+                    let tombstone: Option<Tombstone> = tx_get(dedup, trees::DEDUP, &item_key)?;
+                    // A lost tombstone (quarantined) is rebuilt from the item record if that survived.
+                    let tombstone = tombstone.or_else(|| {
+                        stored.as_ref().map(|s| Tombstone {
+                            fingerprint: s.fingerprint,
+                            first_seen: s.first_seen,
+                        })
+                    });
+                    let new_jobs = JobWriter {
+                        jobs,
+                        due,
+                        item_jobs,
+                        item,
+                        ids: &job_ids,
+                        now,
+                    };
+
+                    match tombstone {
+                        None => {
+                            let (disposition, queue) = disposition(plan);
+                            let queued = if queue { new_jobs.write(plan)? } else { 0 };
+                            let record = StoredItem {
+                                item: item.clone(),
+                                fingerprint,
+                                first_seen: now,
+                                last_seen: now,
+                                changes: 0,
+                                disposition,
+                            };
+                            let stone = Tombstone {
+                                fingerprint,
+                                first_seen: now,
+                            };
+                            dedup.insert(item_key.as_slice(), encode(&stone))?;
+                            items.insert(item_key.as_slice(), encode(&record))?;
+                            Ok(Ingested::New { jobs: queued })
+                        }
+                        Some(stone) if stone.fingerprint == fingerprint => Ok(Ingested::Duplicate),
+                        Some(stone) => {
+                            let mut record = stored.unwrap_or_else(|| StoredItem {
+                                item: item.clone(),
+                                fingerprint: stone.fingerprint,
+                                first_seen: stone.first_seen,
+                                last_seen: now,
+                                changes: 0,
+                                disposition: ItemDisposition::Queued,
+                            });
+                            record.item = item.clone();
+                            record.fingerprint = fingerprint;
+                            record.last_seen = now;
+                            record.changes = record.changes.saturating_add(1);
+                            let mut queued = 0;
+                            if plan.on_change == OnChange::NewPin {
+                                let (disposition, queue) = disposition(plan);
+                                if queue {
+                                    queued = new_jobs.write(plan)?;
+                                }
+                                record.disposition = disposition;
+                            }
+                            let stone = Tombstone {
+                                fingerprint,
+                                first_seen: stone.first_seen,
+                            };
+                            dedup.insert(item_key.as_slice(), encode(&stone))?;
+                            items.insert(item_key.as_slice(), encode(&record))?;
+                            Ok(Ingested::Changed { jobs: queued })
+                        }
+                    }
+                },
+            )
+    })
+}
+
+fn disposition(plan: &IngestPlan) -> (ItemDisposition, bool) {
+    match &plan.skip_reason {
+        Some(reason) => (
+            ItemDisposition::Skipped {
+                reason: reason.clone(),
+            },
+            false,
+        ),
+        None if plan.targets.is_empty() => (
+            ItemDisposition::Skipped {
+                reason: NO_TARGETS.to_string(),
+            },
+            false,
+        ),
+        None => (ItemDisposition::Queued, true),
+    }
+}
+
+/// Writes one pending job per target, with its index entries.
+struct JobWriter<'a> {
+    jobs: &'a TransactionalTree,
+    due: &'a TransactionalTree,
+    item_jobs: &'a TransactionalTree,
+    item: &'a Item,
+    ids: &'a [JobId],
+    now: Millis,
+}
+
+impl JobWriter<'_> {
+    fn write(&self, plan: &IngestPlan) -> TxResult<usize> {
+        for (target, id) in plan.targets.iter().zip(self.ids) {
+            let job = Job {
+                id: id.clone(),
+                source: self.item.source.clone(),
+                item: self.item.key.clone(),
+                target: target.clone(),
+                state: JobState::Pending { run_at: self.now },
+                attempts: 0,
+                last_error: None,
+                created: self.now,
+                updated: self.now,
+            };
+            self.jobs.insert(id.0.as_bytes(), encode(&job))?;
+            self.due.insert(keys::due_key(self.now, id), &[])?;
+            self.item_jobs.insert(
+                keys::item_job_key(&self.item.source, &self.item.key, id),
+                &[],
+            )?;
+        }
+        Ok(plan.targets.len())
+    }
+}
+
+/// Remove an item, its tombstone and its unfinished jobs (done jobs stay as history).
+pub(crate) fn forget(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreResult<bool> {
+    let item_key = keys::item_key(source, key);
+    let t = &inner.trees;
+    let mut job_ids = Vec::new();
+    for entry in t.item_jobs.scan_prefix(&item_key) {
+        let (k, _) = entry.map_err(trees::io)?;
+        if let Ok(id) = std::str::from_utf8(&k[item_key.len()..]) {
+            job_ids.push((k.to_vec(), JobId(id.to_string())));
+        }
+    }
+    inner.with_quarantine(|| {
+        (&t.dedup, &t.items, &t.jobs, &t.jobs_due, &t.item_jobs).transaction(
+            |(dedup, items, jobs, due, item_jobs)| {
+                let had_stone = dedup.remove(item_key.as_slice())?.is_some();
+                let had_item = items.remove(item_key.as_slice())?.is_some();
+                for (index_key, id) in &job_ids {
+                    let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+                        item_jobs.remove(index_key.as_slice())?;
+                        continue;
+                    };
+                    if matches!(job.state, JobState::Done { .. }) {
+                        continue;
+                    }
+                    if let Some(at) = keys::due_time(&job.state) {
+                        due.remove(keys::due_key(at, id))?;
+                    }
+                    jobs.remove(id.0.as_bytes())?;
+                    item_jobs.remove(index_key.as_slice())?;
+                }
+                Ok(had_stone || had_item)
+            },
+        )
+    })
+}

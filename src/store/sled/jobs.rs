@@ -1,0 +1,223 @@
+//! The job state machine: claim, the fenced lease-holder writes, revive, open-time recovery.
+
+use std::collections::HashSet;
+
+use ::sled::transaction::TransactionalTree;
+use ::sled::{Db, Transactional};
+
+use super::Inner;
+use super::envelope::encode;
+use super::keys;
+use super::trees::{self, Trees, TxResult, io, tx_get};
+use crate::store::{
+    Job, JobId, JobState, Lease, LeaseOutcome, LeaseToken, Millis, StoreError, StoreResult,
+    StoredItem,
+};
+
+/// Why a job whose item vanished cannot run.
+const ITEM_GONE: &str = "its item record is gone (forgotten or quarantined); nothing to pin";
+
+fn runnable(state: &JobState, now: Millis) -> bool {
+    match state {
+        JobState::Pending { run_at } => *run_at <= now,
+        JobState::Retry { at } => *at <= now,
+        JobState::Unknown { at, .. } => *at <= now,
+        JobState::Leased { until, .. } => *until < now,
+        JobState::Done { .. } | JobState::Dead { .. } => false,
+    }
+}
+
+/// Store `job` (whose state was `old`) and move its due-index entry to match its new state.
+fn put_job(
+    jobs: &TransactionalTree,
+    due: &TransactionalTree,
+    old: &JobState,
+    job: &Job,
+) -> TxResult<()> {
+    let before = keys::due_time(old);
+    let after = keys::due_time(&job.state);
+    if before != after {
+        if let Some(at) = before {
+            due.remove(keys::due_key(at, &job.id))?;
+        }
+        if let Some(at) = after {
+            due.insert(keys::due_key(at, &job.id), &[])?;
+        }
+    }
+    jobs.insert(job.id.0.as_bytes(), encode(job))?;
+    Ok(())
+}
+
+pub(crate) fn claim(
+    inner: &Inner,
+    max: usize,
+    lease_ms: i64,
+    now: Millis,
+) -> StoreResult<Vec<Lease>> {
+    // A lease must end after `now`, or the job would be reclaimable at once.
+    let lease_ms = lease_ms.max(1);
+    let mut leases = Vec::new();
+    let mut seen = HashSet::new();
+    let upper = keys::time_bytes(now.saturating_add(1));
+    for entry in inner.trees.jobs_due.range(..upper) {
+        if leases.len() >= max {
+            break;
+        }
+        let (due_key, _) = entry.map_err(io)?;
+        let Some(id) = keys::job_id_from_due_key(&due_key) else {
+            inner.trees.jobs_due.remove(&due_key).map_err(io)?;
+            continue;
+        };
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        if let Some(lease) = claim_one(inner, &due_key, &id, lease_ms, now)? {
+            leases.push(lease);
+        }
+    }
+    Ok(leases)
+}
+
+fn claim_one(
+    inner: &Inner,
+    due_key: &[u8],
+    id: &JobId,
+    lease_ms: i64,
+    now: Millis,
+) -> StoreResult<Option<Lease>> {
+    let t = &inner.trees;
+    inner.with_quarantine(|| {
+        (&t.jobs, &t.jobs_due, &t.items).transaction(|(jobs, due, items)| {
+            let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+                // Index entry of a job that is gone (forgotten, quarantined).
+                due.remove(due_key)?;
+                return Ok(None);
+            };
+            let current = keys::due_time(&job.state).map(|at| keys::due_key(at, id));
+            if current.as_deref() != Some(due_key) {
+                due.remove(due_key)?;
+                return Ok(None);
+            }
+            if !runnable(&job.state, now) {
+                return Ok(None);
+            }
+            let old = job.state.clone();
+            let item_key = keys::item_key(&job.source, &job.item);
+            let Some(stored) = tx_get::<StoredItem>(items, trees::ITEMS, &item_key)? else {
+                job.state = JobState::Dead {
+                    error: ITEM_GONE.into(),
+                    at: now,
+                };
+                job.last_error = Some(ITEM_GONE.into());
+                job.updated = now;
+                put_job(jobs, due, &old, &job)?;
+                return Ok(None);
+            };
+            // An expired lease's holder may have sent the create before it stalled or died,
+            // so the next holder looks for the Pin first, as for an unknown job.
+            let reconcile = matches!(old, JobState::Unknown { .. } | JobState::Leased { .. });
+            // sled's id generator is monotonic across restarts, so tokens only grow.
+            let token = LeaseToken(jobs.generate_id()?);
+            let until = now.saturating_add(lease_ms);
+            job.state = JobState::Leased {
+                token,
+                until,
+                reconcile,
+            };
+            job.updated = now;
+            put_job(jobs, due, &old, &job)?;
+            Ok(Some(Lease {
+                job,
+                item: stored.item,
+                token,
+                until,
+                reconcile,
+            }))
+        })
+    })
+}
+
+/// Apply `change` to the leased job if `lease` still holds it; otherwise change nothing.
+pub(crate) fn lease_write(
+    inner: &Inner,
+    lease: &Lease,
+    change: impl Fn(&mut Job),
+) -> StoreResult<LeaseOutcome> {
+    let t = &inner.trees;
+    let id = &lease.job.id;
+    inner.with_quarantine(|| {
+        (&t.jobs, &t.jobs_due).transaction(|(jobs, due)| {
+            let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+                return Ok(LeaseOutcome::LeaseLost);
+            };
+            match job.state {
+                JobState::Leased { token, .. } if token == lease.token => {}
+                _ => return Ok(LeaseOutcome::LeaseLost),
+            }
+            let old = job.state.clone();
+            change(&mut job);
+            put_job(jobs, due, &old, &job)?;
+            Ok(LeaseOutcome::Applied)
+        })
+    })
+}
+
+/// Dead → pending with a fresh attempt budget. Other states are returned unchanged.
+pub(crate) fn revive(inner: &Inner, id: &JobId, now: Millis) -> StoreResult<Job> {
+    let t = &inner.trees;
+    let found = inner.with_quarantine(|| {
+        (&t.jobs, &t.jobs_due).transaction(|(jobs, due)| {
+            let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+                return Ok(None);
+            };
+            if let JobState::Dead { .. } = job.state {
+                let old = job.state.clone();
+                job.state = JobState::Pending { run_at: now };
+                job.attempts = 0;
+                job.updated = now;
+                put_job(jobs, due, &old, &job)?;
+            }
+            Ok(Some(job))
+        })
+    })?;
+    found.ok_or_else(|| StoreError::NotFound {
+        what: "job",
+        id: id.0.clone(),
+    })
+}
+
+/// On open: jobs leased by a previous process become `unknown`. Returns how many.
+///
+/// The holder is gone, and it may have sent the create before it died, so the next claim must
+/// reconcile (look for the Pin) rather than create blindly.
+pub(crate) fn recover_leases(db: &Db, trees: &Trees, now: Millis) -> StoreResult<usize> {
+    let mut leased = Vec::new();
+    for entry in trees.jobs_due.iter() {
+        let (due_key, _) = entry.map_err(io)?;
+        let Some(id) = keys::job_id_from_due_key(&due_key) else {
+            continue;
+        };
+        let Some(raw) = trees.jobs.get(id.0.as_bytes()).map_err(io)? else {
+            continue;
+        };
+        if let Some(job) =
+            trees.decode_or_quarantine::<Job>(db, trees::JOBS, id.0.as_bytes(), raw, now)?
+        {
+            if matches!(job.state, JobState::Leased { .. }) {
+                leased.push(job);
+            }
+        }
+    }
+    let count = leased.len();
+    for mut job in leased {
+        let old = job.state.clone();
+        // Due at once, whatever clock the next claim uses.
+        job.state = JobState::Unknown { since: now, at: 0 };
+        job.updated = now;
+        let result: Result<(), ::sled::transaction::TransactionError<trees::Corrupt>> =
+            (&trees.jobs, &trees.jobs_due)
+                .transaction(|(jobs, due)| put_job(jobs, due, &old, &job));
+        result.map_err(|e| StoreError::Io(format!("{e:?}")))?;
+    }
+    Ok(count)
+}

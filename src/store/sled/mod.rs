@@ -1,0 +1,279 @@
+//! The embedded store: [`Store`](crate::store::Store) on sled 0.34.7.
+//!
+//! Each operation runs on a blocking thread (`spawn_blocking`), writes in one sled multi-tree
+//! transaction, then waits for the group-commit flusher (`commit.rs`) to make it durable before
+//! answering. Values are checksummed envelopes (`envelope.rs`); a record that fails its check is
+//! moved to the `quarantine` tree and skipped. On open, jobs still leased by the previous process
+//! become `unknown`: their worker may have sent the create before dying, so they are reconciled
+//! (board searched for the Pin) before anything is created again.
+
+mod commit;
+mod envelope;
+mod ingest;
+mod jobs;
+mod keys;
+mod reads;
+mod state;
+mod store_impl;
+mod trees;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ::sled::Db;
+use ::sled::transaction::TransactionError;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::ConfigProblem;
+use crate::store::{Millis, StoreError, StoreResult};
+use commit::Committer;
+use trees::{Corrupt, Trees, io};
+
+/// The schema this build writes and reads (`meta/schema_version`).
+pub const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// Settings of the embedded store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SledOptions {
+    /// sled's page cache size. sled's resident memory runs well above it (design §3), so it is
+    /// small by default (64 MiB) instead of sled's 1 GiB.
+    pub cache_capacity_bytes: u64,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        Self {
+            cache_capacity_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl SledOptions {
+    pub fn validate(&self, path: &str, problems: &mut Vec<ConfigProblem>) {
+        if self.cache_capacity_bytes < 1024 * 1024 {
+            problems.push(ConfigProblem::new(
+                format!("{path}.cache_capacity_bytes"),
+                format!(
+                    "{} bytes is too small for sled's cache; use at least 1048576 (1 MiB), e.g. 67108864 (64 MiB)",
+                    self.cache_capacity_bytes
+                ),
+            ));
+        }
+    }
+}
+
+/// The sled-backed store. Cheap to clone; one per process (sled locks its directory).
+#[derive(Clone)]
+pub struct SledStore {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) db: Db,
+    pub(crate) trees: Trees,
+    pub(crate) clock: SharedClock,
+    committer: Committer,
+    closed: AtomicBool,
+    path: PathBuf,
+}
+
+impl SledStore {
+    /// Open (or create) the store in directory `path`. Blocking: from async code use
+    /// [`SledStore::open_async`]. `clock` stamps quarantine reports and open-time recovery
+    /// (defaults to the system clock).
+    pub fn open(
+        path: &Path,
+        opts: SledOptions,
+        clock: Option<SharedClock>,
+    ) -> Result<SledStore, StoreError> {
+        let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let open_err = |reason: String| StoreError::Open {
+            path: path.display().to_string(),
+            reason,
+        };
+        let db = ::sled::Config::new()
+            .path(path)
+            .cache_capacity(opts.cache_capacity_bytes)
+            .open()
+            .map_err(|e| {
+                let mut reason = e.to_string();
+                if reason.contains("could not acquire lock") {
+                    reason.push_str(" (is another pinbridge process using this store?)");
+                }
+                open_err(reason)
+            })?;
+        let trees = Trees::open(&db).map_err(|e| open_err(e.to_string()))?;
+        check_schema(&trees).map_err(|e| match e {
+            StoreError::Io(reason) => open_err(reason),
+            other => other,
+        })?;
+        let now = clock.now_ms();
+        let recovered = jobs::recover_leases(&db, &trees, now)?;
+        if recovered > 0 {
+            tracing::warn!(
+                jobs = recovered,
+                "jobs were leased when the store was last closed; they will be reconciled before retrying"
+            );
+        }
+        db.flush().map_err(|e| open_err(e.to_string()))?;
+        let committer = Committer::start(db.clone(), path)?;
+        Ok(SledStore {
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                clock,
+                committer,
+                closed: AtomicBool::new(false),
+                path: path.to_path_buf(),
+            }),
+        })
+    }
+
+    /// [`SledStore::open`] on a blocking thread.
+    pub async fn open_async(
+        path: PathBuf,
+        opts: SledOptions,
+        clock: Option<SharedClock>,
+    ) -> Result<SledStore, StoreError> {
+        tokio::task::spawn_blocking(move || SledStore::open(&path, opts, clock))
+            .await
+            .map_err(|e| StoreError::Io(format!("opening the store failed: {e}")))?
+    }
+
+    /// How many group-commit flushes have run (tests and metrics: writers share flushes).
+    pub fn flush_count(&self) -> u64 {
+        self.inner.committer.flush_count()
+    }
+
+    /// The directory the store lives in.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Run `f` on a blocking thread.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> StoreResult<T> + Send + 'static,
+    {
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(StoreError::Closed);
+        }
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| StoreError::Io(format!("a store task failed: {e}")))?
+    }
+
+    /// Run `f` on a blocking thread, then wait until what it wrote (or read and acted on) is
+    /// durable. Even a `Duplicate` waits: the record it matched may be a concurrent writer's that
+    /// is not flushed yet, and the caller is about to acknowledge on its strength.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> StoreResult<T> + Send + 'static,
+    {
+        let (value, ticket) = self
+            .read(move |inner| {
+                let value = f(inner)?;
+                Ok((value, inner.committer.note_write()))
+            })
+            .await?;
+        self.inner.committer.wait(ticket).await?;
+        Ok(value)
+    }
+}
+
+impl Inner {
+    pub(crate) fn now(&self) -> Millis {
+        self.clock.now_ms()
+    }
+
+    /// Run a transaction; when it aborts on a corrupt record, quarantine that record and run it
+    /// again (each retry removes one bad record, so this ends).
+    pub(crate) fn with_quarantine<T>(
+        &self,
+        mut attempt: impl FnMut() -> Result<T, TransactionError<Corrupt>>,
+    ) -> StoreResult<T> {
+        for _ in 0..1000 {
+            match attempt() {
+                Ok(value) => return Ok(value),
+                Err(TransactionError::Abort(bad)) => {
+                    self.trees.quarantine(&self.db, &bad, self.now())?
+                }
+                Err(TransactionError::Storage(e)) => return Err(io(e)),
+            }
+        }
+        Err(StoreError::Io(
+            "too many damaged records met in one operation; see `quarantined`".into(),
+        ))
+    }
+}
+
+fn check_schema(trees: &Trees) -> StoreResult<()> {
+    let stored = trees.meta.get(SCHEMA_KEY).map_err(io)?;
+    match stored {
+        None => {
+            trees
+                .meta
+                .insert(SCHEMA_KEY, envelope::encode(&SCHEMA_VERSION))
+                .map_err(io)?;
+            Ok(())
+        }
+        Some(raw) => {
+            let found: u32 = envelope::decode(&raw).map_err(|e| {
+                StoreError::Io(format!(
+                    "the store's schema version record is damaged ({e}); restore from a backup"
+                ))
+            })?;
+            if found > SCHEMA_VERSION {
+                return Err(StoreError::SchemaTooNew {
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Raw access for sled-specific tests (corrupting records, planting schema versions).
+#[doc(hidden)]
+pub mod testing {
+    /// Encode a value the way the store does.
+    pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+        super::envelope::encode(value)
+    }
+    pub const SCHEMA_KEY: &[u8] = super::SCHEMA_KEY;
+    pub use super::trees::{DEDUP, ITEMS, JOBS, META, SOURCES};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_cache_is_small_and_valid() {
+        let opts = SledOptions::default();
+        assert_eq!(opts.cache_capacity_bytes, 64 * 1024 * 1024);
+        let mut problems = Vec::new();
+        opts.validate("store", &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn a_tiny_cache_is_reported_with_its_key() {
+        let opts = SledOptions {
+            cache_capacity_bytes: 1000,
+        };
+        let mut problems = Vec::new();
+        opts.validate("store", &mut problems);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].path, "store.cache_capacity_bytes");
+        assert!(problems[0].message.contains("1000 bytes"));
+    }
+}

@@ -1,0 +1,159 @@
+//! Lookups and listings. Damaged records met on the way are quarantined and skipped.
+
+use std::collections::BTreeMap;
+
+use super::Inner;
+use super::envelope;
+use super::keys;
+use super::trees::{self, QuarantineRecord, io};
+use crate::item::{DedupKey, SourceId};
+use crate::store::{
+    ItemFilter, Job, JobFilter, JobId, Quarantined, StoreResult, StoreStats, StoredItem,
+};
+
+/// Every state name, so stats list zero counts too.
+const STATE_NAMES: [&str; 6] = ["pending", "leased", "retry", "unknown", "done", "dead"];
+
+fn limit(n: usize) -> usize {
+    if n == 0 { usize::MAX } else { n }
+}
+
+pub(crate) fn job(inner: &Inner, id: &JobId) -> StoreResult<Option<Job>> {
+    let key = id.0.as_bytes();
+    match inner.trees.jobs.get(key).map_err(io)? {
+        None => Ok(None),
+        Some(raw) => {
+            inner
+                .trees
+                .decode_or_quarantine(&inner.db, trees::JOBS, key, raw, inner.now())
+        }
+    }
+}
+
+/// All jobs in creation order, decoded; damaged ones quarantined.
+fn each_job(inner: &Inner, mut visit: impl FnMut(Job) -> bool) -> StoreResult<()> {
+    for entry in inner.trees.jobs.iter() {
+        let (key, raw) = entry.map_err(io)?;
+        let decoded = inner.trees.decode_or_quarantine::<Job>(
+            &inner.db,
+            trees::JOBS,
+            &key,
+            raw,
+            inner.now(),
+        )?;
+        if let Some(job) = decoded {
+            if !visit(job) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Jobs in creation order; `limit == 0` means no limit.
+pub(crate) fn jobs(inner: &Inner, filter: &JobFilter) -> StoreResult<Vec<Job>> {
+    let max = limit(filter.limit);
+    let mut out = Vec::new();
+    each_job(inner, |job| {
+        let source_ok = filter.source.as_ref().is_none_or(|s| *s == job.source);
+        let state_ok = filter
+            .state
+            .as_deref()
+            .is_none_or(|s| s == job.state.name());
+        if source_ok && state_ok {
+            out.push(job);
+        }
+        out.len() < max
+    })?;
+    Ok(out)
+}
+
+pub(crate) fn item_jobs(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreResult<Vec<Job>> {
+    let prefix = keys::item_key(source, key);
+    let mut out = Vec::new();
+    for entry in inner.trees.item_jobs.scan_prefix(&prefix) {
+        let (k, _) = entry.map_err(io)?;
+        let Ok(id) = std::str::from_utf8(&k[prefix.len()..]) else {
+            continue;
+        };
+        if let Some(job) = job(inner, &JobId(id.to_string()))? {
+            out.push(job);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn item(
+    inner: &Inner,
+    source: &SourceId,
+    key: &DedupKey,
+) -> StoreResult<Option<StoredItem>> {
+    let k = keys::item_key(source, key);
+    match inner.trees.items.get(&k).map_err(io)? {
+        None => Ok(None),
+        Some(raw) => {
+            inner
+                .trees
+                .decode_or_quarantine(&inner.db, trees::ITEMS, &k, raw, inner.now())
+        }
+    }
+}
+
+/// Items by source then key; `limit == 0` means no limit.
+pub(crate) fn items(inner: &Inner, filter: &ItemFilter) -> StoreResult<Vec<StoredItem>> {
+    let prefix = filter
+        .source
+        .as_ref()
+        .map(keys::source_prefix)
+        .unwrap_or_default();
+    let max = limit(filter.limit);
+    let mut out = Vec::new();
+    for entry in inner.trees.items.scan_prefix(&prefix) {
+        if out.len() >= max {
+            break;
+        }
+        let (k, raw) = entry.map_err(io)?;
+        if let Some(item) =
+            inner
+                .trees
+                .decode_or_quarantine(&inner.db, trees::ITEMS, &k, raw, inner.now())?
+        {
+            out.push(item);
+        }
+    }
+    Ok(out)
+}
+
+/// Counts by scanning (O(items + jobs)); fine for status pages at this project's sizes.
+pub(crate) fn stats(inner: &Inner) -> StoreResult<StoreStats> {
+    let mut by_state: BTreeMap<String, u64> =
+        STATE_NAMES.iter().map(|n| (n.to_string(), 0)).collect();
+    each_job(inner, |job: Job| {
+        *by_state.entry(job.state.name().to_string()).or_default() += 1;
+        true
+    })?;
+    Ok(StoreStats {
+        items: inner.trees.items.len() as u64,
+        jobs_by_state: by_state,
+        quarantined: inner.trees.quarantine.len() as u64,
+        size_on_disk: inner.db.size_on_disk().map_err(io)?,
+    })
+}
+
+pub(crate) fn quarantined(inner: &Inner) -> StoreResult<Vec<Quarantined>> {
+    let mut out = Vec::new();
+    for entry in inner.trees.quarantine.iter() {
+        let (key, raw) = entry.map_err(io)?;
+        match envelope::decode::<QuarantineRecord>(&raw) {
+            Ok(record) => out.push(record.info),
+            // The quarantine itself damaged: report it rather than hide it.
+            Err(e) => out.push(Quarantined {
+                tree: trees::QUARANTINE.into(),
+                key: keys::display(&key),
+                reason: format!("quarantine record unreadable: {e}"),
+                at: 0,
+            }),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,216 @@
+//! `impl Store for SledStore`: each method hops to a blocking thread and, for writes, waits for
+//! the group commit.
+
+use std::sync::atomic::Ordering;
+
+use async_trait::async_trait;
+
+use super::{SledStore, ingest, jobs, reads, state, trees};
+use crate::item::{DedupKey, Item, SourceId};
+use crate::store::{
+    AccountState, Attempt, IngestPlan, Ingested, ItemFilter, Job, JobFilter, JobId, JobState,
+    Lease, LeaseOutcome, Millis, Quarantined, SourceState, Store, StoreError, StoreResult,
+    StoreStats, StoredItem,
+};
+
+#[async_trait]
+impl Store for SledStore {
+    async fn ingest(&self, item: &Item, plan: IngestPlan, now: Millis) -> StoreResult<Ingested> {
+        let item = item.clone();
+        self.write(move |inner| ingest::ingest(inner, &item, &plan, now))
+            .await
+    }
+
+    async fn ingest_many(
+        &self,
+        batch: Vec<(Item, IngestPlan)>,
+        now: Millis,
+    ) -> StoreResult<Vec<Ingested>> {
+        self.write(move |inner| {
+            batch
+                .iter()
+                .map(|(item, plan)| ingest::ingest(inner, item, plan, now))
+                .collect()
+        })
+        .await
+    }
+
+    async fn claim(&self, max: usize, lease_ms: i64, now: Millis) -> StoreResult<Vec<Lease>> {
+        self.write(move |inner| jobs::claim(inner, max, lease_ms, now))
+            .await
+    }
+
+    async fn extend(&self, lease: &Lease, until: Millis) -> StoreResult<LeaseOutcome> {
+        let lease = lease.clone();
+        self.write(move |inner| {
+            jobs::lease_write(inner, &lease, |job| {
+                if let JobState::Leased { until: u, .. } = &mut job.state {
+                    *u = until;
+                }
+            })
+        })
+        .await
+    }
+
+    async fn complete(
+        &self,
+        lease: &Lease,
+        pin_id: &str,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let lease = lease.clone();
+        let pin_id = pin_id.to_string();
+        self.write(move |inner| {
+            jobs::lease_write(inner, &lease, |job| {
+                job.state = JobState::Done {
+                    pin_id: pin_id.clone(),
+                    at: now,
+                };
+                job.updated = now;
+            })
+        })
+        .await
+    }
+
+    async fn retry(
+        &self,
+        lease: &Lease,
+        at: Millis,
+        error: &str,
+        attempt: Attempt,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let lease = lease.clone();
+        let error = error.to_string();
+        self.write(move |inner| {
+            jobs::lease_write(inner, &lease, |job| {
+                job.state = JobState::Retry { at };
+                if attempt == Attempt::Counts {
+                    job.attempts = job.attempts.saturating_add(1);
+                }
+                job.last_error = Some(error.clone());
+                job.updated = now;
+            })
+        })
+        .await
+    }
+
+    async fn mark_unknown(
+        &self,
+        lease: &Lease,
+        error: &str,
+        at: Millis,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let lease = lease.clone();
+        let error = error.to_string();
+        self.write(move |inner| {
+            jobs::lease_write(inner, &lease, |job| {
+                job.state = JobState::Unknown { since: now, at };
+                job.attempts = job.attempts.saturating_add(1);
+                job.last_error = Some(error.clone());
+                job.updated = now;
+            })
+        })
+        .await
+    }
+
+    async fn dead(&self, lease: &Lease, error: &str, now: Millis) -> StoreResult<LeaseOutcome> {
+        let lease = lease.clone();
+        let error = error.to_string();
+        self.write(move |inner| {
+            jobs::lease_write(inner, &lease, |job| {
+                job.state = JobState::Dead {
+                    error: error.clone(),
+                    at: now,
+                };
+                job.last_error = Some(error.clone());
+                job.updated = now;
+            })
+        })
+        .await
+    }
+
+    async fn revive(&self, job: &JobId, now: Millis) -> StoreResult<Job> {
+        let id = job.clone();
+        self.write(move |inner| jobs::revive(inner, &id, now)).await
+    }
+
+    async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
+        let id = id.clone();
+        self.read(move |inner| reads::job(inner, &id)).await
+    }
+
+    async fn jobs(&self, filter: JobFilter) -> StoreResult<Vec<Job>> {
+        self.read(move |inner| reads::jobs(inner, &filter)).await
+    }
+
+    async fn item_jobs(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Vec<Job>> {
+        let (source, key) = (source.clone(), key.clone());
+        self.read(move |inner| reads::item_jobs(inner, &source, &key))
+            .await
+    }
+
+    async fn item(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Option<StoredItem>> {
+        let (source, key) = (source.clone(), key.clone());
+        self.read(move |inner| reads::item(inner, &source, &key))
+            .await
+    }
+
+    async fn items(&self, filter: ItemFilter) -> StoreResult<Vec<StoredItem>> {
+        self.read(move |inner| reads::items(inner, &filter)).await
+    }
+
+    async fn forget(&self, source: &SourceId, key: &DedupKey) -> StoreResult<bool> {
+        let (source, key) = (source.clone(), key.clone());
+        self.write(move |inner| ingest::forget(inner, &source, &key))
+            .await
+    }
+
+    async fn source_state(&self, source: &SourceId) -> StoreResult<SourceState> {
+        let source = source.clone();
+        self.read(move |inner| state::get_state(inner, trees::SOURCES, source.as_str()))
+            .await
+    }
+
+    async fn set_source_state(&self, source: &SourceId, value: &SourceState) -> StoreResult<()> {
+        let (source, value) = (source.clone(), value.clone());
+        self.write(move |inner| state::set_state(inner, trees::SOURCES, source.as_str(), &value))
+            .await
+    }
+
+    async fn account_state(&self, account: &str) -> StoreResult<AccountState> {
+        let account = account.to_string();
+        self.read(move |inner| state::get_state(inner, trees::ACCOUNTS, &account))
+            .await
+    }
+
+    async fn set_account_state(&self, account: &str, value: &AccountState) -> StoreResult<()> {
+        let (account, value) = (account.to_string(), value.clone());
+        self.write(move |inner| state::set_state(inner, trees::ACCOUNTS, &account, &value))
+            .await
+    }
+
+    async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
+        self.write(move |inner| state::purge_deliveries(inner, now))
+            .await
+    }
+
+    async fn stats(&self) -> StoreResult<StoreStats> {
+        self.read(reads::stats).await
+    }
+
+    async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
+        self.read(reads::quarantined).await
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        if self.inner.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.committer.stop())
+            .await
+            .map_err(|e| StoreError::Io(format!("stopping the store flusher failed: {e}")))
+    }
+}

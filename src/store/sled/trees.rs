@@ -1,0 +1,193 @@
+//! The named sled trees and the quarantine that bad records are moved to.
+
+use ::sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use ::sled::{Db, IVec, Tree};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::envelope;
+use super::keys;
+use crate::store::{Millis, Quarantined, StoreError};
+
+pub const ITEMS: &str = "items";
+pub const DEDUP: &str = "dedup";
+pub const JOBS: &str = "jobs";
+pub const JOBS_DUE: &str = "jobs_due";
+pub const ITEM_JOBS: &str = "item_jobs";
+pub const SOURCES: &str = "sources";
+pub const ACCOUNTS: &str = "accounts";
+pub const DELIVERIES: &str = "deliveries";
+pub const DELIVERIES_BY_TIME: &str = "deliveries_by_time";
+pub const META: &str = "meta";
+pub const QUARANTINE: &str = "quarantine";
+
+/// Every tree the store uses. Values are envelopes (`envelope.rs`) except in the index trees
+/// (`jobs_due`, `item_jobs`, `deliveries_by_time`), whose keys carry everything and values are empty.
+#[derive(Clone)]
+pub(crate) struct Trees {
+    /// item key → `StoredItem`
+    pub items: Tree,
+    /// item key → `Tombstone`; kept forever so a forgotten feed entry never pins twice.
+    pub dedup: Tree,
+    /// job id → `Job`
+    pub jobs: Tree,
+    /// due time + job id → () for jobs that can still run.
+    pub jobs_due: Tree,
+    /// item key + job id → ()
+    pub item_jobs: Tree,
+    /// source id → `SourceState`
+    pub sources: Tree,
+    /// account name → `AccountState`
+    pub accounts: Tree,
+    /// delivery key → `DeliveryRecord`
+    pub deliveries: Tree,
+    /// keep-until time + delivery key → ()
+    pub deliveries_by_time: Tree,
+    /// `schema_version` → u32
+    pub meta: Tree,
+    /// generated id → `QuarantineRecord`
+    pub quarantine: Tree,
+}
+
+impl Trees {
+    pub(crate) fn open(db: &Db) -> ::sled::Result<Self> {
+        Ok(Self {
+            items: db.open_tree(ITEMS)?,
+            dedup: db.open_tree(DEDUP)?,
+            jobs: db.open_tree(JOBS)?,
+            jobs_due: db.open_tree(JOBS_DUE)?,
+            item_jobs: db.open_tree(ITEM_JOBS)?,
+            sources: db.open_tree(SOURCES)?,
+            accounts: db.open_tree(ACCOUNTS)?,
+            deliveries: db.open_tree(DELIVERIES)?,
+            deliveries_by_time: db.open_tree(DELIVERIES_BY_TIME)?,
+            meta: db.open_tree(META)?,
+            quarantine: db.open_tree(QUARANTINE)?,
+        })
+    }
+}
+
+/// The small record that proves an item was seen.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Tombstone {
+    pub fingerprint: crate::item::Fingerprint,
+    pub first_seen: Millis,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct DeliveryRecord {
+    pub keep_until: Millis,
+}
+
+/// A quarantined record: the report plus the raw bytes, kept for forensics.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct QuarantineRecord {
+    pub info: Quarantined,
+    pub raw_hex: String,
+}
+
+/// A record that failed its envelope check, found inside a transaction (which cannot write
+/// outside itself): the transaction aborts with it, the caller quarantines it and retries.
+#[derive(Debug, Clone)]
+pub(crate) struct Corrupt {
+    pub tree: &'static str,
+    pub key: Vec<u8>,
+    pub raw: IVec,
+    pub reason: String,
+}
+
+pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<Corrupt>>;
+
+/// Read and decode one value inside a transaction; a bad record aborts with [`Corrupt`].
+pub(crate) fn tx_get<T: DeserializeOwned>(
+    tree: &TransactionalTree,
+    name: &'static str,
+    key: &[u8],
+) -> TxResult<Option<T>> {
+    match tree.get(key)? {
+        None => Ok(None),
+        Some(raw) => match envelope::decode(&raw) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) => Err(ConflictableTransactionError::Abort(Corrupt {
+                tree: name,
+                key: key.to_vec(),
+                reason: e.to_string(),
+                raw,
+            })),
+        },
+    }
+}
+
+pub(crate) fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+impl Trees {
+    fn by_name(&self, name: &str) -> Option<&Tree> {
+        Some(match name {
+            ITEMS => &self.items,
+            DEDUP => &self.dedup,
+            JOBS => &self.jobs,
+            SOURCES => &self.sources,
+            ACCOUNTS => &self.accounts,
+            DELIVERIES => &self.deliveries,
+            META => &self.meta,
+            _ => return None,
+        })
+    }
+
+    /// Move a bad record out of its tree into `quarantine`, if it is still the same bytes.
+    pub(crate) fn quarantine(&self, db: &Db, bad: &Corrupt, now: Millis) -> Result<(), StoreError> {
+        let Some(tree) = self.by_name(bad.tree) else {
+            return Err(StoreError::Io(format!("no tree named {}", bad.tree)));
+        };
+        let removed = tree
+            .compare_and_swap(&bad.key, Some(&bad.raw), None as Option<&[u8]>)
+            .map_err(io)?;
+        if removed.is_err() {
+            // Someone rewrote it meanwhile: nothing to quarantine any more.
+            return Ok(());
+        }
+        let info = Quarantined {
+            tree: bad.tree.to_string(),
+            key: keys::display(&bad.key),
+            reason: bad.reason.clone(),
+            at: now,
+        };
+        tracing::error!(tree = %info.tree, key = %info.key, reason = %info.reason,
+            "a store record failed its check and was moved to quarantine");
+        let id = db.generate_id().map_err(io)?;
+        let record = QuarantineRecord {
+            info,
+            raw_hex: hex::encode(&bad.raw),
+        };
+        self.quarantine
+            .insert(id.to_be_bytes(), envelope::encode(&record))
+            .map_err(io)?;
+        Ok(())
+    }
+
+    /// Decode a value read outside a transaction; a bad one is quarantined and reads as absent.
+    pub(crate) fn decode_or_quarantine<T: DeserializeOwned>(
+        &self,
+        db: &Db,
+        tree: &'static str,
+        key: &[u8],
+        raw: IVec,
+        now: Millis,
+    ) -> Result<Option<T>, StoreError> {
+        match envelope::decode(&raw) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) => {
+                let bad = Corrupt {
+                    tree,
+                    key: key.to_vec(),
+                    raw,
+                    reason: e.to_string(),
+                };
+                self.quarantine(db, &bad, now)?;
+                Ok(None)
+            }
+        }
+    }
+}

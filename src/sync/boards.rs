@@ -1,0 +1,147 @@
+//! Boards and sections by name: resolved to ids through the API once, cached, and created when
+//! a route says `create_missing = true`.
+
+use std::collections::HashMap;
+
+use tokio::sync::Mutex;
+
+use crate::pinterest::{ApiError, PinterestClient};
+
+/// Why a board or section could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error(
+        "board `{0}` does not exist on this account; create it or set create_missing = true on the route"
+    )]
+    NoBoard(String),
+    #[error(
+        "section `{section}` does not exist on board `{board}`; create it or set create_missing = true on the route"
+    )]
+    NoSection { board: String, section: String },
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+/// A board reference as stored on a job target: `id:<digits>` or a name.
+pub fn parse_board_ref(board: &str) -> BoardRef<'_> {
+    match board.strip_prefix("id:") {
+        Some(id) => BoardRef::Id(id),
+        None => BoardRef::Name(board),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum BoardRef<'a> {
+    Id(&'a str),
+    Name(&'a str),
+}
+
+/// One account's board and section names → ids.
+#[derive(Default)]
+pub struct BoardDirectory {
+    /// Lower-cased board name → id. `None` until first listed.
+    boards: Mutex<Option<HashMap<String, String>>>,
+    /// Board id → lower-cased section name → id.
+    sections: Mutex<HashMap<String, HashMap<String, String>>>,
+}
+
+impl BoardDirectory {
+    /// The id of the board `board` (a target's board string).
+    pub async fn board_id(
+        &self,
+        client: &PinterestClient,
+        board: &str,
+        create_missing: bool,
+    ) -> Result<String, ResolveError> {
+        let name = match parse_board_ref(board) {
+            BoardRef::Id(id) => return Ok(id.to_string()),
+            BoardRef::Name(name) => name,
+        };
+        let key = name.trim().to_lowercase();
+        // One lock across list and create, so two workers do not create the same board twice.
+        let mut boards = self.boards.lock().await;
+        if let Some(id) = boards.as_ref().and_then(|b| b.get(&key)) {
+            return Ok(id.clone());
+        }
+        let listed = client.list_boards().await?;
+        let map: HashMap<String, String> = listed
+            .into_iter()
+            .map(|b| (b.name.trim().to_lowercase(), b.id))
+            .collect();
+        let found = map.get(&key).cloned();
+        *boards = Some(map);
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        if !create_missing {
+            return Err(ResolveError::NoBoard(name.to_string()));
+        }
+        let created = client.create_board(name.trim(), None).await?;
+        tracing::info!(board = %name, board_id = %created.id, "Created missing board.");
+        if let Some(map) = boards.as_mut() {
+            map.insert(key, created.id.clone());
+        }
+        Ok(created.id)
+    }
+
+    /// The id of section `section` (a name, or `id:<digits>`) on board `board_id`.
+    pub async fn section_id(
+        &self,
+        client: &PinterestClient,
+        board_id: &str,
+        board_label: &str,
+        section: &str,
+        create_missing: bool,
+    ) -> Result<String, ResolveError> {
+        let name = match parse_board_ref(section) {
+            BoardRef::Id(id) => return Ok(id.to_string()),
+            BoardRef::Name(name) => name,
+        };
+        let key = name.trim().to_lowercase();
+        let mut sections = self.sections.lock().await;
+        if let Some(id) = sections.get(board_id).and_then(|s| s.get(&key)) {
+            return Ok(id.clone());
+        }
+        let listed: HashMap<String, String> = client
+            .list_sections(board_id)
+            .await?
+            .into_iter()
+            .map(|s| (s.name.trim().to_lowercase(), s.id))
+            .collect();
+        let found = listed.get(&key).cloned();
+        sections.insert(board_id.to_string(), listed);
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        if !create_missing {
+            return Err(ResolveError::NoSection {
+                board: board_label.to_string(),
+                section: name.to_string(),
+            });
+        }
+        let created = client.create_section(board_id, name.trim()).await?;
+        tracing::info!(section = %name, section_id = %created.id, "Created missing section.");
+        sections
+            .entry(board_id.to_string())
+            .or_default()
+            .insert(key, created.id.clone());
+        Ok(created.id)
+    }
+
+    /// Forget what is cached (a board was deleted behind our back).
+    pub async fn invalidate(&self) {
+        *self.boards.lock().await = None;
+        self.sections.lock().await.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn board_refs_by_id_or_name() {
+        assert_eq!(parse_board_ref("id:123"), BoardRef::Id("123"));
+        assert_eq!(parse_board_ref("Recipes"), BoardRef::Name("Recipes"));
+    }
+}

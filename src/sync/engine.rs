@@ -1,0 +1,543 @@
+//! The engine loop: lease outbox jobs, make Pins, record the outcome.
+//!
+//! One dispatcher claims up to `workers` jobs at a time and runs each in its own task. A job's
+//! outcome is written back with its lease token, so a worker that lost its lease cannot
+//! overwrite what another did. Failures are classified (see [`Engine::fail`]): rate limits
+//! wait without using an attempt, ambiguous creates become `unknown` and are reconciled before
+//! a second create, permanent errors go to the dead letter with Pinterest's message.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, broadcast};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::account::AccountRuntime;
+use super::boards::ResolveError;
+use super::reconcile::find_existing_pin;
+use super::retry::Backoff;
+use super::template::{PinText, Templates};
+use crate::clock::SharedClock;
+use crate::pinterest::ApiError;
+use crate::pinterest::model::{MediaSource, PinCreate};
+use crate::store::{Attempt, Lease, LeaseOutcome, Millis, Store, StoreResult};
+
+/// How the engine runs (from `[sync]`).
+#[derive(Clone, Debug)]
+pub struct SyncSettings {
+    pub workers: usize,
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+    pub lease: Duration,
+    pub reconcile_depth: usize,
+    /// How often to look for due retries when nothing wakes the engine.
+    pub idle_poll: Duration,
+}
+
+/// A route's rendering and board settings.
+pub struct RouteRuntime {
+    pub templates: Templates,
+    pub create_missing: bool,
+}
+
+/// What happened to a job, for the demo, tests and logs.
+#[derive(Clone, Debug)]
+pub enum SyncEvent {
+    PinCreated {
+        account: String,
+        board: String,
+        section: Option<String>,
+        pin_id: String,
+        title: Option<String>,
+        link: Option<String>,
+        image_url: String,
+        /// The Pin already existed (found by reconcile after an ambiguous create).
+        reconciled: bool,
+    },
+    Retrying {
+        job: String,
+        at: Millis,
+        error: String,
+    },
+    Dead {
+        job: String,
+        error: String,
+    },
+}
+
+pub struct Engine {
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    accounts: HashMap<String, Arc<AccountRuntime>>,
+    routes: HashMap<String, RouteRuntime>,
+    default_templates: Templates,
+    settings: SyncSettings,
+    wake: Arc<Notify>,
+    events: broadcast::Sender<SyncEvent>,
+}
+
+/// How a job attempt ended, before it is written back.
+enum Outcome {
+    Created { pin_id: String, reconciled: bool },
+    Failed(Failure),
+}
+
+/// A classified failure.
+enum Failure {
+    /// Try later without using up an attempt (rate limit, account waiting for auth).
+    Wait { at: Millis, error: String },
+    /// A real failure: try again with backoff, or dead-letter after `max_attempts`.
+    Transient {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// The create may have been applied: reconcile before trying again.
+    Ambiguous { error: String },
+    /// Will not succeed by repeating: dead letter.
+    Permanent { error: String },
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+        accounts: Vec<Arc<AccountRuntime>>,
+        routes: HashMap<String, RouteRuntime>,
+        settings: SyncSettings,
+        wake: Arc<Notify>,
+    ) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        Self {
+            store,
+            clock,
+            accounts: accounts.into_iter().map(|a| (a.name.clone(), a)).collect(),
+            routes,
+            default_templates: Templates::from_sources(None, None, None, None)
+                .expect("default templates compile"),
+            settings,
+            wake,
+            events,
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<SyncEvent> {
+        self.events.subscribe()
+    }
+
+    /// `check --online`: every account answers with its token, every named board resolves.
+    /// Creates nothing. Returns readable problems.
+    pub async fn check_online(&self, routes: &super::route::Routes) -> Vec<String> {
+        let mut problems = Vec::new();
+        for account in self.accounts.values() {
+            match account.client.user_account().await {
+                Ok(user) => println!(
+                    "account `{}`: signed in as {}",
+                    account.name,
+                    user.username.as_deref().unwrap_or("(no username)")
+                ),
+                Err(e) => problems.push(format!("account `{}`: {e}", account.name)),
+            }
+        }
+        for rule in routes.rules() {
+            let Some(account) = self.accounts.get(&rule.account) else {
+                problems.push(format!(
+                    "route `{}`: account `{}` is not configured",
+                    rule.name, rule.account
+                ));
+                continue;
+            };
+            let create_missing = self
+                .routes
+                .get(&rule.name)
+                .is_some_and(|r| r.create_missing);
+            match account
+                .boards
+                .board_id(&account.client, &rule.board, false)
+                .await
+            {
+                Ok(id) => println!("route `{}`: board `{}` is {id}", rule.name, rule.board),
+                Err(ResolveError::NoBoard(name)) if create_missing => {
+                    println!("route `{}`: board `{name}` will be created", rule.name)
+                }
+                Err(e) => problems.push(format!("route `{}`: {e}", rule.name)),
+            }
+        }
+        problems
+    }
+
+    /// Load persisted account state (rate-limit blocks survive restarts).
+    pub async fn load_account_state(&self) -> StoreResult<()> {
+        for account in self.accounts.values() {
+            let state = self.store.account_state(&account.name).await?;
+            if let Some(until) = state.blocked_until {
+                account.block_until(until);
+            }
+        }
+        Ok(())
+    }
+
+    /// Run until `shutdown`, then let in-flight jobs finish.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut inflight = JoinSet::new();
+        loop {
+            let free = self.settings.workers.saturating_sub(inflight.len());
+            let mut claimed = 0;
+            if free > 0 && !shutdown.is_cancelled() {
+                let now = self.clock.now_ms();
+                match self
+                    .store
+                    .claim(free, self.settings.lease.as_millis() as i64, now)
+                    .await
+                {
+                    Ok(leases) => {
+                        claimed = leases.len();
+                        for lease in leases {
+                            let engine = self.clone();
+                            inflight.spawn(async move { engine.process(lease).await });
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "Claiming jobs failed; will retry."),
+                }
+            }
+            if shutdown.is_cancelled() {
+                break;
+            }
+            if claimed > 0 && inflight.len() < self.settings.workers {
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
+                _ = tokio::time::sleep(self.settings.idle_poll) => {}
+            }
+        }
+        while inflight.join_next().await.is_some() {}
+    }
+
+    /// Claim and process every job that is due now; returns how many were processed. For
+    /// tests and one-shot commands.
+    pub async fn run_due(&self) -> StoreResult<usize> {
+        let mut done = 0;
+        loop {
+            let now = self.clock.now_ms();
+            let leases = self
+                .store
+                .claim(
+                    self.settings.workers,
+                    self.settings.lease.as_millis() as i64,
+                    now,
+                )
+                .await?;
+            if leases.is_empty() {
+                return Ok(done);
+            }
+            done += leases.len();
+            futures::future::join_all(leases.into_iter().map(|l| self.process(l))).await;
+        }
+    }
+
+    async fn process(&self, lease: Lease) {
+        let job_id = lease.job.id.to_string();
+        let outcome = self.attempt(&lease).await;
+        let now = self.clock.now_ms();
+        let written = match outcome {
+            Outcome::Created { pin_id, reconciled } => {
+                let result = self.store.complete(&lease, &pin_id, now).await;
+                if matches!(result, Ok(LeaseOutcome::Applied)) {
+                    tracing::info!(job = %job_id, pin_id = %pin_id, board = %lease.job.target.board, reconciled, "Pin created.");
+                    let _ = self.events.send(SyncEvent::PinCreated {
+                        account: lease.job.target.account.clone(),
+                        board: lease.job.target.board.clone(),
+                        section: lease.job.target.section.clone(),
+                        pin_id,
+                        title: self.render(&lease).ok().and_then(|t| t.title),
+                        link: lease.item.link.clone(),
+                        image_url: lease.item.image_url.clone().unwrap_or_default(),
+                        reconciled,
+                    });
+                }
+                result
+            }
+            Outcome::Failed(failure) => self.fail(&lease, failure, now).await,
+        };
+        match written {
+            Ok(LeaseOutcome::Applied) => {}
+            Ok(LeaseOutcome::LeaseLost) => {
+                tracing::warn!(job = %job_id, "Lease was lost before the outcome was recorded; another worker owns the job.")
+            }
+            Err(e) => {
+                tracing::error!(job = %job_id, error = %e, "Recording a job outcome failed; the lease will expire and the job will be reconciled.")
+            }
+        }
+    }
+
+    fn render(&self, lease: &Lease) -> Result<PinText, String> {
+        let templates = self
+            .routes
+            .get(&lease.job.target.route)
+            .map(|r| &r.templates)
+            .unwrap_or(&self.default_templates);
+        templates.render(&lease.item)
+    }
+
+    /// One try at the job: resolve the board, reconcile if needed, create the Pin.
+    async fn attempt(&self, lease: &Lease) -> Outcome {
+        let target = &lease.job.target;
+        let Some(account) = self.accounts.get(&target.account) else {
+            return Outcome::Failed(Failure::Permanent {
+                error: format!("account `{}` is not configured", target.account),
+            });
+        };
+        let now = self.clock.now_ms();
+        if let Some(until) = account.blocked_until().filter(|&t| t > now) {
+            return Outcome::Failed(Failure::Wait {
+                at: until,
+                error: "account is rate limited".into(),
+            });
+        }
+        let Some(image_url) = lease.item.image_url.clone() else {
+            return Outcome::Failed(Failure::Permanent {
+                error: "the item has no image".into(),
+            });
+        };
+        let text = match self.render(lease) {
+            Ok(text) => text,
+            Err(error) => return Outcome::Failed(Failure::Permanent { error }),
+        };
+        let create_missing = self
+            .routes
+            .get(&target.route)
+            .is_some_and(|r| r.create_missing);
+        let board_id = match account
+            .boards
+            .board_id(&account.client, &target.board, create_missing)
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => return Outcome::Failed(self.classify_resolve(account, e).await),
+        };
+        let section_id = match &target.section {
+            Some(section) => match account
+                .boards
+                .section_id(
+                    &account.client,
+                    &board_id,
+                    &target.board,
+                    section,
+                    create_missing,
+                )
+                .await
+            {
+                Ok(id) => Some(id),
+                Err(e) => return Outcome::Failed(self.classify_resolve(account, e).await),
+            },
+            None => None,
+        };
+        if lease.reconcile {
+            match find_existing_pin(
+                &account.client,
+                &board_id,
+                &text,
+                self.settings.reconcile_depth,
+            )
+            .await
+            {
+                Ok(Some(pin_id)) => {
+                    return Outcome::Created {
+                        pin_id,
+                        reconciled: true,
+                    };
+                }
+                Ok(None) if lease.job.attempts >= self.settings.max_attempts => {
+                    return Outcome::Failed(Failure::Permanent {
+                        error: format!(
+                            "gave up after {} attempts (the Pin is not on the board): {}",
+                            lease.job.attempts,
+                            lease.job.last_error.as_deref().unwrap_or("unknown error")
+                        ),
+                    });
+                }
+                Ok(None) => {}
+                Err(e) => return Outcome::Failed(self.classify(account, e, false).await),
+            }
+        }
+        let pin = PinCreate {
+            board_id,
+            board_section_id: section_id,
+            title: text.title,
+            description: text.description,
+            link: text.link,
+            alt_text: text.alt_text,
+            media_source: MediaSource::ImageUrl { url: image_url },
+        };
+        account.until_write_allowed().await;
+        match account.client.create_pin(&pin).await {
+            Ok(created) => Outcome::Created {
+                pin_id: created.id,
+                reconciled: false,
+            },
+            Err(e) => Outcome::Failed(self.classify(account, e, true).await),
+        }
+    }
+
+    async fn classify_resolve(&self, account: &AccountRuntime, error: ResolveError) -> Failure {
+        match error {
+            ResolveError::Api(e) => self.classify(account, e, false).await,
+            other => Failure::Permanent {
+                error: other.to_string(),
+            },
+        }
+    }
+
+    /// Sort an API error into a failure kind. `create` is true for the Pin create itself,
+    /// where an unclear outcome must be reconciled.
+    async fn classify(&self, account: &AccountRuntime, error: ApiError, create: bool) -> Failure {
+        let now = self.clock.now_ms();
+        let message = error.to_string();
+        match &error {
+            ApiError::RateLimited {
+                retry_after, spam, ..
+            } => {
+                // Without Retry-After, wait a minute: the write quota is per minute.
+                let wait = retry_after.unwrap_or(Duration::from_secs(60));
+                let until = now + wait.as_millis() as i64;
+                account.block_until(until);
+                self.persist_block(account, until, spam.then(|| format!("paused: {message}")))
+                    .await;
+                if *spam {
+                    tracing::warn!(account = %account.name, "Pinterest answered 429 citing spam; the account waits.");
+                }
+                Failure::Wait {
+                    at: until,
+                    error: message,
+                }
+            }
+            ApiError::Unauthorized { .. } | ApiError::Auth(_) => {
+                let until = now + 5 * 60_000;
+                self.persist_problem(
+                    account,
+                    format!(
+                        "needs `pinbridge auth --account {}`: {message}",
+                        account.name
+                    ),
+                )
+                .await;
+                Failure::Wait {
+                    at: until,
+                    error: message,
+                }
+            }
+            ApiError::NotFound { .. } => {
+                // The board or section may have been deleted: look names up again next time.
+                account.boards.invalidate().await;
+                Failure::Permanent { error: message }
+            }
+            ApiError::Forbidden { .. } | ApiError::Rejected { .. } => {
+                Failure::Permanent { error: message }
+            }
+            _ if create && error.maybe_applied() => Failure::Ambiguous { error: message },
+            _ if error.is_transient() => Failure::Transient {
+                error: message,
+                retry_after: None,
+            },
+            _ => Failure::Permanent { error: message },
+        }
+    }
+
+    async fn persist_block(
+        &self,
+        account: &AccountRuntime,
+        until: Millis,
+        problem: Option<String>,
+    ) {
+        let result = async {
+            let mut state = self.store.account_state(&account.name).await?;
+            state.blocked_until = Some(state.blocked_until.unwrap_or(0).max(until));
+            if problem.is_some() {
+                state.problem = problem;
+            }
+            self.store.set_account_state(&account.name, &state).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(account = %account.name, error = %e, "Could not persist the rate-limit block.");
+        }
+    }
+
+    async fn persist_problem(&self, account: &AccountRuntime, problem: String) {
+        let result = async {
+            let mut state = self.store.account_state(&account.name).await?;
+            state.problem = Some(problem);
+            self.store.set_account_state(&account.name, &state).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(account = %account.name, error = %e, "Could not persist the account problem.");
+        }
+    }
+
+    /// Write a failure back to the store.
+    async fn fail(
+        &self,
+        lease: &Lease,
+        failure: Failure,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let job = lease.job.id.to_string();
+        match failure {
+            Failure::Wait { at, error } => {
+                self.store
+                    .retry(lease, at, &error, Attempt::Free, now)
+                    .await
+            }
+            Failure::Ambiguous { error } => {
+                // Never dead-lettered from here, even on the last attempt: the Pin may exist.
+                // The reconcile at the next claim decides (see `attempt`).
+                let attempts = lease.job.attempts + 1;
+                let delay = self.settings.backoff.delay(attempts, &mut rand::rng());
+                let at = now + delay.as_millis() as i64;
+                tracing::warn!(job = %job, error = %error, retry_in = ?delay, "Create outcome unknown; the board will be checked before trying again.");
+                self.store.mark_unknown(lease, &error, at, now).await
+            }
+            Failure::Transient { error, retry_after } => {
+                let attempts = lease.job.attempts + 1;
+                if attempts >= self.settings.max_attempts {
+                    return self
+                        .bury(
+                            lease,
+                            &format!("gave up after {attempts} attempts: {error}"),
+                            now,
+                        )
+                        .await;
+                }
+                let mut delay = self.settings.backoff.delay(attempts, &mut rand::rng());
+                if let Some(after) = retry_after {
+                    delay = delay.max(after);
+                }
+                let at = now + delay.as_millis() as i64;
+                tracing::warn!(job = %job, error = %error, retry_in = ?delay, "Pin creation failed; will retry.");
+                let _ = self.events.send(SyncEvent::Retrying {
+                    job,
+                    at,
+                    error: error.clone(),
+                });
+                self.store
+                    .retry(lease, at, &error, Attempt::Counts, now)
+                    .await
+            }
+            Failure::Permanent { error } => self.bury(lease, &error, now).await,
+        }
+    }
+
+    async fn bury(&self, lease: &Lease, error: &str, now: Millis) -> StoreResult<LeaseOutcome> {
+        tracing::error!(job = %lease.job.id, error = %error, "Job moved to the dead letter.");
+        let _ = self.events.send(SyncEvent::Dead {
+            job: lease.job.id.to_string(),
+            error: error.to_string(),
+        });
+        self.store.dead(lease, error, now).await
+    }
+}

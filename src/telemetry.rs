@@ -1,0 +1,31 @@
+//! Logging through `tracing`: human-readable on a terminal, JSON otherwise or when
+//! `PINBRIDGE_LOG_FORMAT=json`. The level comes from `PINBRIDGE_LOG` (or `RUST_LOG`), e.g.
+//! `info,pinbridge=debug`.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+/// Install the global subscriber. `default_level` applies when no filter variable is set.
+pub fn init(default_level: &str) {
+    let filter = std::env::var("PINBRIDGE_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default_level));
+    let json = match std::env::var("PINBRIDGE_LOG_FORMAT").as_deref() {
+        Ok("json") => true,
+        Ok("text") => false,
+        _ => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    // A second init (tests) is harmless: the first subscriber stays.
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}

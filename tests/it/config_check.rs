@@ -1,0 +1,120 @@
+//! `pinbridge check` and config loading, through the real binary where exit codes matter.
+
+use std::path::Path;
+use std::process::Command;
+
+use pinbridge::config::{Config, ConfigError};
+
+const EXAMPLE: &str = include_str!("../../config/pinbridge.example.toml");
+
+fn check(path: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pinbridge"))
+        .args(["check", "-c"])
+        .arg(path)
+        .env("PINBRIDGE_ADMIN_TOKEN", "admin")
+        .env("PINTEREST_CLIENT_ID", "1234")
+        .env("PINTEREST_CLIENT_SECRET", "secret")
+        .env("PINTEREST_ACCESS_TOKEN", "pina_x")
+        .env("PINTEREST_REFRESH_TOKEN", "pinr_x")
+        .env("SHOPIFY_WEBHOOK_SECRET", "shpss_x")
+        .env("CMS_WEBHOOK_SECRET", "cms_x")
+        .env("PINBRIDGE_TOKEN_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+        .output()
+        .expect("run pinbridge")
+}
+
+#[test]
+fn the_example_config_checks_clean() {
+    let out = check(Path::new("config/pinbridge.example.toml"));
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+}
+
+#[test]
+fn a_misspelled_key_exits_2_and_names_it_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pinbridge.toml");
+    let text = EXAMPLE.replacen("interval = \"15m\"", "intervall = \"15m\"", 1);
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("intervall"))
+        .unwrap()
+        + 1;
+    std::fs::write(&path, text).unwrap();
+    let out = check(&path);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sources[0].intervall"), "{stderr}");
+    assert!(stderr.contains("did you mean `interval`"), "{stderr}");
+    assert!(stderr.contains(&format!("line {line}")), "{stderr}");
+}
+
+#[test]
+fn every_problem_is_listed_not_just_the_first() {
+    let text = r#"
+[pinterest]
+timeout = "soon"
+
+[[accounts]]
+name = "main"
+
+[[sources]]
+id = "blog"
+kind = "feed"
+url = "ftp://example.com/feed"
+
+[[sources]]
+id = "blog2"
+kind = "feed"
+url = "https://example.com/feed"
+backfill = "some"
+
+[[routes]]
+source = "blgo"
+board = "Recipes"
+when = { title = "(unclosed" }
+"#;
+    let err = Config::from_toml(text, Path::new("t.toml"), &|_| None).unwrap_err();
+    let ConfigError::Invalid { problems, .. } = err else {
+        panic!("expected validation problems, got {err}");
+    };
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    for expected in [
+        "pinterest.timeout",
+        "sources[0].url",
+        "sources[1].backfill",
+        "routes[0].source",
+        "routes[0].when.title",
+    ] {
+        assert!(
+            paths.contains(&expected),
+            "{expected} missing from {paths:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unset_variable_is_named() {
+    let text = "[pinterest]\nclient_id = \"${NOT_SET_ANYWHERE}\"\n";
+    let err = Config::from_toml(text, Path::new("t.toml"), &|_| None).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("NOT_SET_ANYWHERE"), "{message}");
+    assert!(message.contains("pinterest.client_id"), "{message}");
+    assert!(message.contains("line 2"), "{message}");
+}
+
+#[test]
+fn secrets_do_not_appear_in_config_errors() {
+    let text = "[pinterest]\nclient_secret = \"${S}\"\ntimeout = 5\n[[accounts]]\nname = \"a\"\nrefresh_token = \"${S}\"\n";
+    let err = Config::from_toml(text, Path::new("t.toml"), &|_| {
+        Some("hunter2-secret".into())
+    })
+    .unwrap_err();
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    assert!(!format!("{err:?}").contains("hunter2"));
+}

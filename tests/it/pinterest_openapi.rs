@@ -1,0 +1,461 @@
+//! Agreement with the official description (Pinterest OpenAPI v5.23.0): every request the client
+//! sends and every answer the sandbox gives, recorded during a scenario that covers success and
+//! failure, is checked against the operation's schemas; the sandbox's limits equal the spec's.
+
+use std::collections::BTreeSet;
+
+use pinbridge::pinterest::TokenManager;
+use pinbridge::pinterest::model::{
+    Account, Board, BoardCreate, MediaSource, Pin, PinCreate, limits,
+};
+use pinbridge::pinterest::sandbox::{Exchange, FailMode, Faults};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+use crate::pinterest_spec::{Dir, spec};
+use crate::pinterest_support::{pin, start, unlimited};
+
+/// Drive every operation, through the client where it has a method, raw otherwise.
+async fn scenario() -> Vec<Exchange> {
+    let env = start(unlimited()).await;
+    env.sandbox.start_recording();
+    let client = env.client().with_page_size(2);
+
+    client.user_account().await.unwrap();
+    let board = client
+        .create_board("Recipes", Some("Good food"))
+        .await
+        .unwrap();
+    for name in ["Two", "Three"] {
+        client.create_board(name, None).await.unwrap();
+    }
+    client.list_boards().await.unwrap();
+    env.get(&format!("boards/{}", board.id))
+        .send()
+        .await
+        .unwrap();
+    let section = client.create_section(&board.id, "Salads").await.unwrap();
+    client.create_section(&board.id, "Soups").await.unwrap();
+    client.create_section(&board.id, "Sides").await.unwrap();
+    client.list_sections(&board.id).await.unwrap();
+
+    let mut full = pin(&board.id, "Greek salad");
+    full.board_section_id = Some(section.id.clone());
+    full.alt_text = Some("A bowl of salad".into());
+    let made = client.create_pin(&full).await.unwrap();
+    client.create_pin(&pin(&board.id, "Soup")).await.unwrap();
+    client.create_pin(&pin(&board.id, "Bread")).await.unwrap();
+    client.get_pin(&made.id).await.unwrap();
+    client.board_pins(&board.id, 10).await.unwrap();
+
+    // Failures: 400, 404 (board, section, pin), 409, 429, 5xx, 401 + refresh.
+    client
+        .create_pin(&pin(&board.id, &"x".repeat(101)))
+        .await
+        .unwrap_err();
+    client.create_pin(&pin("1", "nowhere")).await.unwrap_err();
+    let mut lost = pin(&board.id, "lost");
+    lost.board_section_id = Some("2".into());
+    client.create_pin(&lost).await.unwrap_err();
+    client.get_pin("3").await.unwrap_err();
+    client.create_board("Recipes", None).await.unwrap_err();
+    client.create_section(&board.id, "").await.unwrap_err();
+    env.get("boards?page_size=251").send().await.unwrap();
+    env.sandbox.set_faults(Faults {
+        burst_429: 1,
+        ..Faults::default()
+    });
+    client
+        .create_pin(&pin(&board.id, "limited"))
+        .await
+        .unwrap_err();
+    env.sandbox.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    client.list_boards().await.unwrap_err();
+    env.sandbox.set_faults(Faults {
+        create_then_fail_rate: 1.0,
+        create_then_fail: FailMode::Status500,
+        ..Faults::default()
+    });
+    client
+        .create_pin(&pin(&board.id, "made anyway"))
+        .await
+        .unwrap_err();
+    env.sandbox.set_faults(Faults::default());
+    env.sandbox.expire_access_tokens();
+    client.user_account().await.unwrap();
+    // The old token is refused everywhere now.
+    env.get("user_account").send().await.unwrap();
+    env.http
+        .delete(env.base.join(&format!("pins/{}", made.id)).unwrap())
+        .bearer_auth(client.tokens().tokens().await.access_token.expose_secret())
+        .send()
+        .await
+        .unwrap();
+
+    // Token endpoint: code grant, client credentials, a refused refresh.
+    let code = env.sandbox.issue_code(&env.user, "http://127.0.0.1:8085/");
+    TokenManager::exchange_code(
+        &env.token_url(),
+        &env.creds(),
+        &code,
+        "http://127.0.0.1:8085/",
+        &env.http,
+        &env.clock,
+    )
+    .await
+    .unwrap();
+    let secret = env.creds().client_secret.expose_secret().to_string();
+    env.http
+        .post(env.token_url())
+        .basic_auth(&env.creds().client_id, Some(&secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "boards:read"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    env.http
+        .post(env.token_url())
+        .basic_auth(&env.creds().client_id, Some(&secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "pinr_bogus"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    env.sandbox.take_recording()
+}
+
+#[tokio::test]
+async fn client_requests_and_sandbox_answers_match_the_spec() {
+    let spec = spec();
+    let exchanges = scenario().await;
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for ex in &exchanges {
+        let route = ex.route.as_deref().unwrap_or("?");
+        let Some(path) = route.strip_prefix("/v5") else {
+            problems.push(format!("{} {}: not an API route", ex.method, ex.uri));
+            continue;
+        };
+        let label = format!("{} {} -> {}", ex.method, ex.uri, ex.status);
+        let Some(op) = spec.operation(&ex.method, path) else {
+            problems.push(format!("{label}: no such operation in the spec"));
+            continue;
+        };
+        seen.insert((ex.method.clone(), path.to_string(), ex.status));
+
+        // Request violations, judged below together with the answer's status.
+        let mut request_errs: Vec<String> = spec
+            .validate_params(op, path, &ex.uri)
+            .into_iter()
+            .map(|e| format!("{label}: request {e}"))
+            .collect();
+        let ct = ex
+            .request_content_type
+            .as_deref()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim();
+        match (op.get("requestBody"), ex.request_body.is_empty()) {
+            (None, true) => {}
+            (None, false) => {
+                request_errs.push(format!("{label}: body sent to an operation without one"))
+            }
+            (Some(_), _) => match spec.request_schema(op, ct) {
+                None => request_errs.push(format!("{label}: content type {ct:?} not declared")),
+                Some(schema) => {
+                    let body: Value = if ct == "application/x-www-form-urlencoded" {
+                        url::form_urlencoded::parse(&ex.request_body)
+                            .into_owned()
+                            .map(|(k, v)| (k, Value::String(v)))
+                            .collect::<serde_json::Map<_, _>>()
+                            .into()
+                    } else {
+                        serde_json::from_slice(&ex.request_body).unwrap_or(Value::Null)
+                    };
+                    // Form bodies carry continuous_refresh, which 5.23 does not declare (5.28 does).
+                    let strict = ct == "application/json";
+                    for e in spec.validate(schema, &body, Dir::Request, strict) {
+                        request_errs.push(format!("{label}: request body {e}"));
+                    }
+                }
+            },
+        }
+        // Both directions: a request the spec forbids gets a 400 from the sandbox, and every
+        // other answer (2xx, 401, 404, 429, 5xx, …) follows a request the spec allows. The token
+        // endpoint also answers 400 for semantic reasons (an unknown refresh token).
+        if ex.status == 400 {
+            if request_errs.is_empty() && path != "/oauth/token" {
+                problems.push(format!(
+                    "{label}: the sandbox refused a request the spec allows"
+                ));
+            }
+        } else {
+            problems.extend(request_errs);
+        }
+        match spec.response_schema(op, ex.status) {
+            Err(e) => problems.push(format!("{label}: {e}")),
+            Ok(None) => {
+                if !ex.response_body.is_empty() {
+                    problems.push(format!("{label}: a body where the spec declares none"));
+                }
+            }
+            Ok(Some(schema)) => match serde_json::from_slice::<Value>(&ex.response_body) {
+                Err(e) => problems.push(format!("{label}: answer is not JSON: {e}")),
+                Ok(body) => {
+                    for e in spec.validate(schema, &body, Dir::Response, true) {
+                        problems.push(format!("{label}: answer {e}"));
+                    }
+                }
+            },
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} disagreements:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+
+    // The scenario really covered every operation the client and sandbox implement.
+    let ops: BTreeSet<(String, String)> = seen
+        .iter()
+        .map(|(m, p, _)| (m.clone(), p.clone()))
+        .collect();
+    for (m, p) in [
+        ("GET", "/user_account"),
+        ("GET", "/boards"),
+        ("POST", "/boards"),
+        ("GET", "/boards/{board_id}"),
+        ("GET", "/boards/{board_id}/sections"),
+        ("POST", "/boards/{board_id}/sections"),
+        ("GET", "/boards/{board_id}/pins"),
+        ("POST", "/pins"),
+        ("GET", "/pins/{pin_id}"),
+        ("DELETE", "/pins/{pin_id}"),
+        ("POST", "/oauth/token"),
+    ] {
+        assert!(
+            ops.contains(&(m.to_string(), p.to_string())),
+            "{m} {p} not exercised"
+        );
+    }
+    let statuses: BTreeSet<u16> = seen.iter().map(|(_, _, s)| *s).collect();
+    for s in [200, 201, 204, 400, 401, 404, 409, 429, 500] {
+        assert!(
+            statuses.contains(&s),
+            "no {s} answer was checked; seen {statuses:?}"
+        );
+    }
+}
+
+#[test]
+fn sandbox_limits_equal_the_spec() {
+    let spec = spec();
+    let pin_create = spec.schema("PinCreate");
+    let max = |field: &str| {
+        pin_create["properties"][field]["maxLength"]
+            .as_u64()
+            .unwrap() as usize
+    };
+    assert_eq!(max("title"), limits::TITLE_MAX_CHARS);
+    assert_eq!(max("description"), limits::DESCRIPTION_MAX_CHARS);
+    assert_eq!(max("link"), limits::LINK_MAX_CHARS);
+    assert_eq!(max("alt_text"), limits::ALT_TEXT_MAX_CHARS);
+    let section = &spec.schema("BoardSection")["properties"]["name"];
+    assert_eq!(
+        section["maxLength"].as_u64().unwrap() as usize,
+        limits::SECTION_NAME_MAX_CHARS
+    );
+    assert_eq!(
+        section["minLength"].as_u64().unwrap() as usize,
+        limits::SECTION_NAME_MIN_CHARS
+    );
+    for param in ["query_page_size", "Pinterest.Lib.BookmarkParams.page_size"] {
+        let s = &spec.root["components"]["parameters"][param]["schema"];
+        assert_eq!(
+            s["maximum"].as_u64().unwrap() as u32,
+            limits::PAGE_SIZE_MAX,
+            "{param}"
+        );
+        assert_eq!(
+            s["minimum"].as_u64().unwrap() as u32,
+            limits::PAGE_SIZE_MIN,
+            "{param}"
+        );
+        assert_eq!(
+            s["default"].as_u64().unwrap() as u32,
+            limits::PAGE_SIZE_DEFAULT,
+            "{param}"
+        );
+    }
+}
+
+#[test]
+fn the_models_use_only_names_the_spec_declares() {
+    let spec = spec();
+    let create = PinCreate {
+        board_id: "1".into(),
+        board_section_id: Some("2".into()),
+        title: Some("t".into()),
+        description: Some("d".into()),
+        link: Some("https://x.example/".into()),
+        alt_text: Some("a".into()),
+        media_source: MediaSource::ImageUrl {
+            url: "https://x.example/i.jpg".into(),
+        },
+    };
+    let v = serde_json::to_value(&create).unwrap();
+    assert_eq!(
+        spec.validate(spec.schema("PinCreate"), &v, Dir::Request, true),
+        Vec::<String>::new()
+    );
+    let board = BoardCreate {
+        name: "n".into(),
+        description: Some("d".into()),
+        privacy: Some("SECRET".into()),
+    };
+    let v = serde_json::to_value(&board).unwrap();
+    assert_eq!(
+        spec.validate(spec.schema("BoardCreate"), &v, Dir::Request, true),
+        Vec::<String>::new()
+    );
+
+    // Fully populated response models, serialized back, only use declared fields.
+    let pin = Pin {
+        id: "1".into(),
+        link: Some("l".into()),
+        title: Some("t".into()),
+        description: Some("d".into()),
+        alt_text: Some("a".into()),
+        board_id: Some("2".into()),
+        board_section_id: Some("3".into()),
+        created_at: Some("2025-01-01T00:00:00Z".into()),
+        dominant_color: Some("#fff".into()),
+        board_owner: Some(Default::default()),
+        media: Some(json!({"media_type": "image"})),
+    };
+    let board = Board {
+        id: "1".into(),
+        name: "n".into(),
+        description: Some("d".into()),
+        privacy: Some("PUBLIC".into()),
+        owner: Some(Default::default()),
+        created_at: Some("2025-01-01T00:00:00Z".into()),
+        pin_count: Some(1),
+    };
+    let account = Account {
+        id: Some("1".into()),
+        username: Some("u".into()),
+        account_type: Some("BUSINESS".into()),
+        profile_image: Some("p".into()),
+        website_url: Some("w".into()),
+        business_name: Some("b".into()),
+        board_count: Some(1),
+        pin_count: Some(1),
+        about: Some("a".into()),
+    };
+    for (name, v) in [
+        ("Pin", serde_json::to_value(&pin).unwrap()),
+        ("Board", serde_json::to_value(&board).unwrap()),
+        ("Account", serde_json::to_value(&account).unwrap()),
+    ] {
+        assert_eq!(
+            spec.validate(spec.schema(name), &v, Dir::Response, true),
+            Vec::<String>::new(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_validator_catches_violations() {
+    let spec = spec();
+    let errs = spec.validate(
+        spec.schema("Pin"),
+        &json!({"id": "abc", "title": "x".repeat(101), "board_section_id": null, "created_at": "yesterday",
+                "media": {"media_type": "image", "images": {"600x": {"url": "u"}}}, "colour": 1}),
+        Dir::Response,
+        true,
+    );
+    let joined = errs.join("\n");
+    for expected in [
+        "$.id: \"abc\" does not match ^\\d+$",
+        "$.title: 101 characters, maxLength is 100",
+        "$.created_at: \"yesterday\" is not an RFC 3339 date-time",
+        "$.media.images.600x: required property height is missing",
+        "$.colour: property not declared",
+    ] {
+        assert!(
+            joined.contains(expected),
+            "missing {expected:?} in:\n{joined}"
+        );
+    }
+    assert!(
+        !joined.contains("board_section_id"),
+        "nullable accepted:\n{joined}"
+    );
+
+    let errs = spec.validate(
+        spec.schema("PinCreate"),
+        &json!({"board_id": "1", "media_source": {"source_type": "image_url"}}),
+        Dir::Request,
+        true,
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("required property url is missing")),
+        "{errs:?}"
+    );
+    let errs = spec.validate(
+        spec.schema("PinCreate"),
+        &json!({"board_id": "1", "media_source": {"source_type": "bogus", "url": "u"}}),
+        Dir::Request,
+        true,
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("not in the discriminator mapping")),
+        "{errs:?}"
+    );
+
+    // A refresh answer must carry the refresh token (discriminator without oneOf).
+    let errs = spec.validate(
+        spec.schema("OauthAccessTokenResponse"),
+        &json!({"access_token": "a", "token_type": "bearer", "expires_in": 1, "scope": "s", "response_type": "refresh_token"}),
+        Dir::Response,
+        false,
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("required property refresh_token is missing")),
+        "{errs:?}"
+    );
+
+    // A read-only id in a section create; an integer where a string is due.
+    let errs = spec.validate(
+        spec.schema("BoardSection"),
+        &json!({"id": "1", "name": "n"}),
+        Dir::Request,
+        true,
+    );
+    assert!(errs.iter().any(|e| e.contains("read-only")), "{errs:?}");
+    let errs = spec.validate(
+        spec.schema("Board"),
+        &json!({"id": 1, "name": "n"}),
+        Dir::Response,
+        true,
+    );
+    assert!(
+        errs.iter().any(|e| e.contains("expected string")),
+        "{errs:?}"
+    );
+}

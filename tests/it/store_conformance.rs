@@ -1,0 +1,652 @@
+//! The backend-generic `Store` conformance suite (design §3).
+//!
+//! Each check takes a fresh store. `conformance!` instantiates every check as its own
+//! `#[tokio::test]` for a backend; PostgreSQL adds one line at the bottom.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::store::sled::{SledOptions, SledStore};
+use pinbridge::store::{
+    AccountState, Attempt, Delivery, IngestPlan, Ingested, ItemDisposition, ItemFilter, JobFilter,
+    JobId, JobState, LeaseOutcome, OnChange, SourceState, Store, StoreError, Target,
+};
+
+/// A store under test plus whatever must live as long as it (a temp dir, a database).
+pub struct Backend {
+    pub store: Arc<dyn Store>,
+    pub _keep: Box<dyn Any + Send + Sync>,
+}
+
+pub async fn open_sled() -> Backend {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SledStore::open_async(dir.path().join("store"), SledOptions::default(), None)
+        .await
+        .expect("open sled store");
+    Backend {
+        store: Arc::new(store),
+        _keep: Box::new(dir),
+    }
+}
+
+macro_rules! conformance {
+    ($backend:ident, $open:path) => {
+        mod $backend {
+            conformance!(@each $open;
+                new_duplicate_changed, changed_under_new_pin_queues_jobs,
+                skip_reason_records_without_jobs, repeated_delivery_is_a_no_op,
+                concurrent_ingest_of_one_key_is_new_once, ingest_many_keeps_order,
+                claim_takes_due_jobs_in_due_order_up_to_max, expired_lease_is_reclaimed,
+                extend_keeps_a_lease, stale_lease_writes_are_fenced, retry_counts_or_not,
+                unknown_jobs_are_claimed_for_reconcile, dead_and_revive,
+                forget_then_reingest_is_new, source_and_account_state_roundtrip,
+                purge_deliveries_forgets_expired_ids, stats_count_items_and_jobs);
+        }
+    };
+    (@each $open:path; $($check:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                let backend = $open().await;
+                super::$check(backend.store.clone()).await;
+                backend.store.close().await.expect("close");
+            }
+        )+
+    };
+}
+
+conformance!(sled, super::open_sled);
+
+const T0: i64 = 1_700_000_000_000;
+const LEASE: i64 = 60_000;
+
+fn src() -> SourceId {
+    SourceId::new("blog")
+}
+
+fn item(key: &str, title: &str) -> Item {
+    let mut item = Item::new(src(), DedupKey::new("guid", key));
+    item.title = title.into();
+    item.link = Some(format!("https://example.com/{key}"));
+    item.image_url = Some(format!("https://example.com/{key}.jpg"));
+    item
+}
+
+fn target(board: &str) -> Target {
+    Target {
+        route: "0".into(),
+        account: "main".into(),
+        board: board.into(),
+        section: None,
+    }
+}
+
+fn plan(boards: &[&str]) -> IngestPlan {
+    IngestPlan {
+        targets: boards.iter().map(|b| target(b)).collect(),
+        ..IngestPlan::default()
+    }
+}
+
+fn with_delivery(mut plan: IngestPlan, id: &str, keep_until: i64) -> IngestPlan {
+    plan.delivery = Some(Delivery {
+        id: id.into(),
+        keep_until,
+    });
+    plan
+}
+
+async fn all_jobs(store: &Arc<dyn Store>) -> Vec<pinbridge::store::Job> {
+    store.jobs(JobFilter::default()).await.expect("jobs")
+}
+
+async fn new_duplicate_changed(store: Arc<dyn Store>) {
+    let a = item("1", "First");
+    assert_eq!(
+        store.ingest(&a, plan(&["b1"]), T0).await.unwrap(),
+        Ingested::New { jobs: 1 }
+    );
+    assert_eq!(
+        store.ingest(&a, plan(&["b1"]), T0 + 1).await.unwrap(),
+        Ingested::Duplicate
+    );
+    // Fields a Pin does not show do not make a change.
+    let mut same = a.clone();
+    same.fields.insert("price".into(), "9".into());
+    assert_eq!(
+        store.ingest(&same, plan(&["b1"]), T0 + 2).await.unwrap(),
+        Ingested::Duplicate
+    );
+    let renamed = item("1", "Renamed");
+    assert_eq!(
+        store.ingest(&renamed, plan(&["b1"]), T0 + 3).await.unwrap(),
+        Ingested::Changed { jobs: 0 }
+    );
+    let stored = store.item(&src(), &a.key).await.unwrap().expect("item");
+    assert_eq!(stored.item.title, "Renamed");
+    assert_eq!(stored.fingerprint, renamed.fingerprint());
+    assert_eq!(stored.changes, 1);
+    assert_eq!(stored.first_seen, T0);
+    assert_eq!(stored.last_seen, T0 + 3);
+    assert_eq!(stored.disposition, ItemDisposition::Queued);
+    // The change queued nothing under the default `ignore` policy.
+    assert_eq!(store.item_jobs(&src(), &a.key).await.unwrap().len(), 1);
+    // The changed fields are now the known ones.
+    assert_eq!(
+        store.ingest(&renamed, plan(&["b1"]), T0 + 4).await.unwrap(),
+        Ingested::Duplicate
+    );
+}
+
+async fn changed_under_new_pin_queues_jobs(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("1", "A"), plan(&["b1"]), T0)
+        .await
+        .unwrap();
+    let mut p = plan(&["b1", "b2"]);
+    p.on_change = OnChange::NewPin;
+    assert_eq!(
+        store.ingest(&item("1", "B"), p, T0 + 1).await.unwrap(),
+        Ingested::Changed { jobs: 2 }
+    );
+    let jobs = store
+        .item_jobs(&src(), &DedupKey::new("guid", "1"))
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 3);
+    assert!(
+        jobs.iter()
+            .all(|j| matches!(j.state, JobState::Pending { .. }))
+    );
+}
+
+async fn skip_reason_records_without_jobs(store: Arc<dyn Store>) {
+    let mut p = plan(&["b1"]);
+    p.skip_reason = Some("backfill: none".into());
+    assert_eq!(
+        store.ingest(&item("1", "A"), p, T0).await.unwrap(),
+        Ingested::New { jobs: 0 }
+    );
+    let stored = store
+        .item(&src(), &DedupKey::new("guid", "1"))
+        .await
+        .unwrap()
+        .expect("skipped items are recorded");
+    assert_eq!(
+        stored.disposition,
+        ItemDisposition::Skipped {
+            reason: "backfill: none".into()
+        }
+    );
+    assert!(all_jobs(&store).await.is_empty());
+    assert!(store.claim(10, LEASE, T0 + 1).await.unwrap().is_empty());
+    // A skipped item is still known: it will not pin later either.
+    assert_eq!(
+        store
+            .ingest(&item("1", "A"), plan(&["b1"]), T0 + 2)
+            .await
+            .unwrap(),
+        Ingested::Duplicate
+    );
+}
+
+async fn repeated_delivery_is_a_no_op(store: Arc<dyn Store>) {
+    let first = with_delivery(plan(&["b1"]), "d-1", T0 + 1000);
+    assert_eq!(
+        store.ingest(&item("1", "A"), first, T0).await.unwrap(),
+        Ingested::New { jobs: 1 }
+    );
+    // Same delivery id, different body: the sender's retry; nothing is recorded.
+    let again = with_delivery(plan(&["b1", "b2"]), "d-1", T0 + 1000);
+    assert_eq!(
+        store
+            .ingest(&item("2", "Other"), again, T0 + 1)
+            .await
+            .unwrap(),
+        Ingested::Duplicate
+    );
+    assert!(
+        store
+            .item(&src(), &DedupKey::new("guid", "2"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(all_jobs(&store).await.len(), 1);
+    // A new delivery of the same item is an ordinary duplicate.
+    let other = with_delivery(plan(&["b1"]), "d-2", T0 + 1000);
+    assert_eq!(
+        store.ingest(&item("1", "A"), other, T0 + 2).await.unwrap(),
+        Ingested::Duplicate
+    );
+}
+
+async fn concurrent_ingest_of_one_key_is_new_once(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.ingest(&item("1", "A"), plan(&["b1"]), T0).await })
+        })
+        .collect();
+    let mut new = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            Ingested::New { jobs: 1 } => new += 1,
+            Ingested::Duplicate => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(new, 1);
+    assert_eq!(all_jobs(&store).await.len(), 1);
+}
+
+async fn ingest_many_keeps_order(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("2", "B"), plan(&["b1"]), T0)
+        .await
+        .unwrap();
+    let batch = vec![
+        (item("1", "A"), plan(&["b1"])),
+        (item("2", "B"), plan(&["b1"])),
+        (item("3", "C"), plan(&["b1", "b2"])),
+    ];
+    let results = store.ingest_many(batch, T0 + 1).await.unwrap();
+    assert_eq!(
+        results,
+        vec![
+            Ingested::New { jobs: 1 },
+            Ingested::Duplicate,
+            Ingested::New { jobs: 2 }
+        ]
+    );
+    let jobs: Vec<_> = all_jobs(&store)
+        .await
+        .into_iter()
+        .filter(|j| j.created == T0 + 1)
+        .collect();
+    let keys: Vec<_> = jobs.iter().map(|j| j.item.as_str().to_string()).collect();
+    assert_eq!(
+        keys,
+        ["guid:1", "guid:3", "guid:3"],
+        "job ids follow batch order"
+    );
+    assert_eq!(jobs[1].target.board, "b1");
+    assert_eq!(jobs[2].target.board, "b2");
+}
+
+async fn claim_takes_due_jobs_in_due_order_up_to_max(store: Arc<dyn Store>) {
+    // Ingested in this order, but due in the order 2, 3, 1.
+    store
+        .ingest(&item("1", "A"), plan(&["b"]), T0 + 300)
+        .await
+        .unwrap();
+    store
+        .ingest(&item("2", "B"), plan(&["b"]), T0 + 100)
+        .await
+        .unwrap();
+    store
+        .ingest(&item("3", "C"), plan(&["b"]), T0 + 200)
+        .await
+        .unwrap();
+    store
+        .ingest(&item("4", "D"), plan(&["b"]), T0 + 5000)
+        .await
+        .unwrap();
+
+    assert!(
+        store.claim(10, LEASE, T0).await.unwrap().is_empty(),
+        "nothing due yet"
+    );
+    let first = store.claim(2, LEASE, T0 + 1000).await.unwrap();
+    let keys: Vec<_> = first
+        .iter()
+        .map(|l| l.item.key.as_str().to_string())
+        .collect();
+    assert_eq!(keys, ["guid:2", "guid:3"]);
+    assert_eq!(first[0].item.title, "B", "a lease carries its item");
+    assert!(
+        first
+            .iter()
+            .all(|l| !l.reconcile && l.until == T0 + 1000 + LEASE)
+    );
+    let rest = store.claim(10, LEASE, T0 + 1000).await.unwrap();
+    assert_eq!(
+        rest.len(),
+        1,
+        "item 4 is not due yet and leased jobs are not taken twice"
+    );
+    assert_eq!(rest[0].item.key.as_str(), "guid:1");
+    let job = store.job(&rest[0].job.id).await.unwrap().unwrap();
+    assert!(matches!(job.state, JobState::Leased { token, .. } if token == rest[0].token));
+    assert_eq!(job.attempts, 0, "claiming does not count an attempt");
+    assert!(store.claim(0, LEASE, T0 + 9000).await.unwrap().is_empty());
+}
+
+async fn expired_lease_is_reclaimed(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("1", "A"), plan(&["b"]), T0)
+        .await
+        .unwrap();
+    let first = store.claim(1, 1000, T0).await.unwrap().remove(0);
+    assert!(
+        store.claim(1, 1000, T0 + 1000).await.unwrap().is_empty(),
+        "held until `until`"
+    );
+    let second = store.claim(1, 1000, T0 + 1001).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].job.id, first.job.id);
+    assert!(
+        second[0].token > first.token,
+        "each lease gets a larger token"
+    );
+    assert!(
+        second[0].reconcile,
+        "the first holder may have sent the create: reconcile before creating"
+    );
+}
+
+async fn extend_keeps_a_lease(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("1", "A"), plan(&["b"]), T0)
+        .await
+        .unwrap();
+    let lease = store.claim(1, 1000, T0).await.unwrap().remove(0);
+    assert_eq!(
+        store.extend(&lease, T0 + 10_000).await.unwrap(),
+        LeaseOutcome::Applied
+    );
+    assert!(store.claim(1, 1000, T0 + 5000).await.unwrap().is_empty());
+    assert_eq!(store.claim(1, 1000, T0 + 10_001).await.unwrap().len(), 1);
+    // The old holder lost it to the reclaim: extending no longer works.
+    assert_eq!(
+        store.extend(&lease, T0 + 20_000).await.unwrap(),
+        LeaseOutcome::LeaseLost
+    );
+}
+
+async fn stale_lease_writes_are_fenced(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("1", "A"), plan(&["b"]), T0)
+        .await
+        .unwrap();
+    let old = store.claim(1, 1000, T0).await.unwrap().remove(0);
+    let new = store.claim(1, 1000, T0 + 2000).await.unwrap().remove(0);
+    let before = store.job(&old.job.id).await.unwrap().unwrap();
+
+    let late = T0 + 2500;
+    assert_eq!(
+        store.complete(&old, "pin-old", late).await.unwrap(),
+        LeaseOutcome::LeaseLost
+    );
+    assert_eq!(
+        store
+            .retry(&old, late, "x", Attempt::Counts, late)
+            .await
+            .unwrap(),
+        LeaseOutcome::LeaseLost
+    );
+    assert_eq!(
+        store.mark_unknown(&old, "x", late, late).await.unwrap(),
+        LeaseOutcome::LeaseLost
+    );
+    assert_eq!(
+        store.dead(&old, "x", late).await.unwrap(),
+        LeaseOutcome::LeaseLost
+    );
+    assert_eq!(
+        store.job(&old.job.id).await.unwrap().unwrap(),
+        before,
+        "a fenced write changes nothing"
+    );
+
+    assert_eq!(
+        store.complete(&new, "pin-1", late).await.unwrap(),
+        LeaseOutcome::Applied
+    );
+    let done = store.job(&new.job.id).await.unwrap().unwrap();
+    assert_eq!(
+        done.state,
+        JobState::Done {
+            pin_id: "pin-1".into(),
+            at: late
+        }
+    );
+    // Done is final: the same lease cannot write again, and nothing is claimable.
+    assert_eq!(
+        store.dead(&new, "x", late).await.unwrap(),
+        LeaseOutcome::LeaseLost
+    );
+    assert!(store.claim(10, 1000, T0 + 99_000).await.unwrap().is_empty());
+}
+
+async fn retry_counts_or_not(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("1", "A"), plan(&["b"]), T0)
+        .await
+        .unwrap();
+    let lease = store.claim(1, LEASE, T0).await.unwrap().remove(0);
+    let at = T0 + 5000;
+    assert_eq!(
+        store
+            .retry(&lease, at, "HTTP 500", Attempt::Counts, T0 + 1)
+            .await
+            .unwrap(),
+        LeaseOutcome::Applied
+    );
+    let job = store.job(&lease.job.id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Retry { at });
+    assert_eq!(job.attempts, 1);
+    assert_eq!(job.last_error.as_deref(), Some("HTTP 500"));
+
+    assert!(
+        store.claim(1, LEASE, at - 1).await.unwrap().is_empty(),
+        "not before `at`"
+    );
+    let lease = store.claim(1, LEASE, at).await.unwrap().remove(0);
+    assert_eq!(lease.job.attempts, 1);
+    store
+        .retry(&lease, at + 10, "HTTP 429", Attempt::Free, at)
+        .await
+        .unwrap();
+    let job = store.job(&lease.job.id).await.unwrap().unwrap();
+    assert_eq!(job.attempts, 1, "a rate limit does not use an attempt");
+    assert_eq!(job.last_error.as_deref(), Some("HTTP 429"));
+}
+
+async fn unknown_jobs_are_claimed_for_reconcile(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("1", "A"), plan(&["b"]), T0)
+        .await
+        .unwrap();
+    let lease = store.claim(1, 1000, T0).await.unwrap().remove(0);
+    assert_eq!(
+        store
+            .mark_unknown(&lease, "timeout after send", T0 + 50, T0 + 10)
+            .await
+            .unwrap(),
+        LeaseOutcome::Applied
+    );
+    let job = store.job(&lease.job.id).await.unwrap().unwrap();
+    assert_eq!(
+        job.state,
+        JobState::Unknown {
+            since: T0 + 10,
+            at: T0 + 50
+        }
+    );
+    assert_eq!(job.attempts, 1, "an ambiguous failure uses up an attempt");
+    assert!(
+        store.claim(1, 1000, T0 + 49).await.unwrap().is_empty(),
+        "not before its retry time"
+    );
+    let again = store.claim(1, 1000, T0 + 50).await.unwrap().remove(0);
+    assert!(again.reconcile, "an unknown job must be reconciled");
+    // If the reconciling worker dies too, the next holder still reconciles.
+    let third = store.claim(1, 1000, T0 + 2000).await.unwrap().remove(0);
+    assert!(third.reconcile);
+    assert_eq!(third.job.id, lease.job.id);
+}
+
+async fn dead_and_revive(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("1", "A"), plan(&["b"]), T0)
+        .await
+        .unwrap();
+    let lease = store.claim(1, LEASE, T0).await.unwrap().remove(0);
+    store
+        .retry(&lease, T0, "boom", Attempt::Counts, T0)
+        .await
+        .unwrap();
+    let lease = store.claim(1, LEASE, T0 + 1).await.unwrap().remove(0);
+    assert_eq!(
+        store.dead(&lease, "board not found", T0 + 2).await.unwrap(),
+        LeaseOutcome::Applied
+    );
+    let job = store.job(&lease.job.id).await.unwrap().unwrap();
+    assert!(matches!(&job.state, JobState::Dead { error, .. } if error == "board not found"));
+    assert!(store.claim(1, LEASE, T0 + 99_999).await.unwrap().is_empty());
+    let dead = store
+        .jobs(JobFilter {
+            state: Some("dead".into()),
+            ..JobFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+
+    let revived = store.revive(&lease.job.id, T0 + 100).await.unwrap();
+    assert_eq!(revived.state, JobState::Pending { run_at: T0 + 100 });
+    assert_eq!(revived.attempts, 0);
+    assert_eq!(store.claim(1, LEASE, T0 + 100).await.unwrap().len(), 1);
+
+    let missing = store.revive(&JobId("no-such-job".into()), T0).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+}
+
+async fn forget_then_reingest_is_new(store: Arc<dyn Store>) {
+    let a = item("1", "A");
+    store.ingest(&a, plan(&["b1", "b2"]), T0).await.unwrap();
+    let leased = store.claim(1, LEASE, T0).await.unwrap().remove(0);
+    assert!(store.forget(&src(), &a.key).await.unwrap());
+    assert!(store.item(&src(), &a.key).await.unwrap().is_none());
+    assert!(store.item_jobs(&src(), &a.key).await.unwrap().is_empty());
+    assert!(
+        all_jobs(&store).await.is_empty(),
+        "unfinished jobs go with the item"
+    );
+    assert_eq!(
+        store.complete(&leased, "pin", T0 + 1).await.unwrap(),
+        LeaseOutcome::LeaseLost
+    );
+    assert!(
+        !store.forget(&src(), &a.key).await.unwrap(),
+        "already forgotten"
+    );
+    assert_eq!(
+        store.ingest(&a, plan(&["b1"]), T0 + 2).await.unwrap(),
+        Ingested::New { jobs: 1 }
+    );
+}
+
+async fn source_and_account_state_roundtrip(store: Arc<dyn Store>) {
+    assert_eq!(
+        store.source_state(&src()).await.unwrap(),
+        SourceState::default()
+    );
+    assert_eq!(
+        store.account_state("main").await.unwrap(),
+        AccountState::default()
+    );
+    let mut s = SourceState {
+        etag: Some("\"abc\"".into()),
+        next_poll: Some(T0 + 60_000),
+        error_count: 2,
+        baselined: true,
+        ..SourceState::default()
+    };
+    s.extra.insert("websub_lease".into(), "86400".into());
+    store.set_source_state(&src(), &s).await.unwrap();
+    assert_eq!(store.source_state(&src()).await.unwrap(), s);
+    assert_eq!(
+        store.source_state(&SourceId::new("other")).await.unwrap(),
+        SourceState::default()
+    );
+    let a = AccountState {
+        blocked_until: Some(T0 + 1),
+        problem: None,
+        tokens: Some(vec![1, 2, 3, 0, 255]),
+    };
+    store.set_account_state("main", &a).await.unwrap();
+    assert_eq!(store.account_state("main").await.unwrap(), a);
+}
+
+async fn purge_deliveries_forgets_expired_ids(store: Arc<dyn Store>) {
+    let p1 = with_delivery(plan(&["b"]), "d-1", T0 + 100);
+    let p2 = with_delivery(plan(&["b"]), "d-2", T0 + 200);
+    store.ingest(&item("1", "A"), p1, T0).await.unwrap();
+    store.ingest(&item("2", "B"), p2, T0).await.unwrap();
+    assert_eq!(store.purge_deliveries(T0 + 150).await.unwrap(), 1);
+    assert_eq!(store.purge_deliveries(T0 + 150).await.unwrap(), 0);
+    // d-1 is forgotten: a new item under that id is accepted; d-2 still deduplicates.
+    let reuse = with_delivery(plan(&["b"]), "d-1", T0 + 500);
+    assert_eq!(
+        store
+            .ingest(&item("3", "C"), reuse, T0 + 160)
+            .await
+            .unwrap(),
+        Ingested::New { jobs: 1 }
+    );
+    let repeat = with_delivery(plan(&["b"]), "d-2", T0 + 200);
+    assert_eq!(
+        store
+            .ingest(&item("4", "D"), repeat, T0 + 160)
+            .await
+            .unwrap(),
+        Ingested::Duplicate
+    );
+}
+
+async fn stats_count_items_and_jobs(store: Arc<dyn Store>) {
+    let empty = store.stats().await.unwrap();
+    assert_eq!(empty.items, 0);
+    assert_eq!(empty.jobs_by_state.get("pending"), Some(&0));
+    let mut skip = plan(&[]);
+    skip.skip_reason = Some("draft".into());
+    store
+        .ingest(&item("1", "A"), plan(&["b1", "b2"]), T0)
+        .await
+        .unwrap();
+    store.ingest(&item("2", "B"), skip, T0).await.unwrap();
+    let lease = store.claim(1, LEASE, T0).await.unwrap().remove(0);
+    store.complete(&lease, "pin-1", T0).await.unwrap();
+    let stats = store.stats().await.unwrap();
+    assert_eq!(stats.items, 2);
+    assert_eq!(stats.jobs_by_state.get("pending"), Some(&1));
+    assert_eq!(stats.jobs_by_state.get("done"), Some(&1));
+    assert_eq!(stats.jobs_by_state.get("leased"), Some(&0));
+    assert_eq!(stats.quarantined, 0);
+    assert!(stats.size_on_disk > 0);
+    let items = store
+        .items(ItemFilter {
+            source: Some(src()),
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    let none = store
+        .items(ItemFilter {
+            source: Some(SourceId::new("blo")),
+            limit: 0,
+        })
+        .await
+        .unwrap();
+    assert!(
+        none.is_empty(),
+        "a source whose id is a prefix sees nothing"
+    );
+}

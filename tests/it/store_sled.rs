@@ -1,0 +1,255 @@
+//! sled-only store tests: reopening, damaged records, schema guard, group commit.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::store::sled::{SCHEMA_VERSION, SledOptions, SledStore, testing};
+use pinbridge::store::{
+    IngestPlan, Ingested, ItemFilter, JobFilter, JobState, SourceState, Store, StoreError, Target,
+};
+
+const T0: i64 = 1_700_000_000_000;
+
+fn item(key: &str) -> Item {
+    let mut item = Item::new(SourceId::new("blog"), DedupKey::new("guid", key));
+    item.title = format!("Title {key}");
+    item.image_url = Some(format!("https://example.com/{key}.jpg"));
+    item
+}
+
+fn plan() -> IngestPlan {
+    IngestPlan {
+        targets: vec![Target {
+            route: "0".into(),
+            account: "main".into(),
+            board: "b".into(),
+            section: None,
+        }],
+        ..IngestPlan::default()
+    }
+}
+
+async fn open(path: &Path) -> Result<SledStore, StoreError> {
+    SledStore::open_async(path.to_path_buf(), SledOptions::default(), None).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopen_keeps_everything_and_turns_leases_into_reconciles() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let leased_id;
+    {
+        let store = open(&path).await.unwrap();
+        store.ingest(&item("1"), plan(), T0).await.unwrap();
+        store.ingest(&item("2"), plan(), T0).await.unwrap();
+        leased_id = store.claim(1, 60_000, T0).await.unwrap().remove(0).job.id;
+        let state = SourceState {
+            etag: Some("e1".into()),
+            ..SourceState::default()
+        };
+        store
+            .set_source_state(&SourceId::new("blog"), &state)
+            .await
+            .unwrap();
+        store.close().await.unwrap();
+    }
+    let store = open(&path).await.unwrap();
+    assert_eq!(
+        store.ingest(&item("1"), plan(), T0 + 1).await.unwrap(),
+        Ingested::Duplicate
+    );
+    assert_eq!(store.items(ItemFilter::default()).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .source_state(&SourceId::new("blog"))
+            .await
+            .unwrap()
+            .etag
+            .as_deref(),
+        Some("e1")
+    );
+    let job = store.job(&leased_id).await.unwrap().unwrap();
+    assert!(
+        matches!(job.state, JobState::Unknown { .. }),
+        "a lease held by a dead process must be reconciled: {:?}",
+        job.state
+    );
+    // Well before the old lease would have expired, both jobs are claimable again.
+    let leases = store.claim(10, 60_000, T0 + 2).await.unwrap();
+    assert_eq!(leases.len(), 2);
+    let old = leases.iter().find(|l| l.job.id == leased_id).unwrap();
+    assert!(old.reconcile);
+    assert!(leases.iter().any(|l| l.job.id != leased_id && !l.reconcile));
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_open_of_the_same_store_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let store = open(&path).await.unwrap();
+    let second = open(&path).await;
+    let Err(err) = second else {
+        panic!("a second open must fail")
+    };
+    assert!(
+        err.to_string().contains("another pinbridge process"),
+        "{err}"
+    );
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damaged_records_are_quarantined_and_the_store_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let (job_of_1, job_of_2);
+    {
+        let store = open(&path).await.unwrap();
+        store.ingest(&item("1"), plan(), T0).await.unwrap();
+        store.ingest(&item("2"), plan(), T0).await.unwrap();
+        let jobs = store.jobs(JobFilter::default()).await.unwrap();
+        (job_of_1, job_of_2) = (jobs[0].id.clone(), jobs[1].id.clone());
+        store.close().await.unwrap();
+    }
+    {
+        // Damage item 1's record (a flipped byte) and job 2's record (garbage) behind the store's back.
+        let db = sled::open(&path).unwrap();
+        let items = db.open_tree(testing::ITEMS).unwrap();
+        let (key, value) = items.iter().next().unwrap().unwrap();
+        let mut flipped = value.to_vec();
+        flipped[3] ^= 0x20;
+        items.insert(key, flipped).unwrap();
+        let jobs = db.open_tree(testing::JOBS).unwrap();
+        jobs.insert(job_of_2.0.as_bytes(), &b"\x00garbage"[..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = open(&path).await.unwrap();
+    // Item 1's record is gone, so its job cannot run: it goes to the dead letter, not a panic.
+    // Job 2 is unreadable and is skipped.
+    let leases = store.claim(10, 1000, T0 + 1).await.unwrap();
+    assert!(leases.is_empty(), "{leases:?}");
+    let job1 = store.job(&job_of_1).await.unwrap().unwrap();
+    assert!(
+        matches!(job1.state, JobState::Dead { .. }),
+        "{:?}",
+        job1.state
+    );
+    assert!(store.job(&job_of_2).await.unwrap().is_none());
+
+    let quarantined = store.quarantined().await.unwrap();
+    assert_eq!(quarantined.len(), 2, "{quarantined:?}");
+    let trees: Vec<_> = quarantined.iter().map(|q| q.tree.as_str()).collect();
+    assert!(
+        trees.contains(&"items") && trees.contains(&"jobs"),
+        "{trees:?}"
+    );
+    let item_report = quarantined.iter().find(|q| q.tree == "items").unwrap();
+    assert_eq!(item_report.key, "blog/guid:1");
+    assert!(
+        item_report.reason.contains("checksum"),
+        "{}",
+        item_report.reason
+    );
+    assert_eq!(store.stats().await.unwrap().quarantined, 2);
+
+    // Item 1's tombstone survived, so it still deduplicates; new items work as before.
+    assert_eq!(
+        store.ingest(&item("1"), plan(), T0 + 2).await.unwrap(),
+        Ingested::Duplicate
+    );
+    assert_eq!(
+        store.ingest(&item("3"), plan(), T0 + 2).await.unwrap(),
+        Ingested::New { jobs: 1 }
+    );
+    assert_eq!(store.claim(10, 1000, T0 + 3).await.unwrap().len(), 1);
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_from_a_newer_pinbridge_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    open(&path).await.unwrap().close().await.unwrap();
+    {
+        let db = sled::open(&path).unwrap();
+        let meta = db.open_tree(testing::META).unwrap();
+        meta.insert(testing::SCHEMA_KEY, testing::encode(&(SCHEMA_VERSION + 98)))
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let Err(err) = open(&path).await else {
+        panic!("a newer schema must not open")
+    };
+    assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("newer pinbridge"), "{message}");
+    assert!(
+        message.contains(&format!("schema {}", SCHEMA_VERSION + 98)),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_share_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir.path().join("store")).await.unwrap());
+    let before = store.flush_count();
+    const N: usize = 200;
+    let tasks: Vec<_> = (0..N)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.ingest(&item(&i.to_string()), plan(), T0).await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), Ingested::New { jobs: 1 });
+    }
+    let flushes = store.flush_count() - before;
+    println!("{N} concurrent ingests took {flushes} flushes");
+    assert!(flushes >= 1);
+    assert!(flushes <= N as u64 / 2, "{flushes} flushes for {N} writers");
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_store_refuses_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("store")).await.unwrap();
+    store.close().await.unwrap();
+    store.close().await.unwrap();
+    let result = store.ingest(&item("1"), plan(), T0).await;
+    assert!(matches!(result, Err(StoreError::Closed)), "{result:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_tombstone_is_rebuilt_from_the_item_so_nothing_pins_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    {
+        let store = open(&path).await.unwrap();
+        store.ingest(&item("1"), plan(), T0).await.unwrap();
+        store.close().await.unwrap();
+    }
+    {
+        let db = sled::open(&path).unwrap();
+        let dedup = db.open_tree(testing::DEDUP).unwrap();
+        let (key, _) = dedup.iter().next().unwrap().unwrap();
+        dedup.insert(key, &b"not an envelope"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let store = open(&path).await.unwrap();
+    for at in [T0 + 1, T0 + 2] {
+        assert_eq!(
+            store.ingest(&item("1"), plan(), at).await.unwrap(),
+            Ingested::Duplicate
+        );
+    }
+    let quarantined = store.quarantined().await.unwrap();
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert_eq!(quarantined[0].tree, "dedup");
+    assert_eq!(store.jobs(JobFilter::default()).await.unwrap().len(), 1);
+    store.close().await.unwrap();
+}

@@ -1,0 +1,482 @@
+//! Shared pieces of the webhook tests: a small in-memory Store (until the sled store lands),
+//! a real axum server on 127.0.0.1:0, the signed vectors, and signers.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use pinbridge::clock::{ManualClock, SharedClock};
+use pinbridge::ingest::{Ingest, IngestConfig};
+use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::sources::webhook::settings::Algorithm;
+use pinbridge::sources::webhook::verify::keys::{decode_whsec, sign};
+use pinbridge::sources::webhook::{WebhookSettings, WebhookSources, router};
+use pinbridge::store::*;
+use pinbridge::sync::route::{RouteRule, Routes, When};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+/// An in-memory Store with the ingest semantics the webhook receiver relies on (delivery ids,
+/// dedup by key, fingerprint → Duplicate/Changed) and a switch that makes it fail.
+#[derive(Default)]
+pub struct MemStore {
+    state: Mutex<MemState>,
+    pub failing: AtomicBool,
+}
+
+#[derive(Default)]
+struct MemState {
+    items: HashMap<(SourceId, DedupKey), StoredItem>,
+    deliveries: HashSet<String>,
+    jobs: usize,
+}
+
+impl MemStore {
+    pub fn items(&self) -> Vec<StoredItem> {
+        let state = self.state.lock().unwrap();
+        let mut items: Vec<StoredItem> = state.items.values().cloned().collect();
+        items.sort_by(|a, b| a.item.key.cmp(&b.item.key));
+        items
+    }
+    pub fn item(&self, source: &str, key: &str) -> Option<StoredItem> {
+        let state = self.state.lock().unwrap();
+        state
+            .items
+            .get(&(SourceId::new(source), DedupKey(key.to_string())))
+            .cloned()
+    }
+    pub fn jobs(&self) -> usize {
+        self.state.lock().unwrap().jobs
+    }
+    pub fn deliveries(&self) -> usize {
+        self.state.lock().unwrap().deliveries.len()
+    }
+}
+
+fn unsupported<T>() -> StoreResult<T> {
+    Err(StoreError::Io(
+        "not supported by the in-memory test store".into(),
+    ))
+}
+
+#[async_trait]
+impl Store for MemStore {
+    async fn ingest(&self, item: &Item, plan: IngestPlan, now: Millis) -> StoreResult<Ingested> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Io("disk on fire (test)".into()));
+        }
+        let mut state = self.state.lock().unwrap();
+        if let Some(d) = &plan.delivery {
+            if state.deliveries.contains(&d.id) {
+                return Ok(Ingested::Duplicate);
+            }
+            state.deliveries.insert(d.id.clone());
+        }
+        let disposition = match &plan.skip_reason {
+            Some(reason) => ItemDisposition::Skipped {
+                reason: reason.clone(),
+            },
+            None => ItemDisposition::Queued,
+        };
+        let key = (item.source.clone(), item.key.clone());
+        let fingerprint = item.fingerprint();
+        let jobs = plan.targets.len();
+        match state.items.get_mut(&key) {
+            Some(stored) if stored.fingerprint == fingerprint => {
+                stored.last_seen = now;
+                Ok(Ingested::Duplicate)
+            }
+            Some(stored) => {
+                stored.item = item.clone();
+                stored.fingerprint = fingerprint;
+                stored.changes += 1;
+                stored.last_seen = now;
+                let jobs = if plan.on_change == OnChange::NewPin {
+                    jobs
+                } else {
+                    0
+                };
+                state.jobs += jobs;
+                Ok(Ingested::Changed { jobs })
+            }
+            None => {
+                state.items.insert(
+                    key,
+                    StoredItem {
+                        item: item.clone(),
+                        fingerprint,
+                        first_seen: now,
+                        last_seen: now,
+                        changes: 0,
+                        disposition,
+                    },
+                );
+                state.jobs += jobs;
+                Ok(Ingested::New { jobs })
+            }
+        }
+    }
+    async fn ingest_many(
+        &self,
+        batch: Vec<(Item, IngestPlan)>,
+        now: Millis,
+    ) -> StoreResult<Vec<Ingested>> {
+        let mut out = Vec::new();
+        for (item, plan) in batch {
+            out.push(self.ingest(&item, plan, now).await?);
+        }
+        Ok(out)
+    }
+    async fn claim(&self, _: usize, _: i64, _: Millis) -> StoreResult<Vec<Lease>> {
+        Ok(Vec::new())
+    }
+    async fn extend(&self, _: &Lease, _: Millis) -> StoreResult<LeaseOutcome> {
+        unsupported()
+    }
+    async fn complete(&self, _: &Lease, _: &str, _: Millis) -> StoreResult<LeaseOutcome> {
+        unsupported()
+    }
+    async fn retry(
+        &self,
+        _: &Lease,
+        _: Millis,
+        _: &str,
+        _: Attempt,
+        _: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        unsupported()
+    }
+    async fn mark_unknown(
+        &self,
+        _: &Lease,
+        _: &str,
+        _: Millis,
+        _: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        unsupported()
+    }
+    async fn dead(&self, _: &Lease, _: &str, _: Millis) -> StoreResult<LeaseOutcome> {
+        unsupported()
+    }
+    async fn revive(&self, _: &JobId, _: Millis) -> StoreResult<Job> {
+        unsupported()
+    }
+    async fn job(&self, _: &JobId) -> StoreResult<Option<Job>> {
+        Ok(None)
+    }
+    async fn jobs(&self, _: JobFilter) -> StoreResult<Vec<Job>> {
+        Ok(Vec::new())
+    }
+    async fn item_jobs(&self, _: &SourceId, _: &DedupKey) -> StoreResult<Vec<Job>> {
+        Ok(Vec::new())
+    }
+    async fn item(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Option<StoredItem>> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .items
+            .get(&(source.clone(), key.clone()))
+            .cloned())
+    }
+    async fn items(&self, _: ItemFilter) -> StoreResult<Vec<StoredItem>> {
+        Ok(MemStore::items(self))
+    }
+    async fn forget(&self, source: &SourceId, key: &DedupKey) -> StoreResult<bool> {
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .items
+            .remove(&(source.clone(), key.clone()))
+            .is_some())
+    }
+    async fn source_state(&self, _: &SourceId) -> StoreResult<SourceState> {
+        Ok(SourceState::default())
+    }
+    async fn set_source_state(&self, _: &SourceId, _: &SourceState) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn account_state(&self, _: &str) -> StoreResult<AccountState> {
+        Ok(AccountState::default())
+    }
+    async fn set_account_state(&self, _: &str, _: &AccountState) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn purge_deliveries(&self, _: Millis) -> StoreResult<u64> {
+        Ok(0)
+    }
+    async fn stats(&self) -> StoreResult<StoreStats> {
+        Ok(StoreStats::default())
+    }
+    async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
+        Ok(Vec::new())
+    }
+    async fn close(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+/// A running receiver: real axum server on 127.0.0.1:0, in-memory store, manual clock.
+pub struct Harness {
+    pub base: String,
+    pub store: Arc<MemStore>,
+    pub clock: ManualClock,
+    pub sources: Arc<WebhookSources>,
+    pub client: reqwest::Client,
+    cancel: CancellationToken,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Harness {
+    pub async fn start(sources: Vec<(&str, WebhookSettings)>, now_ms: i64) -> Harness {
+        Self::start_with(sources, now_ms, |s| s).await
+    }
+
+    pub async fn start_with(
+        sources: Vec<(&str, WebhookSettings)>,
+        now_ms: i64,
+        customize: impl FnOnce(WebhookSources) -> WebhookSources,
+    ) -> Harness {
+        let store = Arc::new(MemStore::default());
+        let clock = ManualClock::new(now_ms);
+        let shared: SharedClock = Arc::new(clock.clone());
+        let routes = Routes::new(vec![RouteRule {
+            name: "all".into(),
+            source: "*".into(),
+            account: "main".into(),
+            board: "Board".into(),
+            section: None,
+            when: When::default(),
+        }]);
+        let ingest = Ingest::new(
+            store.clone(),
+            shared.clone(),
+            IngestConfig {
+                routes,
+                on_change: HashMap::new(),
+            },
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        let list = sources
+            .into_iter()
+            .map(|(id, s)| (SourceId::new(id), s))
+            .collect();
+        let hooks = WebhookSources::new(list, ingest, shared)
+            .unwrap_or_else(|p| panic!("config problems: {p:?}"));
+        let hooks = Arc::new(customize(hooks));
+        let (base, cancel) = serve(router(hooks.clone())).await;
+        Harness {
+            base,
+            store,
+            clock,
+            sources: hooks,
+            client: reqwest::Client::new(),
+            cancel,
+        }
+    }
+
+    pub fn url(&self, source: &str) -> String {
+        format!("{}/hooks/{source}", self.base)
+    }
+
+    /// POST `body` with `headers`; returns status, headers and the JSON answer.
+    pub async fn post(
+        &self,
+        source: &str,
+        headers: &[(String, String)],
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let mut request = self.client.post(self.url(source)).body(body);
+        for (k, v) in headers {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        let response = request
+            .send()
+            .await
+            .expect("request reaches the test server");
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            retry_after,
+            text,
+            json,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Reply {
+    pub fn error(&self) -> &str {
+        self.json["error"].as_str().unwrap_or("")
+    }
+    pub fn answer(&self) -> &str {
+        self.json["status"].as_str().unwrap_or("")
+    }
+    pub fn reason(&self) -> &str {
+        self.json["reason"].as_str().unwrap_or("")
+    }
+}
+
+/// Serve a router on 127.0.0.1:0 until the token is cancelled.
+pub async fn serve(app: axum::Router) -> (String, CancellationToken) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await
+            .ok();
+    });
+    (format!("http://{addr}"), cancel)
+}
+
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/webhooks")
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join(name)).unwrap()
+}
+
+/// One entry of signed-vectors.json.
+#[derive(Clone, Debug)]
+pub struct Vector {
+    pub name: String,
+    pub secret: String,
+    pub other_secret: Option<String>,
+    pub body: Vec<u8>,
+    pub now_ms: i64,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Vector {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn with_header(&self, name: &str, value: &str) -> Vec<(String, String)> {
+        let mut headers: Vec<_> = self
+            .headers
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case(name))
+            .cloned()
+            .collect();
+        headers.push((name.to_string(), value.to_string()));
+        headers
+    }
+    pub fn without_header(&self, name: &str) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case(name))
+            .cloned()
+            .collect()
+    }
+}
+
+pub fn vectors() -> Vec<Vector> {
+    let doc: Value = serde_json::from_slice(&fixture("signed-vectors.json")).unwrap();
+    doc["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let body = match (v.get("body_inline"), v.get("body_file")) {
+                (Some(Value::String(b)), _) => b.clone().into_bytes(),
+                (_, Some(Value::String(f))) => fixture(f),
+                _ => panic!("vector without body"),
+            };
+            Vector {
+                name: v["name"].as_str().unwrap().into(),
+                secret: v["secret"].as_str().unwrap().into(),
+                other_secret: v
+                    .get("other_valid_secret")
+                    .and_then(|s| s.as_str())
+                    .map(Into::into),
+                body,
+                now_ms: v
+                    .get("now_unix")
+                    .and_then(|n| n.as_i64())
+                    .unwrap_or(1_768_471_203)
+                    * 1000,
+                headers: v["headers"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+pub fn vector(name: &str) -> Vector {
+    vectors().into_iter().find(|v| v.name == name).unwrap()
+}
+
+/// base64(HMAC-SHA256(secret, body)): Shopify, WooCommerce, WP Webhooks.
+pub fn sign_base64(secret: &str, body: &[u8]) -> String {
+    STANDARD.encode(sign(Algorithm::Sha256, secret.as_bytes(), &[body]))
+}
+
+/// Standard Webhooks headers for `body`.
+pub fn sign_standard(secret: &str, id: &str, ts: i64, body: &[u8]) -> Vec<(String, String)> {
+    let key = decode_whsec(secret).unwrap();
+    let ts = ts.to_string();
+    let mac = sign(
+        Algorithm::Sha256,
+        &key,
+        &[id.as_bytes(), b".", ts.as_bytes(), b".", body],
+    );
+    vec![
+        ("webhook-id".into(), id.into()),
+        ("webhook-timestamp".into(), ts),
+        (
+            "webhook-signature".into(),
+            format!("v1,{}", STANDARD.encode(mac)),
+        ),
+    ]
+}
+
+pub fn shopify_settings(secret: &str) -> WebhookSettings {
+    let mut s = WebhookSettings::new(pinbridge::sources::webhook::Preset::Shopify, &[secret]);
+    s.storefront_url = Some("https://shop.example.com".into());
+    s
+}
+
+/// Settings from TOML, as the config loader would produce them.
+pub fn settings(toml_text: &str) -> WebhookSettings {
+    let table: toml::Table = toml::from_str(toml_text).unwrap();
+    let mut problems = Vec::new();
+    let s = pinbridge::config::parse_section(table, "test", &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    s.unwrap()
+}
