@@ -13,7 +13,7 @@ use bytes::Bytes;
 use pinbridge::store::SourceState;
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::{MemStore, fixture, ingest, serve, source};
+use super::feed_support::{fixture, ingest, serve, sled_store, source};
 use pinbridge::sources::feed::{PollReport, poll_cycle};
 
 type Seen = Arc<Mutex<Vec<HeaderMap>>>;
@@ -49,8 +49,8 @@ async fn conditional_get_sends_validators_and_304_keeps_state() {
     )
     .await;
     let src = source("blog", &format!("http://{addr}/feed"), |_| {});
-    let store = Arc::new(MemStore::default());
-    let (ingest, _clock) = ingest(store.clone(), "blog");
+    let store = sled_store().await;
+    let (ingest, _clock) = ingest(store.store.clone(), "blog");
     let token = CancellationToken::new();
 
     let first = poll_cycle(&src, &ingest, &token)
@@ -68,7 +68,7 @@ async fn conditional_get_sends_validators_and_304_keeps_state() {
         ),
         "{first:?}"
     );
-    let state = store.state("blog");
+    let state = store.state("blog").await;
     assert_eq!(state.etag.as_deref(), Some("\"v1\""));
     assert_eq!(
         state.last_modified.as_deref(),
@@ -115,11 +115,11 @@ async fn conditional_get_sends_validators_and_304_keeps_state() {
             .contains("application/rss+xml")
     );
     // The 304 kept the validators and the baseline, and recorded nothing new.
-    let after = store.state("blog");
+    let after = store.state("blog").await;
     assert_eq!(after.etag.as_deref(), Some("\"v1\""));
     assert!(after.baselined);
     assert_eq!(after.error_count, 0);
-    assert_eq!(store.recorded().len(), 3);
+    assert_eq!(store.recorded("blog").await.len(), 3);
 }
 
 #[tokio::test]
