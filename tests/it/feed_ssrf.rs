@@ -92,3 +92,25 @@ async fn allow_private_lifts_the_guard_but_not_the_scheme_check() {
     .expect_err("file redirect");
     assert!(err.to_string().contains("file:///etc/passwd"), "{err}");
 }
+
+#[tokio::test]
+async fn a_password_in_the_feed_url_never_reaches_the_error() {
+    let (addr, _) = counting_server().await;
+    let src = source("s", &format!("http://reader:hunter2@{addr}/feed"), |s| {
+        s.allow_private = false
+    });
+    assert_eq!(src.display_url(), format!("http://reader:***@{addr}/feed"));
+    let err = src
+        .poll_once(&SourceState::default())
+        .await
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("reader:***@"), "{text}");
+    // Network failures too (nothing listens on port 9 of this loopback address).
+    let err = source("s", "http://reader:hunter2@127.0.0.1:9/feed", |_| {})
+        .poll_once(&SourceState::default())
+        .await
+        .expect_err("refused");
+    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+}

@@ -14,7 +14,7 @@ use url::Url;
 
 pub use super::cache::CacheHints;
 use super::cache::cache_hints;
-use super::error::{FeedError, describe};
+use super::error::{FeedError, describe, redact};
 
 /// The honest User-Agent: who we are and where to read about us.
 pub const USER_AGENT: &str = concat!(
@@ -184,7 +184,7 @@ impl Fetcher {
                 if hops > MAX_REDIRECTS {
                     return Err(FeedError::TooManyRedirects {
                         max: MAX_REDIRECTS,
-                        url: next.to_string(),
+                        url: redact(&next),
                     });
                 }
                 current = next;
@@ -224,13 +224,21 @@ fn redirect_target(current: &Url, headers: &HeaderMap) -> Result<Url, FeedError>
     let location = headers
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| FeedError::BadUrl(format!("{current} redirected without a Location")))?;
-    let next = current
-        .join(location)
-        .map_err(|e| FeedError::BadUrl(format!("{current} redirected to `{location}` ({e})")))?;
+        .ok_or_else(|| {
+            FeedError::BadUrl(format!(
+                "{} redirected without a Location",
+                redact(&current)
+            ))
+        })?;
+    let next = current.join(location).map_err(|e| {
+        FeedError::BadUrl(format!(
+            "{} redirected to an unusable Location ({e})",
+            redact(&current)
+        ))
+    })?;
     if !matches!(next.scheme(), "http" | "https") {
         return Err(FeedError::Blocked {
-            url: next.to_string(),
+            url: redact(&next),
             reason: "a redirect may only lead to http or https".into(),
         });
     }
@@ -306,14 +314,14 @@ fn network_error(url: &Url, err: reqwest::Error, timeout: Duration) -> FeedError
     if err.is_connect() {
         let target = match (url.host_str(), url.port_or_known_default()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
-            _ => url.to_string(),
+            _ => redact(url),
         };
         return FeedError::Connect { target, reason };
     }
     FeedError::Network {
-        url: url.to_string(),
+        url: redact(url),
         reason,
-        source: err,
+        source: err.without_url(),
     }
 }
 

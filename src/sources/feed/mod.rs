@@ -73,6 +73,11 @@ impl FeedSource {
         &self.url
     }
 
+    /// The URL for messages and logs, with any password replaced by `***`.
+    pub fn display_url(&self) -> String {
+        error::redact(&self.url)
+    }
+
     pub fn settings(&self) -> &FeedSettings {
         &self.settings
     }

@@ -36,7 +36,7 @@ pub enum PollReport {
 /// Poll `source` until `shutdown`. Errors are recorded in the source's state and retried with
 /// backoff; they never end the task, and other sources (their own tasks) are unaffected.
 pub async fn run(source: FeedSource, ingest: Ingest, shutdown: CancellationToken) {
-    tracing::info!(source = %source.id(), url = %source.url(), "feed poller started");
+    tracing::info!(source = %source.id(), url = %source.display_url(), "feed poller started");
     loop {
         let state = match ingest.store().source_state(source.id()).await {
             Ok(state) => state,

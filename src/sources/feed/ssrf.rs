@@ -15,7 +15,7 @@ use std::sync::Arc;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
-use super::error::FeedError;
+use super::error::{FeedError, redact};
 
 /// Why `ip` is not a public unicast address, or `None` when it is.
 pub fn non_public_reason(ip: IpAddr) -> Option<&'static str> {
@@ -143,7 +143,7 @@ pub(crate) fn guard(
 pub(crate) fn check_url(url: &Url, allow_private: bool) -> Result<(), FeedError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(FeedError::Blocked {
-            url: url.to_string(),
+            url: redact(url),
             reason: "only http and https can be fetched".into(),
         });
     }
@@ -163,7 +163,7 @@ pub(crate) fn check_url(url: &Url, allow_private: bool) -> Result<(), FeedError>
 
 fn blocked(url: &Url, ip: IpAddr, reason: &str) -> FeedError {
     FeedError::Blocked {
-        url: url.to_string(),
+        url: redact(url),
         reason: format!(
             "{ip} is {reason}; set `allow_private = true` on the source if this is intended"
         ),
@@ -175,10 +175,7 @@ pub(crate) fn blocked_in(err: &reqwest::Error) -> Option<FeedError> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cause {
         if let Some(np) = e.downcast_ref::<NonPublic>() {
-            let url = err
-                .url()
-                .map(Url::to_string)
-                .unwrap_or_else(|| np.host.clone());
+            let url = err.url().map(redact).unwrap_or_else(|| np.host.clone());
             return Some(FeedError::Blocked {
                 url,
                 reason: format!(
