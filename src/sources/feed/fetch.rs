@@ -225,15 +225,12 @@ fn redirect_target(current: &Url, headers: &HeaderMap) -> Result<Url, FeedError>
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
-            FeedError::BadUrl(format!(
-                "{} redirected without a Location",
-                redact(&current)
-            ))
+            FeedError::BadUrl(format!("{} redirected without a Location", redact(current)))
         })?;
     let next = current.join(location).map_err(|e| {
         FeedError::BadUrl(format!(
             "{} redirected to an unusable Location ({e})",
-            redact(&current)
+            redact(current)
         ))
     })?;
     if !matches!(next.scheme(), "http" | "https") {
