@@ -307,6 +307,32 @@ mod tests {
     }
 
     #[test]
+    fn phase_two_keys_have_defaults_and_checks() {
+        let (s, problems) = parse("url = \"https://example.com/f\"");
+        assert!(problems.is_empty(), "{problems:?}");
+        let s = s.expect("parsed");
+        assert_eq!(s.min_interval, Duration::from_secs(300));
+        assert_eq!(s.max_interval, Duration::from_secs(86_400));
+        assert_eq!(
+            (s.park_after, s.parked_interval),
+            (10, Duration::from_secs(86_400))
+        );
+        assert!(!s.image_from_page);
+        let (_, problems) = parse(
+            "url = \"https://example.com/f\"\npark_after = 0\nparked_interval = \"1m\"\nmax_interval = \"10m\"",
+        );
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "sources[0].max_interval",
+                "sources[0].park_after",
+                "sources[0].parked_interval"
+            ]
+        );
+    }
+
+    #[test]
     fn missing_url_and_unknown_keys_are_named() {
         let (_, problems) = parse("interval = \"30m\"\nurll = \"https://x\"");
         assert!(
