@@ -424,3 +424,53 @@ async fn server_hints_set_the_pace() {
         "Retry-After 3h ± 10 %: {wait}"
     );
 }
+
+#[tokio::test]
+async fn shutdown_while_reading_linked_pages_writes_nothing() {
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let signal = entered.clone();
+    let feed = Arc::new(Mutex::new(String::new()));
+    let served = feed.clone();
+    let router = Router::new()
+        .route(
+            "/feed",
+            get(move || {
+                let body = served.lock().unwrap().clone();
+                async move { body }
+            }),
+        )
+        .route(
+            "/slow-page",
+            get(move || {
+                signal.notify_one();
+                async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    "never"
+                }
+            }),
+        );
+    let addr = serve(router).await;
+    *feed.lock().unwrap() = format!(
+        r#"<rss version="2.0"><channel><title>t</title>
+        <item><title>Slow</title><link>http://{addr}/slow-page</link></item></channel></rss>"#
+    );
+    let src = source("blog", &format!("http://{addr}/feed"), |s| {
+        s.image_from_page = true;
+        s.backfill = Backfill::All;
+    });
+    let store = sled_store().await;
+    let (ingest, _) = ingest(store.store.clone(), "blog");
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        entered.notified().await;
+        cancel.cancel();
+    });
+    let report = tokio::time::timeout(Duration::from_secs(20), poll_cycle(&src, &ingest, &token))
+        .await
+        .expect("returns promptly on shutdown")
+        .expect("no store error");
+    assert_eq!(report, PollReport::Cancelled);
+    assert!(store.recorded("blog").await.is_empty());
+    assert_eq!(store.state("blog").await, Default::default());
+}

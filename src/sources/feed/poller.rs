@@ -93,7 +93,12 @@ pub async fn poll_cycle(
         result = source.poll_once(&state) => result,
     };
     let result = match result {
-        Ok(poll) => submit(source, ingest, &state, poll).await,
+        Ok(poll) => match submit(source, ingest, &state, poll, shutdown).await {
+            Ok(Some(done)) => Ok(done),
+            // Shutdown while reading linked pages: nothing was written, the next run re-polls.
+            Ok(None) => return Ok(PollReport::Cancelled),
+            Err(err) => Err(err),
+        },
         Err(err) => Err(err),
     };
     let now = ingest.now_ms();
@@ -155,7 +160,8 @@ async fn submit(
     ingest: &Ingest,
     state: &SourceState,
     mut poll: Poll,
-) -> Result<(Poll, PollReport), FeedError> {
+    shutdown: &CancellationToken,
+) -> Result<Option<(Poll, PollReport)>, FeedError> {
     let mut items = std::mem::take(&mut poll.items);
     let total = items.len();
     let baseline = if state.baselined {
@@ -163,7 +169,10 @@ async fn submit(
     } else {
         baseline_count(source.settings().backfill, total)
     };
-    fill_page_images(source, ingest.store().as_ref(), &mut items, baseline).await?;
+    tokio::select! {
+        _ = shutdown.cancelled() => return Ok(None),
+        filled = fill_page_images(source, ingest.store().as_ref(), &mut items, baseline) => filled?,
+    }
     let batch: Vec<(Item, Submission)> = items
         .into_iter()
         .enumerate()
@@ -197,7 +206,7 @@ async fn submit(
         }
     }
     let not_modified = poll.not_modified;
-    Ok((
+    Ok(Some((
         poll,
         PollReport::Polled {
             items: total,
@@ -206,7 +215,7 @@ async fn submit(
             pinned: report.2,
             not_modified,
         },
-    ))
+    )))
 }
 
 /// How many of `total` items (oldest first) are recorded as baseline on first contact.
