@@ -13,7 +13,7 @@ use bytes::Bytes;
 use pinbridge::store::SourceState;
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::{MemStore, fixture, ingest, serve, source};
+use super::feed_support::{fixture, ingest, serve, sled_store, source};
 use pinbridge::sources::feed::{PollReport, poll_cycle};
 
 type Seen = Arc<Mutex<Vec<HeaderMap>>>;
@@ -49,8 +49,8 @@ async fn conditional_get_sends_validators_and_304_keeps_state() {
     )
     .await;
     let src = source("blog", &format!("http://{addr}/feed"), |_| {});
-    let store = Arc::new(MemStore::default());
-    let (ingest, _clock) = ingest(store.clone(), "blog");
+    let store = sled_store().await;
+    let (ingest, _clock) = ingest(store.store.clone(), "blog");
     let token = CancellationToken::new();
 
     let first = poll_cycle(&src, &ingest, &token)
@@ -68,7 +68,7 @@ async fn conditional_get_sends_validators_and_304_keeps_state() {
         ),
         "{first:?}"
     );
-    let state = store.state("blog");
+    let state = store.state("blog").await;
     assert_eq!(state.etag.as_deref(), Some("\"v1\""));
     assert_eq!(
         state.last_modified.as_deref(),
@@ -115,11 +115,11 @@ async fn conditional_get_sends_validators_and_304_keeps_state() {
             .contains("application/rss+xml")
     );
     // The 304 kept the validators and the baseline, and recorded nothing new.
-    let after = store.state("blog");
+    let after = store.state("blog").await;
     assert_eq!(after.etag.as_deref(), Some("\"v1\""));
     assert!(after.baselined);
     assert_eq!(after.error_count, 0);
-    assert_eq!(store.recorded().len(), 3);
+    assert_eq!(store.recorded("blog").await.len(), 3);
 }
 
 #[tokio::test]
@@ -258,4 +258,54 @@ async fn http_errors_name_the_status() {
         .await
         .expect_err("429");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(7200)));
+}
+
+#[tokio::test]
+async fn fetches_to_one_host_are_capped() {
+    use pinbridge::sources::feed::fetch::FetchLimits;
+    use pinbridge::sources::feed::{FeedSettings, FeedSource, Fetcher};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Clone, Default)]
+    struct Gauge {
+        now: Arc<AtomicUsize>,
+        max: Arc<AtomicUsize>,
+    }
+    let gauge = Gauge::default();
+    let router = Router::new()
+        .route(
+            "/feed",
+            get(|State(g): State<Gauge>| async move {
+                let now = g.now.fetch_add(1, Ordering::SeqCst) + 1;
+                g.max.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                g.now.fetch_sub(1, Ordering::SeqCst);
+                fixture("rss2.xml")
+            }),
+        )
+        .with_state(gauge.clone());
+    let addr = serve(router).await;
+    let fetcher = Fetcher::with_limits(FetchLimits {
+        global: 16,
+        per_host: 2,
+    });
+    let polls = (0..6).map(|i| {
+        let mut settings = FeedSettings::for_url(format!("http://{addr}/feed"));
+        settings.allow_private = true;
+        let src = FeedSource::new(
+            pinbridge::item::SourceId::new(format!("s{i}")),
+            settings,
+            fetcher.clone(),
+        )
+        .expect("source");
+        async move { src.poll_once(&SourceState::default()).await }
+    });
+    for result in futures::future::join_all(polls).await {
+        assert_eq!(result.expect("polled").items.len(), 3);
+    }
+    let max = gauge.max.load(Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&max),
+        "at most 2 at once against one host, saw {max}"
+    );
 }

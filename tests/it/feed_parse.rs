@@ -11,6 +11,7 @@ fn parse(name: &str, url: &str) -> ParsedFeed {
     parse_feed(
         &SourceId::new("s"),
         &fixture(name),
+        None,
         &Url::parse(url).expect("url"),
         MinSize::default(),
     )
@@ -198,6 +199,7 @@ fn parse_error(body: &[u8]) -> String {
     parse_feed(
         &SourceId::new("s"),
         body,
+        None,
         &Url::parse("https://x.example/feed").expect("url"),
         MinSize::default(),
     )
@@ -221,4 +223,29 @@ fn bad_documents_give_readable_errors() {
     assert!(json.contains("malformed JSON Feed"), "{json}");
     let other = parse_error(b"<svg xmlns='http://www.w3.org/2000/svg'/>");
     assert!(other.contains("no RSS, Atom or JSON Feed"), "{other}");
+}
+
+#[test]
+fn declared_latin1_feed_is_decoded() {
+    let feed = parse("latin1.xml", "https://cafe.example/feed");
+    assert_eq!(feed.items[0].title, "Crème brûlée");
+    assert_eq!(
+        feed.items[0].fields.get("feed_title").map(String::as_str),
+        Some("Café notes")
+    );
+}
+
+#[test]
+fn header_charset_and_rss_without_version() {
+    // No XML declaration, no version on <rss>, windows-1251 named only by the HTTP header.
+    let feed = parse_feed(
+        &SourceId::new("s"),
+        &fixture("cp1251_no_version.xml"),
+        Some("application/rss+xml; charset=windows-1251"),
+        &Url::parse("https://sad.example/rss").expect("url"),
+        MinSize::default(),
+    )
+    .expect("parses");
+    assert_eq!(feed.items[0].title, "Розы");
+    assert_eq!(feed.items[0].key.as_str(), "guid:roses");
 }

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::{MemStore, START_MS, fixture, ingest, serve, source};
+use super::feed_support::{MemStore, START_MS, fixture, ingest, serve, sled_store, source};
 use pinbridge::sources::feed::poller::BASELINE_REASON;
 use pinbridge::sources::feed::{Backfill, PollReport, poll_cycle, poll_now, run};
 
@@ -29,14 +29,15 @@ async fn switchable(initial: &str) -> (String, Arc<Mutex<Vec<u8>>>) {
 async fn first_poll(backfill: Backfill) -> Vec<(String, Option<String>, usize)> {
     let (url, _) = switchable("rss2.xml").await;
     let src = source("blog", &url, |s| s.backfill = backfill);
-    let store = Arc::new(MemStore::default());
-    let (ingest, _) = ingest(store.clone(), "blog");
+    let store = sled_store().await;
+    let (ingest, _) = ingest(store.store.clone(), "blog");
     poll_cycle(&src, &ingest, &CancellationToken::new())
         .await
         .expect("saved");
-    assert!(store.state("blog").baselined);
+    assert!(store.state("blog").await.baselined);
     store
-        .recorded()
+        .recorded("blog")
+        .await
         .into_iter()
         .map(|r| (r.item.title, r.skip_reason, r.jobs))
         .collect()
@@ -46,14 +47,17 @@ fn baseline() -> Option<String> {
     Some(BASELINE_REASON.to_string())
 }
 
+// `recorded` lists items with jobs in job order (the order they were submitted), then the
+// baseline ones by key.
+
 #[tokio::test]
 async fn backfill_none_records_everything_as_baseline() {
     assert_eq!(
         first_poll(Backfill::None).await,
         [
-            ("Seed swap".into(), baseline(), 0),
             ("Compost basics".into(), baseline(), 0),
             ("Spring bulbs".into(), baseline(), 0),
+            ("Seed swap".into(), baseline(), 0),
         ]
     );
 }
@@ -63,9 +67,9 @@ async fn backfill_latest_n_pins_the_newest_n_oldest_first() {
     assert_eq!(
         first_poll(Backfill::Latest(2)).await,
         [
-            ("Seed swap".into(), baseline(), 0),
             ("Compost basics".into(), None, 1),
             ("Spring bulbs".into(), None, 1),
+            ("Seed swap".into(), baseline(), 0),
         ]
     );
 }
@@ -83,11 +87,29 @@ async fn backfill_all_pins_everything_oldest_first() {
 }
 
 #[tokio::test]
+async fn one_poll_is_one_durable_batch() {
+    let (url, _) = switchable("rss2.xml").await;
+    let src = source("blog", &url, |_| {});
+    let store = Arc::new(MemStore::default());
+    let (ingest, _) = ingest(store.clone(), "blog");
+    let token = CancellationToken::new();
+    for _ in 0..3 {
+        poll_cycle(&src, &ingest, &token).await.expect("saved");
+    }
+    assert_eq!(
+        *store.batches.lock().unwrap(),
+        3,
+        "one ingest_many per poll"
+    );
+    assert_eq!(store.recorded().len(), 3);
+}
+
+#[tokio::test]
 async fn later_polls_pin_only_new_items() {
     let (url, body) = switchable("rss2.xml").await;
     let src = source("blog", &url, |_| {});
-    let store = Arc::new(MemStore::default());
-    let (ingest, clock) = ingest(store.clone(), "blog");
+    let store = sled_store().await;
+    let (ingest, clock) = ingest(store.store.clone(), "blog");
     let token = CancellationToken::new();
     poll_cycle(&src, &ingest, &token).await.expect("saved");
 
@@ -122,24 +144,20 @@ async fn later_polls_pin_only_new_items() {
         }
     );
     let pruning = store
-        .recorded()
+        .recorded("blog")
+        .await
         .into_iter()
         .find(|r| r.item.title == "Pruning")
         .unwrap();
     assert_eq!((pruning.skip_reason, pruning.jobs), (None, 1));
-    assert_eq!(
-        *store.batches.lock().unwrap(),
-        3,
-        "one ingest batch per poll"
-    );
 }
 
 #[tokio::test]
 async fn a_failing_feed_records_the_error_and_backs_off() {
     let (url, body) = switchable("malformed.xml").await;
     let src = source("blog", &url, |_| {});
-    let store = Arc::new(MemStore::default());
-    let (ingest, clock) = ingest(store.clone(), "blog");
+    let store = sled_store().await;
+    let (ingest, clock) = ingest(store.store.clone(), "blog");
     let token = CancellationToken::new();
     let minute = 60_000;
 
@@ -148,7 +166,7 @@ async fn a_failing_feed_records_the_error_and_backs_off() {
         matches!(&report, PollReport::Failed { error_count: 1, .. }),
         "{report:?}"
     );
-    let state = store.state("blog");
+    let state = store.state("blog").await;
     assert_eq!(state.error_count, 1);
     assert!(
         state
@@ -168,7 +186,7 @@ async fn a_failing_feed_records_the_error_and_backs_off() {
     // The second failure waits about twice as long (15m · 2 ± 10 %).
     *body.lock().unwrap() = fixture("html_page.html");
     poll_cycle(&src, &ingest, &token).await.expect("saved");
-    let state = store.state("blog");
+    let state = store.state("blog").await;
     assert_eq!(state.error_count, 2);
     assert!(
         state
@@ -182,13 +200,13 @@ async fn a_failing_feed_records_the_error_and_backs_off() {
         (27 * minute..=33 * minute).contains(&second_wait),
         "{second_wait}"
     );
-    assert!(store.recorded().is_empty());
+    assert!(store.recorded("blog").await.is_empty());
 
     // Recovery resets the count and baselines.
     *body.lock().unwrap() = fixture("rss2.xml");
     clock.advance_ms(30 * minute);
     poll_cycle(&src, &ingest, &token).await.expect("saved");
-    let state = store.state("blog");
+    let state = store.state("blog").await;
     assert_eq!(
         (state.error_count, state.last_error.clone(), state.baselined),
         (0, None, true)
@@ -207,19 +225,19 @@ fn clock_now(clock: &pinbridge::clock::ManualClock) -> i64 {
 async fn run_polls_at_once_and_stops_on_shutdown() {
     let (url, _) = switchable("atom.xml").await;
     let src = source("knit", &url, |_| {});
-    let store = Arc::new(MemStore::default());
-    let (ingest, _) = ingest(store.clone(), "knit");
+    let store = sled_store().await;
+    let (ingest, _) = ingest(store.store.clone(), "knit");
     let token = CancellationToken::new();
     let task = tokio::spawn(run(src, ingest, token.clone()));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !store.state("knit").baselined {
+    while !store.state("knit").await.baselined {
         assert!(
             tokio::time::Instant::now() < deadline,
             "first poll never happened"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(store.recorded().len(), 2);
+    assert_eq!(store.recorded("knit").await.len(), 2);
     token.cancel();
     tokio::time::timeout(Duration::from_secs(20), task)
         .await
@@ -231,9 +249,9 @@ async fn run_polls_at_once_and_stops_on_shutdown() {
 async fn dry_run_tells_new_from_known_and_writes_nothing() {
     let (url, body) = switchable("jsonfeed.json").await;
     let src = source("bake", &url, |s| s.backfill = Backfill::Latest(1));
-    let store = Arc::new(MemStore::default());
+    let store = sled_store().await;
 
-    let dry = poll_now(&src, store.as_ref()).await.expect("dry run");
+    let dry = poll_now(&src, store.store.as_ref()).await.expect("dry run");
     assert!(dry.first_contact);
     let view: Vec<(&str, bool, bool)> = dry
         .items
@@ -244,10 +262,10 @@ async fn dry_run_tells_new_from_known_and_writes_nothing() {
         view,
         [("guid:bake-1", false, true), ("guid:bake-2", false, false)]
     );
-    assert!(store.recorded().is_empty());
-    assert_eq!(store.state("bake"), Default::default());
+    assert!(store.recorded("bake").await.is_empty());
+    assert_eq!(store.state("bake").await, Default::default());
 
-    let (ingest, _) = ingest(store.clone(), "bake");
+    let (ingest, _) = ingest(store.store.clone(), "bake");
     poll_cycle(&src, &ingest, &CancellationToken::new())
         .await
         .expect("saved");
@@ -258,7 +276,7 @@ async fn dry_run_tells_new_from_known_and_writes_nothing() {
             "\"items\": [{\"id\": \"bake-3\", \"title\": \"Rye\"},",
         )
         .into_bytes();
-    let dry = poll_now(&src, store.as_ref()).await.expect("dry run");
+    let dry = poll_now(&src, store.store.as_ref()).await.expect("dry run");
     assert!(!dry.first_contact);
     let view: Vec<(&str, bool)> = dry
         .items
@@ -267,4 +285,192 @@ async fn dry_run_tells_new_from_known_and_writes_nothing() {
         .collect();
     assert!(view.contains(&("guid:bake-3", false)), "{view:?}");
     assert!(view.contains(&("guid:bake-1", true)), "{view:?}");
+}
+
+#[tokio::test]
+async fn a_feed_failing_again_and_again_is_parked_and_unparked_by_success() {
+    let (url, body) = switchable("malformed.xml").await;
+    let src = source("blog", &url, |s| s.park_after = 3);
+    let store = sled_store().await;
+    let (ingest, clock) = ingest(store.store.clone(), "blog");
+    let token = CancellationToken::new();
+    for _ in 0..2 {
+        poll_cycle(&src, &ingest, &token).await.expect("saved");
+        assert_eq!(store.state("blog").await.parked, None);
+    }
+    poll_cycle(&src, &ingest, &token).await.expect("saved");
+    let state = store.state("blog").await;
+    let parked = state.parked.expect("parked after 3 failures");
+    assert!(
+        parked.starts_with("3 consecutive failures; retried every 1day"),
+        "{parked}"
+    );
+    assert!(parked.contains("malformed XML"), "{parked}");
+    let wait = state.next_poll.unwrap() - START_MS;
+    let hour = 3_600_000;
+    assert!((21 * hour..=27 * hour).contains(&wait), "{wait}");
+
+    *body.lock().unwrap() = fixture("rss2.xml");
+    clock.advance_ms(wait);
+    poll_cycle(&src, &ingest, &token).await.expect("saved");
+    let state = store.state("blog").await;
+    assert_eq!((state.parked, state.error_count), (None, 0));
+}
+
+#[tokio::test]
+async fn image_from_page_reads_og_image_once_for_new_items() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let page_hits = Arc::new(AtomicUsize::new(0));
+    let feed_body = Arc::new(Mutex::new(String::new()));
+    let hits = page_hits.clone();
+    let served = feed_body.clone();
+    let router = Router::new()
+        .route("/feed", get(move || {
+            let body = served.lock().unwrap().clone();
+            async move { body }
+        }))
+        .route("/post", get(move || {
+            hits.fetch_add(1, Ordering::SeqCst);
+            async { axum::response::Html(r#"<html><head><meta property="og:image" content="/og/post.jpg"></head></html>"#) }
+        }))
+        .route("/bare", get(|| async { axum::response::Html("<html><body>no meta</body></html>") }));
+    let addr = serve(router).await;
+    *feed_body.lock().unwrap() = format!(
+        r#"<rss version="2.0"><channel><title>t</title>
+        <item><title>Post</title><link>http://{addr}/post</link></item>
+        <item><title>Bare</title><link>http://{addr}/bare</link></item>
+        </channel></rss>"#
+    );
+    let src = source("blog", &format!("http://{addr}/feed"), |s| {
+        s.image_from_page = true;
+        s.backfill = Backfill::All;
+    });
+    let store = sled_store().await;
+    let (ingest, _) = ingest(store.store.clone(), "blog");
+    let token = CancellationToken::new();
+    poll_cycle(&src, &ingest, &token).await.expect("saved");
+    let recorded = store.recorded("blog").await;
+    let post = recorded.iter().find(|r| r.item.title == "Post").unwrap();
+    assert_eq!(
+        post.item.image_url,
+        Some(format!("http://{addr}/og/post.jpg"))
+    );
+    assert_eq!(post.jobs, 1);
+    let bare = recorded.iter().find(|r| r.item.title == "Bare").unwrap();
+    assert_eq!(bare.item.image_url, None);
+    assert_eq!(bare.skip_reason.as_deref(), Some("no usable image"));
+
+    // The next poll does not read the page again and sees no change.
+    let again = poll_cycle(&src, &ingest, &token).await.expect("saved");
+    assert_eq!(page_hits.load(Ordering::SeqCst), 1);
+    assert!(
+        matches!(
+            again,
+            PollReport::Polled {
+                new: 0,
+                changed: 0,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn server_hints_set_the_pace() {
+    use axum::http::{StatusCode, header};
+    let router = Router::new()
+        .route(
+            "/cached",
+            get(|| async {
+                (
+                    [(header::CACHE_CONTROL, "max-age=7200")],
+                    fixture("atom.xml"),
+                )
+            }),
+        )
+        .route(
+            "/busy",
+            get(|| async {
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, "10800")],
+                )
+            }),
+        );
+    let addr = serve(router).await;
+    let store = sled_store().await;
+    let (ingest, _) = ingest(store.store.clone(), "a");
+    let token = CancellationToken::new();
+    let hour = 3_600_000;
+
+    let cached = source("a", &format!("http://{addr}/cached"), |_| {});
+    poll_cycle(&cached, &ingest, &token).await.expect("saved");
+    let wait = store.state("a").await.next_poll.unwrap() - START_MS;
+    assert!(
+        (hour * 18 / 10..=hour * 22 / 10).contains(&wait),
+        "max-age 2h ± 10 %: {wait}"
+    );
+
+    let busy = source("b", &format!("http://{addr}/busy"), |_| {});
+    let report = poll_cycle(&busy, &ingest, &token).await.expect("saved");
+    assert!(
+        matches!(&report, PollReport::Failed { error, .. } if error.contains("429")),
+        "{report:?}"
+    );
+    let wait = store.state("b").await.next_poll.unwrap() - START_MS;
+    assert!(
+        (hour * 27 / 10..=hour * 33 / 10).contains(&wait),
+        "Retry-After 3h ± 10 %: {wait}"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_while_reading_linked_pages_writes_nothing() {
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let signal = entered.clone();
+    let feed = Arc::new(Mutex::new(String::new()));
+    let served = feed.clone();
+    let router = Router::new()
+        .route(
+            "/feed",
+            get(move || {
+                let body = served.lock().unwrap().clone();
+                async move { body }
+            }),
+        )
+        .route(
+            "/slow-page",
+            get(move || {
+                signal.notify_one();
+                async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    "never"
+                }
+            }),
+        );
+    let addr = serve(router).await;
+    *feed.lock().unwrap() = format!(
+        r#"<rss version="2.0"><channel><title>t</title>
+        <item><title>Slow</title><link>http://{addr}/slow-page</link></item></channel></rss>"#
+    );
+    let src = source("blog", &format!("http://{addr}/feed"), |s| {
+        s.image_from_page = true;
+        s.backfill = Backfill::All;
+    });
+    let store = sled_store().await;
+    let (ingest, _) = ingest(store.store.clone(), "blog");
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        entered.notified().await;
+        cancel.cancel();
+    });
+    let report = tokio::time::timeout(Duration::from_secs(20), poll_cycle(&src, &ingest, &token))
+        .await
+        .expect("returns promptly on shutdown")
+        .expect("no store error");
+    assert_eq!(report, PollReport::Cancelled);
+    assert!(store.recorded("blog").await.is_empty());
+    assert_eq!(store.state("blog").await, Default::default());
 }

@@ -1,6 +1,6 @@
-//! Shared helpers for the feed tests: fixtures, a real axum server on 127.0.0.1:0, and a small
-//! in-memory `Store` with real ingest / source-state behaviour (the sled store is built in
-//! parallel; the poller only needs these methods).
+//! Shared helpers for the feed tests: fixtures, a real axum server on 127.0.0.1:0, the real
+//! sled store in a tempdir (with views of what it recorded), and a small in-memory `Store`
+//! that counts `ingest_many` calls (to check one durable batch per poll).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -12,6 +12,7 @@ use pinbridge::clock::ManualClock;
 use pinbridge::ingest::{Ingest, IngestConfig};
 use pinbridge::item::{DedupKey, Fingerprint, Item, SourceId};
 use pinbridge::sources::feed::{FeedSettings, FeedSource, Fetcher};
+use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::*;
 use pinbridge::sync::route::{RouteRule, Routes, When};
 
@@ -43,7 +44,7 @@ pub fn source(id: &str, url: &str, tweak: impl FnOnce(&mut FeedSettings)) -> Fee
 pub const START_MS: Millis = 1_700_000_000_000;
 
 /// An ingest handle over `store` with one route from `source_id` to a board.
-pub fn ingest(store: Arc<MemStore>, source_id: &str) -> (Ingest, ManualClock) {
+pub fn ingest<S: Store>(store: Arc<S>, source_id: &str) -> (Ingest, ManualClock) {
     let clock = ManualClock::new(START_MS);
     let config = IngestConfig {
         routes: Routes::new(vec![RouteRule {
@@ -58,6 +59,68 @@ pub fn ingest(store: Arc<MemStore>, source_id: &str) -> (Ingest, ManualClock) {
     };
     let ingest = Ingest::new(store, Arc::new(clock.clone()), config, Default::default());
     (ingest, clock)
+}
+
+/// The real sled store in a temporary directory.
+pub struct Sled {
+    pub store: Arc<SledStore>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn sled_store() -> Sled {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SledStore::open_async(dir.path().join("store"), SledOptions::default(), None)
+        .await
+        .expect("open sled");
+    Sled {
+        store: Arc::new(store),
+        _dir: dir,
+    }
+}
+
+impl Sled {
+    /// Every item of `source` as recorded, ordered by its first job (creation order), items
+    /// without jobs last by key.
+    pub async fn recorded(&self, source: &str) -> Vec<Recorded> {
+        let filter = ItemFilter {
+            source: Some(SourceId::new(source)),
+            limit: 10_000,
+        };
+        let mut out = Vec::new();
+        for stored in self.store.items(filter).await.expect("items") {
+            let jobs = self
+                .store
+                .item_jobs(&stored.item.source, &stored.item.key)
+                .await
+                .expect("jobs");
+            out.push((
+                jobs.iter().map(|j| j.id.clone()).min(),
+                Recorded {
+                    skip_reason: match stored.disposition {
+                        ItemDisposition::Skipped { reason } => Some(reason),
+                        ItemDisposition::Queued => None,
+                    },
+                    fingerprint: stored.fingerprint,
+                    jobs: jobs.len(),
+                    item: stored.item,
+                },
+            ));
+        }
+        out.sort_by(|a, b| match (&a.0, &b.0) {
+            (Some(x), Some(y)) => x.cmp(y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.1.item.key.cmp(&b.1.item.key),
+        });
+        out.into_iter().map(|(_, r)| r).collect()
+    }
+
+    pub async fn state(&self, source: &str) -> SourceState {
+        self.store
+            .source_state(&SourceId::new(source))
+            .await
+            .expect("state")
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -85,14 +148,6 @@ impl MemStore {
             .iter()
             .map(|(_, r)| r.clone())
             .collect()
-    }
-    pub fn state(&self, id: &str) -> SourceState {
-        self.states
-            .lock()
-            .unwrap()
-            .get(&SourceId::new(id))
-            .cloned()
-            .unwrap_or_default()
     }
     fn ingest_one(&self, item: &Item, plan: IngestPlan) -> Ingested {
         let mut items = self.items.lock().unwrap();

@@ -1,8 +1,10 @@
 //! Integration tests: one binary, one module per area.
 mod config_check;
 mod feed_fetch;
+mod feed_fuzz;
 mod feed_parse;
 mod feed_poller;
+mod feed_ssrf;
 mod feed_support;
 mod pinterest_client;
 mod pinterest_oauth;

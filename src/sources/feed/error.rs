@@ -65,9 +65,23 @@ fn reason_suffix(status: &u16) -> String {
     }
 }
 
+/// `url` for messages and logs: a password in it (`https://user:secret@host/feed`, common for
+/// private feeds) is replaced by `***`.
+pub fn redact(url: &url::Url) -> String {
+    if url.password().is_some() {
+        let mut shown = url.clone();
+        // Only fails for URLs that cannot have credentials, which this one has.
+        if shown.set_password(Some("***")).is_ok() {
+            return shown.to_string();
+        }
+    }
+    url.to_string()
+}
+
 /// The readable reason inside a reqwest error: the innermost I/O error when there is one
 /// ("Connection refused"), else reqwest's own text.
 pub(crate) fn describe(err: &reqwest::Error) -> String {
+    // reqwest's own text may include the URL (and so a password): it is only used as a fallback.
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
     let mut innermost = err.to_string();
     while let Some(e) = cause {

@@ -4,14 +4,17 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Client, StatusCode};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-use super::error::{FeedError, describe};
+pub use super::cache::CacheHints;
+use super::cache::cache_hints;
+use super::error::{FeedError, describe, redact};
 
 /// The honest User-Agent: who we are and where to read about us.
 pub const USER_AGENT: &str = concat!(
@@ -39,17 +42,6 @@ pub struct FetchOptions {
     pub allow_private: bool,
 }
 
-/// What the server said about caching, for the scheduler.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CacheHints {
-    /// `Cache-Control: max-age`.
-    pub max_age: Option<Duration>,
-    /// `Expires`, as a delay from now.
-    pub expires_in: Option<Duration>,
-    /// `Retry-After`, as a delay from now.
-    pub retry_after: Option<Duration>,
-}
-
 /// The useful parts of a final response.
 #[derive(Clone, Debug)]
 pub struct Response {
@@ -65,15 +57,76 @@ pub struct Response {
 
 type ClientKey = (Duration, bool);
 
-/// The HTTP side of every feed source. Cheap to clone; clones share connections.
-#[derive(Clone, Default)]
+/// How many fetches may run at once, in all and against one host (politeness: a site with
+/// many feeds is not hit by all of them together).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FetchLimits {
+    pub global: usize,
+    pub per_host: usize,
+}
+
+impl Default for FetchLimits {
+    fn default() -> Self {
+        Self {
+            global: 16,
+            per_host: 2,
+        }
+    }
+}
+
+/// The HTTP side of every feed source. Cheap to clone; clones share connections and limits.
+#[derive(Clone)]
 pub struct Fetcher {
     clients: Arc<Mutex<HashMap<ClientKey, Client>>>,
+    global: Arc<Semaphore>,
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    limits: FetchLimits,
+}
+
+impl Default for Fetcher {
+    fn default() -> Self {
+        Self::with_limits(FetchLimits::default())
+    }
 }
 
 impl Fetcher {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn with_limits(limits: FetchLimits) -> Self {
+        let limits = FetchLimits {
+            global: limits.global.max(1),
+            per_host: limits.per_host.max(1),
+        };
+        Self {
+            clients: Arc::default(),
+            global: Arc::new(Semaphore::new(limits.global)),
+            hosts: Arc::default(),
+            limits,
+        }
+    }
+
+    /// Wait for a slot overall and for `host`. The permits are held for the whole fetch.
+    async fn slots(
+        &self,
+        host: &str,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), FeedError> {
+        let closed = |_| FeedError::BadUrl("the fetcher is shutting down".into());
+        let global = self.global.clone().acquire_owned().await.map_err(closed)?;
+        let per_host = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            // Forget hosts nobody is fetching from, so the map does not grow without bound.
+            hosts.retain(|_, s| {
+                Arc::strong_count(s) > 1 || s.available_permits() < self.limits.per_host
+            });
+            hosts
+                .entry(host.to_ascii_lowercase())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limits.per_host)))
+                .clone()
+        };
+        let per_host = per_host.acquire_owned().await.map_err(closed)?;
+        Ok((global, per_host))
     }
 
     /// The shared client for this connect timeout and address policy, built on first use.
@@ -99,7 +152,10 @@ impl Fetcher {
     }
 
     /// GET `url`, following up to [`MAX_REDIRECTS`] redirects, within `opts.timeout` overall.
+    ///
+    /// Waiting for a concurrency slot does not count against the timeout.
     pub async fn get(&self, url: &Url, opts: &FetchOptions) -> Result<Response, FeedError> {
+        let _slots = self.slots(url.host_str().unwrap_or("")).await?;
         match tokio::time::timeout(opts.timeout, self.get_inner(url, opts)).await {
             Ok(result) => result,
             Err(_) => Err(FeedError::Timeout {
@@ -113,7 +169,7 @@ impl Fetcher {
         let mut current = url.clone();
         let mut hops = 0;
         loop {
-            super::ssrf::check_url(&current, opts.allow_private).await?;
+            super::ssrf::check_url(&current, opts.allow_private)?;
             let response = client
                 .get(current.clone())
                 .headers(request_headers(opts)?)
@@ -128,7 +184,7 @@ impl Fetcher {
                 if hops > MAX_REDIRECTS {
                     return Err(FeedError::TooManyRedirects {
                         max: MAX_REDIRECTS,
-                        url: next.to_string(),
+                        url: redact(&next),
                     });
                 }
                 current = next;
@@ -168,13 +224,18 @@ fn redirect_target(current: &Url, headers: &HeaderMap) -> Result<Url, FeedError>
     let location = headers
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| FeedError::BadUrl(format!("{current} redirected without a Location")))?;
-    let next = current
-        .join(location)
-        .map_err(|e| FeedError::BadUrl(format!("{current} redirected to `{location}` ({e})")))?;
+        .ok_or_else(|| {
+            FeedError::BadUrl(format!("{} redirected without a Location", redact(current)))
+        })?;
+    let next = current.join(location).map_err(|e| {
+        FeedError::BadUrl(format!(
+            "{} redirected to an unusable Location ({e})",
+            redact(current)
+        ))
+    })?;
     if !matches!(next.scheme(), "http" | "https") {
         return Err(FeedError::Blocked {
-            url: next.to_string(),
+            url: redact(&next),
             reason: "a redirect may only lead to http or https".into(),
         });
     }
@@ -250,79 +311,20 @@ fn network_error(url: &Url, err: reqwest::Error, timeout: Duration) -> FeedError
     if err.is_connect() {
         let target = match (url.host_str(), url.port_or_known_default()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
-            _ => url.to_string(),
+            _ => redact(url),
         };
         return FeedError::Connect { target, reason };
     }
     FeedError::Network {
-        url: url.to_string(),
+        url: redact(url),
         reason,
-        source: err,
+        source: err.without_url(),
     }
-}
-
-/// Cache hints from response headers. Unparseable values are ignored: they are hints.
-pub fn cache_hints(headers: &HeaderMap) -> CacheHints {
-    let get = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let max_age = get(header::CACHE_CONTROL).and_then(|cc| {
-        cc.split(',').find_map(|d| {
-            let (k, v) = d.split_once('=')?;
-            (k.trim().eq_ignore_ascii_case("max-age"))
-                .then(|| v.trim().trim_matches('"').parse::<u64>().ok())
-                .flatten()
-                .map(Duration::from_secs)
-        })
-    });
-    let expires_in = get(header::EXPIRES).and_then(delay_until_date);
-    let retry_after = get(header::RETRY_AFTER).and_then(|v| {
-        v.trim()
-            .parse::<u64>()
-            .ok()
-            .map(Duration::from_secs)
-            .or_else(|| delay_until_date(v))
-    });
-    CacheHints {
-        max_age,
-        expires_in,
-        retry_after,
-    }
-}
-
-fn delay_until_date(value: &str) -> Option<Duration> {
-    let at = httpdate::parse_http_date(value.trim()).ok()?;
-    at.duration_since(SystemTime::now()).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cache_hints_read_max_age_and_retry_after() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=3600"),
-        );
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
-        h.insert(header::EXPIRES, HeaderValue::from_static("0"));
-        let hints = cache_hints(&h);
-        assert_eq!(hints.max_age, Some(Duration::from_secs(3600)));
-        assert_eq!(hints.retry_after, Some(Duration::from_secs(120)));
-        assert_eq!(hints.expires_in, None);
-    }
-
-    #[test]
-    fn expires_in_the_future_becomes_a_delay() {
-        let later = SystemTime::now() + Duration::from_secs(7200);
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::EXPIRES,
-            HeaderValue::from_str(&httpdate::fmt_http_date(later)).expect("date"),
-        );
-        let delay = cache_hints(&h).expires_in.expect("delay");
-        assert!(delay > Duration::from_secs(7000) && delay <= Duration::from_secs(7200));
-    }
 
     #[test]
     fn user_agent_names_pinbridge_and_its_version() {

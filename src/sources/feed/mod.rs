@@ -4,10 +4,13 @@
 //! `FeedSource` is one configured feed (fetch + parse, no store access); `poller::run` is its
 //! task (schedule, backfill, state); `poller::poll_now` is the dry run behind `pinbridge poll`.
 
+pub mod cache;
+pub mod charset;
 pub mod error;
 pub mod extras;
 pub mod fetch;
 pub mod images;
+pub mod page;
 pub mod parse;
 pub mod poller;
 pub mod schedule;
@@ -70,6 +73,11 @@ impl FeedSource {
         &self.url
     }
 
+    /// The URL for messages and logs, with any password replaced by `***`.
+    pub fn display_url(&self) -> String {
+        error::redact(&self.url)
+    }
+
     pub fn settings(&self) -> &FeedSettings {
         &self.settings
     }
@@ -130,10 +138,11 @@ impl FeedSource {
         };
         let base = response.url.clone();
         let body = response.body;
+        let content_type = response.content_type;
         // feed-rs 2.4's parser is not Send and parsing a large feed takes milliseconds: run it
         // off the async threads.
         let parsed = tokio::task::spawn_blocking(move || {
-            parse::parse_feed(&source, &body, &base, min_image)
+            parse::parse_feed(&source, &body, content_type.as_deref(), &base, min_image)
         })
         .await
         .map_err(|e| FeedError::parse(format!("the parser stopped unexpectedly: {e}")))??;

@@ -16,6 +16,7 @@ use feed_rs::model::{Entry, Feed};
 use feed_rs::parser::{Builder, ParseErrorKind, ParseFeedError};
 use url::Url;
 
+use super::charset;
 use super::error::FeedError;
 use super::extras;
 use super::images::{self, MinSize};
@@ -31,19 +32,23 @@ pub struct ParsedFeed {
     pub ttl: Option<Duration>,
 }
 
-/// Parse `body` (raw bytes, as served) fetched from `feed_url` into items of `source`.
+/// Parse `body` (raw bytes, as served with `content_type`) fetched from `feed_url` into items
+/// of `source`.
 ///
 /// Synchronous on purpose: feed-rs 2.4's parser is not `Send`; callers run this in
 /// `spawn_blocking`.
 pub fn parse_feed(
     source: &SourceId,
     body: &[u8],
+    content_type: Option<&str>,
     feed_url: &Url,
     min_image: MinSize,
 ) -> Result<ParsedFeed, FeedError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(FeedError::parse("the server sent an empty body"));
     }
+    let normalized = charset::normalize(body, content_type);
+    let body: &[u8] = &normalized;
     let parser = Builder::new()
         .base_uri(Some(feed_url.as_str()))
         .id_generator(|_links, _title, _base| NO_ID.to_string())

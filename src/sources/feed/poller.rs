@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::page::fill_page_images;
 use super::settings::Backfill;
 use super::{FeedError, FeedSource, Poll};
 use crate::ingest::{Ingest, Submission};
@@ -35,7 +36,7 @@ pub enum PollReport {
 /// Poll `source` until `shutdown`. Errors are recorded in the source's state and retried with
 /// backoff; they never end the task, and other sources (their own tasks) are unaffected.
 pub async fn run(source: FeedSource, ingest: Ingest, shutdown: CancellationToken) {
-    tracing::info!(source = %source.id(), url = %source.url(), "feed poller started");
+    tracing::info!(source = %source.id(), url = %source.display_url(), "feed poller started");
     loop {
         let state = match ingest.store().source_state(source.id()).await {
             Ok(state) => state,
@@ -92,7 +93,12 @@ pub async fn poll_cycle(
         result = source.poll_once(&state) => result,
     };
     let result = match result {
-        Ok(poll) => submit(source, ingest, &state, poll).await,
+        Ok(poll) => match submit(source, ingest, &state, poll, shutdown).await {
+            Ok(Some(done)) => Ok(done),
+            // Shutdown while reading linked pages: nothing was written, the next run re-polls.
+            Ok(None) => return Ok(PollReport::Cancelled),
+            Err(err) => Err(err),
+        },
         Err(err) => Err(err),
     };
     let now = ingest.now_ms();
@@ -117,8 +123,18 @@ pub async fn poll_cycle(
             state.error_count = state.error_count.saturating_add(1);
             let message = err.to_string();
             state.last_error = Some(message.clone());
-            let wait =
-                schedule.jitter_now(schedule.after_error(state.error_count, err.retry_after()));
+            let mut wait = schedule.after_error(state.error_count, err.retry_after());
+            let settings = source.settings();
+            if state.error_count >= settings.park_after {
+                // Parked: still retried, slowly, so a feed that comes back is picked up again.
+                state.parked = Some(format!(
+                    "{} consecutive failures; retried every {} until it works (last: {message})",
+                    state.error_count,
+                    humantime::format_duration(settings.parked_interval)
+                ));
+                wait = wait.max(settings.parked_interval);
+            }
+            let wait = schedule.jitter_now(wait);
             state.next_poll = Some(now + millis(wait));
             tracing::warn!(
                 source = %source.id(),
@@ -144,14 +160,19 @@ async fn submit(
     ingest: &Ingest,
     state: &SourceState,
     mut poll: Poll,
-) -> Result<(Poll, PollReport), FeedError> {
-    let items = std::mem::take(&mut poll.items);
+    shutdown: &CancellationToken,
+) -> Result<Option<(Poll, PollReport)>, FeedError> {
+    let mut items = std::mem::take(&mut poll.items);
     let total = items.len();
     let baseline = if state.baselined {
         0
     } else {
         baseline_count(source.settings().backfill, total)
     };
+    tokio::select! {
+        _ = shutdown.cancelled() => return Ok(None),
+        filled = fill_page_images(source, ingest.store().as_ref(), &mut items, baseline) => filled?,
+    }
     let batch: Vec<(Item, Submission)> = items
         .into_iter()
         .enumerate()
@@ -185,7 +206,7 @@ async fn submit(
         }
     }
     let not_modified = poll.not_modified;
-    Ok((
+    Ok(Some((
         poll,
         PollReport::Polled {
             items: total,
@@ -194,7 +215,7 @@ async fn submit(
             pinned: report.2,
             not_modified,
         },
-    ))
+    )))
 }
 
 /// How many of `total` items (oldest first) are recorded as baseline on first contact.
@@ -236,13 +257,15 @@ pub struct DryRun {
 /// Fetch and parse the feed now (unconditionally) and tell which items are new. No writes.
 pub async fn poll_now(source: &FeedSource, store: &dyn Store) -> Result<DryRun, FeedError> {
     let state = store.source_state(source.id()).await?;
-    let poll = source.poll_once(&SourceState::default()).await?;
+    let mut poll = source.poll_once(&SourceState::default()).await?;
     let first_contact = !state.baselined;
     let baseline = if first_contact {
         baseline_count(source.settings().backfill, poll.items.len())
     } else {
         0
     };
+    // Shows the image a Pin would really get (reads pages, writes nothing).
+    fill_page_images(source, store, &mut poll.items, baseline).await?;
     let mut items = Vec::with_capacity(poll.items.len());
     for (i, item) in poll.items.into_iter().enumerate() {
         let known = store.item(source.id(), &item.key).await?.is_some();

@@ -96,6 +96,14 @@ pub struct FeedSettings {
     /// unknown size are kept.
     pub min_image_width: u32,
     pub min_image_height: u32,
+    /// After this many consecutive failures the feed is parked: polled only every
+    /// `parked_interval` until it works again, and shown as parked with the reason.
+    pub park_after: u32,
+    #[serde(with = "crate::config::duration")]
+    pub parked_interval: Duration,
+    /// For items with no image at all, read `og:image` from the linked page (one extra
+    /// request per new item, through the same guarded fetcher).
+    pub image_from_page: bool,
 }
 
 /// The default interval between polls.
@@ -117,6 +125,9 @@ impl Default for FeedSettings {
             max_interval: Duration::from_secs(24 * 60 * 60),
             min_image_width: 0,
             min_image_height: 0,
+            park_after: 10,
+            parked_interval: Duration::from_secs(24 * 60 * 60),
+            image_from_page: false,
         }
     }
 }
@@ -169,6 +180,19 @@ impl FeedSettings {
                 format!(
                     "{} is shorter than interval ({})",
                     fmt(self.max_interval),
+                    fmt(self.interval)
+                ),
+            );
+        }
+        if self.park_after == 0 {
+            problem("park_after", "must be at least 1".into());
+        }
+        if self.parked_interval < self.interval {
+            problem(
+                "parked_interval",
+                format!(
+                    "{} is shorter than interval ({})",
+                    fmt(self.parked_interval),
                     fmt(self.interval)
                 ),
             );
@@ -280,6 +304,32 @@ mod tests {
             ]
         );
         assert!(problems[0].message.contains("http://"));
+    }
+
+    #[test]
+    fn phase_two_keys_have_defaults_and_checks() {
+        let (s, problems) = parse("url = \"https://example.com/f\"");
+        assert!(problems.is_empty(), "{problems:?}");
+        let s = s.expect("parsed");
+        assert_eq!(s.min_interval, Duration::from_secs(300));
+        assert_eq!(s.max_interval, Duration::from_secs(86_400));
+        assert_eq!(
+            (s.park_after, s.parked_interval),
+            (10, Duration::from_secs(86_400))
+        );
+        assert!(!s.image_from_page);
+        let (_, problems) = parse(
+            "url = \"https://example.com/f\"\npark_after = 0\nparked_interval = \"1m\"\nmax_interval = \"10m\"",
+        );
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "sources[0].max_interval",
+                "sources[0].park_after",
+                "sources[0].parked_interval"
+            ]
+        );
     }
 
     #[test]
