@@ -60,7 +60,7 @@ pub async fn run(config: &Config, source_id: &str, dry_run: bool) -> Result<(), 
 async fn show(feed: &FeedSource, store: &dyn Store) -> Result<(), CommandError> {
     let dry = poller::poll_now(feed, store)
         .await
-        .with_context(|| format!("polling {}", feed.url()))?;
+        .with_context(|| format!("polling {}", feed.display_url()))?;
     if dry.first_contact {
         println!(
             "first contact with this feed: backfill = \"{}\" applies",
