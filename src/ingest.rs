@@ -68,11 +68,15 @@ impl Ingest {
 
     /// The routes in force.
     pub fn routes(&self) -> Routes {
+        self.config().routes.clone()
+    }
+
+    /// The configuration in force (a cheap clone of an `Arc`).
+    fn config(&self) -> Arc<IngestConfig> {
         self.inner
             .config
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .routes
             .clone()
     }
 
@@ -86,12 +90,7 @@ impl Ingest {
 
     /// Dedup and record `item`, queueing one job per matching route. Durable when it returns.
     pub async fn submit(&self, item: Item, submission: Submission) -> StoreResult<Ingested> {
-        let config = self
-            .inner
-            .config
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let config = self.config();
         let plan = plan_for(&config, &item, submission);
         let queued = !plan.targets.is_empty();
         let outcome = self
@@ -112,12 +111,7 @@ impl Ingest {
 
     /// `submit` for a batch (one feed poll), in order, sharing one durable flush.
     pub async fn submit_many(&self, batch: Vec<(Item, Submission)>) -> StoreResult<Vec<Ingested>> {
-        let config = self
-            .inner
-            .config
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let config = self.config();
         let planned: Vec<(Item, IngestPlan)> = batch
             .into_iter()
             .map(|(item, submission)| {

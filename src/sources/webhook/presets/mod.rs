@@ -118,6 +118,35 @@ impl Mapper {
 }
 
 /// An RFC 3339 date-time as Unix milliseconds.
+/// The delivery's topic (from `header`) when it is one of `topics`; otherwise the `Ignored`
+/// answer that records it (2xx, nothing pinned).
+pub(super) fn topic_or_ignored(
+    input: &Input<'_>,
+    header: &'static str,
+    topics: &[&str],
+) -> Result<Result<String, Mapped>, MapError> {
+    let topic = crate::sources::webhook::verify::optional_header(input.headers, header)
+        .ok_or(MapError::MissingHeader(header))?;
+    if topics.contains(&topic.as_str()) {
+        return Ok(Ok(topic));
+    }
+    let id = super::json::At::root(input.doc)
+        .get("id")
+        .opt_id()
+        .ok()
+        .flatten();
+    Ok(Err(Mapped::Ignored {
+        reason: format!(
+            "topic {topic} is not handled (only {})",
+            topics.join(" and ")
+        ),
+        reference: Some(match id {
+            Some(id) => format!("{topic}:{id}"),
+            None => topic,
+        }),
+    }))
+}
+
 pub fn rfc3339_ms(text: &str) -> Option<i64> {
     let t = OffsetDateTime::parse(text.trim(), &Rfc3339).ok()?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()

@@ -6,11 +6,10 @@
 
 use url::Url;
 
-use super::{Input, MapError, Mapped, non_empty, rfc3339_ms};
+use super::{Input, MapError, Mapped, non_empty, rfc3339_ms, topic_or_ignored};
 use crate::item::{DedupKey, Item};
 use crate::sources::webhook::json::At;
 use crate::sources::webhook::mapping::split_tags;
-use crate::sources::webhook::verify::optional_header;
 
 pub const TOPIC_HEADER: &str = "X-Shopify-Topic";
 const TOPICS: [&str; 2] = ["products/create", "products/update"];
@@ -41,21 +40,10 @@ impl Shopify {
     }
 
     pub fn map(&self, input: &Input<'_>) -> Result<Mapped, MapError> {
-        let topic = optional_header(input.headers, TOPIC_HEADER)
-            .ok_or(MapError::MissingHeader(TOPIC_HEADER))?;
-        let root = At::root(input.doc);
-        if !TOPICS.contains(&topic.as_str()) {
-            let id = root.get("id").opt_id().ok().flatten();
-            return Ok(Mapped::Ignored {
-                reason: format!(
-                    "topic {topic} is not handled (only products/create and products/update)"
-                ),
-                reference: Some(match id {
-                    Some(id) => format!("{topic}:{id}"),
-                    None => topic,
-                }),
-            });
+        if let Err(ignored) = topic_or_ignored(input, TOPIC_HEADER, &TOPICS)? {
+            return Ok(ignored);
         }
+        let root = At::root(input.doc);
         let id = root.get("id").req_id()?;
         let mut item = Item::new(input.source.clone(), DedupKey::new("product", &id));
         item.title = root.get("title").req_str()?.to_string();

@@ -3,10 +3,9 @@
 
 use axum::http::HeaderMap;
 
-use super::{Input, MapError, Mapped, naive_utc_ms, non_empty};
+use super::{Input, MapError, Mapped, naive_utc_ms, non_empty, topic_or_ignored};
 use crate::item::{DedupKey, Item};
 use crate::sources::webhook::json::At;
-use crate::sources::webhook::verify::optional_header;
 
 pub const TOPIC_HEADER: &str = "X-WC-Webhook-Topic";
 pub const SIGNATURE_HEADER: &str = "X-WC-Webhook-Signature";
@@ -27,21 +26,10 @@ pub fn is_ping(headers: &HeaderMap, body: &[u8]) -> bool {
 }
 
 pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
-    let topic = optional_header(input.headers, TOPIC_HEADER)
-        .ok_or(MapError::MissingHeader(TOPIC_HEADER))?;
-    let root = At::root(input.doc);
-    if !TOPICS.contains(&topic.as_str()) {
-        let id = root.get("id").opt_id().ok().flatten();
-        return Ok(Mapped::Ignored {
-            reason: format!(
-                "topic {topic} is not handled (only product.created and product.updated)"
-            ),
-            reference: Some(match id {
-                Some(id) => format!("{topic}:{id}"),
-                None => topic,
-            }),
-        });
+    if let Err(ignored) = topic_or_ignored(input, TOPIC_HEADER, &TOPICS)? {
+        return Ok(ignored);
     }
+    let root = At::root(input.doc);
     let id = root.get("id").req_id()?;
     let mut item = Item::new(input.source.clone(), DedupKey::new("product", &id));
     item.title = root.get("name").req_str()?.to_string();
