@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct ConfigArg {
     /// Config file [default: $PINBRIDGE_CONFIG, else config/pinbridge.toml]
-    #[arg(short = 'c', long = "config", env = "PINBRIDGE_CONFIG")]
+    #[arg(short = 'c', long = "config", env = "PINBRIDGE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
 }
 

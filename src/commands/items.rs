@@ -21,12 +21,16 @@ pub async fn run(config: &Config, action: ItemsAction) -> Result<(), CommandErro
             )
         })?,
     );
-    let result = dispatch(store.as_ref(), action).await;
+    let result = dispatch(config, store.as_ref(), action).await;
     store.close().await.context("closing the store")?;
     result
 }
 
-async fn dispatch(store: &dyn Store, action: ItemsAction) -> Result<(), CommandError> {
+async fn dispatch(
+    config: &Config,
+    store: &dyn Store,
+    action: ItemsAction,
+) -> Result<(), CommandError> {
     let now = SystemClock.now_ms();
     match action {
         ItemsAction::List {
@@ -34,6 +38,16 @@ async fn dispatch(store: &dyn Store, action: ItemsAction) -> Result<(), CommandE
             state,
             limit,
         } => {
+            for configured in &config.sources {
+                let id = &configured.common.id;
+                if source.as_deref().is_none_or(|s| s == id) {
+                    let state = store
+                        .source_state(&SourceId::new(id))
+                        .await
+                        .context("reading source state")?;
+                    println!("# {}", source_line(id, &state, now));
+                }
+            }
             if let Some(state) = state {
                 let jobs = store
                     .jobs(JobFilter {
@@ -139,6 +153,34 @@ async fn dispatch(store: &dyn Store, action: ItemsAction) -> Result<(), CommandE
         }
     }
     Ok(())
+}
+
+/// One line of a source's polling state: errors, next attempt, parking.
+pub fn source_line(id: &str, state: &crate::store::SourceState, now: i64) -> String {
+    let when = |t: Option<i64>| match t {
+        Some(t) if t > now => format!(
+            "in {}",
+            humantime::format_duration(std::time::Duration::from_secs(((t - now) / 1000) as u64))
+        ),
+        Some(t) => format!(
+            "{} ago",
+            humantime::format_duration(std::time::Duration::from_secs(((now - t) / 1000) as u64))
+        ),
+        None => "never".into(),
+    };
+    let mut line = format!(
+        "source {id}: last poll {}, next {}, {} error(s) in a row",
+        when(state.last_poll),
+        when(state.next_poll),
+        state.error_count
+    );
+    if let Some(error) = &state.last_error {
+        line.push_str(&format!(", last error: {error}"));
+    }
+    if let Some(reason) = &state.parked {
+        line.push_str(&format!(", PARKED: {reason}"));
+    }
+    line
 }
 
 fn job_line(job: &crate::store::Job) -> String {

@@ -1,7 +1,7 @@
 //! The commands of design §5, one file each. `main.rs` only parses and dispatches.
 
 mod check;
-mod items;
+pub mod items;
 mod poll;
 mod serve;
 

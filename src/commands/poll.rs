@@ -48,6 +48,14 @@ pub async fn run(config: &Config, source_id: &str, dry_run: bool) -> Result<(), 
                 )
             })?,
     );
+    let state = store
+        .source_state(feed.id())
+        .await
+        .context("reading the source's state")?;
+    println!(
+        "{}",
+        super::items::source_line(source_id, &state, crate::clock::Clock::now_ms(&SystemClock))
+    );
     let result = if dry_run {
         show(&feed, store.as_ref()).await
     } else {

@@ -1,4 +1,5 @@
 //! Integration tests: one binary, one module per area.
+mod cli_items;
 mod config_check;
 mod feed_fetch;
 mod feed_fuzz;

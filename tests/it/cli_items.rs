@@ -1,0 +1,141 @@
+//! `pinbridge poll` and `pinbridge items` through the real binary: what a user sees.
+
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+const FEED: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<link>https://example.com/</link><description>d</description>
+<item><title>First</title><link>https://example.com/1</link><guid>g1</guid>
+<enclosure url="https://example.com/1.jpg" type="image/jpeg" length="1"/></item>
+</channel></rss>"#;
+
+struct Setup {
+    dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    broken: Arc<AtomicBool>,
+}
+
+async fn setup() -> Setup {
+    let broken = Arc::new(AtomicBool::new(true));
+    let flag = broken.clone();
+    let router = Router::new().route(
+        "/feed.xml",
+        get(move || {
+            let broken = flag.load(Ordering::SeqCst);
+            async move {
+                if broken {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response_parts()
+                } else {
+                    (StatusCode::OK, FEED).into_response_parts()
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pinbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[store]
+path = "{store}"
+
+[[accounts]]
+name = "main"
+access_token = "x"
+
+[[sources]]
+id = "blog"
+kind = "feed"
+url = "http://{addr}/feed.xml"
+allow_private = true
+
+[[routes]]
+source = "blog"
+board = "B"
+"#,
+            store = dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    Setup {
+        dir,
+        config,
+        broken,
+    }
+}
+
+trait Parts {
+    fn into_response_parts(self) -> axum::response::Response;
+}
+impl<T: axum::response::IntoResponse> Parts for T {
+    fn into_response_parts(self) -> axum::response::Response {
+        self.into_response()
+    }
+}
+
+async fn run(setup: &Setup, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pinbridge"));
+    cmd.args(args)
+        .arg("-c")
+        .arg(&setup.config)
+        .current_dir(setup.dir.path());
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_feed_shows_its_errors_and_next_attempt() {
+    let s = setup().await;
+    let out = run(&s, &["poll", "--source", "blog"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("HTTP 500"), "{}", text(&out));
+
+    let out = run(&s, &["items", "list"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("source blog"), "{shown}");
+    assert!(shown.contains("1 error(s) in a row"), "{shown}");
+    assert!(shown.contains("last error"), "{shown}");
+    assert!(shown.contains("next in"), "{shown}");
+
+    s.broken.store(false, Ordering::SeqCst);
+    let out = run(&s, &["poll", "--source", "blog", "--dry-run"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("first contact"), "{shown}");
+    assert!(
+        shown.contains("key:") || shown.contains("guid:g1"),
+        "{shown}"
+    );
+    assert!(shown.contains("nothing written"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_sources_and_items_exit_2_with_a_message() {
+    let s = setup().await;
+    let out = run(&s, &["poll", "--source", "nope"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no source `nope`"), "{}", text(&out));
+    let out = run(&s, &["items", "forget", "blog", "guid:none"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no item"), "{}", text(&out));
+}
