@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::routing::get;
 
 const FEED: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
