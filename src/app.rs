@@ -21,6 +21,7 @@ use crate::pinterest::{Credentials, PinterestClient, TokenManager};
 use crate::sources::feed::{FeedSource, Fetcher};
 use crate::sources::webhook::WebhookSources;
 use crate::store::Store;
+use crate::store::postgres::PgStore;
 use crate::store::sled::{SledOptions, SledStore};
 use crate::sync::account::AccountRuntime;
 use crate::sync::retry::Backoff;
@@ -43,6 +44,12 @@ pub struct App {
 impl App {
     /// Open the store and build every part. Nothing runs until [`App::run`].
     pub async fn build(config: &Config, clock: SharedClock) -> anyhow::Result<App> {
+        if let Some(url) = &config.store.url {
+            let store = PgStore::connect(url.expose_secret(), 16)
+                .await
+                .context("connecting to the PostgreSQL store")?;
+            return Self::build_with_store(config, clock, Arc::new(store)).await;
+        }
         let options = SledOptions {
             cache_capacity_bytes: config.store.cache_capacity_mb * 1024 * 1024,
         };

@@ -60,11 +60,15 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
             ));
         }
     }
-    if config.store.url.is_some() {
-        problems.push(ConfigProblem::new(
-            "store.url",
-            "the PostgreSQL store is not available in this build; remove store.url to use the embedded store",
-        ));
+    if let Some(url) = &config.store.url {
+        use secrecy::ExposeSecret;
+        let url = url.expose_secret();
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            problems.push(ConfigProblem::new(
+                "store.url",
+                "must be a postgres:// URL (leave it out for the embedded store)",
+            ));
+        }
     }
     if !matches!(config.pinterest.api_base.scheme(), "http" | "https") {
         problems.push(ConfigProblem::new(

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::item::{DedupKey, Fingerprint, Item, SourceId};
 
+pub mod postgres;
 pub mod sled;
 
 /// Unix time in milliseconds. Passed in by callers so tests control time.

@@ -650,3 +650,74 @@ async fn stats_count_items_and_jobs(store: Arc<dyn Store>) {
         "a source whose id is a prefix sees nothing"
     );
 }
+
+/// A PostgreSQL store in a fresh schema of the database named by `PINBRIDGE_TEST_POSTGRES_URL`
+/// (`tests/postgres/setup.sh` starts Debian's PostgreSQL and prints it). Without the variable the
+/// check is skipped with a message, except under CI, where it fails.
+pub async fn open_postgres() -> Backend {
+    let Some(url) = std::env::var("PINBRIDGE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "PINBRIDGE_TEST_POSTGRES_URL is not set under CI: run tests/postgres/setup.sh first"
+            );
+        }
+        eprintln!("SKIPPED: PINBRIDGE_TEST_POSTGRES_URL not set (run tests/postgres/setup.sh)");
+        return open_sled().await;
+    };
+    let schema = format!("t{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&url)
+        .await
+        .expect("connect to the test database");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&admin)
+        .await
+        .expect("create schema");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .after_connect({
+            let schema = schema.clone();
+            move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            }
+        })
+        .connect(&url)
+        .await
+        .expect("connect");
+    let store = pinbridge::store::postgres::PgStore::with_pool(pool)
+        .await
+        .expect("migrate");
+    Backend {
+        store: Arc::new(store),
+        _keep: Box::new(DropSchema { admin, schema }),
+    }
+}
+
+/// Drops the test schema when the backend goes.
+struct DropSchema {
+    admin: sqlx::PgPool,
+    schema: String,
+}
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let (admin, schema) = (self.admin.clone(), self.schema.clone());
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                    .execute(&admin)
+                    .await;
+            });
+        }
+    }
+}
+
+conformance!(postgres, super::open_postgres);

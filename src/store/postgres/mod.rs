@@ -1,0 +1,219 @@
+//! The PostgreSQL store: the same [`Store`] contract as sled, for several replicas.
+//!
+//! Dedup is a primary key plus `ON CONFLICT DO NOTHING`, an ingest is one transaction (durable at
+//! commit: `synchronous_commit` is on by default), outbox claims use `FOR UPDATE SKIP LOCKED`, and
+//! every lease holder's write is fenced by its lease token in the `WHERE` clause.
+
+mod ingest;
+mod jobs;
+mod schema;
+mod state;
+
+use async_trait::async_trait;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::item::{DedupKey, Item, SourceId};
+use crate::store::*;
+pub use schema::SCHEMA_VERSION;
+use schema::io;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connect, apply migrations (or refuse a newer schema).
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Open {
+                path: redact(url),
+                reason: e.to_string(),
+            })?;
+        Self::with_pool(pool).await
+    }
+
+    /// Use an existing pool (tests put each run in its own schema via `search_path`).
+    pub async fn with_pool(pool: PgPool) -> StoreResult<PgStore> {
+        schema::migrate(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// A connection URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(unparseable URL)".into(),
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ingest(&self, item: &Item, plan: IngestPlan, now: Millis) -> StoreResult<Ingested> {
+        let mut tx = self.pool.begin().await.map_err(io)?;
+        let outcome = ingest::ingest(&mut tx, item, &plan, now).await?;
+        tx.commit().await.map_err(io)?;
+        Ok(outcome)
+    }
+
+    async fn ingest_many(
+        &self,
+        batch: Vec<(Item, IngestPlan)>,
+        now: Millis,
+    ) -> StoreResult<Vec<Ingested>> {
+        // One transaction for the poll: one commit (one WAL flush) for all of it.
+        let mut tx = self.pool.begin().await.map_err(io)?;
+        let mut out = Vec::with_capacity(batch.len());
+        for (item, plan) in &batch {
+            out.push(ingest::ingest(&mut tx, item, plan, now).await?);
+        }
+        tx.commit().await.map_err(io)?;
+        Ok(out)
+    }
+
+    async fn claim(&self, max: usize, lease_ms: i64, now: Millis) -> StoreResult<Vec<Lease>> {
+        jobs::claim(&self.pool, max, lease_ms, now).await
+    }
+
+    async fn extend(&self, lease: &Lease, until: Millis) -> StoreResult<LeaseOutcome> {
+        let mut state = lease.job.state.clone();
+        if let JobState::Leased { until: u, .. } = &mut state {
+            *u = until;
+        }
+        jobs::lease_write(
+            &self.pool,
+            lease,
+            &state,
+            Some(until),
+            0,
+            None,
+            lease.job.updated,
+        )
+        .await
+    }
+
+    async fn complete(
+        &self,
+        lease: &Lease,
+        pin_id: &str,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let state = JobState::Done {
+            pin_id: pin_id.to_string(),
+            at: now,
+        };
+        jobs::lease_write(&self.pool, lease, &state, None, 0, None, now).await
+    }
+
+    async fn retry(
+        &self,
+        lease: &Lease,
+        at: Millis,
+        error: &str,
+        attempt: Attempt,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let inc = i32::from(attempt == Attempt::Counts);
+        let state = JobState::Retry { at };
+        jobs::lease_write(&self.pool, lease, &state, Some(at), inc, Some(error), now).await
+    }
+
+    async fn mark_unknown(
+        &self,
+        lease: &Lease,
+        error: &str,
+        at: Millis,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let state = JobState::Unknown { since: now, at };
+        jobs::lease_write(&self.pool, lease, &state, Some(at), 1, Some(error), now).await
+    }
+
+    async fn dead(&self, lease: &Lease, error: &str, now: Millis) -> StoreResult<LeaseOutcome> {
+        let state = JobState::Dead {
+            error: error.to_string(),
+            at: now,
+        };
+        jobs::lease_write(&self.pool, lease, &state, None, 0, Some(error), now).await
+    }
+
+    async fn revive(&self, job: &JobId, now: Millis) -> StoreResult<Job> {
+        jobs::revive(&self.pool, job, now).await
+    }
+
+    async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
+        jobs::job(&self.pool, id).await
+    }
+
+    async fn jobs(&self, filter: JobFilter) -> StoreResult<Vec<Job>> {
+        jobs::jobs(&self.pool, &filter).await
+    }
+
+    async fn item_jobs(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Vec<Job>> {
+        jobs::item_jobs(&self.pool, source, key).await
+    }
+
+    async fn item(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Option<StoredItem>> {
+        state::item(&self.pool, source, key).await
+    }
+
+    async fn items(&self, filter: ItemFilter) -> StoreResult<Vec<StoredItem>> {
+        state::items(&self.pool, &filter).await
+    }
+
+    async fn forget(&self, source: &SourceId, key: &DedupKey) -> StoreResult<bool> {
+        ingest::forget(&self.pool, source, key).await
+    }
+
+    async fn source_state(&self, source: &SourceId) -> StoreResult<SourceState> {
+        state::get(&self.pool, "source_state", "source", source.as_str()).await
+    }
+
+    async fn set_source_state(&self, source: &SourceId, value: &SourceState) -> StoreResult<()> {
+        state::set(&self.pool, "source_state", "source", source.as_str(), value).await
+    }
+
+    async fn account_state(&self, account: &str) -> StoreResult<AccountState> {
+        state::get(&self.pool, "account_state", "account", account).await
+    }
+
+    async fn set_account_state(&self, account: &str, value: &AccountState) -> StoreResult<()> {
+        state::set(&self.pool, "account_state", "account", account, value).await
+    }
+
+    async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM deliveries WHERE keep_until <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(io)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn stats(&self) -> StoreResult<StoreStats> {
+        state::stats(&self.pool).await
+    }
+
+    async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
+        // PostgreSQL checks its own pages; there is no application-level quarantine here.
+        Ok(Vec::new())
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        self.pool.close().await;
+        Ok(())
+    }
+}

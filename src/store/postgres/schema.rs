@@ -1,0 +1,93 @@
+//! Versioned migrations, applied at start under an advisory lock so replicas starting together
+//! apply each one once. A database migrated by a newer pinbridge is refused, not touched.
+
+use sqlx::PgPool;
+
+use crate::store::{StoreError, StoreResult};
+
+/// Each entry is one version; never edit a released one, append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: items (dedup + tombstones), jobs (outbox), per-source/account state, delivery ids.
+    r#"
+    CREATE TABLE items (
+        source      text   NOT NULL,
+        key         text   NOT NULL,
+        item        jsonb  NOT NULL,
+        fingerprint bytea  NOT NULL,
+        first_seen  bigint NOT NULL,
+        last_seen   bigint NOT NULL,
+        changes     int    NOT NULL DEFAULT 0,
+        disposition jsonb  NOT NULL,
+        PRIMARY KEY (source, key)
+    );
+    CREATE TABLE jobs (
+        id          text   PRIMARY KEY,
+        source      text   NOT NULL,
+        item_key    text   NOT NULL,
+        target      jsonb  NOT NULL,
+        state       jsonb  NOT NULL,
+        state_name  text   NOT NULL,
+        due         bigint,
+        lease_token bigint,
+        attempts    int    NOT NULL DEFAULT 0,
+        last_error  text,
+        created     bigint NOT NULL,
+        updated     bigint NOT NULL
+    );
+    CREATE INDEX jobs_due ON jobs (due, id) WHERE due IS NOT NULL;
+    CREATE INDEX jobs_item ON jobs (source, item_key);
+    CREATE INDEX jobs_state ON jobs (state_name);
+    CREATE SEQUENCE lease_tokens;
+    CREATE TABLE source_state (source text PRIMARY KEY, state jsonb NOT NULL);
+    CREATE TABLE account_state (account text PRIMARY KEY, state jsonb NOT NULL);
+    CREATE TABLE deliveries (
+        source     text   NOT NULL,
+        id         text   NOT NULL,
+        keep_until bigint NOT NULL,
+        PRIMARY KEY (source, id)
+    );
+    CREATE INDEX deliveries_keep ON deliveries (keep_until);
+    "#,
+];
+
+/// The newest schema this build knows.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Bring the database to [`SCHEMA_VERSION`], or refuse a newer one.
+pub async fn migrate(pool: &PgPool) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(io)?;
+    // One migrator at a time across replicas; released at commit.
+    sqlx::query("SELECT pg_advisory_xact_lock(7046920)")
+        .execute(&mut *tx)
+        .await
+        .map_err(io)?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS pinbridge_schema (version int NOT NULL)")
+        .execute(&mut *tx)
+        .await
+        .map_err(io)?;
+    let current: Option<i32> = sqlx::query_scalar("SELECT max(version) FROM pinbridge_schema")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(io)?;
+    let current = current.unwrap_or(0) as u32;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(io)?;
+        sqlx::query("INSERT INTO pinbridge_schema (version) VALUES ($1)")
+            .bind(i as i32 + 1)
+            .execute(&mut *tx)
+            .await
+            .map_err(io)?;
+    }
+    tx.commit().await.map_err(io)?;
+    Ok(())
+}
+
+pub(crate) fn io(e: sqlx::Error) -> StoreError {
+    StoreError::Io(format!("postgres: {e}"))
+}
