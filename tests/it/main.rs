@@ -15,6 +15,7 @@ mod pinterest_support;
 mod sandbox_api;
 mod store_conformance;
 mod store_crash;
+mod store_postgres;
 mod store_sled;
 mod sync_e2e;
 mod webhook_dedup;

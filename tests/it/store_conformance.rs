@@ -17,6 +17,8 @@ use pinbridge::store::{
 pub struct Backend {
     pub store: Arc<dyn Store>,
     pub _keep: Box<dyn Any + Send + Sync>,
+    /// The pool of a PostgreSQL backend (same schema), for backend-specific checks.
+    pub pg_pool: Option<sqlx::PgPool>,
 }
 
 pub async fn open_sled() -> Backend {
@@ -27,6 +29,7 @@ pub async fn open_sled() -> Backend {
     Backend {
         store: Arc::new(store),
         _keep: Box::new(dir),
+        pg_pool: None,
     }
 }
 
@@ -692,12 +695,13 @@ pub async fn open_postgres() -> Backend {
         .connect(&url)
         .await
         .expect("connect");
-    let store = pinbridge::store::postgres::PgStore::with_pool(pool)
+    let store = pinbridge::store::postgres::PgStore::with_pool(pool.clone())
         .await
         .expect("migrate");
     Backend {
         store: Arc::new(store),
         _keep: Box::new(DropSchema { admin, schema }),
+        pg_pool: Some(pool),
     }
 }
 
