@@ -14,6 +14,7 @@ mod store_conformance;
 mod store_crash;
 mod store_sled;
 mod sync_e2e;
+mod webhook_crash;
 mod webhook_dedup;
 mod webhook_fuzz;
 mod webhook_http;
