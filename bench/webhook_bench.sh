@@ -6,6 +6,8 @@
 #   BENCH_ONLY="sled-group pinbridge" bench/webhook_bench.sh
 # Knobs: BENCH_DURATION (15s), BENCH_CONNECTIONS (64), BENCH_REQUESTS (400000 pre-signed),
 # BENCH_PORT (18090), BENCH_OUT (raw wrk output, default /tmp/pinbridge-webhook-bench).
+# BENCH_PINBRIDGE_BEFORE=/path/to/older/pinbridge adds a row "pinbridge-before" for that binary
+# (to measure a change: build the older commit, copy its binary, pass it here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +16,7 @@ CONNS=${BENCH_CONNECTIONS:-64}
 COUNT=${BENCH_REQUESTS:-400000}
 PORT=${BENCH_PORT:-18090}
 OUT=${BENCH_OUT:-/tmp/pinbridge-webhook-bench}
-ONLY=${BENCH_ONLY:-noop hmac sled-group pinbridge}
+ONLY=${BENCH_ONLY:-noop hmac sled-group pinbridge${BENCH_PINBRIDGE_BEFORE:+ pinbridge-before}}
 SECRET=bench-secret
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
@@ -24,9 +26,17 @@ BIN=$CARGO_TARGET_DIR/release
 rm -rf "$OUT" && mkdir -p "$OUT"
 python3 bench/make_requests.py --count "$COUNT" --secret "$SECRET" --out "$OUT/requests.tsv"
 
+# A "Pinterest" that accepts connections and never answers: the sync worker waits on it instead of
+# failing fast and rewriting its job in a loop, as it would wait on the real API's write quota.
+STALL_PORT=$((PORT + 1))
+python3 -c "import socket,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $STALL_PORT)); s.listen(64); time.sleep(3600)" &
+STALL_PID=$!
+
 SERVER_PID=
 cleanup() { if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi; }
-trap cleanup EXIT
+trap 'cleanup; kill $STALL_PID 2>/dev/null || true' EXIT
 
 wait_port() {
     for _ in $(seq 1 300); do
@@ -41,19 +51,19 @@ pinbridge_config() {
     cat > "$OUT/pinbridge.toml" <<TOML
 [server]
 listen = "127.0.0.1:$PORT"
+shutdown_grace = "1s"
 [store]
 path = "$OUT/pinbridge.sled"
 [pinterest]
-# Nothing listens here: the benchmark measures acks, not Pinterest calls.
-api_base = "http://127.0.0.1:9/v5/"
+# Never answers (see STALL_PORT): the benchmark measures acks, not Pinterest calls.
+api_base = "http://127.0.0.1:$STALL_PORT/v5/"
+timeout = "300s"
 client_id = "1"
 client_secret = "unused"
 [[accounts]]
 name = "main"
 access_token = "unused"
 refresh_token = "unused"
-# One Pin call a minute: the sync engine stays (almost) idle while acks are measured.
-writes_per_minute = 1
 [[sources]]
 id = "shop"
 kind = "webhook"
@@ -74,9 +84,11 @@ run_one() {
     local name=$1
     rm -rf "$OUT/pinbridge.sled" "$OUT/sled"
     case $name in
-        pinbridge)
+        pinbridge | pinbridge-before)
+            local bin=$BIN/pinbridge
+            if [ "$name" = pinbridge-before ]; then bin=$BENCH_PINBRIDGE_BEFORE; fi
             pinbridge_config
-            PINBRIDGE_LOG=warn taskset -c 0 "$BIN/pinbridge" serve -c "$OUT/pinbridge.toml" \
+            PINBRIDGE_LOG=warn taskset -c 0 "$bin" serve -c "$OUT/pinbridge.toml" \
                 >/dev/null 2>"$OUT/$name.server.log" &
             ;;
         *)
@@ -99,7 +111,8 @@ run_one() {
     total=$(awk '/requests in/ {print $1}' "$f")
     non2xx=$(awk '/Non-2xx/ {print $NF}' "$f")
     non2xx=${non2xx:-0}
-    if [ "${total:-0}" -gt "$COUNT" ]; then
+    # noop and hmac keep no state, so replaying the file again measures the same thing.
+    if [ "$name" != noop ] && [ "$name" != hmac ] && [ "${total:-0}" -gt "$COUNT" ]; then
         echo "note: $name sent $total requests, more than the $COUNT prepared: raise BENCH_REQUESTS" >&2
     fi
     row "$name" "$rps" "$p50" "$p99" "$non2xx" "$total"

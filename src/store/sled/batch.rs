@@ -17,9 +17,10 @@ use super::{Inner, ingest};
 use crate::item::Item;
 use crate::store::{IngestPlan, Ingested, Millis, StoreError, StoreResult};
 
-/// Most ingests applied in one transaction: bounds the transaction's in-memory write set and how
-/// long the first caller of a batch waits behind the others.
-pub(crate) const MAX_BATCH: usize = 256;
+/// Most ingests applied in one transaction: bounds the transaction's write set and how long the
+/// first caller of a batch waits behind the others. 256 gave long tails under webhook load
+/// (docs/BENCHMARKS.md); 16 still turns a burst of 64 senders into ~4 transactions.
+pub(crate) const MAX_BATCH: usize = 16;
 
 /// What an ingest waits for: its outcome and the commit ticket that covers it.
 type Reply = StoreResult<(Ingested, u64)>;
