@@ -18,6 +18,7 @@ mod store_crash;
 mod store_postgres;
 mod store_sled;
 mod sync_e2e;
+mod webhook_crash;
 mod webhook_dedup;
 mod webhook_fuzz;
 mod webhook_http;

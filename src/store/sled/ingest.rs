@@ -1,4 +1,5 @@
-//! `ingest` and `forget`: dedup, item record, delivery id and outbox jobs in one transaction.
+//! `ingest` and `forget`: dedup, item record, delivery id and outbox jobs in one transaction
+//! (`ingest_batch`: many ingests in one transaction, for `batch.rs`).
 
 use ::sled::Transactional;
 use ::sled::transaction::TransactionalTree;
@@ -8,29 +9,49 @@ use super::Inner;
 use super::envelope::encode;
 use super::keys;
 use super::trees::{self, DeliveryRecord, Tombstone, TxResult, tx_get};
-use crate::item::{DedupKey, Item, SourceId};
+use crate::item::{DedupKey, Fingerprint, Item, SourceId};
 use crate::store::{
-    IngestPlan, Ingested, ItemDisposition, Job, JobId, JobState, Millis, OnChange, StoreResult,
-    StoredItem,
+    IngestPlan, Ingested, ItemDisposition, Job, JobId, JobState, Millis, OnChange, StoreError,
+    StoreResult, StoredItem,
 };
 
 /// Reason recorded for an item that had no target and no explicit skip reason.
 const NO_TARGETS: &str = "no route matched";
 
+/// One ingest in its own transaction (`ingest_many` applies items one by one with this).
 pub(crate) fn ingest(
     inner: &Inner,
     item: &Item,
     plan: &IngestPlan,
     now: Millis,
 ) -> StoreResult<Ingested> {
-    let fingerprint = item.fingerprint();
-    let item_key = keys::item_key(&item.source, &item.key);
-    // Made outside the transaction (it may run more than once); v7 ids from one process are
-    // monotonic, so job ids sort by creation, also across an `ingest_many` batch.
-    let job_ids: Vec<JobId> = plan
-        .targets
+    ingest_batch(inner, &[(item, plan, now)])?
+        .pop()
+        .ok_or_else(|| StoreError::Io("an ingest transaction returned no outcome".into()))
+}
+
+/// Several ingests in ONE transaction, applied in order: each sees the writes of those before it
+/// (sled's transactional trees read their own pending writes). Outcomes are in input order.
+pub(crate) fn ingest_batch(
+    inner: &Inner,
+    batch: &[(&Item, &IngestPlan, Millis)],
+) -> StoreResult<Vec<Ingested>> {
+    let prepared: Vec<Prepared<'_>> = batch
         .iter()
-        .map(|_| JobId(Uuid::now_v7().to_string()))
+        .map(|&(item, plan, now)| Prepared {
+            item,
+            plan,
+            now,
+            fingerprint: item.fingerprint(),
+            item_key: keys::item_key(&item.source, &item.key),
+            // Made outside the transaction (it may run more than once); v7 ids from one process
+            // are monotonic, so job ids sort by creation, also across a batch.
+            job_ids: plan
+                .targets
+                .iter()
+                .map(|_| JobId(Uuid::now_v7().to_string()))
+                .collect(),
+        })
         .collect();
     let t = &inner.trees;
     inner.with_quarantine(|| {
@@ -45,90 +66,142 @@ pub(crate) fn ingest(
         )
             .transaction(
                 |(deliveries, by_time, dedup, items, jobs, due, item_jobs)| {
-                    if let Some(delivery) = &plan.delivery {
-                        let dkey = keys::delivery_key(&item.source, &delivery.id);
-                        if deliveries.get(&dkey)?.is_some() {
-                            return Ok(Ingested::Duplicate);
-                        }
-                        let record = DeliveryRecord {
-                            keep_until: delivery.keep_until,
-                        };
-                        deliveries.insert(dkey.as_slice(), encode(&record))?;
-                        by_time.insert(keys::delivery_time_key(delivery.keep_until, &dkey), &[])?;
-                    }
-
-                    let stored: Option<StoredItem> = tx_get(items, trees::ITEMS, &item_key)?;
-                    let tombstone: Option<Tombstone> = tx_get(dedup, trees::DEDUP, &item_key)?;
-                    // A lost tombstone (quarantined) is rebuilt from the item record if that survived.
-                    let tombstone = tombstone.or_else(|| {
-                        stored.as_ref().map(|s| Tombstone {
-                            fingerprint: s.fingerprint,
-                            first_seen: s.first_seen,
-                        })
-                    });
-                    let new_jobs = JobWriter {
+                    let tx = TxTrees {
+                        deliveries,
+                        by_time,
+                        dedup,
+                        items,
                         jobs,
                         due,
                         item_jobs,
-                        item,
-                        ids: &job_ids,
-                        now,
                     };
-
-                    match tombstone {
-                        None => {
-                            let (disposition, queue) = disposition(plan);
-                            let queued = if queue { new_jobs.write(plan)? } else { 0 };
-                            let record = StoredItem {
-                                item: item.clone(),
-                                fingerprint,
-                                first_seen: now,
-                                last_seen: now,
-                                changes: 0,
-                                disposition,
-                            };
-                            let stone = Tombstone {
-                                fingerprint,
-                                first_seen: now,
-                            };
-                            dedup.insert(item_key.as_slice(), encode(&stone))?;
-                            items.insert(item_key.as_slice(), encode(&record))?;
-                            Ok(Ingested::New { jobs: queued })
-                        }
-                        Some(stone) if stone.fingerprint == fingerprint => Ok(Ingested::Duplicate),
-                        Some(stone) => {
-                            let mut record = stored.unwrap_or_else(|| StoredItem {
-                                item: item.clone(),
-                                fingerprint: stone.fingerprint,
-                                first_seen: stone.first_seen,
-                                last_seen: now,
-                                changes: 0,
-                                disposition: ItemDisposition::Queued,
-                            });
-                            record.item = item.clone();
-                            record.fingerprint = fingerprint;
-                            record.last_seen = now;
-                            record.changes = record.changes.saturating_add(1);
-                            let mut queued = 0;
-                            if plan.on_change == OnChange::NewPin {
-                                let (disposition, queue) = disposition(plan);
-                                if queue {
-                                    queued = new_jobs.write(plan)?;
-                                }
-                                record.disposition = disposition;
-                            }
-                            let stone = Tombstone {
-                                fingerprint,
-                                first_seen: stone.first_seen,
-                            };
-                            dedup.insert(item_key.as_slice(), encode(&stone))?;
-                            items.insert(item_key.as_slice(), encode(&record))?;
-                            Ok(Ingested::Changed { jobs: queued })
-                        }
-                    }
+                    prepared.iter().map(|p| apply(&tx, p)).collect()
                 },
             )
     })
+}
+
+/// One ingest's inputs, with what is computed once outside the (retryable) transaction.
+struct Prepared<'a> {
+    item: &'a Item,
+    plan: &'a IngestPlan,
+    now: Millis,
+    fingerprint: Fingerprint,
+    item_key: Vec<u8>,
+    job_ids: Vec<JobId>,
+}
+
+/// The trees an ingest writes, inside one transaction.
+struct TxTrees<'a> {
+    deliveries: &'a TransactionalTree,
+    by_time: &'a TransactionalTree,
+    dedup: &'a TransactionalTree,
+    items: &'a TransactionalTree,
+    jobs: &'a TransactionalTree,
+    due: &'a TransactionalTree,
+    item_jobs: &'a TransactionalTree,
+}
+
+/// Dedup one item and record it, its delivery id and its jobs.
+fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
+    let Prepared {
+        item,
+        plan,
+        now,
+        fingerprint,
+        ref item_key,
+        ref job_ids,
+    } = *p;
+    let TxTrees {
+        deliveries,
+        by_time,
+        dedup,
+        items,
+        jobs,
+        due,
+        item_jobs,
+    } = *tx;
+    if let Some(delivery) = &plan.delivery {
+        let dkey = keys::delivery_key(&item.source, &delivery.id);
+        if deliveries.get(&dkey)?.is_some() {
+            return Ok(Ingested::Duplicate);
+        }
+        let record = DeliveryRecord {
+            keep_until: delivery.keep_until,
+        };
+        deliveries.insert(dkey.as_slice(), encode(&record))?;
+        by_time.insert(keys::delivery_time_key(delivery.keep_until, &dkey), &[])?;
+    }
+
+    let stored: Option<StoredItem> = tx_get(items, trees::ITEMS, item_key)?;
+    let tombstone: Option<Tombstone> = tx_get(dedup, trees::DEDUP, item_key)?;
+    // A lost tombstone (quarantined) is rebuilt from the item record if that survived.
+    let tombstone = tombstone.or_else(|| {
+        stored.as_ref().map(|s| Tombstone {
+            fingerprint: s.fingerprint,
+            first_seen: s.first_seen,
+        })
+    });
+    let new_jobs = JobWriter {
+        jobs,
+        due,
+        item_jobs,
+        item,
+        ids: job_ids,
+        now,
+    };
+
+    match tombstone {
+        None => {
+            let (disposition, queue) = disposition(plan);
+            let queued = if queue { new_jobs.write(plan)? } else { 0 };
+            let record = StoredItem {
+                item: item.clone(),
+                fingerprint,
+                first_seen: now,
+                last_seen: now,
+                changes: 0,
+                disposition,
+            };
+            let stone = Tombstone {
+                fingerprint,
+                first_seen: now,
+            };
+            dedup.insert(item_key.as_slice(), encode(&stone))?;
+            items.insert(item_key.as_slice(), encode(&record))?;
+            Ok(Ingested::New { jobs: queued })
+        }
+        Some(stone) if stone.fingerprint == fingerprint => Ok(Ingested::Duplicate),
+        Some(stone) => {
+            let mut record = stored.unwrap_or_else(|| StoredItem {
+                item: item.clone(),
+                fingerprint: stone.fingerprint,
+                first_seen: stone.first_seen,
+                last_seen: now,
+                changes: 0,
+                disposition: ItemDisposition::Queued,
+            });
+            record.item = item.clone();
+            record.fingerprint = fingerprint;
+            record.last_seen = now;
+            record.changes = record.changes.saturating_add(1);
+            let mut queued = 0;
+            if plan.on_change == OnChange::NewPin {
+                let (disposition, queue) = disposition(plan);
+                if queue {
+                    queued = new_jobs.write(plan)?;
+                }
+                record.disposition = disposition;
+            }
+            let stone = Tombstone {
+                fingerprint,
+                first_seen: stone.first_seen,
+            };
+            dedup.insert(item_key.as_slice(), encode(&stone))?;
+            items.insert(item_key.as_slice(), encode(&record))?;
+            Ok(Ingested::Changed { jobs: queued })
+        }
+    }
 }
 
 fn disposition(plan: &IngestPlan) -> (ItemDisposition, bool) {

@@ -1,12 +1,13 @@
 //! The embedded store: [`Store`](crate::store::Store) on sled 0.34.7.
 //!
 //! Each operation runs on a blocking thread (`spawn_blocking`), writes in one sled multi-tree
-//! transaction, then waits for the group-commit flusher (`commit.rs`) to make it durable before
+//! transaction (concurrent `ingest`s share one: `batch.rs`), then waits for the group-commit flusher (`commit.rs`) to make it durable before
 //! answering. Values are checksummed envelopes (`envelope.rs`); a record that fails its check is
 //! moved to the `quarantine` tree and skipped. On open, jobs still leased by the previous process
 //! become `unknown`: their worker may have sent the create before dying, so they are reconciled
 //! (board searched for the Pin) before anything is created again.
 
+mod batch;
 mod commit;
 mod envelope;
 mod ingest;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::ConfigProblem;
 use crate::store::{Millis, StoreError, StoreResult};
+use batch::Batcher;
 use commit::Committer;
 use trees::{Corrupt, Trees, io};
 
@@ -77,6 +79,7 @@ pub(crate) struct Inner {
     pub(crate) trees: Trees,
     pub(crate) clock: SharedClock,
     committer: Committer,
+    batcher: Batcher,
     closed: AtomicBool,
     path: PathBuf,
 }
@@ -121,16 +124,18 @@ impl SledStore {
         }
         db.flush().map_err(|e| open_err(e.to_string()))?;
         let committer = Committer::start(db.clone(), path)?;
-        Ok(SledStore {
-            inner: Arc::new(Inner {
-                db,
-                trees,
-                clock,
-                committer,
-                closed: AtomicBool::new(false),
-                path: path.to_path_buf(),
-            }),
-        })
+        let (batcher, queue) = Batcher::new();
+        let inner = Arc::new(Inner {
+            db,
+            trees,
+            clock,
+            committer,
+            batcher,
+            closed: AtomicBool::new(false),
+            path: path.to_path_buf(),
+        });
+        Batcher::spawn(queue, Arc::downgrade(&inner))?;
+        Ok(SledStore { inner })
     }
 
     /// [`SledStore::open`] on a blocking thread.

@@ -16,9 +16,13 @@ use crate::store::{
 #[async_trait]
 impl Store for SledStore {
     async fn ingest(&self, item: &Item, plan: IngestPlan, now: Millis) -> StoreResult<Ingested> {
-        let item = item.clone();
-        self.write(move |inner| ingest::ingest(inner, &item, &plan, now))
-            .await
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(StoreError::Closed);
+        }
+        // Queued to the batch writer (no blocking-thread hop); durable once its ticket is.
+        let (outcome, ticket) = self.inner.batcher.ingest(item.clone(), plan, now).await?;
+        self.inner.committer.wait(ticket).await?;
+        Ok(outcome)
     }
 
     async fn ingest_many(
