@@ -12,6 +12,7 @@ mod pinterest_openapi;
 mod pinterest_spec;
 mod pinterest_support;
 mod sandbox_api;
+mod shop_etsy;
 mod store_conformance;
 mod store_crash;
 mod store_sled;

@@ -72,7 +72,11 @@ impl Budget {
                 while s.day.front().is_some_and(|t| now.duration_since(*t) >= DAY) {
                     s.day.pop_front();
                 }
-                while s.second.front().is_some_and(|t| now.duration_since(*t) >= SECOND) {
+                while s
+                    .second
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= SECOND)
+                {
                     s.second.pop_front();
                 }
                 if let Some(until) = s.exhausted_until.filter(|u| *u > now) {
@@ -201,7 +205,10 @@ mod tests {
         let err = budget.acquire().await.expect_err("over the day");
         assert!(err.to_string().contains("requests_per_day"), "{err}");
         let wait = err.retry_after().expect("a retry time");
-        assert!(wait <= DAY && wait > DAY - Duration::from_secs(5), "{wait:?}");
+        assert!(
+            wait <= DAY && wait > DAY - Duration::from_secs(5),
+            "{wait:?}"
+        );
         tokio::time::advance(wait).await;
         budget.acquire().await.expect("the window moved");
     }

@@ -187,7 +187,10 @@ impl EtsySource {
         let mut ids = Vec::new();
         let mut offset = 0;
         while ids.len() < self.settings.max_listings {
-            let url = self.url(&path, &[("limit", PAGE.to_string()), ("offset", offset.to_string())]);
+            let url = self.url(
+                &path,
+                &[("limit", PAGE.to_string()), ("offset", offset.to_string())],
+            );
             let page: Page<ListingRef> = self.get_json(url, "the listings page").await?;
             let got = page.results.len();
             ids.extend(page.results.into_iter().map(|l| l.listing_id));
@@ -261,7 +264,11 @@ impl EtsySource {
         let mut throttled = 0;
         loop {
             self.budget.acquire().await?;
-            match self.fetcher.get_with_headers(&url, &opts, &self.headers).await {
+            match self
+                .fetcher
+                .get_with_headers(&url, &opts, &self.headers)
+                .await
+            {
                 Ok(response) => {
                     self.budget.observe(&response.headers);
                     return serde_json::from_slice(&response.body).map_err(|e| ShopError::Json {
@@ -339,10 +346,8 @@ fn to_item(source: &SourceId, l: Listing) -> Item {
         item.image_alt = image.alt_text.filter(|a| !a.trim().is_empty());
     }
     if let Some(price) = l.price {
-        item.fields.insert(
-            "price".into(),
-            format_price(price.amount, price.divisor),
-        );
+        item.fields
+            .insert("price".into(), format_price(price.amount, price.divisor));
         item.fields.insert("currency".into(), price.currency_code);
     }
     item.fields
@@ -398,7 +403,10 @@ mod tests {
         .unwrap();
         let item = to_item(&SourceId::new("etsy"), listing);
         assert_eq!(item.key.as_str(), "listing:77");
-        assert_eq!(item.image_url.as_deref(), Some("https://i.etsystatic.com/1.jpg"));
+        assert_eq!(
+            item.image_url.as_deref(),
+            Some("https://i.etsystatic.com/1.jpg")
+        );
         assert_eq!(item.image_alt.as_deref(), Some("A blue mug"));
         assert_eq!(item.fields["price"], "24.00");
         assert_eq!(item.fields["currency"], "EUR");

@@ -21,7 +21,9 @@ pub async fn run(source: ShopSource, ingest: Ingest, shutdown: CancellationToken
         let wait = match ingest.store().source_state(source.id()).await {
             Ok(state) => {
                 let now = ingest.now_ms();
-                let wait = state.next_poll.map_or(0, |at| at.saturating_sub(now).max(0));
+                let wait = state
+                    .next_poll
+                    .map_or(0, |at| at.saturating_sub(now).max(0));
                 Duration::from_millis(wait as u64)
             }
             Err(err) => {

@@ -250,7 +250,11 @@ impl EtsySettings {
                 "`favorites_of` needs an OAuth `access_token` with the favorites_r scope (Etsy grants it only to apps approved for that scope)",
             );
         }
-        if self.shop_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        if self
+            .shop_name
+            .as_deref()
+            .is_some_and(|n| n.trim().is_empty())
+        {
             problem("shop_name", "must not be empty");
         }
         if self.requests_per_second == 0 {
@@ -346,7 +350,8 @@ mod tests {
 
     #[test]
     fn etsy_key_header_joins_key_and_secret_and_never_shows_them() {
-        let table: toml::Table = toml::from_str("api_key = \"kk\"\nshared_secret = \"ss\"").unwrap();
+        let table: toml::Table =
+            toml::from_str("api_key = \"kk\"\nshared_secret = \"ss\"").unwrap();
         let s: EtsySettings = parse_section(table, "s", &mut Vec::new()).unwrap();
         assert_eq!(s.api_key_header().unwrap().expose_secret(), "kk:ss");
         assert!(!format!("{s:?}").contains("ss"));

@@ -113,19 +113,19 @@ impl ShopifySource {
         let opts = fetch_options(&self.settings.polling(), JSON_ACCEPT);
         let mut items = Vec::new();
         for page in 1..=MAX_PAGE {
-            let url = self.url(&["products.json"], &[
-                ("limit", LIMIT.to_string()),
-                ("page", page.to_string()),
-            ]);
+            let url = self.url(
+                &["products.json"],
+                &[("limit", LIMIT.to_string()), ("page", page.to_string())],
+            );
             let what = format!("Shopify products page {page}");
-            let response = self
-                .fetcher
-                .get(&url, &opts)
-                .await
-                .map_err(|source| ShopError::Fetch {
-                    what: what.clone(),
-                    source,
-                })?;
+            let response =
+                self.fetcher
+                    .get(&url, &opts)
+                    .await
+                    .map_err(|source| ShopError::Fetch {
+                        what: what.clone(),
+                        source,
+                    })?;
             let body: Products =
                 serde_json::from_slice(&response.body).map_err(|e| ShopError::Json {
                     what: what.clone(),
@@ -204,7 +204,8 @@ impl ShopifySource {
         item.description = p.body_html.unwrap_or_default();
         if let Some(handle) = p.handle.as_deref().filter(|h| !h.trim().is_empty()) {
             item.link = Some(self.url(&["products", handle.trim()], &[]).to_string());
-            item.fields.insert("handle".into(), handle.trim().to_string());
+            item.fields
+                .insert("handle".into(), handle.trim().to_string());
         }
         if let Some(image) = p.images.into_iter().next() {
             item.image_url = Some(image.src);
