@@ -66,59 +66,71 @@ impl Budget {
     /// Fails when the day's budget is spent.
     pub async fn acquire(&self) -> Result<(), ShopError> {
         loop {
-            let wait = {
-                let mut s = self.lock();
-                let now = Instant::now();
-                while s.day.front().is_some_and(|t| now.duration_since(*t) >= DAY) {
-                    s.day.pop_front();
-                }
-                while s
-                    .second
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= SECOND)
-                {
-                    s.second.pop_front();
-                }
-                if let Some(until) = s.exhausted_until.filter(|u| *u > now) {
-                    return Err(ShopError::Budget {
-                        detail: "Etsy reports no requests left today for this API key".into(),
-                        retry_in: until - now,
-                    });
-                }
-                if s.day.len() >= s.per_day as usize {
-                    let oldest = s.day.front().copied().unwrap_or(now);
-                    return Err(ShopError::Budget {
-                        detail: format!(
-                            "{} requests in 24 h, the limit of `requests_per_day`",
-                            s.per_day
-                        ),
-                        retry_in: (oldest + DAY).saturating_duration_since(now),
-                    });
-                }
-                if let Some(until) = s.blocked_until.filter(|u| *u > now) {
-                    until - now
-                } else if s.second.len() >= s.per_second as usize {
-                    let oldest = s.second.front().copied().unwrap_or(now);
-                    (oldest + SECOND).saturating_duration_since(now)
-                } else {
-                    s.second.push_back(now);
-                    s.day.push_back(now);
-                    return Ok(());
-                }
-            };
-            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+            match self.try_take(Instant::now())? {
+                None => return Ok(()),
+                Some(wait) => tokio::time::sleep(wait.max(Duration::from_millis(1))).await,
+            }
         }
+    }
+
+    /// Take one request at `now` (`None`), or say how long to wait first (`Some`).
+    fn try_take(&self, now: Instant) -> Result<Option<Duration>, ShopError> {
+        let mut s = self.lock();
+        while s.day.front().is_some_and(|t| now.duration_since(*t) >= DAY) {
+            s.day.pop_front();
+        }
+        while s
+            .second
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= SECOND)
+        {
+            s.second.pop_front();
+        }
+        if let Some(until) = s.exhausted_until.filter(|u| *u > now) {
+            return Err(ShopError::Budget {
+                detail: "Etsy reports no requests left today for this API key".into(),
+                retry_in: until - now,
+            });
+        }
+        if s.day.len() >= s.per_day as usize {
+            let oldest = s.day.front().copied().unwrap_or(now);
+            return Err(ShopError::Budget {
+                detail: format!(
+                    "{} requests in 24 h, the limit of `requests_per_day`",
+                    s.per_day
+                ),
+                retry_in: (oldest + DAY).saturating_duration_since(now),
+            });
+        }
+        if let Some(until) = s.blocked_until.filter(|u| *u > now) {
+            return Ok(Some(until - now));
+        }
+        if s.second.len() >= s.per_second as usize {
+            let oldest = s.second.front().copied().unwrap_or(now);
+            return Ok(Some((oldest + SECOND).saturating_duration_since(now)));
+        }
+        s.second.push_back(now);
+        s.day.push_back(now);
+        Ok(None)
     }
 
     /// Etsy answered 429: no request on this key before `wait` has passed.
     pub fn block_for(&self, wait: Duration) {
+        self.block_at(Instant::now(), wait);
+    }
+
+    fn block_at(&self, now: Instant, wait: Duration) {
         let mut s = self.lock();
-        let until = Instant::now() + wait;
+        let until = now + wait;
         s.blocked_until = Some(s.blocked_until.map_or(until, |u| u.max(until)));
     }
 
     /// Read Etsy's quota headers from a response.
     pub fn observe(&self, headers: &HeaderMap) {
+        self.observe_at(Instant::now(), headers);
+    }
+
+    fn observe_at(&self, now: Instant, headers: &HeaderMap) {
         let remaining = headers
             .get("x-remaining-today")
             .and_then(|v| v.to_str().ok())
@@ -127,7 +139,7 @@ impl Budget {
             let mut s = self.lock();
             s.remaining_today = Some(remaining);
             if remaining <= 0 {
-                s.exhausted_until = Some(Instant::now() + EXHAUSTED_PAUSE);
+                s.exhausted_until = Some(now + EXHAUSTED_PAUSE);
             }
         }
     }
@@ -181,52 +193,62 @@ impl EtsyBudgets {
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn per_second_limit_spaces_requests() {
+    /// Take requests at `now`, stepping the time by each wait asked for, as `acquire` does.
+    fn take(budget: &Budget, now: &mut Instant) -> Result<(), ShopError> {
+        while let Some(wait) = budget.try_take(*now)? {
+            *now += wait;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn per_second_limit_spaces_requests() {
         let budget = Budget::new(3, 100);
-        let start = Instant::now();
+        let mut now = Instant::now();
         let mut times = Vec::new();
         for _ in 0..7 {
-            budget.acquire().await.expect("within the day");
-            times.push(Instant::now() - start);
+            take(&budget, &mut now).expect("within the day");
+            times.push(now);
         }
         // Any window of one second holds at most three requests.
         for w in times.windows(4) {
             assert!(w[3] - w[0] >= SECOND, "{times:?}");
         }
-        assert_eq!(budget.used_today(), 7);
+        assert_eq!(times[2], times[0], "three at once are allowed");
+        assert_eq!(budget.lock().day.len(), 7);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn daily_limit_refuses_until_the_oldest_request_leaves_the_window() {
+    #[test]
+    fn daily_limit_refuses_until_the_oldest_request_leaves_the_window() {
         let budget = Budget::new(10, 2);
-        budget.acquire().await.unwrap();
-        budget.acquire().await.unwrap();
-        let err = budget.acquire().await.expect_err("over the day");
+        let mut now = Instant::now();
+        take(&budget, &mut now).unwrap();
+        take(&budget, &mut now).unwrap();
+        let err = take(&budget, &mut now).expect_err("over the day");
         assert!(err.to_string().contains("requests_per_day"), "{err}");
-        let wait = err.retry_after().expect("a retry time");
-        assert!(
-            wait <= DAY && wait > DAY - Duration::from_secs(5),
-            "{wait:?}"
-        );
-        tokio::time::advance(wait).await;
-        budget.acquire().await.expect("the window moved");
+        assert_eq!(err.retry_after(), Some(DAY));
+        now += DAY;
+        take(&budget, &mut now).expect("the window moved");
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_429_blocks_the_key_and_etsy_zero_remaining_refuses() {
+    #[test]
+    fn a_429_blocks_the_key_and_etsy_zero_remaining_refuses() {
         let budget = Budget::new(10, 100);
-        budget.block_for(Duration::from_secs(30));
-        let start = Instant::now();
-        budget.acquire().await.unwrap();
-        assert!(Instant::now() - start >= Duration::from_secs(30));
+        let now = Instant::now();
+        budget.block_at(now, Duration::from_secs(30));
+        assert_eq!(budget.try_take(now).unwrap(), Some(Duration::from_secs(30)));
+        assert_eq!(
+            budget.try_take(now + Duration::from_secs(30)).unwrap(),
+            None
+        );
 
         let mut headers = HeaderMap::new();
         headers.insert("x-remaining-today", "0".parse().unwrap());
-        budget.observe(&headers);
+        budget.observe_at(now, &headers);
         assert_eq!(budget.remaining_today(), Some(0));
-        let err = budget.acquire().await.expect_err("exhausted");
+        let err = budget.try_take(now).expect_err("exhausted");
         assert!(err.to_string().contains("no requests left"), "{err}");
+        assert_eq!(budget.try_take(now + EXHAUSTED_PAUSE).unwrap(), None);
     }
 
     #[test]

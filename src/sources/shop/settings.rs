@@ -351,10 +351,13 @@ mod tests {
     #[test]
     fn etsy_key_header_joins_key_and_secret_and_never_shows_them() {
         let table: toml::Table =
-            toml::from_str("api_key = \"kk\"\nshared_secret = \"ss\"").unwrap();
+            toml::from_str("api_key = \"kk\"\nshared_secret = \"s3cr3tv4lue\"").unwrap();
         let s: EtsySettings = parse_section(table, "s", &mut Vec::new()).unwrap();
-        assert_eq!(s.api_key_header().unwrap().expose_secret(), "kk:ss");
-        assert!(!format!("{s:?}").contains("ss"));
+        assert_eq!(
+            s.api_key_header().unwrap().expose_secret(),
+            "kk:s3cr3tv4lue"
+        );
+        assert!(!format!("{s:?}").contains("s3cr3tv4lue"));
         assert_eq!(s.requests_per_second, 10);
         assert_eq!(s.requests_per_day, 10_000);
     }
