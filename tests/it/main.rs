@@ -13,6 +13,7 @@ mod pinterest_spec;
 mod pinterest_support;
 mod sandbox_api;
 mod shop_etsy;
+mod shop_shopify;
 mod store_conformance;
 mod store_crash;
 mod store_sled;
