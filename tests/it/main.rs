@@ -12,6 +12,7 @@ mod pinterest_openapi;
 mod pinterest_spec;
 mod pinterest_support;
 mod sandbox_api;
+mod shop_config;
 mod shop_etsy;
 mod shop_shopify;
 mod store_conformance;
