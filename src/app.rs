@@ -19,6 +19,7 @@ use crate::item::SourceId;
 use crate::pinterest::vault::Vault;
 use crate::pinterest::{Credentials, PinterestClient, TokenManager};
 use crate::sources::feed::{FeedSource, Fetcher};
+use crate::sources::shop::{EtsyBudgets, EtsySource, ShopSource, ShopifySource};
 use crate::sources::webhook::WebhookSources;
 use crate::store::Store;
 use crate::store::postgres::PgStore;
@@ -37,6 +38,7 @@ pub struct App {
     pub ingest: Ingest,
     pub engine: Arc<Engine>,
     feeds: Vec<FeedSource>,
+    shops: Vec<ShopSource>,
     webhooks: Arc<WebhookSources>,
     shutdown_grace: Duration,
 }
@@ -178,6 +180,9 @@ impl App {
         let fetcher = Fetcher::new();
         let mut feeds = Vec::new();
         let mut hooks = Vec::new();
+        // Every Etsy source on one API key shares that key's request budget.
+        let budgets = EtsyBudgets::default();
+        let mut shops = Vec::new();
         for source in config.sources.iter().filter(|s| !s.common.paused) {
             let id = SourceId::new(&source.common.id);
             match &source.settings {
@@ -187,9 +192,17 @@ impl App {
                     })?,
                 ),
                 SourceSettings::Webhook(settings) => hooks.push((id, settings.as_ref().clone())),
-                SourceSettings::Raw(_) => {
-                    tracing::warn!(source = %source.common.id, kind = source.common.kind.name(), "This source kind is not built yet; the source is ignored.");
-                }
+                SourceSettings::Etsy(settings) => shops.push(ShopSource::Etsy(
+                    EtsySource::new(id, settings.as_ref().clone(), fetcher.clone(), &budgets)
+                        .map_err(|e| {
+                            anyhow::anyhow!("setting up Etsy source `{}`: {e}", source.common.id)
+                        })?,
+                )),
+                SourceSettings::Shopify(settings) => shops.push(ShopSource::Shopify(
+                    ShopifySource::new(id, settings.clone(), fetcher.clone()).map_err(|e| {
+                        anyhow::anyhow!("setting up Shopify source `{}`: {e}", source.common.id)
+                    })?,
+                )),
             }
         }
         let webhooks = Arc::new(
@@ -210,6 +223,7 @@ impl App {
             ingest,
             engine,
             feeds,
+            shops,
             webhooks,
             shutdown_grace: config.server.shutdown_grace,
         })
@@ -218,6 +232,11 @@ impl App {
     /// The feed sources (for one-shot polls and tests).
     pub fn feeds(&self) -> &[FeedSource] {
         &self.feeds
+    }
+
+    /// The Etsy and Shopify sources.
+    pub fn shops(&self) -> &[ShopSource] {
+        &self.shops
     }
 
     /// Serve HTTP on `listener` and run pollers and the engine until `shutdown` is cancelled;
@@ -233,6 +252,11 @@ impl App {
             let token = shutdown.child_token();
             tasks
                 .spawn(async move { crate::sources::feed::poller::run(feed, ingest, token).await });
+        }
+        for shop in self.shops {
+            let ingest = self.ingest.clone();
+            let token = shutdown.child_token();
+            tasks.spawn(async move { crate::sources::shop::run(shop, ingest, token).await });
         }
         let engine_token = shutdown.child_token();
         let engine = self.engine.clone();

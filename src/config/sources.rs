@@ -7,6 +7,7 @@
 use super::serde_util::parse_value;
 use super::{Config, ConfigProblem, SourceCommon, SourceKind};
 use crate::sources::feed::FeedSettings;
+use crate::sources::shop::{EtsySettings, ShopifySettings};
 use crate::sources::webhook::WebhookSettings;
 
 const COMMON_KEYS: [&str; 4] = ["id", "kind", "paused", "on_change"];
@@ -33,8 +34,8 @@ pub enum SourceSettings {
     Feed(FeedSettings),
     // Boxed: the largest settings type by far; keeps the enum small.
     Webhook(Box<WebhookSettings>),
-    /// Kinds whose settings module is not built yet keep their raw keys.
-    Raw(toml::Table),
+    Etsy(Box<EtsySettings>),
+    Shopify(ShopifySettings),
 }
 
 /// Build the config from the interpolated TOML root, collecting problems.
@@ -117,15 +118,15 @@ fn build_source(
             settings.validate(path, problems);
             SourceSettings::Feed(settings)
         }
-        SourceKind::Etsy | SourceKind::Shopify => {
-            problems.push(ConfigProblem::new(
-                format!("{path}.kind"),
-                format!(
-                    "`{}` sources are not available in this build yet; use a feed (Shopify collections have an Atom feed) or a webhook",
-                    common.kind.name()
-                ),
-            ));
-            SourceSettings::Raw(rest)
+        SourceKind::Etsy => {
+            let settings: EtsySettings = parse_value(toml::Value::Table(rest), path, problems)?;
+            settings.validate(path, problems);
+            SourceSettings::Etsy(Box::new(settings))
+        }
+        SourceKind::Shopify => {
+            let settings: ShopifySettings = parse_value(toml::Value::Table(rest), path, problems)?;
+            settings.validate(path, problems);
+            SourceSettings::Shopify(settings)
         }
     };
     Some(SourceConfig { common, settings })
@@ -206,6 +207,18 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "timestamp_header",
             "delivery_header",
             "mapping",
+            "api_base",
+            "api_key",
+            "shared_secret",
+            "shop_id",
+            "shop_name",
+            "favorites_of",
+            "access_token",
+            "requests_per_second",
+            "requests_per_day",
+            "max_listings",
+            "store",
+            "collection",
         ],
         _ => &[],
     }

@@ -53,6 +53,8 @@ pub struct Response {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub cache: CacheHints,
+    /// All response headers (API sources read their quota headers from here).
+    pub headers: HeaderMap,
 }
 
 type ClientKey = (Duration, bool);
@@ -155,8 +157,19 @@ impl Fetcher {
     ///
     /// Waiting for a concurrency slot does not count against the timeout.
     pub async fn get(&self, url: &Url, opts: &FetchOptions) -> Result<Response, FeedError> {
+        self.get_with_headers(url, opts, &HeaderMap::new()).await
+    }
+
+    /// [`Self::get`] with `extra` request headers (API keys, bearer tokens). They are sent only
+    /// to the origin of `url`: a redirect to another origin does not carry them.
+    pub async fn get_with_headers(
+        &self,
+        url: &Url,
+        opts: &FetchOptions,
+        extra: &HeaderMap,
+    ) -> Result<Response, FeedError> {
         let _slots = self.slots(url.host_str().unwrap_or("")).await?;
-        match tokio::time::timeout(opts.timeout, self.get_inner(url, opts)).await {
+        match tokio::time::timeout(opts.timeout, self.get_inner(url, opts, extra)).await {
             Ok(result) => result,
             Err(_) => Err(FeedError::Timeout {
                 after: opts.timeout,
@@ -164,15 +177,26 @@ impl Fetcher {
         }
     }
 
-    async fn get_inner(&self, url: &Url, opts: &FetchOptions) -> Result<Response, FeedError> {
+    async fn get_inner(
+        &self,
+        url: &Url,
+        opts: &FetchOptions,
+        extra: &HeaderMap,
+    ) -> Result<Response, FeedError> {
         let client = self.client(opts.connect_timeout, opts.allow_private)?;
         let mut current = url.clone();
         let mut hops = 0;
         loop {
             super::ssrf::check_url(&current, opts.allow_private)?;
+            let mut headers = request_headers(opts)?;
+            if current.origin() == url.origin() {
+                for (name, value) in extra {
+                    headers.insert(name.clone(), value.clone());
+                }
+            }
             let response = client
                 .get(current.clone())
-                .headers(request_headers(opts)?)
+                .headers(headers)
                 .timeout(opts.timeout)
                 .send()
                 .await
@@ -270,6 +294,7 @@ async fn read_response(
         etag: text(header::ETAG),
         last_modified: text(header::LAST_MODIFIED),
         cache,
+        headers: headers.clone(),
     };
     if out.not_modified {
         return Ok(out);
