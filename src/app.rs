@@ -37,6 +37,8 @@ pub struct App {
     pub engine: Arc<Engine>,
     feeds: Vec<FeedSource>,
     webhooks: Arc<WebhookSources>,
+    /// Present when `server.public_url` is set: feeds with a hub are pushed to.
+    websub: Option<Arc<crate::sources::websub::WebSub>>,
     shutdown_grace: Duration,
 }
 
@@ -198,12 +200,22 @@ impl App {
             })?,
         );
 
+        let websub = config.server.public_url.clone().map(|url| {
+            Arc::new(crate::sources::websub::WebSub::new(
+                url,
+                &feeds,
+                ingest.clone(),
+                Default::default(),
+            ))
+        });
+
         Ok(App {
             store,
             ingest,
             engine,
             feeds,
             webhooks,
+            websub,
             shutdown_grace: config.server.shutdown_grace,
         })
     }
@@ -224,8 +236,12 @@ impl App {
         for feed in self.feeds {
             let ingest = self.ingest.clone();
             let token = shutdown.child_token();
-            tasks
-                .spawn(async move { crate::sources::feed::poller::run(feed, ingest, token).await });
+            match self.websub.clone() {
+                Some(websub) => {
+                    tasks.spawn(crate::sources::websub::run(feed, ingest, websub, token))
+                }
+                None => tasks.spawn(crate::sources::feed::poller::run(feed, ingest, token)),
+            };
         }
         let engine_token = shutdown.child_token();
         let engine = self.engine.clone();
@@ -235,10 +251,11 @@ impl App {
             store: self.store.clone(),
             draining: shutdown.clone(),
         };
-        let router = http::router(
-            state,
-            crate::sources::webhook::router(self.webhooks.clone()),
-        );
+        let mut hooks = crate::sources::webhook::router(self.webhooks.clone());
+        if let Some(websub) = &self.websub {
+            hooks = hooks.merge(crate::sources::websub::router(websub.clone()));
+        }
+        let router = http::router(state, hooks);
         let addr = listener.local_addr().ok();
         tracing::info!(address = ?addr, "Listening.");
         let server_token = shutdown.clone();

@@ -1,3 +1,4 @@
 //! Where items come from: feeds, shops and webhooks. Each hands `Item`s to `crate::ingest`.
 pub mod feed;
 pub mod webhook;
+pub mod websub;
