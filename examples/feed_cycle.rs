@@ -291,7 +291,11 @@ async fn run_cycle(
             let addr = addrs[n % addrs.len()];
             let mut settings = FeedSettings::for_url(format!("http://{addr}/feed/{n}"));
             settings.allow_private = true;
-            FeedSource::new(SourceId::new(format!("feed-{n}")), settings, fetcher.clone())
+            FeedSource::new(
+                SourceId::new(format!("feed-{n}")),
+                settings,
+                fetcher.clone(),
+            )
         })
         .collect::<Result<_, _>>()?;
     let rss0 = status_kib("VmRSS:");
@@ -334,7 +338,10 @@ async fn client(feeds: usize, hosts: usize, per_host: Option<usize>) -> anyhow::
         .split_whitespace()
         .filter_map(|p| p.parse().ok())
         .collect();
-    anyhow::ensure!(ports.len() == hosts, "the feed server did not start: {line}");
+    anyhow::ensure!(
+        ports.len() == hosts,
+        "the feed server did not start: {line}"
+    );
     let addrs: Vec<SocketAddr> = ports
         .iter()
         .enumerate()
@@ -379,9 +386,23 @@ async fn client(feeds: usize, hosts: usize, per_host: Option<usize>) -> anyhow::
     // cycle's peak includes what the baseline cycle left resident.
     let dir_b = tempfile::tempdir()?;
     advance().await?; // generation 2: the 1,000 feeds change again, others stay 304
-    run_cycle("B1 baseline cycle (same process)", dir_b.path(), &addrs, feeds, per_host).await?;
+    run_cycle(
+        "B1 baseline cycle (same process)",
+        dir_b.path(),
+        &addrs,
+        feeds,
+        per_host,
+    )
+    .await?;
     advance().await?;
-    let t = run_cycle("B2 measured cycle (same process)", dir_b.path(), &addrs, feeds, per_host).await?;
+    let t = run_cycle(
+        "B2 measured cycle (same process)",
+        dir_b.path(),
+        &addrs,
+        feeds,
+        per_host,
+    )
+    .await?;
 
     let expected_new = feeds.div_ceil(NEW_EVERY);
     let ok = t.failed == 0
