@@ -40,6 +40,8 @@ pub struct App {
     feeds: Vec<FeedSource>,
     shops: Vec<ShopSource>,
     webhooks: Arc<WebhookSources>,
+    /// Present when `server.public_url` is set: feeds with a hub are pushed to.
+    websub: Option<Arc<crate::sources::websub::WebSub>>,
     shutdown_grace: Duration,
 }
 
@@ -218,6 +220,15 @@ impl App {
             })?,
         );
 
+        let websub = config.server.public_url.clone().map(|url| {
+            Arc::new(crate::sources::websub::WebSub::new(
+                url,
+                &feeds,
+                ingest.clone(),
+                Default::default(),
+            ))
+        });
+
         Ok(App {
             store,
             ingest,
@@ -225,6 +236,7 @@ impl App {
             feeds,
             shops,
             webhooks,
+            websub,
             shutdown_grace: config.server.shutdown_grace,
         })
     }
@@ -250,8 +262,12 @@ impl App {
         for feed in self.feeds {
             let ingest = self.ingest.clone();
             let token = shutdown.child_token();
-            tasks
-                .spawn(async move { crate::sources::feed::poller::run(feed, ingest, token).await });
+            match self.websub.clone() {
+                Some(websub) => {
+                    tasks.spawn(crate::sources::websub::run(feed, ingest, websub, token))
+                }
+                None => tasks.spawn(crate::sources::feed::poller::run(feed, ingest, token)),
+            };
         }
         for shop in self.shops {
             let ingest = self.ingest.clone();
@@ -266,10 +282,11 @@ impl App {
             store: self.store.clone(),
             draining: shutdown.clone(),
         };
-        let router = http::router(
-            state,
-            crate::sources::webhook::router(self.webhooks.clone()),
-        );
+        let mut hooks = crate::sources::webhook::router(self.webhooks.clone());
+        if let Some(websub) = &self.websub {
+            hooks = hooks.merge(crate::sources::websub::router(websub.clone()));
+        }
+        let router = http::router(state, hooks);
         let addr = listener.local_addr().ok();
         tracing::info!(address = ?addr, "Listening.");
         let server_token = shutdown.clone();

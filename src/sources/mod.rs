@@ -2,3 +2,4 @@
 pub mod feed;
 pub mod shop;
 pub mod webhook;
+pub mod websub;

@@ -29,3 +29,4 @@ mod webhook_interop;
 mod webhook_load;
 mod webhook_support;
 mod webhook_wordpress;
+mod websub;

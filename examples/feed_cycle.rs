@@ -1,0 +1,421 @@
+//! One full poll cycle of 10,000 feeds against a local server (docs/BENCHMARKS.md, "Feed
+//! polling").
+//!
+//! The feed server runs in a child process (this same binary with `--serve`), so the figures
+//! (wall time, CPU from getrusage, peak RSS from VmHWM) are pinbridge's alone. Feeds are spread
+//! over several loopback addresses (127.0.0.1 … 127.0.0.N) because the Fetcher allows only
+//! `per_host` (default 2) fetches per host at once.
+//!
+//! Cycle 1 (baseline) fetches every feed (200, 10 items each) and records validators. Then the
+//! server switches generation: feeds 0..1000 gain one new item (new ETag), the other 9,000
+//! answer 304 to the validators. Cycle 2 is the measured one.
+//!
+//! cargo run --release --example feed_cycle [-- FEEDS HOSTS [PER_HOST]]
+//! (env SLED_CACHE_MB: the store's cache_capacity, default 64)
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use pinbridge::clock::SystemClock;
+use pinbridge::ingest::{Ingest, IngestConfig};
+use pinbridge::item::SourceId;
+use pinbridge::sources::feed::fetch::FetchLimits;
+use pinbridge::sources::feed::{FeedSettings, FeedSource, Fetcher, PollReport, poll_cycle};
+use pinbridge::store::Store;
+use pinbridge::store::sled::{SledOptions, SledStore};
+use pinbridge::sync::route::{RouteRule, Routes, When};
+
+const NEW_EVERY: usize = 10; // one feed in ten gets a new item: 1,000 of 10,000
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--serve") {
+        let hosts: usize = args.get(2).and_then(|h| h.parse().ok()).unwrap_or(32);
+        return serve(hosts);
+    }
+    let feeds: usize = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let hosts: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(32);
+    let per_host: Option<usize> = args.get(3).and_then(|v| v.parse().ok());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if args.get(1).map(String::as_str) == Some("--cycle") {
+        return runtime.block_on(child_cycle(&args));
+    }
+    runtime.block_on(client(feeds, hosts, per_host))
+}
+
+// ---------------------------------------------------------------- the feed server (child)
+
+fn serve(hosts: usize) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            let generation = Arc::new(AtomicU32::new(0));
+            let app = Router::new()
+                .route("/feed/{n}", get(feed))
+                .route(
+                    "/advance",
+                    post(|State(g): State<Arc<AtomicU32>>| async move {
+                        g.fetch_add(1, Ordering::SeqCst);
+                        "ok"
+                    }),
+                )
+                .with_state(generation);
+            let mut ports = Vec::new();
+            for h in 1..=hosts {
+                let ip = format!("127.0.0.{h}");
+                let listener = tokio::net::TcpListener::bind((ip.as_str(), 0)).await?;
+                ports.push(listener.local_addr()?.port().to_string());
+                let app = app.clone();
+                tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+            }
+            println!("{}", ports.join(" "));
+            std::io::stdout().flush()?;
+            // Run until the parent closes our stdin.
+            let _ = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                let _ = std::io::stdin().read_line(&mut line);
+            })
+            .await;
+            Ok(())
+        })
+}
+
+async fn feed(
+    State(generation): State<Arc<AtomicU32>>,
+    Path(n): Path<usize>,
+    headers: HeaderMap,
+) -> Response {
+    let g = generation.load(Ordering::SeqCst) as usize;
+    // A feed changes only in generation ≥ 1 and only if it is one of the 1 in NEW_EVERY.
+    let version = if g >= 1 && n % NEW_EVERY == 0 { g } else { 0 };
+    let etag = format!("\"f{n}-v{version}\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (
+        [
+            (header::ETAG, etag),
+            (header::CONTENT_TYPE, "application/rss+xml".to_string()),
+        ],
+        rss(n, 10 + version),
+    )
+        .into_response()
+}
+
+/// A typical blog feed: `items` entries, newest first, each with a guid, date, categories, an
+/// HTML description and an image (about 700 bytes per item).
+pub fn rss(feed: usize, items: usize) -> String {
+    let mut out = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel><title>Blog {feed}</title><link>https://blog{feed}.example/</link><description>Notes from blog {feed}</description>
+"#
+    );
+    for i in (0..items).rev() {
+        let day = 1 + i % 28;
+        let month = 1 + (i / 28) % 12;
+        out.push_str(&format!(
+            r#"<item><title>Post {i} of blog {feed}: a title of ordinary length</title>
+<link>https://blog{feed}.example/posts/{i}</link><guid isPermaLink="false">urn:blog{feed}:{i}</guid>
+<pubDate>{day:02} {mon} 2024 10:00:00 GMT</pubDate><dc:creator>Author {feed}</dc:creator>
+<category>garden</category><category>notes</category>
+<description>&lt;p&gt;Paragraph one of post {i}, with &lt;a href="https://blog{feed}.example/x"&gt;a link&lt;/a&gt; and some words to make it a realistic length for a summary.&lt;/p&gt;&lt;img src="/img/{i}-inline.jpg"&gt;</description>
+<media:content url="https://cdn.blog{feed}.example/{i}.jpg" type="image/jpeg" width="1200" height="800"/>
+</item>
+"#,
+            mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+                [month - 1],
+        ));
+    }
+    out.push_str("</channel></rss>\n");
+    out
+}
+
+// ---------------------------------------------------------------- the measured client
+
+#[repr(C)]
+struct RUsage {
+    utime: [i64; 2],
+    stime: [i64; 2],
+    rest: [i64; 14],
+}
+
+unsafe extern "C" {
+    fn getrusage(who: i32, usage: *mut RUsage) -> i32;
+}
+
+/// User + system CPU seconds of this process (getrusage(RUSAGE_SELF)).
+fn cpu_seconds() -> f64 {
+    let mut u = RUsage {
+        utime: [0; 2],
+        stime: [0; 2],
+        rest: [0; 14],
+    };
+    // SAFETY: RUsage has the layout of struct rusage on 64-bit Linux (two timevals, 14 longs).
+    let rc = unsafe { getrusage(0, &mut u) };
+    if rc != 0 {
+        return f64::NAN;
+    }
+    let tv = |t: [i64; 2]| t[0] as f64 + t[1] as f64 / 1e6;
+    tv(u.utime) + tv(u.stime)
+}
+
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Reset VmHWM to the current RSS (Linux ≥ 4.0), so the second cycle's peak is its own.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    polled: usize,
+    not_modified: usize,
+    new: usize,
+    pinned: usize,
+    failed: usize,
+    first_error: Option<String>,
+}
+
+async fn cycle(sources: &[FeedSource], ingest: &Ingest) -> (Tally, f64, f64, u64) {
+    reset_peak();
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    let token = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    for s in sources {
+        let (s, ingest, token) = (s.clone(), ingest.clone(), token.clone());
+        tasks.spawn(async move { poll_cycle(&s, &ingest, &token).await });
+    }
+    let mut tally = Tally::default();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(Ok(PollReport::Polled {
+                new,
+                pinned,
+                not_modified,
+                ..
+            })) => {
+                tally.polled += 1;
+                tally.new += new;
+                tally.pinned += pinned;
+                tally.not_modified += usize::from(not_modified);
+            }
+            Ok(Ok(PollReport::Failed { error, .. })) => {
+                tally.failed += 1;
+                tally.first_error.get_or_insert(error);
+            }
+            other => {
+                tally.failed += 1;
+                tally.first_error.get_or_insert(format!("{other:?}"));
+            }
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    (tally, wall, cpu_seconds() - cpu0, status_kib("VmHWM:"))
+}
+
+/// Open the store in `dir`, build the sources, run one cycle and print its figures.
+async fn run_cycle(
+    label: &str,
+    dir: &std::path::Path,
+    addrs: &[SocketAddr],
+    feeds: usize,
+    per_host: Option<usize>,
+) -> anyhow::Result<Tally> {
+    let cache_mb: u64 = std::env::var("SLED_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let options = SledOptions {
+        cache_capacity_bytes: cache_mb * 1024 * 1024,
+    };
+    let store: Arc<dyn Store> =
+        Arc::new(SledStore::open_async(dir.join("store"), options, None).await?);
+    let config = IngestConfig {
+        routes: Routes::new(vec![RouteRule {
+            name: "all".into(),
+            source: "*".into(),
+            account: "main".into(),
+            board: "Board".into(),
+            section: None,
+            when: When::default(),
+        }]),
+        on_change: Default::default(),
+    };
+    let ingest = Ingest::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        config,
+        Default::default(),
+    );
+    let limits = match per_host {
+        Some(p) => FetchLimits {
+            per_host: p,
+            ..FetchLimits::default()
+        },
+        None => FetchLimits::default(),
+    };
+    let fetcher = Fetcher::with_limits(limits);
+    let sources: Vec<FeedSource> = (0..feeds)
+        .map(|n| {
+            let addr = addrs[n % addrs.len()];
+            let mut settings = FeedSettings::for_url(format!("http://{addr}/feed/{n}"));
+            settings.allow_private = true;
+            FeedSource::new(
+                SourceId::new(format!("feed-{n}")),
+                settings,
+                fetcher.clone(),
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let rss0 = status_kib("VmRSS:");
+    let (t, wall, cpu, peak) = cycle(&sources, &ingest).await;
+    println!(
+        "{label}: feeds {feeds}, hosts {}, {limits:?}, sled cache {cache_mb} MiB\n  {t:?}\n  wall {wall:.2} s, cpu {cpu:.2} s (user+sys), RSS before {} MiB, peak RSS {} MiB",
+        addrs.len(),
+        rss0 / 1024,
+        peak / 1024
+    );
+    store.close().await?;
+    Ok(t)
+}
+
+fn parse_addrs(list: &str) -> Vec<SocketAddr> {
+    list.split(',').filter_map(|a| a.parse().ok()).collect()
+}
+
+/// Child mode: `--cycle LABEL DIR ADDRS FEEDS PER_HOST|-`.
+async fn child_cycle(args: &[String]) -> anyhow::Result<()> {
+    let label = &args[2];
+    let dir = std::path::PathBuf::from(&args[3]);
+    let addrs = parse_addrs(&args[4]);
+    let feeds: usize = args[5].parse()?;
+    let per_host = args.get(6).and_then(|v| v.parse().ok());
+    run_cycle(label, &dir, &addrs, feeds, per_host).await?;
+    Ok(())
+}
+
+async fn client(feeds: usize, hosts: usize, per_host: Option<usize>) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let mut server = Command::new(&exe)
+        .args(["--serve", &hosts.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("piped")).read_line(&mut line)?;
+    let ports: Vec<u16> = line
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    anyhow::ensure!(
+        ports.len() == hosts,
+        "the feed server did not start: {line}"
+    );
+    let addrs: Vec<SocketAddr> = ports
+        .iter()
+        .enumerate()
+        .map(|(h, p)| SocketAddr::from(([127, 0, 0, (h + 1) as u8], *p)))
+        .collect();
+    let addr_list = addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let dir = tempfile::tempdir()?;
+    let per_host_arg = per_host.map_or("-".to_string(), |p| p.to_string());
+    let run_child = |label: &str| -> anyhow::Result<()> {
+        let status = Command::new(&exe)
+            .args([
+                "--cycle",
+                label,
+                &dir.path().display().to_string(),
+                &addr_list,
+                &feeds.to_string(),
+                &per_host_arg,
+            ])
+            .status()?;
+        anyhow::ensure!(status.success(), "{label} failed");
+        Ok(())
+    };
+    let advance = || async {
+        let r = reqwest::Client::new()
+            .post(format!("http://{}/advance", addrs[0]))
+            .send()
+            .await?;
+        anyhow::ensure!(r.status().is_success(), "could not advance the server");
+        anyhow::Ok(())
+    };
+
+    // A: each cycle in a fresh process (a restarted service): the measured cycle's own peak.
+    run_child("A1 baseline cycle (fresh process)")?;
+    advance().await?;
+    run_child("A2 measured cycle (fresh process)")?;
+
+    // B: both cycles in this process on a new store (a long-running service): the measured
+    // cycle's peak includes what the baseline cycle left resident.
+    let dir_b = tempfile::tempdir()?;
+    advance().await?; // generation 2: the 1,000 feeds change again, others stay 304
+    run_cycle(
+        "B1 baseline cycle (same process)",
+        dir_b.path(),
+        &addrs,
+        feeds,
+        per_host,
+    )
+    .await?;
+    advance().await?;
+    let t = run_cycle(
+        "B2 measured cycle (same process)",
+        dir_b.path(),
+        &addrs,
+        feeds,
+        per_host,
+    )
+    .await?;
+
+    let expected_new = feeds.div_ceil(NEW_EVERY);
+    let ok = t.failed == 0
+        && t.new == expected_new
+        && t.pinned == expected_new
+        && t.not_modified == feeds - expected_new;
+    println!(
+        "check: {} (expected {expected_new} new items pinned, {} answered 304)",
+        if ok { "OK" } else { "MISMATCH" },
+        feeds - expected_new
+    );
+    drop(server.stdin.take());
+    let _ = server.wait();
+    anyhow::ensure!(ok, "the measured cycle did not do what was expected");
+    Ok(())
+}

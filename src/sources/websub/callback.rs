@@ -1,0 +1,247 @@
+//! `GET/POST /websub/{source_id}`: the hub's verification of intent and its content pushes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::signature;
+use super::state::{Status, Subscription};
+use super::{WebSub, WebSubError, ms};
+use crate::ingest::Submission;
+use crate::item::{Item, SourceId};
+use crate::sources::feed::images::MinSize;
+use crate::sources::feed::page::fill_page_images;
+use crate::sources::feed::parse::parse_feed;
+use crate::sources::feed::poller::{BASELINE_REASON, baseline_count};
+
+/// The callback routes, to merge into the HTTP server.
+pub fn router(websub: Arc<WebSub>) -> Router {
+    let limit = websub.settings.max_body_bytes;
+    Router::new()
+        .route("/websub/{source_id}", get(verify).post(content))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(websub)
+}
+
+fn answer(status: StatusCode, text: impl Into<String>) -> Response {
+    (status, text.into()).into_response()
+}
+
+fn failed(err: WebSubError) -> Response {
+    match err {
+        WebSubError::UnknownSource(_) => answer(StatusCode::NOT_FOUND, err.to_string()),
+        other => {
+            tracing::error!(error = %other, "WebSub callback failed");
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the subscription could not be read or saved; try again",
+            )
+        }
+    }
+}
+
+/// Verification of intent: echo `hub.challenge` only for a topic we asked about.
+async fn verify(
+    State(websub): State<Arc<WebSub>>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    match verify_inner(&websub, &id, &query).await {
+        Ok(r) => r,
+        Err(e) => failed(e),
+    }
+}
+
+async fn verify_inner(
+    websub: &WebSub,
+    id: &str,
+    query: &HashMap<String, String>,
+) -> Result<Response, WebSubError> {
+    let entry = websub.entry(id)?;
+    let source = SourceId::new(id);
+    let param = |k: &str| query.get(k).map(String::as_str);
+    let (Some(mode), Some(topic)) = (param("hub.mode"), param("hub.topic")) else {
+        return Ok(answer(
+            StatusCode::BAD_REQUEST,
+            "a verification needs hub.mode and hub.topic",
+        ));
+    };
+    let _guard = entry.lock.lock().await;
+    let mut sub = websub.subscription(&source).await?;
+    let now = websub.now();
+    let refuse = || answer(StatusCode::NOT_FOUND, "no such subscription request");
+    match mode {
+        "subscribe" => {
+            let Some(challenge) = param("hub.challenge") else {
+                return Ok(answer(StatusCode::BAD_REQUEST, "hub.challenge is missing"));
+            };
+            if !sub.accepts_subscribe(topic) {
+                tracing::warn!(source = %source, topic, "WebSub: refused a verification for a topic not asked for");
+                return Ok(refuse());
+            }
+            let lease_secs = param("hub.lease_seconds")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(websub.settings.lease.as_secs());
+            let lease_ms = ms(std::time::Duration::from_secs(lease_secs));
+            let renew_before = ms(websub.settings.renew_before);
+            sub.status = Status::Active;
+            sub.lease_until = Some(now + lease_ms);
+            sub.next_check = Some(now + (lease_ms - renew_before).max(lease_ms / 2).max(60_000));
+            sub.note = None;
+            // Durable before the hub hears yes.
+            websub.save(&source, &sub).await?;
+            tracing::info!(source = %source, topic, lease_secs, "WebSub subscription verified");
+            Ok(answer(StatusCode::OK, challenge))
+        }
+        "unsubscribe" => {
+            let Some(challenge) = param("hub.challenge") else {
+                return Ok(answer(StatusCode::BAD_REQUEST, "hub.challenge is missing"));
+            };
+            if sub.status != Status::Unsubscribing || sub.topic.as_deref() != Some(topic) {
+                return Ok(refuse());
+            }
+            websub.save(&source, &Subscription::default()).await?;
+            tracing::info!(source = %source, topic, "WebSub unsubscription verified");
+            Ok(answer(StatusCode::OK, challenge))
+        }
+        "denied" => {
+            if sub.topic.as_deref() != Some(topic) {
+                return Ok(refuse());
+            }
+            let reason = param("hub.reason").unwrap_or("no reason given");
+            sub.status = Status::Denied;
+            sub.lease_until = None;
+            sub.note = Some(format!("the hub denied the subscription: {reason}"));
+            sub.next_check = Some(now + ms(websub.settings.retry_after));
+            websub.save(&source, &sub).await?;
+            tracing::warn!(source = %source, topic, reason, "WebSub subscription denied");
+            Ok(answer(StatusCode::OK, "noted"))
+        }
+        other => Ok(answer(
+            StatusCode::BAD_REQUEST,
+            format!("hub.mode `{other}` is not subscribe, unsubscribe or denied"),
+        )),
+    }
+}
+
+/// Content distribution: check the signature, parse, ingest durably, then answer 2xx.
+async fn content(
+    State(websub): State<Arc<WebSub>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match content_inner(&websub, &id, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => failed(e),
+    }
+}
+
+async fn content_inner(
+    websub: &WebSub,
+    id: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, WebSubError> {
+    let entry = websub.entry(id)?;
+    let source = entry.source.clone();
+    let sub = websub.subscription(source.id()).await?;
+    if !matches!(
+        sub.status,
+        Status::Active | Status::Pending | Status::Unsubscribing
+    ) {
+        // 410 asks the hub to drop a subscription we no longer hold (spec §7).
+        return Ok(answer(StatusCode::GONE, "no active subscription"));
+    }
+    let Some(secret) = &sub.secret else {
+        return Ok(answer(StatusCode::GONE, "no active subscription"));
+    };
+    let signature = headers.get("x-hub-signature").and_then(|v| v.to_str().ok());
+    use secrecy::ExposeSecret;
+    if let Err(problem) = signature::verify(signature, body, secret.expose_secret().as_bytes()) {
+        // The spec: a mismatch is acknowledged (so a forger learns nothing) and ignored.
+        tracing::warn!(source = %source.id(), %problem, "WebSub push ignored");
+        return Ok(answer(StatusCode::ACCEPTED, "ignored"));
+    }
+    if body.len() as u64 > source.settings().max_body_bytes {
+        return Ok(answer(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the pushed body is larger than the source's max_body_bytes",
+        ));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let settings = source.settings();
+    let min_image = MinSize {
+        width: settings.min_image_width,
+        height: settings.min_image_height,
+    };
+    let (id_, bytes, base) = (source.id().clone(), body.clone(), source.url().clone());
+    // Same parser, same base URL as a poll: a pushed entry gets the same dedup key and
+    // fingerprint as the polled one, so the two are one item.
+    let parsed = tokio::task::spawn_blocking(move || {
+        parse_feed(&id_, &bytes, content_type.as_deref(), &base, min_image)
+    })
+    .await;
+    let mut items: Vec<Item> = match parsed {
+        Ok(Ok(parsed)) => parsed.items,
+        Ok(Err(err)) => {
+            tracing::warn!(source = %source.id(), error = %err, "WebSub push could not be read");
+            return Ok(answer(
+                StatusCode::BAD_REQUEST,
+                format!("the pushed content is not a readable feed: {err}"),
+            ));
+        }
+        Err(_) => {
+            return Ok(answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the parser stopped unexpectedly",
+            ));
+        }
+    };
+    let store = websub.ingest.store();
+    let state = store.source_state(source.id()).await?;
+    let baseline = if state.baselined {
+        0
+    } else {
+        baseline_count(settings.backfill, items.len())
+    };
+    fill_page_images(&source, store.as_ref(), &mut items, baseline).await?;
+    let total = items.len();
+    let batch: Vec<(Item, Submission)> = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let skip_reason = (i < baseline).then(|| BASELINE_REASON.to_string());
+            (
+                item,
+                Submission {
+                    skip_reason,
+                    delivery: None,
+                },
+            )
+        })
+        .collect();
+    let outcomes = if batch.is_empty() {
+        Vec::new()
+    } else {
+        websub.ingest.submit_many(batch).await?
+    };
+    let new = outcomes
+        .iter()
+        .filter(|o| matches!(o, crate::store::Ingested::New { .. }))
+        .count();
+    tracing::info!(source = %source.id(), items = total, new, "WebSub push ingested");
+    Ok(answer(
+        StatusCode::OK,
+        format!("received {total} items, {new} new"),
+    ))
+}

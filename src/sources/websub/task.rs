@@ -1,0 +1,101 @@
+//! A feed's task when WebSub is available: the poller's cycle, plus subscription upkeep, and
+//! the slow fallback schedule while pushes arrive.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::WebSub;
+use crate::ingest::Ingest;
+use crate::sources::feed::{FeedSource, PollReport, poll_cycle};
+
+/// Poll `source` and keep its subscription alive until `shutdown`.
+pub async fn run(
+    source: FeedSource,
+    ingest: Ingest,
+    websub: Arc<WebSub>,
+    shutdown: CancellationToken,
+) {
+    let id = source.id().clone();
+    tracing::info!(source = %id, url = %source.display_url(), "feed poller started (WebSub enabled)");
+    loop {
+        let (state, check) = match (
+            ingest.store().source_state(&id).await,
+            websub.next_check(&id).await,
+        ) {
+            (Ok(state), Ok(check)) => (state, check),
+            (Err(e), _) => {
+                tracing::warn!(source = %id, error = %e, "could not read the feed's state; retrying in 30s");
+                if sleep_or_cancel(Duration::from_secs(30), &shutdown).await {
+                    break;
+                }
+                continue;
+            }
+            (_, Err(e)) => {
+                tracing::warn!(source = %id, error = %e, "could not read the WebSub state; retrying in 30s");
+                if sleep_or_cancel(Duration::from_secs(30), &shutdown).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        let now = ingest.now_ms();
+        let poll_at = state.next_poll.unwrap_or(now);
+        let check_at = check.unwrap_or(now);
+        let wait = poll_at.min(check_at).saturating_sub(now).max(0);
+        if sleep_or_cancel(Duration::from_millis(wait as u64), &shutdown).await {
+            break;
+        }
+        let now = ingest.now_ms();
+        if poll_at <= now {
+            match poll_cycle(&source, &ingest, &shutdown).await {
+                Ok(PollReport::Cancelled) => break,
+                Ok(PollReport::Polled { .. }) => {
+                    if let Err(e) = websub.after_poll(&id).await {
+                        tracing::warn!(source = %id, error = %e, "could not stretch the poll interval");
+                    }
+                }
+                Ok(PollReport::Failed { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(source = %id, error = %e, "could not save the feed's state");
+                    if sleep_or_cancel(Duration::from_secs(30), &shutdown).await {
+                        break;
+                    }
+                }
+            }
+        }
+        if check_at <= now {
+            let upkeep = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                r = websub.maintain(&id) => r,
+            };
+            match upkeep {
+                Ok(_) => {
+                    // A fresh subscription (or renewal) may already be verified: apply the slow
+                    // fallback schedule right away.
+                    if let Err(e) = websub.after_poll(&id).await {
+                        tracing::warn!(source = %id, error = %e, "could not stretch the poll interval");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(source = %id, error = %e, "WebSub upkeep failed");
+                    // maintain records its next check on failure; a store failure does not.
+                    if matches!(e, super::WebSubError::Store(_))
+                        && sleep_or_cancel(Duration::from_secs(30), &shutdown).await
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    tracing::info!(source = %id, "feed poller stopped");
+}
+
+async fn sleep_or_cancel(wait: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => true,
+        _ = tokio::time::sleep(wait) => false,
+    }
+}
