@@ -477,3 +477,40 @@ async fn while_subscribed_polling_falls_back_to_once_a_day() {
     assert_eq!(after, w.ingest.now_ms() + DAY_MS);
     let _ = &w.feed_url;
 }
+
+/// Poll `check` every 20 ms until it holds, for at most 10 s.
+async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn the_task_polls_first_then_subscribes_and_stops_on_shutdown() {
+    let w = world(true).await;
+    let token = CancellationToken::new();
+    let task = tokio::spawn(pinbridge::sources::websub::run(
+        w.source.clone(),
+        w.ingest.clone(),
+        w.websub.clone(),
+        token.clone(),
+    ));
+    assert!(
+        eventually(async || !w.shared.requests.lock().unwrap().is_empty()).await,
+        "the task never asked the hub"
+    );
+    // The feed was baselined (polled) before the subscription was requested.
+    assert!(w.store.state("shed").await.baselined);
+    assert_eq!(w.titles().await, [("Alpha".to_string(), 0)]);
+    assert_eq!(w.last_request()["hub.mode"], "subscribe");
+    token.cancel();
+    tokio::time::timeout(std::time::Duration::from_secs(10), task)
+        .await
+        .expect("the task stops on shutdown")
+        .expect("no panic");
+}
