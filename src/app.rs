@@ -194,17 +194,21 @@ impl App {
                     })?,
                 ),
                 SourceSettings::Webhook(settings) => hooks.push((id, settings.as_ref().clone())),
-                SourceSettings::Etsy(settings) => shops.push(ShopSource::Etsy(
-                    EtsySource::new(id, settings.as_ref().clone(), fetcher.clone(), &budgets)
-                        .map_err(|e| {
+                SourceSettings::Etsy(settings) => {
+                    let etsy =
+                        EtsySource::new(id, settings.as_ref().clone(), fetcher.clone(), &budgets)
+                            .map_err(|e| {
                             anyhow::anyhow!("setting up Etsy source `{}`: {e}", source.common.id)
-                        })?,
-                )),
-                SourceSettings::Shopify(settings) => shops.push(ShopSource::Shopify(
-                    ShopifySource::new(id, settings.clone(), fetcher.clone()).map_err(|e| {
-                        anyhow::anyhow!("setting up Shopify source `{}`: {e}", source.common.id)
-                    })?,
-                )),
+                        })?;
+                    shops.push(ShopSource::Etsy(Box::new(etsy)));
+                }
+                SourceSettings::Shopify(settings) => {
+                    let shopify = ShopifySource::new(id, settings.clone(), fetcher.clone())
+                        .map_err(|e| {
+                            anyhow::anyhow!("setting up Shopify source `{}`: {e}", source.common.id)
+                        })?;
+                    shops.push(ShopSource::Shopify(Box::new(shopify)));
+                }
             }
         }
         let webhooks = Arc::new(

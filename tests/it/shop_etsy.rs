@@ -63,22 +63,25 @@ fn with_images(mut l: Value) -> Value {
 }
 
 /// Bookkeeping and checks every Etsy endpoint shares: the key, throttling, the call log.
-fn enter(s: &Shared, headers: &HeaderMap, call: String) -> Result<(), Response> {
+/// `Some` is the refusal to answer with.
+fn enter(s: &Shared, headers: &HeaderMap, call: String) -> Option<Response> {
     let mut s = s.lock().unwrap();
     s.calls.push(call);
     s.times.push(Instant::now());
     if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(KEY) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            axum::Json(json!({"error": "Shared secret is required in x-api-key header."})),
-        )
-            .into_response());
+        return Some(
+            (
+                StatusCode::FORBIDDEN,
+                axum::Json(json!({"error": "Shared secret is required in x-api-key header."})),
+            )
+                .into_response(),
+        );
     }
     if s.throttle > 0 {
         s.throttle -= 1;
-        return Err((StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")]).into_response());
+        return Some((StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")]).into_response());
     }
-    Ok(())
+    None
 }
 
 fn page(results: Vec<Value>, count: usize) -> Response {
@@ -99,7 +102,7 @@ async fn etsy_server(state: Shared) -> String {
         .route(
             "/v3/application/shops",
             get(|State(s): State<Shared>, h: HeaderMap, Query(q): Q| async move {
-                if let Err(r) = enter(&s, &h, format!("shops?shop_name={}", q["shop_name"])) {
+                if let Some(r) = enter(&s, &h, format!("shops?shop_name={}", q["shop_name"])) {
                     return r;
                 }
                 let results = if q["shop_name"] == "MugHouse" {
@@ -115,7 +118,7 @@ async fn etsy_server(state: Shared) -> String {
             "/v3/application/shops/{shop}/listings/active",
             get(|State(s): State<Shared>, h: HeaderMap, Path(shop): Path<u64>, Query(q): Q| async move {
                 let (limit, offset) = (query_usize(&q, "limit"), query_usize(&q, "offset"));
-                if let Err(r) = enter(&s, &h, format!("active?offset={offset}&limit={limit}")) {
+                if let Some(r) = enter(&s, &h, format!("active?offset={offset}&limit={limit}")) {
                     return r;
                 }
                 assert_eq!(shop, SHOP);
@@ -128,7 +131,7 @@ async fn etsy_server(state: Shared) -> String {
             "/v3/application/listings/batch",
             get(|State(s): State<Shared>, h: HeaderMap, Query(q): Q| async move {
                 let ids: Vec<u64> = q["listing_ids"].split(',').map(|i| i.parse().unwrap()).collect();
-                if let Err(r) = enter(&s, &h, format!("batch n={} includes={}", ids.len(), q["includes"])) {
+                if let Some(r) = enter(&s, &h, format!("batch n={} includes={}", ids.len(), q["includes"])) {
                     return r;
                 }
                 assert!(ids.len() <= 100, "Etsy allows 100 ids a call");
@@ -147,7 +150,7 @@ async fn etsy_server(state: Shared) -> String {
         .route(
             "/v3/application/users/{user}/favorites/listings",
             get(|State(s): State<Shared>, h: HeaderMap, Path(user): Path<String>, Query(q): Q| async move {
-                if let Err(r) = enter(&s, &h, format!("favorites of {user}")) {
+                if let Some(r) = enter(&s, &h, format!("favorites of {user}")) {
                     return r;
                 }
                 if h.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer 42.tok") {
@@ -179,7 +182,7 @@ fn settings(base: &str, tweak: impl FnOnce(&mut EtsySettings)) -> EtsySettings {
 }
 
 fn source(base: &str, tweak: impl FnOnce(&mut EtsySettings)) -> ShopSource {
-    ShopSource::Etsy(
+    ShopSource::Etsy(Box::new(
         EtsySource::new(
             SourceId::new("etsy"),
             settings(base, tweak),
@@ -187,7 +190,7 @@ fn source(base: &str, tweak: impl FnOnce(&mut EtsySettings)) -> ShopSource {
             &EtsyBudgets::default(),
         )
         .expect("valid"),
-    )
+    ))
 }
 
 /// A shop with `n` listings, newest (highest id) first.
@@ -414,7 +417,7 @@ async fn the_daily_budget_is_respected_and_shared_by_sources_on_one_key() {
     let base = etsy_server(state.clone()).await;
     let budgets = EtsyBudgets::default();
     let make = |id: &str| {
-        ShopSource::Etsy(
+        ShopSource::Etsy(Box::new(
             EtsySource::new(
                 SourceId::new(id),
                 settings(&base, |s| s.requests_per_day = 5),
@@ -422,7 +425,7 @@ async fn the_daily_budget_is_respected_and_shared_by_sources_on_one_key() {
                 &budgets,
             )
             .unwrap(),
-        )
+        ))
     };
     let (a, b) = (make("etsy"), make("etsy2"));
     let store = sled_store().await;

@@ -99,9 +99,9 @@ fn source(store: &str, tweak: impl FnOnce(&mut ShopifySettings)) -> ShopSource {
         ..ShopifySettings::default()
     };
     tweak(&mut settings);
-    ShopSource::Shopify(
+    ShopSource::Shopify(Box::new(
         ShopifySource::new(SourceId::new("shop"), settings, Fetcher::new()).expect("valid"),
-    )
+    ))
 }
 
 #[tokio::test]

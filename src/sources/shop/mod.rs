@@ -28,8 +28,9 @@ pub(crate) const JSON_ACCEPT: &str = "application/json";
 
 /// One configured shop source of either kind.
 pub enum ShopSource {
-    Etsy(EtsySource),
-    Shopify(ShopifySource),
+    // Boxed: the sources are large and of very different sizes.
+    Etsy(Box<EtsySource>),
+    Shopify(Box<ShopifySource>),
 }
 
 /// What one fetch found.
