@@ -6,11 +6,28 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 /// Per item in document order: the item's own image URL (as written, maybe relative).
+///
+/// Empty (meaning "none found") without parsing when the bytes cannot hold such an image, which
+/// is most feeds: the scan would otherwise cost a second pass over every document.
 pub fn item_images(body: &[u8], is_json: bool) -> Vec<Option<String>> {
+    use memchr::memmem::find;
     if is_json {
+        if find(body, b"\"image\"").is_none() && find(body, b"\"banner_image\"").is_none() {
+            return Vec::new();
+        }
         json_images(body)
     } else {
-        xml_images(body)
+        // An item-level <image> comes after the first item; the channel's logo comes before.
+        let first_item = [&b"<item"[..], b"<entry", b":item", b":entry"]
+            .iter()
+            .filter_map(|tag| find(body, tag))
+            .min();
+        match first_item {
+            Some(at) if find(&body[at..], b"image>").is_some() || find(&body[at..], b"<image").is_some() => {
+                xml_images(body)
+            }
+            _ => Vec::new(),
+        }
     }
 }
 

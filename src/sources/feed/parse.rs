@@ -58,7 +58,7 @@ pub fn parse_feed(
     let own_images = extras::item_images(body, is_json);
     // The side scan must line up with feed-rs's entries; if it does not (odd nesting), it is
     // not used rather than risk giving an item another item's image.
-    let own_images = if own_images.len() == feed.entries.len() {
+    let own_images = if own_images.len() == feed.entries.len() && !own_images.is_empty() {
         own_images
     } else {
         vec![None; feed.entries.len()]
