@@ -521,3 +521,44 @@ async fn favorites_are_read_with_the_access_token() {
     let recorded = store.recorded("etsy").await;
     assert_eq!(recorded[0].item.fields["price"], "12.51");
 }
+
+#[tokio::test]
+async fn the_api_key_is_not_sent_to_another_origin_on_redirect() {
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let elsewhere = Router::new()
+        .route(
+            "/moved",
+            get(
+                |State(seen): State<Arc<Mutex<Vec<Option<String>>>>>, h: HeaderMap| async move {
+                    let key = h
+                        .get("x-api-key")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    seen.lock().unwrap().push(key);
+                    page(vec![], 0)
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let other = format!("http://{}/moved", serve(elsewhere).await);
+    let redirecting = Router::new().route(
+        "/v3/application/shops/{shop}/listings/active",
+        get(move || async move { axum::response::Redirect::temporary(&other) }),
+    );
+    let base = format!("http://{}", serve(redirecting).await);
+    let src = source(&base, |_| {});
+    let store = sled_store().await;
+    let (ingest, _) = ingest(store.store.clone(), "etsy");
+    let report = poll_cycle(&src, &ingest, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(
+        matches!(report, PollReport::Polled { items: 0, .. }),
+        "{report:?}"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [None],
+        "the key stays with its origin"
+    );
+}
