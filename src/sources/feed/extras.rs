@@ -23,7 +23,10 @@ pub fn item_images(body: &[u8], is_json: bool) -> Vec<Option<String>> {
             .filter_map(|tag| find(body, tag))
             .min();
         match first_item {
-            Some(at) if find(&body[at..], b"image>").is_some() || find(&body[at..], b"<image").is_some() => {
+            Some(at)
+                if find(&body[at..], b"image>").is_some()
+                    || find(&body[at..], b"<image").is_some() =>
+            {
                 xml_images(body)
             }
             _ => Vec::new(),
