@@ -156,6 +156,7 @@ impl App {
             lease: config.sync.lease,
             reconcile_depth: config.sync.reconcile_depth,
             idle_poll: Duration::from_millis(500),
+            settle: config.pinterest.timeout,
         };
         let engine = Arc::new(Engine::new(
             store.clone(),

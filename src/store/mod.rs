@@ -311,7 +311,8 @@ pub trait Store: Send + Sync + 'static {
     async fn complete(&self, lease: &Lease, pin_id: &str, now: Millis)
     -> StoreResult<LeaseOutcome>;
 
-    /// Run the job again at `at`, recording `error`.
+    /// Run the job again at `at`, recording `error`. A reconcile lease (`lease.reconcile`)
+    /// leaves the job `unknown` rather than `retry`, so the next holder reconciles too.
     async fn retry(
         &self,
         lease: &Lease,

@@ -34,6 +34,10 @@ pub struct SyncSettings {
     pub reconcile_depth: usize,
     /// How often to look for due retries when nothing wakes the engine.
     pub idle_poll: Duration,
+    /// The least wait between an ambiguous create and the reconcile that looks for its Pin: a
+    /// request that timed out may still be applied a little later, and a reconcile that runs
+    /// before it lands would make a second Pin. The HTTP timeout is a sensible value.
+    pub settle: Duration,
 }
 
 /// A route's rendering and board settings.
@@ -80,8 +84,13 @@ pub struct Engine {
 
 /// How a job attempt ended, before it is written back.
 enum Outcome {
-    Created { pin_id: String, reconciled: bool },
+    Created {
+        pin_id: String,
+        reconciled: bool,
+    },
     Failed(Failure),
+    /// Another worker took the job over before the create was sent; nothing to write.
+    LeaseLost,
 }
 
 /// A classified failure.
@@ -262,6 +271,7 @@ impl Engine {
                 result
             }
             Outcome::Failed(failure) => self.fail(&lease, failure, now).await,
+            Outcome::LeaseLost => Ok(LeaseOutcome::LeaseLost),
         };
         match written {
             Ok(LeaseOutcome::Applied) => {}
@@ -374,6 +384,20 @@ impl Engine {
             media_source: MediaSource::ImageUrl { url: image_url },
         };
         account.until_write_allowed().await;
+        // The waits above (limiter, board lookups, reconcile) may have outlived the lease; if
+        // another worker reclaimed the job, sending this create could make a second Pin.
+        // Extending fails exactly when the lease was taken over.
+        let until = self.clock.now_ms() + self.settings.lease.as_millis() as i64;
+        match self.store.extend(lease, until).await {
+            Ok(LeaseOutcome::Applied) => {}
+            Ok(LeaseOutcome::LeaseLost) => return Outcome::LeaseLost,
+            Err(e) => {
+                return Outcome::Failed(Failure::Transient {
+                    error: format!("could not extend the lease: {e}"),
+                    retry_after: None,
+                });
+            }
+        }
         match account.client.create_pin(&pin).await {
             Ok(created) => Outcome::Created {
                 pin_id: created.id,
@@ -497,7 +521,11 @@ impl Engine {
                 // Never dead-lettered from here, even on the last attempt: the Pin may exist.
                 // The reconcile at the next claim decides (see `attempt`).
                 let attempts = lease.job.attempts + 1;
-                let delay = self.settings.backoff.delay(attempts, &mut rand::rng());
+                let delay = self
+                    .settings
+                    .backoff
+                    .delay(attempts, &mut rand::rng())
+                    .max(self.settings.settle);
                 let at = now + delay.as_millis() as i64;
                 tracing::warn!(job = %job, error = %error, retry_in = ?delay, "Create outcome unknown; the board will be checked before trying again.");
                 self.store.mark_unknown(lease, &error, at, now).await

@@ -14,6 +14,8 @@ mod store_conformance;
 mod store_crash;
 mod store_sled;
 mod sync_e2e;
+mod sync_faults;
+mod torture;
 mod webhook_dedup;
 mod webhook_fuzz;
 mod webhook_http;
