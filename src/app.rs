@@ -131,6 +131,7 @@ impl App {
                 account.name.clone(),
                 client,
                 account.writes_per_minute,
+                account.daily_cap,
             )));
         }
 

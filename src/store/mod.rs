@@ -230,6 +230,10 @@ pub struct AccountState {
     pub problem: Option<String>,
     /// Tokens as the pinterest module serialises them (encrypted at rest by that module).
     pub tokens: Option<Vec<u8>>,
+    /// The UTC day (days since the epoch) `day_pins` counts, so the daily cap survives restarts.
+    pub day: Option<i64>,
+    /// Pin creates sent on `day`.
+    pub day_pins: u32,
 }
 
 /// Filters for listing jobs.
