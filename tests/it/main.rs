@@ -13,6 +13,7 @@ mod sandbox_api;
 mod store_conformance;
 mod store_crash;
 mod store_sled;
+mod sync_accounts;
 mod sync_e2e;
 mod sync_faults;
 mod torture;
