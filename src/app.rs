@@ -142,6 +142,7 @@ impl App {
                 account.name.clone(),
                 client,
                 account.writes_per_minute,
+                account.daily_cap,
             )));
         }
 
@@ -167,6 +168,7 @@ impl App {
             lease: config.sync.lease,
             reconcile_depth: config.sync.reconcile_depth,
             idle_poll: Duration::from_millis(500),
+            settle: config.pinterest.timeout,
         };
         let engine = Arc::new(Engine::new(
             store.clone(),

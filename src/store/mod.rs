@@ -231,6 +231,10 @@ pub struct AccountState {
     pub problem: Option<String>,
     /// Tokens as the pinterest module serialises them (encrypted at rest by that module).
     pub tokens: Option<Vec<u8>>,
+    /// The UTC day (days since the epoch) `day_pins` counts, so the daily cap survives restarts.
+    pub day: Option<i64>,
+    /// Pin creates sent on `day`.
+    pub day_pins: u32,
 }
 
 /// Filters for listing jobs.
@@ -312,7 +316,8 @@ pub trait Store: Send + Sync + 'static {
     async fn complete(&self, lease: &Lease, pin_id: &str, now: Millis)
     -> StoreResult<LeaseOutcome>;
 
-    /// Run the job again at `at`, recording `error`.
+    /// Run the job again at `at`, recording `error`. A reconcile lease (`lease.reconcile`)
+    /// leaves the job `unknown` rather than `retry`, so the next holder reconciles too.
     async fn retry(
         &self,
         lease: &Lease,

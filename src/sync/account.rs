@@ -1,42 +1,143 @@
-//! One Pinterest account as the engine uses it: its API client, its write-rate limiter, its
-//! board directory, and its rate-limit block.
+//! One Pinterest account as the engine uses it: its API client, its write pacer, its daily Pin
+//! cap, its board directory, and its rate-limit block.
 
-use std::num::NonZeroU32;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde::Serialize;
 
 use super::boards::BoardDirectory;
+use super::pacer::Pacer;
 use crate::pinterest::PinterestClient;
-use crate::store::Millis;
+use crate::store::{AccountState, Millis};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The UTC day number of `t` (days since the Unix epoch).
+pub fn utc_day(t: Millis) -> i64 {
+    t.div_euclid(DAY_MS)
+}
+
+/// The first millisecond of the UTC day after the one holding `t`.
+pub fn next_utc_day(t: Millis) -> Millis {
+    (utc_day(t) + 1) * DAY_MS
+}
+
+/// How an account stands, for readiness, metrics and `status` output.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AccountStatus {
+    pub name: String,
+    /// No calls before this time (after a 429 or a spam pause).
+    pub blocked_until: Option<Millis>,
+    /// Why the account cannot work (needs `pinbridge auth`, paused for spam, …).
+    pub problem: Option<String>,
+    /// The write rate in use now: the configured one, or less after 429s (AIMD).
+    pub writes_per_minute: f64,
+    pub configured_writes_per_minute: u32,
+    pub pins_today: u32,
+    pub daily_cap: u32,
+}
+
+/// Pins sent today, against the daily cap.
+#[derive(Debug, Default)]
+struct DayCount {
+    day: i64,
+    sent: u32,
+}
 
 pub struct AccountRuntime {
     pub name: String,
     pub client: PinterestClient,
-    /// Pinterest's write quota (org_write) as a token bucket, so 429s stay rare.
-    limiter: DefaultDirectRateLimiter,
+    /// Pinterest's write quota (org_write) as an adaptive token bucket, so 429s stay rare.
+    pacer: Pacer,
+    daily_cap: u32,
+    today: Mutex<DayCount>,
+    problem: Mutex<Option<String>>,
     pub boards: BoardDirectory,
     /// No calls before this time (after a 429), mirrored in the store's account state.
     blocked_until: AtomicI64,
+    /// Serialises this account's read-modify-write of its store record.
+    pub(crate) state_lock: tokio::sync::Mutex<()>,
+}
+
+/// Whether a create may be sent under the daily cap.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DailyCap {
+    /// Reserved; `sent` Pins (this one included) are now counted for the day.
+    Reserved { day: i64, sent: u32 },
+    /// The cap is reached: wait until this time (the next UTC day).
+    Full { until: Millis },
 }
 
 impl AccountRuntime {
-    pub fn new(name: String, client: PinterestClient, writes_per_minute: u32) -> Self {
-        let per_minute = NonZeroU32::new(writes_per_minute.max(1)).expect("max(1) is non-zero");
-        // A burst of a sixth of the minute's quota keeps a backlog from emptying the bucket at once.
-        let burst = NonZeroU32::new((writes_per_minute / 6).max(1)).expect("max(1) is non-zero");
+    pub fn new(
+        name: String,
+        client: PinterestClient,
+        writes_per_minute: u32,
+        daily_cap: u32,
+    ) -> Self {
         Self {
             name,
             client,
-            limiter: RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(burst)),
+            pacer: Pacer::new(writes_per_minute),
+            daily_cap,
+            today: Mutex::new(DayCount::default()),
+            problem: Mutex::new(None),
             boards: BoardDirectory::default(),
             blocked_until: AtomicI64::new(0),
+            state_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Take what a previous process persisted: the block, the problem, today's count.
+    pub fn restore(&self, state: &AccountState) {
+        if let Some(until) = state.blocked_until {
+            self.block_until(until);
+        }
+        *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = state.problem.clone();
+        if let Some(day) = state.day {
+            let mut today = self.today.lock().unwrap_or_else(|p| p.into_inner());
+            if day >= today.day {
+                *today = DayCount {
+                    day,
+                    sent: state.day_pins,
+                };
+            }
         }
     }
 
     /// Wait for a write token.
     pub async fn until_write_allowed(&self) {
-        self.limiter.until_ready().await;
+        self.pacer.acquire().await;
+    }
+
+    /// Pinterest answered 429: halve the write rate.
+    pub fn slow_down(&self) {
+        self.pacer.decrease();
+    }
+
+    /// A write succeeded: creep back toward the configured rate.
+    pub fn write_succeeded(&self) {
+        self.pacer.increase();
+    }
+
+    /// Count one create against the day's cap, or say when the cap frees up.
+    pub fn reserve_daily(&self, now: Millis) -> DailyCap {
+        let mut today = self.today.lock().unwrap_or_else(|p| p.into_inner());
+        let day = utc_day(now);
+        if today.day != day {
+            *today = DayCount { day, sent: 0 };
+        }
+        if today.sent >= self.daily_cap {
+            return DailyCap::Full {
+                until: next_utc_day(now),
+            };
+        }
+        today.sent += 1;
+        DailyCap::Reserved {
+            day,
+            sent: today.sent,
+        }
     }
 
     pub fn blocked_until(&self) -> Option<Millis> {
@@ -48,5 +149,51 @@ impl AccountRuntime {
 
     pub fn block_until(&self, until: Millis) {
         self.blocked_until.fetch_max(until, Ordering::SeqCst);
+    }
+
+    pub fn problem(&self) -> Option<String> {
+        self.problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Set or clear the problem; returns whether it changed.
+    pub fn set_problem(&self, problem: Option<String>) -> bool {
+        let mut current = self.problem.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = *current != problem;
+        *current = problem;
+        changed
+    }
+
+    pub fn status(&self, now: Millis) -> AccountStatus {
+        let today = self.today.lock().unwrap_or_else(|p| p.into_inner());
+        AccountStatus {
+            name: self.name.clone(),
+            blocked_until: self.blocked_until().filter(|&t| t > now),
+            problem: self.problem(),
+            writes_per_minute: self.pacer.rate_per_minute(),
+            configured_writes_per_minute: self.pacer.configured(),
+            pins_today: if today.day == utc_day(now) {
+                today.sent
+            } else {
+                0
+            },
+            daily_cap: self.daily_cap,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_days_roll_over_at_midnight() {
+        let t = 1_790_000_000_000; // 2026-09-21T14:13:20Z
+        assert_eq!(next_utc_day(t) % DAY_MS, 0);
+        assert!(next_utc_day(t) > t && next_utc_day(t) - t <= DAY_MS);
+        assert_eq!(utc_day(next_utc_day(t)), utc_day(t) + 1);
+        assert_eq!(utc_day(next_utc_day(t) - 1), utc_day(t));
     }
 }

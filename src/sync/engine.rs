@@ -14,7 +14,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::account::AccountRuntime;
+use super::account::{AccountRuntime, AccountStatus, DailyCap};
 use super::boards::ResolveError;
 use super::reconcile::find_existing_pin;
 use super::retry::Backoff;
@@ -23,6 +23,9 @@ use crate::clock::SharedClock;
 use crate::pinterest::ApiError;
 use crate::pinterest::model::{MediaSource, PinCreate};
 use crate::store::{Attempt, Lease, LeaseOutcome, Millis, Store, StoreResult};
+
+/// How long a 429 that cites spam pauses the account, at least.
+const SPAM_PAUSE: Duration = Duration::from_secs(3600);
 
 /// How the engine runs (from `[sync]`).
 #[derive(Clone, Debug)]
@@ -34,6 +37,10 @@ pub struct SyncSettings {
     pub reconcile_depth: usize,
     /// How often to look for due retries when nothing wakes the engine.
     pub idle_poll: Duration,
+    /// The least wait between an ambiguous create and the reconcile that looks for its Pin: a
+    /// request that timed out may still be applied a little later, and a reconcile that runs
+    /// before it lands would make a second Pin. The HTTP timeout is a sensible value.
+    pub settle: Duration,
 }
 
 /// A route's rendering and board settings.
@@ -80,8 +87,13 @@ pub struct Engine {
 
 /// How a job attempt ended, before it is written back.
 enum Outcome {
-    Created { pin_id: String, reconciled: bool },
+    Created {
+        pin_id: String,
+        reconciled: bool,
+    },
     Failed(Failure),
+    /// Another worker took the job over before the create was sent; nothing to write.
+    LeaseLost,
 }
 
 /// A classified failure.
@@ -171,11 +183,18 @@ impl Engine {
     pub async fn load_account_state(&self) -> StoreResult<()> {
         for account in self.accounts.values() {
             let state = self.store.account_state(&account.name).await?;
-            if let Some(until) = state.blocked_until {
-                account.block_until(until);
-            }
+            account.restore(&state);
         }
         Ok(())
+    }
+
+    /// How every account stands (rate-limit block, problem, pacing, daily count), for
+    /// readiness, metrics and status output.
+    pub fn account_status(&self) -> Vec<AccountStatus> {
+        let now = self.clock.now_ms();
+        let mut all: Vec<_> = self.accounts.values().map(|a| a.status(now)).collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 
     /// Run until `shutdown`, then let in-flight jobs finish.
@@ -262,6 +281,7 @@ impl Engine {
                 result
             }
             Outcome::Failed(failure) => self.fail(&lease, failure, now).await,
+            Outcome::LeaseLost => Ok(LeaseOutcome::LeaseLost),
         };
         match written {
             Ok(LeaseOutcome::Applied) => {}
@@ -373,12 +393,45 @@ impl Engine {
             alt_text: text.alt_text,
             media_source: MediaSource::ImageUrl { url: image_url },
         };
+        match account.reserve_daily(self.clock.now_ms()) {
+            DailyCap::Full { until } => {
+                return Outcome::Failed(Failure::Wait {
+                    at: until,
+                    error: format!(
+                        "account `{}` reached its daily cap of {} Pins; waiting for the next UTC day",
+                        account.name,
+                        account.status(until).daily_cap
+                    ),
+                });
+            }
+            DailyCap::Reserved { day, sent } => self.persist_day(account, day, sent).await,
+        }
         account.until_write_allowed().await;
+        // The waits above (limiter, board lookups, reconcile) may have outlived the lease; if
+        // another worker reclaimed the job, sending this create could make a second Pin.
+        // Extending fails exactly when the lease was taken over.
+        let until = self.clock.now_ms() + self.settings.lease.as_millis() as i64;
+        match self.store.extend(lease, until).await {
+            Ok(LeaseOutcome::Applied) => {}
+            Ok(LeaseOutcome::LeaseLost) => return Outcome::LeaseLost,
+            Err(e) => {
+                return Outcome::Failed(Failure::Transient {
+                    error: format!("could not extend the lease: {e}"),
+                    retry_after: None,
+                });
+            }
+        }
         match account.client.create_pin(&pin).await {
-            Ok(created) => Outcome::Created {
-                pin_id: created.id,
-                reconciled: false,
-            },
+            Ok(created) => {
+                account.write_succeeded();
+                if account.problem().is_some() {
+                    self.persist_problem(account, None).await;
+                }
+                Outcome::Created {
+                    pin_id: created.id,
+                    reconciled: false,
+                }
+            }
             Err(e) => Outcome::Failed(self.classify(account, e, true).await),
         }
     }
@@ -401,15 +454,28 @@ impl Engine {
             ApiError::RateLimited {
                 retry_after, spam, ..
             } => {
-                // Without Retry-After, wait a minute: the write quota is per minute.
-                let wait = retry_after.unwrap_or(Duration::from_secs(60));
+                // Without Retry-After, wait a minute: the write quota is per minute. A spam
+                // block is not a quota: pause the account for at least an hour.
+                let mut wait = retry_after.unwrap_or(Duration::from_secs(60));
+                if *spam {
+                    wait = wait.max(SPAM_PAUSE);
+                }
                 let until = now + wait.as_millis() as i64;
                 account.block_until(until);
-                self.persist_block(account, until, spam.then(|| format!("paused: {message}")))
-                    .await;
-                if *spam {
-                    tracing::warn!(account = %account.name, "Pinterest answered 429 citing spam; the account waits.");
+                account.slow_down();
+                let problem = spam.then(|| {
+                    format!(
+                        "paused until {}: Pinterest flagged the account's Pins as spam: {message}",
+                        httpdate::fmt_http_date(
+                            std::time::UNIX_EPOCH + Duration::from_millis(until.max(0) as u64)
+                        )
+                    )
+                });
+                if let Some(p) = &problem {
+                    account.set_problem(Some(p.clone()));
+                    tracing::warn!(account = %account.name, problem = %p, "The account is paused.");
                 }
+                self.persist_block(account, until, problem).await;
                 Failure::Wait {
                     at: until,
                     error: message,
@@ -417,14 +483,14 @@ impl Engine {
             }
             ApiError::Unauthorized { .. } | ApiError::Auth(_) => {
                 let until = now + 5 * 60_000;
-                self.persist_problem(
-                    account,
-                    format!(
-                        "needs `pinbridge auth --account {}`: {message}",
-                        account.name
-                    ),
-                )
-                .await;
+                let problem = format!(
+                    "needs `pinbridge auth --account {}`: {message}",
+                    account.name
+                );
+                if account.set_problem(Some(problem.clone())) {
+                    tracing::error!(account = %account.name, problem = %problem, "The account cannot work; its jobs wait.");
+                }
+                self.persist_problem(account, Some(problem)).await;
                 Failure::Wait {
                     at: until,
                     error: message,
@@ -453,6 +519,7 @@ impl Engine {
         until: Millis,
         problem: Option<String>,
     ) {
+        let _guard = account.state_lock.lock().await;
         let result = async {
             let mut state = self.store.account_state(&account.name).await?;
             state.blocked_until = Some(state.blocked_until.unwrap_or(0).max(until));
@@ -467,15 +534,39 @@ impl Engine {
         }
     }
 
-    async fn persist_problem(&self, account: &AccountRuntime, problem: String) {
+    /// Set (or with `None` clear) the account's problem in its store record.
+    async fn persist_problem(&self, account: &AccountRuntime, problem: Option<String>) {
+        account.set_problem(problem.clone());
+        let _guard = account.state_lock.lock().await;
         let result = async {
             let mut state = self.store.account_state(&account.name).await?;
-            state.problem = Some(problem);
+            if state.problem == problem {
+                return Ok(());
+            }
+            state.problem = problem;
             self.store.set_account_state(&account.name, &state).await
         }
         .await;
         if let Err(e) = result {
             tracing::error!(account = %account.name, error = %e, "Could not persist the account problem.");
+        }
+    }
+
+    /// Record today's Pin count, so a restart keeps counting against the daily cap.
+    async fn persist_day(&self, account: &AccountRuntime, day: i64, sent: u32) {
+        let _guard = account.state_lock.lock().await;
+        let result = async {
+            let mut state = self.store.account_state(&account.name).await?;
+            if state.day == Some(day) && state.day_pins >= sent {
+                return Ok(());
+            }
+            state.day = Some(day);
+            state.day_pins = sent;
+            self.store.set_account_state(&account.name, &state).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(account = %account.name, error = %e, "Could not persist the daily Pin count.");
         }
     }
 
@@ -497,7 +588,11 @@ impl Engine {
                 // Never dead-lettered from here, even on the last attempt: the Pin may exist.
                 // The reconcile at the next claim decides (see `attempt`).
                 let attempts = lease.job.attempts + 1;
-                let delay = self.settings.backoff.delay(attempts, &mut rand::rng());
+                let delay = self
+                    .settings
+                    .backoff
+                    .delay(attempts, &mut rand::rng())
+                    .max(self.settings.settle);
                 let at = now + delay.as_millis() as i64;
                 tracing::warn!(job = %job, error = %error, retry_in = ?delay, "Create outcome unknown; the board will be checked before trying again.");
                 self.store.mark_unknown(lease, &error, at, now).await

@@ -4,10 +4,12 @@
 pub mod account;
 pub mod boards;
 pub mod engine;
+pub mod pacer;
 pub mod reconcile;
 pub mod retry;
 pub mod route;
 pub mod template;
 pub mod tokens;
 
+pub use account::AccountStatus;
 pub use engine::{Engine, RouteRuntime, SyncEvent, SyncSettings};

@@ -582,6 +582,8 @@ async fn source_and_account_state_roundtrip(store: Arc<dyn Store>) {
         blocked_until: Some(T0 + 1),
         problem: None,
         tokens: Some(vec![1, 2, 3, 0, 255]),
+        day: Some(20_718),
+        day_pins: 7,
     };
     store.set_account_state("main", &a).await.unwrap();
     assert_eq!(store.account_state("main").await.unwrap(), a);

@@ -418,7 +418,10 @@ async fn a_create_that_failed_after_making_the_pin_is_reconciled_not_repeated() 
     assert_eq!(jobs_in(&app, "unknown").await.len(), 3);
 
     h.sandbox.set_faults(Faults::default());
+    // Not before the settle time (the HTTP timeout, 30 s): a late create could still land.
     h.clock.advance_ms(1_000);
+    assert_eq!(app.engine.run_due().await.unwrap(), 0);
+    h.clock.advance_ms(29_000);
     app.engine.run_due().await.unwrap();
     assert_eq!(jobs_in(&app, "done").await.len(), 3);
     assert_eq!(h.sandbox.pins().len(), 3, "each Pin exists once");

@@ -88,7 +88,13 @@ impl Store for SledStore {
         let error = error.to_string();
         self.write(move |inner| {
             jobs::lease_write(inner, &lease, |job| {
-                job.state = JobState::Retry { at };
+                // A reconcile lease's create may have been sent: until a reconcile decides,
+                // the job stays `unknown`, or the next holder would create a second Pin.
+                job.state = if lease.reconcile {
+                    JobState::Unknown { since: now, at }
+                } else {
+                    JobState::Retry { at }
+                };
                 if attempt == Attempt::Counts {
                     job.attempts = job.attempts.saturating_add(1);
                 }
