@@ -44,7 +44,8 @@ macro_rules! conformance {
                 extend_keeps_a_lease, stale_lease_writes_are_fenced, retry_counts_or_not,
                 unknown_jobs_are_claimed_for_reconcile, dead_and_revive,
                 forget_then_reingest_is_new, source_and_account_state_roundtrip,
-                purge_deliveries_forgets_expired_ids, stats_count_items_and_jobs);
+                purge_deliveries_forgets_expired_ids, stats_count_items_and_jobs,
+                a_failed_reconcile_stays_unknown);
         }
     };
     (@each $open:path; $($check:ident),+) => {
@@ -727,3 +728,30 @@ impl Drop for DropSchema {
 }
 
 conformance!(postgres, super::open_postgres);
+
+async fn a_failed_reconcile_stays_unknown(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("1", "A"), plan(&["b"]), T0)
+        .await
+        .unwrap();
+    let lease = store.claim(1, 1000, T0).await.unwrap().remove(0);
+    store
+        .mark_unknown(&lease, "timeout after send", T0 + 10, T0)
+        .await
+        .unwrap();
+    let reconciling = store.claim(1, 1000, T0 + 10).await.unwrap().remove(0);
+    assert!(reconciling.reconcile);
+    // Listing the board failed: try again later, but the create may still have happened.
+    store
+        .retry(&reconciling, T0 + 100, "HTTP 503 listing pins", Attempt::Counts, T0 + 20)
+        .await
+        .unwrap();
+    let job = store.job(&lease.job.id).await.unwrap().unwrap();
+    assert!(
+        matches!(job.state, JobState::Unknown { at, .. } if at == T0 + 100),
+        "{:?}",
+        job.state
+    );
+    let next = store.claim(1, 1000, T0 + 100).await.unwrap().remove(0);
+    assert!(next.reconcile, "the next holder reconciles too");
+}

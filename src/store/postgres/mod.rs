@@ -127,7 +127,13 @@ impl Store for PgStore {
         now: Millis,
     ) -> StoreResult<LeaseOutcome> {
         let inc = i32::from(attempt == Attempt::Counts);
-        let state = JobState::Retry { at };
+        // A reconcile lease's create may have been sent: the job stays `unknown` until a
+        // reconcile decides, or the next holder would create a second Pin.
+        let state = if lease.reconcile {
+            JobState::Unknown { since: now, at }
+        } else {
+            JobState::Retry { at }
+        };
         jobs::lease_write(&self.pool, lease, &state, Some(at), inc, Some(error), now).await
     }
 
