@@ -38,6 +38,10 @@ pub struct App {
     feeds: Vec<FeedSource>,
     webhooks: Arc<WebhookSources>,
     shutdown_grace: Duration,
+    clock: SharedClock,
+    accounts: Vec<String>,
+    sources: Vec<http::SourceInfo>,
+    admin: Option<Arc<http::AdminToken>>,
 }
 
 impl App {
@@ -205,6 +209,22 @@ impl App {
             feeds,
             webhooks,
             shutdown_grace: config.server.shutdown_grace,
+            clock,
+            accounts: config.accounts.iter().map(|a| a.name.clone()).collect(),
+            sources: config
+                .sources
+                .iter()
+                .map(|s| http::SourceInfo {
+                    id: s.common.id.clone(),
+                    kind: s.common.kind.name().to_string(),
+                    paused: s.common.paused,
+                })
+                .collect(),
+            admin: config
+                .server
+                .admin_token
+                .as_ref()
+                .map(|t| Arc::new(http::AdminToken::new(t))),
         })
     }
 
@@ -231,9 +251,18 @@ impl App {
         let engine = self.engine.clone();
         tasks.spawn(async move { engine.run(engine_token).await });
 
+        tasks.spawn(count_sync_events(
+            self.engine.subscribe(),
+            shutdown.child_token(),
+        ));
         let state = HttpState {
             store: self.store.clone(),
             draining: shutdown.clone(),
+            clock: self.clock.clone(),
+            accounts: Arc::new(self.accounts),
+            sources: Arc::new(self.sources),
+            admin: self.admin,
+            metrics: crate::telemetry::metrics_handle(),
         };
         let router = http::router(
             state,
@@ -257,6 +286,41 @@ impl App {
         self.store.close().await.context("closing the store")?;
         tracing::info!("Stopped.");
         Ok(())
+    }
+}
+
+/// Count Pins created and jobs dead-lettered (`pinbridge_pins_total{outcome}`) from the
+/// engine's events, until shutdown.
+async fn count_sync_events(
+    mut events: tokio::sync::broadcast::Receiver<crate::sync::SyncEvent>,
+    shutdown: CancellationToken,
+) {
+    use crate::sync::SyncEvent;
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(SyncEvent::PinCreated {
+                account,
+                reconciled,
+                ..
+            }) => {
+                let outcome = if reconciled { "reconciled" } else { "created" };
+                metrics::counter!("pinbridge_pins_total", "account" => account, "outcome" => outcome).increment(1);
+            }
+            Ok(SyncEvent::Dead { .. }) => {
+                metrics::counter!("pinbridge_pins_total", "account" => "", "outcome" => "failed")
+                    .increment(1);
+            }
+            Ok(SyncEvent::Retrying { .. }) => {
+                metrics::counter!("pinbridge_pin_retries_total").increment(1);
+            }
+            Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "Metrics missed sync events."),
+            Err(RecvError::Closed) => return,
+        }
     }
 }
 

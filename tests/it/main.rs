@@ -21,3 +21,5 @@ mod webhook_interop;
 mod webhook_load;
 mod webhook_support;
 mod webhook_wordpress;
+mod ops_admin;
+mod ops_support;
