@@ -23,3 +23,4 @@ mod webhook_support;
 mod webhook_wordpress;
 mod ops_admin;
 mod ops_support;
+mod ops_binary;

@@ -1,0 +1,233 @@
+//! The release-style binary as a container runs it: `pinbridge serve`, real signals, real
+//! store on disk. SIGTERM during a burst of webhooks must lose no acknowledged delivery and
+//! exit 0.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use pinbridge::item::{DedupKey, SourceId};
+use pinbridge::pinterest::sandbox::{Sandbox, SandboxConfig};
+use pinbridge::store::Store;
+use pinbridge::store::sled::{SledOptions, SledStore};
+use sha2::Sha256;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub const SECRET: &str = "ops-shop-secret";
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A sandbox Pinterest on loopback with one user; returns the API base and the access token.
+pub async fn sandbox(stop: &CancellationToken) -> (String, String) {
+    let sandbox = Sandbox::new(SandboxConfig::default());
+    let user = sandbox.create_user("ops");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v5/", listener.local_addr().unwrap());
+    sandbox.spawn(listener, stop.clone());
+    (base, user.access_token)
+}
+
+/// A port that was free a moment ago (the binary binds it itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn config_text(api: &str, token: &str, data: &Path, port: u16) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:{port}"
+shutdown_grace = "10s"
+admin_token = "ops-admin"
+
+[store]
+path = "{data}"
+
+[pinterest]
+api_base = "{api}"
+
+[[accounts]]
+name = "main"
+access_token = "{token}"
+
+[[sources]]
+id = "shop"
+kind = "webhook"
+preset = "shopify"
+secret = "{SECRET}"
+storefront_url = "https://shop.example"
+
+[[routes]]
+source = "shop"
+board = "Shop"
+create_missing = true
+"#,
+        data = data.join("pinbridge.sled").display()
+    )
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_pinbridge"))
+}
+
+pub fn spawn(args: &[&str], envs: &[(&str, String)], cwd: &Path) -> Child {
+    let mut command = Command::new(binary());
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("PINBRIDGE_CONFIG")
+        .env("PINBRIDGE_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        // A file, not a pipe: a full pipe would block the server mid-test.
+        .stderr(std::fs::File::create(cwd.join("stderr.log")).unwrap());
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    command.spawn().unwrap()
+}
+
+pub async fn wait_ready(base: &str, child: &mut Child, cwd: &Path) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let err = std::fs::read_to_string(cwd.join("stderr.log")).unwrap_or_default();
+            panic!("pinbridge exited early ({status}): {err}");
+        }
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
+            && r.status() == 200
+        {
+            return;
+        }
+        assert!(start.elapsed() < DEADLINE, "pinbridge never became ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Wait for the exit without blocking the runtime; panics after the deadline.
+pub async fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("pinbridge did not exit after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn product(id: u64) -> String {
+    format!(
+        r#"{{"id":{id},"title":"Mug {id}","body_html":"<p>Mug.</p>","handle":"mug-{id}","status":"active","published_at":"2026-11-20T10:00:00-05:00","variants":[{{"id":1,"price":"28.00"}}],"images":[{{"id":2,"position":1,"src":"https://cdn.shop.example/{id}.jpg"}}],"image":{{"id":2,"src":"https://cdn.shop.example/{id}.jpg"}}}}"#
+    )
+}
+
+pub async fn send_product(client: &reqwest::Client, base: &str, id: u64) -> Option<u16> {
+    let body = product(id);
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let answer = client
+        .post(format!("{base}/hooks/shop"))
+        .header("content-type", "application/json")
+        .header("x-shopify-topic", "products/create")
+        .header("x-shopify-hmac-sha256", signature)
+        .header("x-shopify-shop-domain", "ops.myshopify.com")
+        .header("x-shopify-webhook-id", format!("delivery-{id}"))
+        .header("x-shopify-event-id", format!("event-{id}"))
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    Some(answer.status().as_u16())
+}
+
+#[tokio::test]
+async fn sigterm_during_a_webhook_burst_loses_no_acknowledged_delivery() {
+    let stop = CancellationToken::new();
+    let (api, token) = sandbox(&stop).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let port = free_port();
+    let config = dir.path().join("pinbridge.toml");
+    std::fs::write(&config, config_text(&api, &token, &data, port)).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+
+    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
+    wait_ready(&base, &mut child, dir.path()).await;
+
+    // A burst from 8 senders; SIGTERM once 40 deliveries were acknowledged.
+    let client = reqwest::Client::new();
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut senders = tokio::task::JoinSet::new();
+    for sender in 0..8u64 {
+        let (client, base, acked) = (client.clone(), base.clone(), acked.clone());
+        senders.spawn(async move {
+            for n in 0..200u64 {
+                let id = 1_000_000 + sender * 1000 + n;
+                match send_product(&client, &base, id).await {
+                    Some(status) if (200..300).contains(&status) => acked.lock().unwrap().push(id),
+                    // Refused while draining, or the connection is gone: the sender would retry.
+                    _ => return,
+                }
+            }
+        });
+    }
+    let start = Instant::now();
+    while acked.lock().unwrap().len() < 40 {
+        assert!(start.elapsed() < DEADLINE, "the burst did not get going");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    signal(&child, "TERM");
+    let status = wait_exit(&mut child).await;
+    while senders.join_next().await.is_some() {}
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    assert_eq!(status.code(), Some(0), "exit status {status}: {log}");
+    assert!(log.contains("Stopped."), "{log}");
+    // JSON logs with a request id on each request, and no secret in them.
+    assert!(log.lines().any(|l| l.contains("\"request_id\"")), "{log}");
+    assert!(!log.contains(SECRET) && !log.contains(&token));
+
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 40);
+    let store =
+        SledStore::open(&data.join("pinbridge.sled"), SledOptions::default(), None).unwrap();
+    let mut missing = Vec::new();
+    for id in &acked {
+        let key = DedupKey::new("product", &id.to_string());
+        if store
+            .item(&SourceId::new("shop"), &key)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            missing.push(*id);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not stored: {missing:?}"
+    );
+    // Nothing is left leased: in-flight jobs finished or a restart will reconcile them.
+    let stats = store.stats().await.unwrap();
+    assert!(stats.items as usize >= acked.len());
+    store.close().await.unwrap();
+    stop.cancel();
+}
