@@ -99,6 +99,7 @@ impl Ingest {
             .store
             .ingest(&item, plan, self.inner.clock.now_ms())
             .await?;
+        count_ingested(item.source.as_str(), &outcome, queued);
         if queued
             && matches!(
                 outcome,
@@ -125,11 +126,18 @@ impl Ingest {
                 (item, plan)
             })
             .collect();
+        let counted: Vec<(String, bool)> = planned
+            .iter()
+            .map(|(item, plan)| (item.source.0.clone(), !plan.targets.is_empty()))
+            .collect();
         let outcomes = self
             .inner
             .store
             .ingest_many(planned, self.inner.clock.now_ms())
             .await?;
+        for ((source, queued), outcome) in counted.iter().zip(&outcomes) {
+            count_ingested(source, outcome, *queued);
+        }
         if outcomes.iter().any(|o| {
             matches!(
                 o,
@@ -213,4 +221,17 @@ mod tests {
         let plan = plan_for(&config(), &other, Submission::default());
         assert_eq!(plan.skip_reason.as_deref(), Some("no route matched"));
     }
+}
+
+/// `pinbridge_items_ingested_total{source, outcome}`: new, skipped (recorded without a Pin),
+/// changed or duplicate.
+fn count_ingested(source: &str, outcome: &Ingested, queued: bool) {
+    let outcome = match outcome {
+        Ingested::New { .. } if queued => "new",
+        Ingested::New { .. } => "skipped",
+        Ingested::Changed { .. } => "changed",
+        Ingested::Duplicate => "duplicate",
+    };
+    metrics::counter!("pinbridge_items_ingested_total", "source" => source.to_string(), "outcome" => outcome)
+        .increment(1);
 }

@@ -36,6 +36,11 @@ impl AccountRuntime {
 
     /// Wait for a write token.
     pub async fn until_write_allowed(&self) {
+        if self.limiter.check().is_ok() {
+            return;
+        }
+        metrics::counter!("pinbridge_rate_limit_waits_total", "account" => self.name.clone(), "kind" => "quota")
+            .increment(1);
         self.limiter.until_ready().await;
     }
 

@@ -403,6 +403,8 @@ impl Engine {
             } => {
                 // Without Retry-After, wait a minute: the write quota is per minute.
                 let wait = retry_after.unwrap_or(Duration::from_secs(60));
+                metrics::counter!("pinbridge_rate_limit_waits_total", "account" => account.name.clone(), "kind" => "429")
+                    .increment(1);
                 let until = now + wait.as_millis() as i64;
                 account.block_until(until);
                 self.persist_block(account, until, spam.then(|| format!("paused: {message}")))

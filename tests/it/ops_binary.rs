@@ -231,3 +231,103 @@ async fn sigterm_during_a_webhook_burst_loses_no_acknowledged_delivery() {
     store.close().await.unwrap();
     stop.cancel();
 }
+
+/// Start `serve` with the standard config; returns the child, its base URL and the temp dir.
+async fn serve_with_config(api: &str, token: &str) -> (Child, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let port = free_port();
+    let config = dir.path().join("pinbridge.toml");
+    std::fs::write(&config, config_text(api, token, &data, port)).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
+    wait_ready(&base, &mut child, dir.path()).await;
+    (child, base, dir)
+}
+
+#[tokio::test]
+async fn metrics_count_ingests_pins_and_pinterest_latency() {
+    let stop = CancellationToken::new();
+    let (api, token) = sandbox(&stop).await;
+    let (mut child, base, _dir) = serve_with_config(&api, &token).await;
+    let client = reqwest::Client::new();
+    assert_eq!(send_product(&client, &base, 77).await, Some(200));
+    assert_eq!(send_product(&client, &base, 77).await, Some(200));
+    let bad = client
+        .post(format!("{base}/hooks/shop"))
+        .header("x-shopify-topic", "products/create")
+        .header("x-shopify-hmac-sha256", "AAAA")
+        .body(product(78))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+
+    // Wait for the Pin (the engine runs on its own).
+    let start = Instant::now();
+    loop {
+        let done: serde_json::Value = client
+            .get(format!("{base}/api/v1/jobs?state=done"))
+            .bearer_auth("ops-admin")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !done["jobs"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(start.elapsed() < DEADLINE, "no Pin was made");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in\n{text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        value(r#"pinbridge_items_ingested_total{source="shop",outcome="new"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"pinbridge_items_ingested_total{source="shop",outcome="duplicate"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"pinbridge_pins_total{account="main",outcome="created"}"#),
+        1.0
+    );
+    assert_eq!(value(r#"pinbridge_jobs{state="done"}"#), 1.0);
+    assert_eq!(value(r#"pinbridge_jobs{state="dead"}"#), 0.0);
+    assert!(value("pinbridge_store_size_bytes") > 0.0);
+    assert!(value(r#"pinbridge_webhook_requests_total{outcome="#) >= 1.0);
+    assert!(
+        text.contains("pinbridge_pinterest_request_seconds_bucket{"),
+        "{text}"
+    );
+    let rejected = text
+        .lines()
+        .filter(|l| l.starts_with("pinbridge_webhook_requests_total"))
+        .count();
+    assert!(
+        rejected >= 2,
+        "accepted and rejected are told apart:\n{text}"
+    );
+
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child).await.code(), Some(0));
+    stop.cancel();
+}
