@@ -181,6 +181,19 @@ fn plan_for(config: &IngestConfig, item: &Item, submission: Submission) -> Inges
     plan
 }
 
+/// `pinbridge_items_ingested_total{source, outcome}`: new, skipped (recorded without a Pin),
+/// changed or duplicate.
+fn count_ingested(source: &str, outcome: &Ingested, queued: bool) {
+    let outcome = match outcome {
+        Ingested::New { .. } if queued => "new",
+        Ingested::New { .. } => "skipped",
+        Ingested::Changed { .. } => "changed",
+        Ingested::Duplicate => "duplicate",
+    };
+    metrics::counter!("pinbridge_items_ingested_total", "source" => source.to_string(), "outcome" => outcome)
+        .increment(1);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,17 +234,4 @@ mod tests {
         let plan = plan_for(&config(), &other, Submission::default());
         assert_eq!(plan.skip_reason.as_deref(), Some("no route matched"));
     }
-}
-
-/// `pinbridge_items_ingested_total{source, outcome}`: new, skipped (recorded without a Pin),
-/// changed or duplicate.
-fn count_ingested(source: &str, outcome: &Ingested, queued: bool) {
-    let outcome = match outcome {
-        Ingested::New { .. } if queued => "new",
-        Ingested::New { .. } => "skipped",
-        Ingested::Changed { .. } => "changed",
-        Ingested::Duplicate => "duplicate",
-    };
-    metrics::counter!("pinbridge_items_ingested_total", "source" => source.to_string(), "outcome" => outcome)
-        .increment(1);
 }
