@@ -79,13 +79,7 @@ impl App {
             .build()
             .context("building the Pinterest HTTP client")?;
         let token_url = token_url(&config.pinterest.api_base)?;
-        let vault = match &config.store.token_keys {
-            Some(keys) => Vault::from_env(&|name| {
-                (name == "PINBRIDGE_TOKEN_KEYS").then(|| keys.expose_secret().to_string())
-            })?,
-            None => Vault::from_env(&|name| std::env::var(name).ok())?,
-        }
-        .map(Arc::new);
+        let vault = vault_for(config)?.map(Arc::new);
         let (refreshed_tx, refreshed_rx) = tokio::sync::mpsc::unbounded_channel::<Refreshed>();
         match &vault {
             Some(vault) => {
@@ -287,6 +281,16 @@ impl App {
         tracing::info!("Stopped.");
         Ok(())
     }
+}
+
+/// The token vault: `store.token_keys`, else `PINBRIDGE_TOKEN_KEYS` / `PINBRIDGE_TOKEN_KEY`.
+pub fn vault_for(config: &Config) -> anyhow::Result<Option<Vault>> {
+    Ok(match &config.store.token_keys {
+        Some(keys) => Vault::from_env(&|name| {
+            (name == "PINBRIDGE_TOKEN_KEYS").then(|| keys.expose_secret().to_string())
+        })?,
+        None => Vault::from_env(&|name| std::env::var(name).ok())?,
+    })
 }
 
 /// Count Pins created and jobs dead-lettered (`pinbridge_pins_total{outcome}`) from the

@@ -1,5 +1,6 @@
 //! The commands of design §5, one file each. `main.rs` only parses and dispatches.
 
+pub mod auth;
 mod check;
 mod items;
 mod poll;
@@ -46,5 +47,20 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             source,
             dry_run,
         } => poll::run(&Config::load(&config.path())?, &source, dry_run).await,
+        Command::Auth {
+            config,
+            account,
+            listen,
+            redirect_uri,
+            authorize_url,
+        } => {
+            let args = auth::AuthArgs {
+                account,
+                listen,
+                redirect_uri,
+                authorize_url,
+            };
+            auth::run(&Config::load(&config.path())?, args).await
+        }
     }
 }

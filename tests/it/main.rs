@@ -24,3 +24,4 @@ mod webhook_wordpress;
 mod ops_admin;
 mod ops_support;
 mod ops_binary;
+mod ops_auth;
