@@ -31,7 +31,13 @@ impl CommandError {
 
 pub async fn run(cli: Cli) -> Result<(), CommandError> {
     match cli.command {
-        Command::Serve(config) => serve::run(&Config::load(&config.path())?).await,
+        Command::Serve(config) => {
+            serve::run(&Config::load_or_env(
+                &config.path(),
+                config.config.is_some(),
+            )?)
+            .await
+        }
         Command::Check { config, online } => check::run(&config.path(), online).await,
         Command::Demo { data_dir } => crate::demo::run(data_dir).await.map_err(Into::into),
         Command::Sandbox {

@@ -331,3 +331,114 @@ async fn metrics_count_ingests_pins_and_pinterest_latency() {
     assert_eq!(wait_exit(&mut child).await.code(), Some(0));
     stop.cancel();
 }
+
+/// Files under `dir`, relative, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn configured_by_environment_alone_it_writes_only_its_data_dir() {
+    let stop = CancellationToken::new();
+    let (api, token) = sandbox(&stop).await;
+    let root = tempfile::tempdir().unwrap();
+    let (work, home, data, logs) = (
+        root.path().join("work"),
+        root.path().join("home"),
+        root.path().join("data"),
+        root.path().join("logs"),
+    );
+    for d in [&work, &home, &data, &logs] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let envs = [
+        ("PINBRIDGE_SERVER__LISTEN", format!("127.0.0.1:{port}")),
+        ("PINBRIDGE_SERVER__ADMIN_TOKEN", "env-admin".to_string()),
+        ("PINBRIDGE_SERVER__SHUTDOWN_GRACE", "5s".to_string()),
+        (
+            "PINBRIDGE_STORE__PATH",
+            data.join("pinbridge.sled").display().to_string(),
+        ),
+        ("PINBRIDGE_PINTEREST__API_BASE", api.clone()),
+        ("PINBRIDGE_ACCOUNTS__0__NAME", "main".to_string()),
+        ("PINBRIDGE_ACCOUNTS__0__ACCESS_TOKEN", token.clone()),
+        ("PINBRIDGE_SOURCES__0__ID", "shop".to_string()),
+        ("PINBRIDGE_SOURCES__0__KIND", "webhook".to_string()),
+        ("PINBRIDGE_SOURCES__0__PRESET", "shopify".to_string()),
+        ("PINBRIDGE_SOURCES__0__SECRET", SECRET.to_string()),
+        (
+            "PINBRIDGE_SOURCES__0__STOREFRONT_URL",
+            "https://shop.example".to_string(),
+        ),
+        ("PINBRIDGE_ROUTES__0__SOURCE", "shop".to_string()),
+        ("PINBRIDGE_ROUTES__0__BOARD", "Shop".to_string()),
+        ("PINBRIDGE_ROUTES__0__CREATE_MISSING", "true".to_string()),
+    ];
+    let mut command = Command::new(binary());
+    command
+        .arg("serve")
+        .current_dir(&work)
+        .env_clear()
+        .env("HOME", &home)
+        .env("TMPDIR", &home)
+        .env("PINBRIDGE_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(logs.join("stderr.log")).unwrap());
+    for (k, v) in &envs {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    wait_ready(&base, &mut child, &logs).await;
+    assert_eq!(
+        reqwest::get(format!("{base}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let client = reqwest::Client::new();
+    assert_eq!(send_product(&client, &base, 9).await, Some(200));
+    let jobs = client
+        .get(format!("{base}/api/v1/jobs"))
+        .bearer_auth("env-admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jobs.status(), 200);
+    signal(&child, "TERM");
+    let status = wait_exit(&mut child).await;
+    let log = std::fs::read_to_string(logs.join("stderr.log")).unwrap();
+    assert_eq!(status.code(), Some(0), "{log}");
+
+    assert_eq!(
+        files_under(&work),
+        Vec::<String>::new(),
+        "wrote into its working directory"
+    );
+    assert_eq!(
+        files_under(&home),
+        Vec::<String>::new(),
+        "wrote into HOME/TMPDIR"
+    );
+    let data_files = files_under(&data);
+    assert!(
+        data_files.iter().all(|f| f.starts_with("pinbridge.sled")),
+        "{data_files:?}"
+    );
+    assert!(!log.contains(SECRET) && !log.contains(&token) && !log.contains("env-admin"));
+    stop.cancel();
+}
