@@ -44,7 +44,7 @@ pub fn apply(root: &mut Value, vars: &[(String, String)], problems: &mut Vec<Con
         })
         .collect();
     // Lower indexes first, so `…__0__…` exists before `…__1__…` appends.
-    settings.sort_by(|a, b| sort_key(&a.0).cmp(&sort_key(&b.0)));
+    settings.sort_by_key(|s| sort_key(&s.0));
     for (path, name, value) in settings {
         if let Err(message) = set(root, &path, value) {
             problems.push(ConfigProblem::new(name, message));
