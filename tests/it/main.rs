@@ -25,3 +25,4 @@ mod ops_admin;
 mod ops_support;
 mod ops_binary;
 mod ops_auth;
+mod ops_deploy;
