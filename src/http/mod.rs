@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod health;
 pub mod metrics;
+pub mod status;
 
 use std::sync::Arc;
 
@@ -96,6 +97,7 @@ pub fn router(state: HttpState, hooks: Router) -> Router {
     Router::new()
         .merge(health::router(state.clone()))
         .merge(metrics::router(state.clone()))
+        .merge(status::router(state.clone()))
         .nest("/api/v1", admin::router(state))
         .merge(hooks)
         // Outermost first: id set, secrets hidden, then traced, id echoed in the answer.

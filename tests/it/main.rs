@@ -26,3 +26,4 @@ mod ops_support;
 mod ops_binary;
 mod ops_auth;
 mod ops_deploy;
+mod ops_status;
