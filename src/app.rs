@@ -43,6 +43,10 @@ pub struct App {
     /// Present when `server.public_url` is set: feeds with a hub are pushed to.
     websub: Option<Arc<crate::sources::websub::WebSub>>,
     shutdown_grace: Duration,
+    clock: SharedClock,
+    accounts: Vec<String>,
+    sources: Vec<http::SourceInfo>,
+    admin: Option<Arc<http::AdminToken>>,
 }
 
 impl App {
@@ -86,13 +90,7 @@ impl App {
             .build()
             .context("building the Pinterest HTTP client")?;
         let token_url = token_url(&config.pinterest.api_base)?;
-        let vault = match &config.store.token_keys {
-            Some(keys) => Vault::from_env(&|name| {
-                (name == "PINBRIDGE_TOKEN_KEYS").then(|| keys.expose_secret().to_string())
-            })?,
-            None => Vault::from_env(&|name| std::env::var(name).ok())?,
-        }
-        .map(Arc::new);
+        let vault = vault_for(config)?.map(Arc::new);
         let (refreshed_tx, refreshed_rx) = tokio::sync::mpsc::unbounded_channel::<Refreshed>();
         match &vault {
             Some(vault) => {
@@ -244,6 +242,22 @@ impl App {
             webhooks,
             websub,
             shutdown_grace: config.server.shutdown_grace,
+            clock,
+            accounts: config.accounts.iter().map(|a| a.name.clone()).collect(),
+            sources: config
+                .sources
+                .iter()
+                .map(|s| http::SourceInfo {
+                    id: s.common.id.clone(),
+                    kind: s.common.kind.name().to_string(),
+                    paused: s.common.paused,
+                })
+                .collect(),
+            admin: config
+                .server
+                .admin_token
+                .as_ref()
+                .map(|t| Arc::new(http::AdminToken::new(t))),
         })
     }
 
@@ -284,9 +298,18 @@ impl App {
         let engine = self.engine.clone();
         tasks.spawn(async move { engine.run(engine_token).await });
 
+        tasks.spawn(count_sync_events(
+            self.engine.subscribe(),
+            shutdown.child_token(),
+        ));
         let state = HttpState {
             store: self.store.clone(),
             draining: shutdown.clone(),
+            clock: self.clock.clone(),
+            accounts: Arc::new(self.accounts),
+            sources: Arc::new(self.sources),
+            admin: self.admin,
+            metrics: crate::telemetry::metrics_handle(),
         };
         let mut hooks = crate::sources::webhook::router(self.webhooks.clone());
         if let Some(websub) = &self.websub {
@@ -311,6 +334,51 @@ impl App {
         self.store.close().await.context("closing the store")?;
         tracing::info!("Stopped.");
         Ok(())
+    }
+}
+
+/// The token vault: `store.token_keys`, else `PINBRIDGE_TOKEN_KEYS` / `PINBRIDGE_TOKEN_KEY`.
+pub fn vault_for(config: &Config) -> anyhow::Result<Option<Vault>> {
+    Ok(match &config.store.token_keys {
+        Some(keys) => Vault::from_env(&|name| {
+            (name == "PINBRIDGE_TOKEN_KEYS").then(|| keys.expose_secret().to_string())
+        })?,
+        None => Vault::from_env(&|name| std::env::var(name).ok())?,
+    })
+}
+
+/// Count Pins created and jobs dead-lettered (`pinbridge_pins_total{outcome}`) from the
+/// engine's events, until shutdown.
+async fn count_sync_events(
+    mut events: tokio::sync::broadcast::Receiver<crate::sync::SyncEvent>,
+    shutdown: CancellationToken,
+) {
+    use crate::sync::SyncEvent;
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(SyncEvent::PinCreated {
+                account,
+                reconciled,
+                ..
+            }) => {
+                let outcome = if reconciled { "reconciled" } else { "created" };
+                metrics::counter!("pinbridge_pins_total", "account" => account, "outcome" => outcome).increment(1);
+            }
+            Ok(SyncEvent::Dead { .. }) => {
+                metrics::counter!("pinbridge_pins_total", "account" => "", "outcome" => "failed")
+                    .increment(1);
+            }
+            Ok(SyncEvent::Retrying { .. }) => {
+                metrics::counter!("pinbridge_pin_retries_total").increment(1);
+            }
+            Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "Metrics missed sync events."),
+            Err(RecvError::Closed) => return,
+        }
     }
 }
 

@@ -78,6 +78,25 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Authorize a Pinterest account (OAuth) and store its tokens encrypted in the store.
+    Auth {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The `[[accounts]]` name to authorize.
+        #[arg(long)]
+        account: String,
+        /// Receive the redirect on this local address (http://ADDR/oauth/callback). Without
+        /// it, paste the address the browser was sent to.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// The redirect URI registered for the app [default: the --listen callback, else
+        /// server.public_url + /oauth/callback].
+        #[arg(long)]
+        redirect_uri: Option<url::Url>,
+        /// Pinterest's authorize page (the sandbox serves one at /oauth/).
+        #[arg(long, default_value = "https://www.pinterest.com/oauth/")]
+        authorize_url: url::Url,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -98,6 +98,7 @@ impl Ingest {
             .store
             .ingest(&item, plan, self.inner.clock.now_ms())
             .await?;
+        count_ingested(item.source.as_str(), &outcome, queued);
         if queued
             && matches!(
                 outcome,
@@ -119,11 +120,18 @@ impl Ingest {
                 (item, plan)
             })
             .collect();
+        let counted: Vec<(String, bool)> = planned
+            .iter()
+            .map(|(item, plan)| (item.source.0.clone(), !plan.targets.is_empty()))
+            .collect();
         let outcomes = self
             .inner
             .store
             .ingest_many(planned, self.inner.clock.now_ms())
             .await?;
+        for ((source, queued), outcome) in counted.iter().zip(&outcomes) {
+            count_ingested(source, outcome, *queued);
+        }
         if outcomes.iter().any(|o| {
             matches!(
                 o,
@@ -165,6 +173,19 @@ fn plan_for(config: &IngestConfig, item: &Item, submission: Submission) -> Inges
         plan.skip_reason = Some("no route matched".into());
     }
     plan
+}
+
+/// `pinbridge_items_ingested_total{source, outcome}`: new, skipped (recorded without a Pin),
+/// changed or duplicate.
+fn count_ingested(source: &str, outcome: &Ingested, queued: bool) {
+    let outcome = match outcome {
+        Ingested::New { .. } if queued => "new",
+        Ingested::New { .. } => "skipped",
+        Ingested::Changed { .. } => "changed",
+        Ingested::Duplicate => "duplicate",
+    };
+    metrics::counter!("pinbridge_items_ingested_total", "source" => source.to_string(), "outcome" => outcome)
+        .increment(1);
 }
 
 #[cfg(test)]

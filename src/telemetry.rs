@@ -29,3 +29,29 @@ pub fn init(default_level: &str) {
         builder.try_init()
     };
 }
+
+/// The process-wide Prometheus recorder, installed on first use (every test and the server
+/// share it; metric labels such as the source id keep their figures apart). `None` if another
+/// recorder was installed first.
+pub fn metrics_handle() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("_seconds".into()),
+                    &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0],
+                )
+                .ok()?;
+            match builder.install_recorder() {
+                Ok(handle) => Some(handle),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Metrics are off: a recorder was already installed.");
+                    None
+                }
+            }
+        })
+        .clone()
+}

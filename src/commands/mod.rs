@@ -1,5 +1,6 @@
 //! The commands of design §5, one file each. `main.rs` only parses and dispatches.
 
+pub mod auth;
 mod check;
 pub mod items;
 mod poll;
@@ -30,7 +31,13 @@ impl CommandError {
 
 pub async fn run(cli: Cli) -> Result<(), CommandError> {
     match cli.command {
-        Command::Serve(config) => serve::run(&Config::load(&config.path())?).await,
+        Command::Serve(config) => {
+            serve::run(&Config::load_or_env(
+                &config.path(),
+                config.config.is_some(),
+            )?)
+            .await
+        }
         Command::Check { config, online } => check::run(&config.path(), online).await,
         Command::Demo { data_dir } => crate::demo::run(data_dir).await.map_err(Into::into),
         Command::Sandbox {
@@ -46,5 +53,20 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             source,
             dry_run,
         } => poll::run(&Config::load(&config.path())?, &source, dry_run).await,
+        Command::Auth {
+            config,
+            account,
+            listen,
+            redirect_uri,
+            authorize_url,
+        } => {
+            let args = auth::AuthArgs {
+                account,
+                listen,
+                redirect_uri,
+                authorize_url,
+            };
+            auth::run(&Config::load(&config.path())?, args).await
+        }
     }
 }

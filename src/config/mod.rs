@@ -6,6 +6,7 @@
 //! errors → check the whole (references between sections, regexes, templates) → locate each
 //! problem's line. The user sees every problem at once, not the first one.
 
+pub mod env;
 mod interpolate;
 mod locate;
 mod model;
@@ -94,6 +95,14 @@ impl Config {
         Self::from_toml(&text, path, &|name| std::env::var(name).ok())
     }
 
+    /// `load`, or with no file at the default place, the environment alone (containers).
+    pub fn load_or_env(path: &Path, explicit: bool) -> Result<Config, ConfigError> {
+        if explicit || path.exists() {
+            return Self::load(path);
+        }
+        Self::from_toml("", path, &|name| std::env::var(name).ok())
+    }
+
     /// Parse and validate config text. `env` looks up variables (injected for tests).
     pub fn from_toml(
         text: &str,
@@ -108,6 +117,7 @@ impl Config {
             })?;
         let mut problems = Vec::new();
         interpolate::interpolate_value(&mut root, "", env, &mut problems);
+        env::apply(&mut root, &env::vars(env), &mut problems);
         let config = sources::build(root, &mut problems);
         if let Some(config) = &config {
             validate::check(config, &mut problems);

@@ -1,12 +1,17 @@
-//! `/healthz` (the process is alive) and `/readyz` (it can do its job: store open, not draining).
+//! `/healthz` (the process is alive) and `/readyz` (it can do its job: store open, at least one
+//! usable account, not draining). `/readyz` answers JSON details either way.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::HttpState;
+use crate::store::{AccountState, Millis};
+
+/// A rate-limit block longer than this counts as "blocked forever": the account is not usable.
+const FOREVER_MS: Millis = 7 * 24 * 3600 * 1000;
 
 pub fn router(state: HttpState) -> Router {
     Router::new()
@@ -15,18 +20,89 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
-async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<serde_json::Value>) {
-    if state.draining.is_cancelled() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"ready": false, "reason": "draining"})),
-        );
+/// Why an account cannot make Pins now, or `None` when it can.
+pub fn account_problem(state: &AccountState, now: Millis) -> Option<String> {
+    if let Some(problem) = &state.problem {
+        return Some(problem.clone());
     }
-    match state.store.stats().await {
-        Ok(_) => (StatusCode::OK, Json(json!({"ready": true}))),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"ready": false, "reason": format!("store: {e}")})),
-        ),
+    match state.blocked_until {
+        Some(until) if until.saturating_sub(now) > FOREVER_MS => {
+            Some("blocked by Pinterest for more than a week".into())
+        }
+        _ => None,
+    }
+}
+
+async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<Value>) {
+    let draining = state.draining.is_cancelled();
+    let store = match state.store.stats().await {
+        Ok(_) => json!({"ok": true}),
+        Err(e) => json!({"ok": false, "error": e.to_string()}),
+    };
+    let now = state.clock.now_ms();
+    let mut accounts = Vec::new();
+    let mut usable = 0;
+    for name in state.accounts.iter() {
+        let problem = match state.store.account_state(name).await {
+            Ok(account) => account_problem(&account, now),
+            Err(e) => Some(format!("store: {e}")),
+        };
+        usable += usize::from(problem.is_none());
+        accounts.push(json!({"name": name, "usable": problem.is_none(), "problem": problem}));
+    }
+    let mut reasons = Vec::new();
+    if draining {
+        reasons.push("draining".to_string());
+    }
+    if store["ok"] != json!(true) {
+        reasons.push("store unavailable".into());
+    }
+    if usable == 0 {
+        reasons.push("no usable Pinterest account".into());
+    }
+    let ready = reasons.is_empty();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({
+            "ready": ready,
+            "reasons": reasons,
+            "draining": draining,
+            "store": store,
+            "accounts": accounts,
+        })),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_with_a_problem_or_an_endless_block_is_not_usable() {
+        let now = 1_000_000;
+        assert_eq!(account_problem(&AccountState::default(), now), None);
+        let blocked = AccountState {
+            blocked_until: Some(now + 60_000),
+            ..Default::default()
+        };
+        assert_eq!(account_problem(&blocked, now), None);
+        let forever = AccountState {
+            blocked_until: Some(i64::MAX),
+            ..Default::default()
+        };
+        assert!(account_problem(&forever, now).is_some());
+        let problem = AccountState {
+            problem: Some("needs `pinbridge auth`".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            account_problem(&problem, now).as_deref(),
+            Some("needs `pinbridge auth`")
+        );
     }
 }

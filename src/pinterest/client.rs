@@ -229,7 +229,14 @@ impl PinterestClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        req.send().await.map_err(|e| {
+        let started = std::time::Instant::now();
+        let sent = req.send().await;
+        let status = sent
+            .as_ref()
+            .map_or_else(|_| "error".to_string(), |r| r.status().as_u16().to_string());
+        metrics::histogram!("pinbridge_pinterest_request_seconds", "method" => call.method.to_string(), "status" => status)
+            .record(started.elapsed().as_secs_f64());
+        sent.map_err(|e| {
             // A refused connection sent nothing; anything later (timeout, reset) may have been applied.
             let sent = !(e.is_connect() || e.is_builder());
             transport(e, sent)

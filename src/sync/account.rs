@@ -108,7 +108,10 @@ impl AccountRuntime {
 
     /// Wait for a write token.
     pub async fn until_write_allowed(&self) {
-        self.pacer.acquire().await;
+        if self.pacer.acquire().await {
+            metrics::counter!("pinbridge_rate_limit_waits_total", "account" => self.name.clone(), "kind" => "quota")
+                .increment(1);
+        }
     }
 
     /// Pinterest answered 429: halve the write rate.

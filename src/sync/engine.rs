@@ -460,6 +460,8 @@ impl Engine {
                 if *spam {
                     wait = wait.max(SPAM_PAUSE);
                 }
+                metrics::counter!("pinbridge_rate_limit_waits_total", "account" => account.name.clone(), "kind" => "429")
+                    .increment(1);
                 let until = now + wait.as_millis() as i64;
                 account.block_until(until);
                 account.slow_down();

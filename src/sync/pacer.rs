@@ -43,10 +43,14 @@ impl Pacer {
     }
 
     /// Take one token, waiting for it if the bucket is empty.
-    pub async fn acquire(&self) {
+    /// Wait for a write token. Returns whether it had to wait (for the quota-wait metric).
+    pub async fn acquire(&self) -> bool {
+        let mut waited = false;
         while let Some(wait) = self.try_take(Instant::now()) {
+            waited = true;
             tokio::time::sleep(wait).await;
         }
+        waited
     }
 
     /// Take a token at `now`, or say how long until one is there.

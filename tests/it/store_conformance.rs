@@ -743,7 +743,13 @@ async fn a_failed_reconcile_stays_unknown(store: Arc<dyn Store>) {
     assert!(reconciling.reconcile);
     // Listing the board failed: try again later, but the create may still have happened.
     store
-        .retry(&reconciling, T0 + 100, "HTTP 503 listing pins", Attempt::Counts, T0 + 20)
+        .retry(
+            &reconciling,
+            T0 + 100,
+            "HTTP 503 listing pins",
+            Attempt::Counts,
+            T0 + 20,
+        )
         .await
         .unwrap();
     let job = store.job(&lease.job.id).await.unwrap().unwrap();

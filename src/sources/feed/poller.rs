@@ -55,7 +55,19 @@ pub async fn run(source: FeedSource, ingest: Ingest, shutdown: CancellationToken
         if sleep_or_cancel(Duration::from_millis(wait as u64), &shutdown).await {
             break;
         }
-        match poll_cycle(&source, &ingest, &shutdown).await {
+        let report = poll_cycle(&source, &ingest, &shutdown).await;
+        let result = match &report {
+            Ok(PollReport::Polled {
+                not_modified: true, ..
+            }) => "not_modified",
+            Ok(PollReport::Polled { .. }) => "ok",
+            Ok(PollReport::Failed { .. }) => "failed",
+            Ok(PollReport::Cancelled) => "cancelled",
+            Err(_) => "store_error",
+        };
+        metrics::counter!("pinbridge_polls_total", "source" => source.id().0.clone(), "result" => result)
+            .increment(1);
+        match report {
             Ok(PollReport::Cancelled) => break,
             Ok(_) => {}
             Err(err) => {

@@ -1,0 +1,51 @@
+//! `/metrics`: Prometheus text. Counters and histograms are recorded where things happen
+//! (`metrics::counter!` …); gauges that mirror the store (jobs by state, store size) are set
+//! from the store's stats at scrape time, so they are never stale.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::HttpState;
+
+/// Every job state, so a state with no jobs shows 0 instead of vanishing.
+const JOB_STATES: [&str; 6] = ["pending", "leased", "retry", "unknown", "done", "dead"];
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/metrics", get(render))
+        .with_state(state)
+}
+
+async fn render(State(state): State<HttpState>) -> Response {
+    let Some(handle) = &state.metrics else {
+        return (StatusCode::NOT_FOUND, "metrics are off\n").into_response();
+    };
+    match state.store.stats().await {
+        Ok(stats) => {
+            for name in JOB_STATES {
+                let count = stats.jobs_by_state.get(name).copied().unwrap_or(0);
+                metrics::gauge!("pinbridge_jobs", "state" => name).set(count as f64);
+            }
+            metrics::gauge!("pinbridge_items").set(stats.items as f64);
+            metrics::gauge!("pinbridge_store_quarantined").set(stats.quarantined as f64);
+            metrics::gauge!("pinbridge_store_size_bytes").set(stats.size_on_disk as f64);
+        }
+        Err(e) => tracing::warn!(error = %e, "Store stats unavailable for /metrics."),
+    }
+    metrics::gauge!("pinbridge_draining").set(if state.draining.is_cancelled() {
+        1.0
+    } else {
+        0.0
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,74 @@
+//! The status page: rendered HTML, login form, retry button (plain HTTP; no browser here).
+
+use crate::ops_support::{ADMIN, start};
+
+#[tokio::test]
+async fn the_status_page_lists_failures_and_retries_one_after_sign_in() {
+    let server = start(&["main"], true).await;
+    let dead = server.job_ending("a", Some("board <gone>"), None).await;
+    server.job_ending("b", None, Some("pin-9")).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client
+        .get(format!("{}/", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("board &lt;gone&gt;"), "escaped error: {html}");
+    assert!(html.contains("https://example.com/b.jpg") && html.contains("pin-9"));
+    assert!(html.contains("id=login") && !html.contains("class=retry"));
+
+    // Retrying without signing in is refused.
+    let refused = client
+        .post(format!("{}/ui/retry/{dead}", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let wrong = client
+        .post(format!("{}/ui/login", server.base))
+        .form(&[("token", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let login = client
+        .post(format!("{}/ui/login", server.base))
+        .form(&[("token", ADMIN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let html = client
+        .get(format!("{}/", server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("action=\"/ui/retry/{dead}\"")));
+    let retried = client
+        .post(format!("{}/ui/retry/{dead}", server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 303);
+    let job: serde_json::Value = server
+        .get(&format!("/api/v1/jobs/{dead}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(job["state"]["state"], "pending");
+}
