@@ -122,10 +122,10 @@ impl Config {
         if let Some(config) = &config {
             validate::check(config, &mut problems);
         }
-        if problems.is_empty() {
-            if let Some(config) = config {
-                return Ok(config);
-            }
+        if problems.is_empty()
+            && let Some(config) = config
+        {
+            return Ok(config);
         }
         for problem in &mut problems {
             problem.line = locate::line_of(text, &problem.path);

@@ -52,13 +52,13 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
         }
     }
 
-    if let Some(url) = &config.server.public_url {
-        if !matches!(url.scheme(), "http" | "https") {
-            problems.push(ConfigProblem::new(
-                "server.public_url",
-                "must be an http(s) URL",
-            ));
-        }
+    if let Some(url) = &config.server.public_url
+        && !matches!(url.scheme(), "http" | "https")
+    {
+        problems.push(ConfigProblem::new(
+            "server.public_url",
+            "must be an http(s) URL",
+        ));
     }
     if let Some(url) = &config.store.url {
         use secrecy::ExposeSecret;
@@ -120,25 +120,25 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
                 "set `section` or `section_id`, not both",
             ));
         }
-        if let Some(id) = &route.section_id {
-            if !is_numeric_id(id) {
-                problems.push(ConfigProblem::new(
-                    path("section_id"),
-                    "a section id is a string of digits",
-                ));
-            }
+        if let Some(id) = &route.section_id
+            && !is_numeric_id(id)
+        {
+            problems.push(ConfigProblem::new(
+                path("section_id"),
+                "a section id is a string of digits",
+            ));
         }
         for (key, pattern) in [
             ("when.title", &route.when.title),
             ("when.link", &route.when.link),
         ] {
-            if let Some(pattern) = pattern {
-                if let Err(e) = regex::Regex::new(pattern) {
-                    problems.push(ConfigProblem::new(
-                        path(key),
-                        format!("not a valid regex: {e}"),
-                    ));
-                }
+            if let Some(pattern) = pattern
+                && let Err(e) = regex::Regex::new(pattern)
+            {
+                problems.push(ConfigProblem::new(
+                    path(key),
+                    format!("not a valid regex: {e}"),
+                ));
             }
         }
         if let Err((key, message)) = Templates::compile(route) {

@@ -233,22 +233,22 @@ impl Checker<'_> {
                 return;
             }
         }
-        if let Some(allowed) = obj.get("enum").and_then(Value::as_array) {
-            if !allowed.contains(v) {
-                errs.push(format!("{at}: {v} is not one of {allowed:?}"));
-            }
+        if let Some(allowed) = obj.get("enum").and_then(Value::as_array)
+            && !allowed.contains(v)
+        {
+            errs.push(format!("{at}: {v} is not one of {allowed:?}"));
         }
         if let Some(text) = v.as_str() {
             let n = text.chars().count() as u64;
-            if let Some(max) = obj.get("maxLength").and_then(Value::as_u64) {
-                if n > max {
-                    errs.push(format!("{at}: {n} characters, maxLength is {max}"));
-                }
+            if let Some(max) = obj.get("maxLength").and_then(Value::as_u64)
+                && n > max
+            {
+                errs.push(format!("{at}: {n} characters, maxLength is {max}"));
             }
-            if let Some(min) = obj.get("minLength").and_then(Value::as_u64) {
-                if n < min {
-                    errs.push(format!("{at}: {n} characters, minLength is {min}"));
-                }
+            if let Some(min) = obj.get("minLength").and_then(Value::as_u64)
+                && n < min
+            {
+                errs.push(format!("{at}: {n} characters, minLength is {min}"));
             }
             if let Some(p) = obj.get("pattern").and_then(Value::as_str) {
                 let re = regex::Regex::new(p).unwrap_or_else(|e| panic!("bad pattern {p}: {e}"));
@@ -305,10 +305,10 @@ impl Checker<'_> {
                 self.check(sub, v, at, false, errs);
             }
         }
-        if let Some(any) = obj.get("anyOf").and_then(Value::as_array) {
-            if !any.iter().any(|sub| self.errors(sub, v, at).is_empty()) {
-                errs.push(format!("{at}: matches none of anyOf"));
-            }
+        if let Some(any) = obj.get("anyOf").and_then(Value::as_array)
+            && !any.iter().any(|sub| self.errors(sub, v, at).is_empty())
+        {
+            errs.push(format!("{at}: matches none of anyOf"));
         }
         let mapped = self.discriminated(obj, v);
         if let Some(one) = obj.get("oneOf").and_then(Value::as_array) {

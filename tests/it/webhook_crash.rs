@@ -130,10 +130,10 @@ async fn wait_healthy(child: &mut Child, base: &str, client: &reqwest::Client, l
                 std::fs::read_to_string(log).unwrap_or_default()
             );
         }
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,

@@ -82,10 +82,10 @@ pub(crate) async fn api_guard(
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
-    if is_write(req.method()) {
-        if let Err(e) = admit_write(&sb, &user.id) {
-            return e.into_response();
-        }
+    if is_write(req.method())
+        && let Err(e) = admit_write(&sb, &user.id)
+    {
+        return e.into_response();
     }
     req.extensions_mut().insert(user);
     next.run(req).await

@@ -38,12 +38,12 @@ fn parse_pin(obj: &Map<String, Value>) -> Result<NewPin, SbError> {
     let board_id = opt_id(obj, "board_id")?
         .ok_or_else(|| SbError::bad_request("Missing parameter: board_id."))?;
     let link = opt_text(obj, "link", limits::LINK_MAX_CHARS)?;
-    if let Some(l) = &link {
-        if !is_http_url(l) {
-            return Err(SbError::bad_request(format!(
-                "Invalid parameter: link `{l}` is not a valid http(s) URL."
-            )));
-        }
+    if let Some(l) = &link
+        && !is_http_url(l)
+    {
+        return Err(SbError::bad_request(format!(
+            "Invalid parameter: link `{l}` is not a valid http(s) URL."
+        )));
     }
     let media = match obj.get("media_source") {
         Some(Value::Object(m)) => m,

@@ -120,10 +120,11 @@ fn xml_images(body: &[u8]) -> Vec<Option<String>> {
             ) => {
                 if *depth == 0 {
                     let url = text.trim().to_string();
-                    if let Some(slot) = out.last_mut() {
-                        if slot.is_none() && !url.is_empty() {
-                            *slot = Some(url);
-                        }
+                    if let Some(slot) = out.last_mut()
+                        && slot.is_none()
+                        && !url.is_empty()
+                    {
+                        *slot = Some(url);
                     }
                     at = At::InItem { depth: 0 };
                 } else {
@@ -165,10 +166,10 @@ fn xml_images(body: &[u8]) -> Vec<Option<String>> {
                 },
                 Event::GeneralRef(r),
             ) if *depth == 0 || *in_url => {
-                if let Ok(name) = r.decode() {
-                    if let Some(c) = resolve_entity(&name) {
-                        text.push(c);
-                    }
+                if let Ok(name) = r.decode()
+                    && let Some(c) = resolve_entity(&name)
+                {
+                    text.push(c);
                 }
             }
             _ => {}

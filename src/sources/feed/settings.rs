@@ -221,10 +221,10 @@ impl FeedSettings {
                 ),
             );
         }
-        if let Some(agent) = &self.user_agent {
-            if agent.trim().is_empty() || reqwest::header::HeaderValue::from_str(agent).is_err() {
-                problem("user_agent", "must be non-empty printable ASCII".into());
-            }
+        if let Some(agent) = &self.user_agent
+            && (agent.trim().is_empty() || reqwest::header::HeaderValue::from_str(agent).is_err())
+        {
+            problem("user_agent", "must be non-empty printable ASCII".into());
         }
     }
 }

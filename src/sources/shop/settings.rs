@@ -85,10 +85,10 @@ impl Polling {
         if self.park_after == 0 {
             problem("park_after", "must be at least 1".into());
         }
-        if let Some(agent) = &self.user_agent {
-            if agent.trim().is_empty() || reqwest::header::HeaderValue::from_str(agent).is_err() {
-                problem("user_agent", "must be non-empty printable ASCII".into());
-            }
+        if let Some(agent) = &self.user_agent
+            && (agent.trim().is_empty() || reqwest::header::HeaderValue::from_str(agent).is_err())
+        {
+            problem("user_agent", "must be non-empty printable ASCII".into());
         }
     }
 }
@@ -280,13 +280,13 @@ impl ShopifySettings {
         } else if let Err(message) = check_base(&self.store) {
             problems.push(ConfigProblem::new(join(path, "store"), message));
         }
-        if let Some(handle) = &self.collection {
-            if handle.trim().is_empty() || handle.contains(['/', '?', '#']) {
-                problems.push(ConfigProblem::new(
-                    join(path, "collection"),
-                    format!("`{handle}` is not a collection handle (like \"summer-sale\")"),
-                ));
-            }
+        if let Some(handle) = &self.collection
+            && (handle.trim().is_empty() || handle.contains(['/', '?', '#']))
+        {
+            problems.push(ConfigProblem::new(
+                join(path, "collection"),
+                format!("`{handle}` is not a collection handle (like \"summer-sale\")"),
+            ));
         }
     }
 }

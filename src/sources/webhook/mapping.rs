@@ -44,10 +44,10 @@ impl MappingSettings {
             }
         }
         for key in FIELDS {
-            if let Some(pointer) = self.pointer(key) {
-                if let Err(e) = check_pointer(pointer) {
-                    problems.push(ConfigProblem::new(join(path, key), e));
-                }
+            if let Some(pointer) = self.pointer(key)
+                && let Err(e) = check_pointer(pointer)
+            {
+                problems.push(ConfigProblem::new(join(path, key), e));
             }
         }
         match (&self.publish_pointer, self.publish_values.is_empty()) {

@@ -86,10 +86,10 @@ fn parse_link_header(value: &str, base: &Url, found: &mut Found) {
         let (Some(href), Some(params)) = (link.get(1), link.get(2)) else {
             continue;
         };
-        if let Some(rel) = REL_PARAM.captures(params.as_str()) {
-            if let Some(rel) = rel.get(1).or_else(|| rel.get(2)) {
-                found.add(rel.as_str(), href.as_str(), base);
-            }
+        if let Some(rel) = REL_PARAM.captures(params.as_str())
+            && let Some(rel) = rel.get(1).or_else(|| rel.get(2))
+        {
+            found.add(rel.as_str(), href.as_str(), base);
         }
     }
 }

@@ -111,10 +111,10 @@ impl Committer {
             self.shared.wake.notify_all();
         }
         let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(handle) = handle {
-            if handle.join().is_err() {
-                tracing::error!("the store flusher thread panicked");
-            }
+        if let Some(handle) = handle
+            && handle.join().is_err()
+        {
+            tracing::error!("the store flusher thread panicked");
         }
     }
 }

@@ -202,10 +202,9 @@ pub(crate) fn recover_leases(db: &Db, trees: &Trees, now: Millis) -> StoreResult
         };
         if let Some(job) =
             trees.decode_or_quarantine::<Job>(db, trees::JOBS, id.0.as_bytes(), raw, now)?
+            && matches!(job.state, JobState::Leased { .. })
         {
-            if matches!(job.state, JobState::Leased { .. }) {
-                leased.push(job);
-            }
+            leased.push(job);
         }
     }
     let count = leased.len();

@@ -41,10 +41,10 @@ fn each_job(inner: &Inner, mut visit: impl FnMut(Job) -> bool) -> StoreResult<()
             raw,
             inner.now(),
         )?;
-        if let Some(job) = decoded {
-            if !visit(job) {
-                break;
-            }
+        if let Some(job) = decoded
+            && !visit(job)
+        {
+            break;
         }
     }
     Ok(())

@@ -33,17 +33,17 @@ impl WordPress {
         // Drafts are recorded without a lookup: no request for something that will not be pinned.
         if item.image_url.is_none() && skip.is_none() {
             let url = media_id.and_then(|id| self.media_url(item.link.as_deref(), id));
-            if let Some(url) = url {
-                if let Some(doc) = fetcher.get_json(&url).await? {
-                    let media = At::root(&doc);
-                    item.image_url = media
-                        .get("source_url")
-                        .opt_text()
-                        .ok()
-                        .flatten()
-                        .map(str::to_string);
-                    item.image_alt = non_empty(media.get("alt_text").opt_str().ok().flatten());
-                }
+            if let Some(url) = url
+                && let Some(doc) = fetcher.get_json(&url).await?
+            {
+                let media = At::root(&doc);
+                item.image_url = media
+                    .get("source_url")
+                    .opt_text()
+                    .ok()
+                    .flatten()
+                    .map(str::to_string);
+                item.image_alt = non_empty(media.get("alt_text").opt_str().ok().flatten());
             }
         }
         Ok(Mapped::item(item, skip))

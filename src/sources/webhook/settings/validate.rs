@@ -22,10 +22,10 @@ impl WebhookSettings {
             let key = at(&format!("secret[{i}]"));
             if secret.expose_secret().trim().is_empty() {
                 problems.push(ConfigProblem::new(key, "is empty"));
-            } else if matches!(scheme, Scheme::StandardWebhooks | Scheme::Svix) {
-                if let Err(e) = decode_whsec(secret.expose_secret()) {
-                    problems.push(ConfigProblem::new(key, e));
-                }
+            } else if matches!(scheme, Scheme::StandardWebhooks | Scheme::Svix)
+                && let Err(e) = decode_whsec(secret.expose_secret())
+            {
+                problems.push(ConfigProblem::new(key, e));
             }
         }
         if self.max_body_bytes == 0 || self.max_body_bytes > MAX_MAX_BODY_BYTES {
