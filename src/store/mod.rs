@@ -63,6 +63,28 @@ pub struct IngestPlan {
     pub delivery: Option<Delivery>,
 }
 
+impl IngestPlan {
+    /// How a newly recorded item is disposed of, and whether its jobs are queued. Every
+    /// backend records items the same way.
+    pub fn disposition(&self) -> (ItemDisposition, bool) {
+        match &self.skip_reason {
+            Some(reason) => (
+                ItemDisposition::Skipped {
+                    reason: reason.clone(),
+                },
+                false,
+            ),
+            None if self.targets.is_empty() => (
+                ItemDisposition::Skipped {
+                    reason: "no route matched".to_string(),
+                },
+                false,
+            ),
+            None => (ItemDisposition::Queued, true),
+        }
+    }
+}
+
 /// The outcome of `ingest`. Every variant is durable when returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ingested {

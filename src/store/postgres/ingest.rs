@@ -6,11 +6,7 @@ use uuid::Uuid;
 
 use super::io;
 use crate::item::{DedupKey, Item, SourceId};
-use crate::store::{
-    IngestPlan, Ingested, ItemDisposition, JobState, Millis, OnChange, StoreResult,
-};
-
-const NO_TARGETS: &str = "no route matched";
+use crate::store::{IngestPlan, Ingested, JobState, Millis, OnChange, StoreResult};
 
 pub(super) async fn ingest(
     tx: &mut Transaction<'_, Postgres>,
@@ -35,7 +31,7 @@ pub(super) async fn ingest(
         }
     }
     let fingerprint = item.fingerprint();
-    let (disposition, queue) = disposition(plan);
+    let (disposition, queue) = plan.disposition();
     let inserted = sqlx::query(
         "INSERT INTO items (source, key, item, fingerprint, first_seen, last_seen, changes, disposition)
          VALUES ($1, $2, $3, $4, $5, $5, 0, $6) ON CONFLICT DO NOTHING",
@@ -94,24 +90,6 @@ pub(super) async fn ingest(
     .await
     .map_err(io)?;
     Ok(Ingested::Changed { jobs: queued })
-}
-
-fn disposition(plan: &IngestPlan) -> (ItemDisposition, bool) {
-    match &plan.skip_reason {
-        Some(reason) => (
-            ItemDisposition::Skipped {
-                reason: reason.clone(),
-            },
-            false,
-        ),
-        None if plan.targets.is_empty() => (
-            ItemDisposition::Skipped {
-                reason: NO_TARGETS.to_string(),
-            },
-            false,
-        ),
-        None => (ItemDisposition::Queued, true),
-    }
 }
 
 async fn write_jobs(

@@ -15,9 +15,6 @@ use crate::store::{
     StoreResult, StoredItem,
 };
 
-/// Reason recorded for an item that had no target and no explicit skip reason.
-const NO_TARGETS: &str = "no route matched";
-
 /// One ingest in its own transaction (`ingest_many` applies items one by one with this).
 pub(crate) fn ingest(
     inner: &Inner,
@@ -153,7 +150,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
 
     match tombstone {
         None => {
-            let (disposition, queue) = disposition(plan);
+            let (disposition, queue) = plan.disposition();
             let queued = if queue { new_jobs.write(plan)? } else { 0 };
             let record = StoredItem {
                 item: item.clone(),
@@ -187,7 +184,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
             record.changes = record.changes.saturating_add(1);
             let mut queued = 0;
             if plan.on_change == OnChange::NewPin {
-                let (disposition, queue) = disposition(plan);
+                let (disposition, queue) = plan.disposition();
                 if queue {
                     queued = new_jobs.write(plan)?;
                 }
@@ -201,24 +198,6 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
             items.insert(item_key.as_slice(), encode(&record))?;
             Ok(Ingested::Changed { jobs: queued })
         }
-    }
-}
-
-fn disposition(plan: &IngestPlan) -> (ItemDisposition, bool) {
-    match &plan.skip_reason {
-        Some(reason) => (
-            ItemDisposition::Skipped {
-                reason: reason.clone(),
-            },
-            false,
-        ),
-        None if plan.targets.is_empty() => (
-            ItemDisposition::Skipped {
-                reason: NO_TARGETS.to_string(),
-            },
-            false,
-        ),
-        None => (ItemDisposition::Queued, true),
     }
 }
 
