@@ -197,35 +197,50 @@ impl FeedSettings {
                 ),
             );
         }
-        if !(0.0..=0.5).contains(&self.jitter) {
-            problem(
-                "jitter",
-                format!(
-                    "{} is out of range; use a fraction from 0 to 0.5",
-                    self.jitter
-                ),
-            );
-        }
-        if self.timeout.is_zero() {
-            problem("timeout", "must be longer than zero".into());
-        }
-        if self.connect_timeout.is_zero() {
-            problem("connect_timeout", "must be longer than zero".into());
-        }
-        if self.max_body_bytes < 1024 {
-            problem(
-                "max_body_bytes",
-                format!(
-                    "{} bytes is too small for any feed; the default is 15 MiB",
-                    self.max_body_bytes
-                ),
-            );
-        }
-        if let Some(agent) = &self.user_agent
-            && (agent.trim().is_empty() || reqwest::header::HeaderValue::from_str(agent).is_err())
-        {
-            problem("user_agent", "must be non-empty printable ASCII".into());
-        }
+        check_fetch_knobs(
+            self.jitter,
+            self.timeout,
+            self.connect_timeout,
+            self.max_body_bytes,
+            self.user_agent.as_deref(),
+            &mut problem,
+        );
+    }
+}
+
+/// The fetch settings feeds and shops share: jitter, timeouts, body cap, User-Agent.
+pub(crate) fn check_fetch_knobs(
+    jitter: f64,
+    timeout: Duration,
+    connect_timeout: Duration,
+    max_body_bytes: u64,
+    user_agent: Option<&str>,
+    problem: &mut impl FnMut(&str, String),
+) {
+    if !(0.0..=0.5).contains(&jitter) {
+        problem(
+            "jitter",
+            format!("{jitter} is out of range; use a fraction from 0 to 0.5"),
+        );
+    }
+    if timeout.is_zero() {
+        problem("timeout", "must be longer than zero".into());
+    }
+    if connect_timeout.is_zero() {
+        problem("connect_timeout", "must be longer than zero".into());
+    }
+    if max_body_bytes < 1024 {
+        problem(
+            "max_body_bytes",
+            format!(
+                "{max_body_bytes} bytes is too small for any feed or shop page; the default is 15 MiB"
+            ),
+        );
+    }
+    if let Some(agent) = user_agent
+        && (agent.trim().is_empty() || reqwest::header::HeaderValue::from_str(agent).is_err())
+    {
+        problem("user_agent", "must be non-empty printable ASCII".into());
     }
 }
 

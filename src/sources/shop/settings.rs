@@ -58,37 +58,16 @@ impl Polling {
                 ),
             );
         }
-        if !(0.0..=0.5).contains(&self.jitter) {
-            problem(
-                "jitter",
-                format!(
-                    "{} is out of range; use a fraction from 0 to 0.5",
-                    self.jitter
-                ),
-            );
-        }
-        if self.timeout.is_zero() {
-            problem("timeout", "must be longer than zero".into());
-        }
-        if self.connect_timeout.is_zero() {
-            problem("connect_timeout", "must be longer than zero".into());
-        }
-        if self.max_body_bytes < 1024 {
-            problem(
-                "max_body_bytes",
-                format!(
-                    "{} bytes is too small; the default is 15 MiB",
-                    self.max_body_bytes
-                ),
-            );
-        }
+        crate::sources::feed::settings::check_fetch_knobs(
+            self.jitter,
+            self.timeout,
+            self.connect_timeout,
+            self.max_body_bytes,
+            self.user_agent.as_deref(),
+            &mut problem,
+        );
         if self.park_after == 0 {
             problem("park_after", "must be at least 1".into());
-        }
-        if let Some(agent) = &self.user_agent
-            && (agent.trim().is_empty() || reqwest::header::HeaderValue::from_str(agent).is_err())
-        {
-            problem("user_agent", "must be non-empty printable ASCII".into());
         }
     }
 }
