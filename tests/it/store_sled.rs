@@ -34,13 +34,39 @@ async fn open(path: &Path) -> Result<SledStore, StoreError> {
     SledStore::open_async(path.to_path_buf(), SledOptions::default(), None).await
 }
 
+/// Open again after a previous handle was dropped: sled's background threads may hold the
+/// directory lock for a moment after the drop, so a lock error is retried briefly.
+async fn reopen(path: &Path) -> SledStore {
+    for _ in 0..100 {
+        match open(path).await {
+            Ok(store) => return store,
+            Err(e) if e.to_string().contains("could not acquire lock") => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("the store stayed locked after its last handle was dropped")
+}
+
+/// The same for a raw sled handle.
+async fn raw_reopen(path: &Path) -> sled::Db {
+    for _ in 0..100 {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+    panic!("the store stayed locked after its last handle was dropped")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reopen_keeps_everything_and_turns_leases_into_reconciles() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     let leased_id;
     {
-        let store = open(&path).await.unwrap();
+        let store = reopen(&path).await;
         store.ingest(&item("1"), plan(), T0).await.unwrap();
         store.ingest(&item("2"), plan(), T0).await.unwrap();
         leased_id = store.claim(1, 60_000, T0).await.unwrap().remove(0).job.id;
@@ -54,7 +80,7 @@ async fn reopen_keeps_everything_and_turns_leases_into_reconciles() {
             .unwrap();
         store.close().await.unwrap();
     }
-    let store = open(&path).await.unwrap();
+    let store = reopen(&path).await;
     assert_eq!(
         store.ingest(&item("1"), plan(), T0 + 1).await.unwrap(),
         Ingested::Duplicate
@@ -106,7 +132,7 @@ async fn damaged_records_are_quarantined_and_the_store_keeps_working() {
     let path = dir.path().join("store");
     let (job_of_1, job_of_2);
     {
-        let store = open(&path).await.unwrap();
+        let store = reopen(&path).await;
         store.ingest(&item("1"), plan(), T0).await.unwrap();
         store.ingest(&item("2"), plan(), T0).await.unwrap();
         let jobs = store.jobs(JobFilter::default()).await.unwrap();
@@ -115,7 +141,7 @@ async fn damaged_records_are_quarantined_and_the_store_keeps_working() {
     }
     {
         // Damage item 1's record (a flipped byte) and job 2's record (garbage) behind the store's back.
-        let db = sled::open(&path).unwrap();
+        let db = raw_reopen(&path).await;
         let items = db.open_tree(testing::ITEMS).unwrap();
         let (key, value) = items.iter().next().unwrap().unwrap();
         let mut flipped = value.to_vec();
@@ -126,7 +152,7 @@ async fn damaged_records_are_quarantined_and_the_store_keeps_working() {
             .unwrap();
         db.flush().unwrap();
     }
-    let store = open(&path).await.unwrap();
+    let store = reopen(&path).await;
     // Item 1's record is gone, so its job cannot run: it goes to the dead letter, not a panic.
     // Job 2 is unreadable and is skipped.
     let leases = store.claim(10, 1000, T0 + 1).await.unwrap();
@@ -172,15 +198,26 @@ async fn damaged_records_are_quarantined_and_the_store_keeps_working() {
 async fn a_store_from_a_newer_pinbridge_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
-    open(&path).await.unwrap().close().await.unwrap();
+    reopen(&path).await.close().await.unwrap();
     {
-        let db = sled::open(&path).unwrap();
+        let db = raw_reopen(&path).await;
         let meta = db.open_tree(testing::META).unwrap();
         meta.insert(testing::SCHEMA_KEY, testing::encode(&(SCHEMA_VERSION + 98)))
             .unwrap();
         db.flush().unwrap();
     }
-    let Err(err) = open(&path).await else {
+    // A lock error means the raw handle has not let go yet: ask again.
+    let mut result = open(&path).await;
+    for _ in 0..100 {
+        match &result {
+            Err(e) if e.to_string().contains("could not acquire lock") => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                result = open(&path).await;
+            }
+            _ => break,
+        }
+    }
+    let Err(err) = result else {
         panic!("a newer schema must not open")
     };
     assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err:?}");
@@ -229,18 +266,18 @@ async fn a_damaged_tombstone_is_rebuilt_from_the_item_so_nothing_pins_twice() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     {
-        let store = open(&path).await.unwrap();
+        let store = reopen(&path).await;
         store.ingest(&item("1"), plan(), T0).await.unwrap();
         store.close().await.unwrap();
     }
     {
-        let db = sled::open(&path).unwrap();
+        let db = raw_reopen(&path).await;
         let dedup = db.open_tree(testing::DEDUP).unwrap();
         let (key, _) = dedup.iter().next().unwrap().unwrap();
         dedup.insert(key, &b"not an envelope"[..]).unwrap();
         db.flush().unwrap();
     }
-    let store = open(&path).await.unwrap();
+    let store = reopen(&path).await;
     for at in [T0 + 1, T0 + 2] {
         assert_eq!(
             store.ingest(&item("1"), plan(), at).await.unwrap(),
