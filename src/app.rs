@@ -24,7 +24,7 @@ use crate::sources::webhook::WebhookSources;
 use crate::store::Store;
 use crate::store::postgres::PgStore;
 use crate::store::sled::{SledOptions, SledStore};
-use crate::sync::account::AccountRuntime;
+use crate::sync::account::{AccountRuntime, StateLock};
 use crate::sync::retry::Backoff;
 use crate::sync::route::{RouteRule, Routes, When};
 use crate::sync::template::Templates;
@@ -117,10 +117,12 @@ impl App {
         let mut accounts = Vec::new();
         for account in &config.accounts {
             let tokens = initial_tokens(account, store.as_ref(), vault.as_deref()).await?;
-            let (name, origin, tx) = (
+            let state_lock = StateLock::default();
+            let (name, origin, tx, lock) = (
                 account.name.clone(),
                 origin_of(account),
                 refreshed_tx.clone(),
+                state_lock.clone(),
             );
             let manager = Arc::new(
                 TokenManager::new(
@@ -132,16 +134,19 @@ impl App {
                 )
                 .on_refresh(move |tokens| {
                     // Only hand off: the manager holds its lock while calling this.
-                    let _ = tx.send((name.clone(), origin.clone(), tokens.clone()));
+                    let _ = tx.send((name.clone(), origin.clone(), tokens.clone(), lock.clone()));
                 }),
             );
             let client = PinterestClient::new(&config.pinterest.api_base, http.clone(), manager);
-            accounts.push(Arc::new(AccountRuntime::new(
-                account.name.clone(),
-                client,
-                account.writes_per_minute,
-                account.daily_cap,
-            )));
+            accounts.push(Arc::new(
+                AccountRuntime::new(
+                    account.name.clone(),
+                    client,
+                    account.writes_per_minute,
+                    account.daily_cap,
+                )
+                .with_state_lock(state_lock),
+            ));
         }
 
         let mut routes = HashMap::new();

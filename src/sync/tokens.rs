@@ -16,6 +16,7 @@ use crate::config::AccountConfig;
 use crate::pinterest::Tokens;
 use crate::pinterest::vault::Vault;
 use crate::store::Store;
+use crate::sync::account::StateLock;
 
 /// A digest naming the configured tokens (never the tokens themselves).
 pub fn origin_of(account: &AccountConfig) -> String {
@@ -66,8 +67,10 @@ pub async fn initial_tokens(
     }
 }
 
-/// Refreshed tokens, handed from the token manager's hook to the persisting task.
-pub type Refreshed = (String, String, Tokens);
+/// Refreshed tokens, handed from the token manager's hook to the persisting task: account,
+/// origin, tokens, and the account's record lock (shared with the engine's writes, so neither
+/// overwrites what the other just stored).
+pub type Refreshed = (String, String, Tokens, StateLock);
 
 /// Persist refreshed tokens until the channel closes. Runs as its own task because the token
 /// manager calls its hook while holding its lock.
@@ -76,8 +79,9 @@ pub async fn persist_refreshed(
     store: Arc<dyn Store>,
     vault: Arc<Vault>,
 ) {
-    while let Some((account, origin, tokens)) = rx.recv().await {
+    while let Some((account, origin, tokens, lock)) = rx.recv().await {
         let blob = vault.seal(&account, &tokens, &origin);
+        let _guard = lock.lock().await;
         let result = async {
             let mut state = store.account_state(&account).await?;
             state.tokens = Some(blob);
