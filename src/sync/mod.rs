@@ -5,6 +5,7 @@ pub mod account;
 pub mod boards;
 pub mod engine;
 pub mod pacer;
+mod quota;
 pub mod reconcile;
 pub mod retry;
 pub mod route;
