@@ -18,6 +18,7 @@ mod pinterest_oauth;
 mod pinterest_openapi;
 mod pinterest_spec;
 mod pinterest_support;
+mod replicas_cluster;
 mod sandbox_api;
 mod shop_config;
 mod shop_etsy;
