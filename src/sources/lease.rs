@@ -69,45 +69,65 @@ impl SourceLease {
         Fut: Future<Output = T>,
     {
         let store = ingest.store();
+        let outcome = self
+            .with_lease(ingest, source, shutdown, |lost| async move {
+                // Read under the lease: another replica may have polled just before.
+                let state = store.source_state(source).await?;
+                if state.next_poll.is_some_and(|at| at > ingest.now_ms()) {
+                    return Ok(Leased::NotDue);
+                }
+                Ok(Leased::Polled(poll(lost).await))
+            })
+            .await?;
+        outcome.unwrap_or(Ok(Leased::Busy))
+    }
+
+    /// Run `work` holding the lease named `key` (renewed while it runs); `None` when another
+    /// holder has it. `work` gets a token cancelled on shutdown or when the lease is lost.
+    pub async fn with_lease<T, F, Fut>(
+        &self,
+        ingest: &Ingest,
+        key: &SourceId,
+        shutdown: &CancellationToken,
+        work: F,
+    ) -> Result<Option<T>, StoreError>
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let store = ingest.store();
         let now = ingest.now_ms();
         let Some(token) = store
-            .try_lease_source(source, &self.holder, now + millis(SOURCE_LEASE), now)
+            .try_lease_source(key, &self.holder, now + millis(SOURCE_LEASE), now)
             .await?
         else {
-            return Ok(Leased::Busy);
+            return Ok(None);
         };
-        let outcome = async {
-            let state = store.source_state(source).await?;
-            if state.next_poll.is_some_and(|at| at > ingest.now_ms()) {
-                return Ok(Leased::NotDue);
-            }
-            let lost = shutdown.child_token();
-            let poll = poll(lost.clone());
-            tokio::pin!(poll);
-            let mut renew = tokio::time::interval(RENEW_EVERY);
-            renew.tick().await;
-            loop {
-                tokio::select! {
-                    done = &mut poll => return Ok(Leased::Polled(done)),
-                    _ = renew.tick() => {
-                        let now = ingest.now_ms();
-                        let held = store
-                            .try_lease_source(source, &self.holder, now + millis(SOURCE_LEASE), now)
-                            .await;
-                        if !matches!(held, Ok(Some(t)) if t == token) {
-                            tracing::warn!(source = %source, "lost the source's lease mid-poll; this poll is dropped");
-                            lost.cancel();
-                        }
+        let lost = shutdown.child_token();
+        let work = work(lost.clone());
+        tokio::pin!(work);
+        let mut renew = tokio::time::interval(RENEW_EVERY);
+        renew.tick().await;
+        let done = loop {
+            tokio::select! {
+                done = &mut work => break done,
+                _ = renew.tick() => {
+                    let now = ingest.now_ms();
+                    let held = store
+                        .try_lease_source(key, &self.holder, now + millis(SOURCE_LEASE), now)
+                        .await;
+                    if !matches!(held, Ok(Some(t)) if t == token) {
+                        tracing::warn!(source = %key, "lost the source's lease mid-poll; this poll is dropped");
+                        lost.cancel();
                     }
                 }
             }
-        }
-        .await;
-        if let Err(e) = store.release_source(source, token).await {
+        };
+        if let Err(e) = store.release_source(key, token).await {
             // It runs out by itself; another replica waits at most SOURCE_LEASE.
-            tracing::warn!(source = %source, error = %e, "could not release the source's lease");
+            tracing::warn!(source = %key, error = %e, "could not release the source's lease");
         }
-        outcome
+        Ok(Some(done))
     }
 }
 

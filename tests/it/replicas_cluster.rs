@@ -37,7 +37,7 @@ const FEEDS: usize = 3;
 const FEED_FIRST: usize = 10;
 const FEED_LATER: usize = 16;
 const HOOK_ITEMS: usize = 60;
-const SHOP_SECRET: &str = "replicas-shop-secret";
+pub(crate) const SHOP_SECRET: &str = "replicas-shop-secret";
 /// The feeds' interval: the smallest `min_interval` allows.
 const INTERVAL: Duration = Duration::from_secs(60);
 /// Generous: the run needs a bit more than one feed interval.
@@ -58,7 +58,7 @@ fn feed_body(feed: usize, items: usize) -> String {
     )
 }
 
-fn product(i: usize) -> String {
+pub(crate) fn product(i: usize) -> String {
     serde_json::json!({
         "id": 7_000_000 + i,
         "title": format!("Product {i}"),
@@ -156,7 +156,7 @@ lease = "5s"
     )
 }
 
-async fn spawn_router(router: Router, shutdown: &CancellationToken) -> String {
+pub(crate) async fn spawn_router(router: Router, shutdown: &CancellationToken) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let token = shutdown.clone();
@@ -194,15 +194,26 @@ async fn serve_feed(
     )
 }
 
-fn free_addr() -> String {
+pub(crate) fn free_addr() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().to_string()
 }
 
 /// Start one replica and wait until it answers /healthz.
 async fn start_replica(config: &Path, log: &Path, listen: &str) -> Child {
+    start_replica_of(
+        Path::new(env!("CARGO_BIN_EXE_pinbridge")),
+        config,
+        log,
+        listen,
+    )
+    .await
+}
+
+/// [`start_replica`] with a given binary (the benchmark passes a release build).
+pub(crate) async fn start_replica_of(bin: &Path, config: &Path, log: &Path, listen: &str) -> Child {
     let log_file = std::fs::File::create(log).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pinbridge"))
+    let mut child = Command::new(bin)
         .arg("serve")
         .arg("--config")
         .arg(config)
@@ -290,7 +301,7 @@ async fn send_webhooks(listens: Vec<String>, seed: u64) -> (usize, usize) {
 }
 
 /// A pool on a fresh schema, and the URL that puts a replica in it.
-async fn postgres_schema() -> Option<(sqlx::PgPool, String, String)> {
+pub(crate) async fn postgres_schema() -> Option<(sqlx::PgPool, String, String)> {
     let Some(url) = std::env::var("PINBRIDGE_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())

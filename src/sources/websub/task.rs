@@ -87,9 +87,48 @@ pub async fn run(
             }
         }
         if check_at <= now {
-            let upkeep = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                r = websub.maintain(&id) => r,
+            // Under a lease too: replicas renewing one subscription at once would each send
+            // the hub a new secret, and pushes signed with the loser's would be refused.
+            let (ws, ing, sid) = (&websub, &ingest, &id);
+            let leased = lease
+                .with_lease(
+                    &ingest,
+                    &super::state::record_id(&id),
+                    &shutdown,
+                    move |token| async move {
+                        // Read under the lease: another replica may have renewed it just before.
+                        if let Ok(Some(at)) = ws.next_check(sid).await
+                            && at > ing.now_ms()
+                        {
+                            return None;
+                        }
+                        tokio::select! {
+                            _ = token.cancelled() => None,
+                            r = ws.maintain(sid) => Some(r),
+                        }
+                    },
+                )
+                .await;
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let upkeep = match leased {
+                Ok(Some(Some(upkeep))) => upkeep,
+                // Not due any more, or the lease was lost: look again.
+                Ok(Some(None)) => continue,
+                Ok(None) => {
+                    if sleep_or_cancel(SourceLease::busy_wait(), &shutdown).await {
+                        break;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(source = %id, error = %e, "could not take the WebSub lease; retrying in 30s");
+                    if sleep_or_cancel(Duration::from_secs(30), &shutdown).await {
+                        break;
+                    }
+                    continue;
+                }
             };
             match upkeep {
                 Ok(_) => {
