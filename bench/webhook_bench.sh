@@ -120,7 +120,7 @@ run_one() {
     cleanup
     SERVER_PID=
     if [ "$name" = pinbridge-pg ]; then
-        psql "${BENCH_POSTGRES_URL:-$PINBRIDGE_TEST_POSTGRES_URL}" -qc "DROP SCHEMA $PG_SCHEMA CASCADE"
+        psql "${BENCH_POSTGRES_URL:-$PINBRIDGE_TEST_POSTGRES_URL}" -qc "SET client_min_messages = warning; DROP SCHEMA $PG_SCHEMA CASCADE"
     fi
     local f=$OUT/$name.wrk.txt
     local rps p50 p99 total non2xx

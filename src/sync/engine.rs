@@ -407,6 +407,9 @@ impl Engine {
                     ),
                 });
             }
+            // A shared store counted it in its quota row (`quota.rs`); rewriting the account
+            // record on every create would race other replicas' writes to it (tokens).
+            DailyCap::Reserved { .. } if self.store.shared() => {}
             DailyCap::Reserved { day, sent } => self.persist_day(account, day, sent).await,
         }
         if let Some(at) =

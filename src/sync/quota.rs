@@ -62,7 +62,7 @@ pub(super) async fn reserve_daily(
 }
 
 /// Wait for a write slot: the shared one when the store is shared, else this process's
-/// pacer. Returns `Some(until)` when, after the wait, the account turns out blocked (another
+/// pacer. Returns `Some(until)` when, after a wait, the account turns out blocked (another
 /// replica met a 429 meanwhile): the create must not be sent now.
 pub(super) async fn until_write_allowed(
     store: &dyn Store,
@@ -95,10 +95,12 @@ pub(super) async fn until_write_allowed(
             }
         }
     }
-    if waited {
-        metrics::counter!("pinbridge_rate_limit_waits_total", "account" => account.name.clone(), "kind" => "quota")
-            .increment(1);
+    if !waited {
+        // The block was read at the start of this attempt, moments ago.
+        return None;
     }
+    metrics::counter!("pinbridge_rate_limit_waits_total", "account" => account.name.clone(), "kind" => "quota")
+        .increment(1);
     refresh(store, account).await;
     let now = clock.now_ms();
     account.blocked_until().filter(|&t| t > now)
