@@ -8,7 +8,7 @@
 //! ```
 //! Knobs: PINBRIDGE_BENCH_ITEMS (600), PINBRIDGE_BENCH_LATENCY_MS (50), PINBRIDGE_BENCH_WORKERS (4).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -93,7 +93,7 @@ async fn send(http: &reqwest::Client, listen: &str, i: usize) {
 /// One measurement: `replicas` processes, `items` products, each one Pin. Returns (seconds
 /// until every webhook was acknowledged, seconds until every Pin existed).
 async fn measure(
-    bin: &PathBuf,
+    bin: &Path,
     replicas: usize,
     items: usize,
     latency: Duration,
