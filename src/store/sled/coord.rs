@@ -125,3 +125,37 @@ impl Coordination {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_spacing_follows_the_rate_and_burst() {
+        assert_eq!(slot_spacing(60.0, 1), (1000, 0));
+        assert_eq!(slot_spacing(60.0, 10), (1000, 9000));
+        // A rate that does not divide a minute rounds the spacing up (never faster).
+        assert_eq!(slot_spacing(7.0, 1), (8572, 0));
+        assert_eq!(slot_spacing(1_000_000.0, 2), (1, 1));
+    }
+
+    #[test]
+    fn nonsense_rates_pace_at_one_a_minute() {
+        for rate in [0.0, -5.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(slot_spacing(rate, 0), (60_000, 0), "{rate}");
+        }
+    }
+
+    #[test]
+    fn a_lease_on_one_source_leaves_others_free() {
+        let coord = Coordination::default();
+        let a = coord.try_lease_source("a", "x", 100, 0).unwrap();
+        let b = coord.try_lease_source("b", "y", 100, 0).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(coord.try_lease_source("a", "y", 100, 50), None);
+        assert_eq!(
+            coord.try_lease_source("a", "y", 200, 100).map(|t| t > b),
+            Some(true)
+        );
+    }
+}
