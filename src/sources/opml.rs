@@ -93,7 +93,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<OpmlFeed>, Vec<OpmlProblem>> {
             if name != "opml" {
                 problems.push(OpmlProblem {
                     line,
-                    message: format!("not an OPML document: the root element is <{name}>, not <opml>"),
+                    message: format!(
+                        "not an OPML document: the root element is <{name}>, not <opml>"
+                    ),
                 });
                 return Err(problems);
             }

@@ -72,7 +72,11 @@ fn nested_latin1_thunderbird_export_keeps_the_whole_folder_path() {
                 Some(s("Côté Maison")),
                 vec![s("Maison")]
             ),
-            (s("https://example.org/atom.xml"), Some(s("Atom Blog")), vec![]),
+            (
+                s("https://example.org/atom.xml"),
+                Some(s("Atom Blog")),
+                vec![]
+            ),
         ]
     );
 }
@@ -112,26 +116,40 @@ fn every_bad_line_is_named_and_nothing_is_returned() {
     let problems = opml::parse(&fixture("broken.opml")).expect_err("problems");
     let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert_eq!(text.len(), 3, "{text:#?}");
-    assert!(text[0].starts_with("line 6: ") && text[0].contains("file:"), "{}", text[0]);
+    assert!(
+        text[0].starts_with("line 6: ") && text[0].contains("file:"),
+        "{}",
+        text[0]
+    );
     assert!(
         text[1].starts_with("line 7: ") && text[1].contains("listed twice (first on line 5)"),
         "{}",
         text[1]
     );
-    assert!(text[2].starts_with("line 8: ") && text[2].contains("not a valid URL"), "{}", text[2]);
+    assert!(
+        text[2].starts_with("line 8: ") && text[2].contains("not a valid URL"),
+        "{}",
+        text[2]
+    );
 }
 
 #[test]
 fn malformed_and_foreign_documents_are_refused_with_their_line() {
     let truncated = b"<?xml version=\"1.0\"?>\n<opml version=\"2.0\">\n<body>\n<outline text=\"x\" xmlUrl=\"https://a.example/f\">\n</body>\n</opml>\n";
     let problems = opml::parse(truncated).expect_err("mismatched tags");
-    assert!(problems[0].message.contains("not well-formed"), "{problems:?}");
+    assert!(
+        problems[0].message.contains("not well-formed"),
+        "{problems:?}"
+    );
     assert_eq!(problems[0].line, 5);
 
     let rss = b"<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel/></rss>";
     let problems = opml::parse(rss).expect_err("not OPML");
     assert_eq!(problems[0].line, 2);
-    assert!(problems[0].message.contains("root element is <rss>"), "{problems:?}");
+    assert!(
+        problems[0].message.contains("root element is <rss>"),
+        "{problems:?}"
+    );
 
     assert!(opml::parse(b"").is_err());
     assert!(opml::parse(b"<opml version=\"2.0\"><head/></opml>").is_err());
@@ -163,5 +181,51 @@ fn export_then_import_gives_the_same_feeds() {
         before.sort();
         after.sort();
         assert_eq!(before, after, "{name} round trip\n{exported}");
+    }
+}
+
+/// What an import relies on: a feed's `categories` reach every item, so a route's
+/// `when.category` can send an OPML folder to a board.
+#[tokio::test]
+async fn a_feeds_categories_reach_its_items_and_routes_match_them() {
+    use crate::feed_support::{fixture, serve, source};
+    use axum::routing::get;
+    use pinbridge::store::SourceState;
+    use pinbridge::sync::route::{RouteRule, Routes, When};
+
+    let router = axum::Router::new().route("/feed.xml", get(|| async { fixture("rss2.xml") }));
+    let addr = serve(router).await;
+    let feed = source("crafts-blog", &format!("http://{addr}/feed.xml"), |s| {
+        s.categories = vec!["Crafts".into(), "Paper".into()];
+    });
+    let poll = feed
+        .poll_once(&SourceState::default())
+        .await
+        .expect("the feed is served");
+    assert!(!poll.items.is_empty());
+    let routes = Routes::new(vec![RouteRule {
+        name: "crafts".into(),
+        source: "*".into(),
+        account: "main".into(),
+        board: "Crafts board".into(),
+        section: None,
+        when: When {
+            categories: vec!["crafts".into()],
+            ..When::default()
+        },
+    }]);
+    for item in &poll.items {
+        assert!(
+            item.categories.iter().any(|c| c == "Crafts")
+                && item.categories.iter().any(|c| c == "Paper"),
+            "{:?}",
+            item.categories
+        );
+        assert_eq!(
+            routes.targets(item).len(),
+            1,
+            "the folder's route matches {}",
+            item.title
+        );
     }
 }
