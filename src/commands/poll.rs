@@ -42,7 +42,8 @@ pub async fn run(config: &Config, source_id: &str, dry_run: bool) -> Result<(), 
             )));
         }
     };
-    let feed = FeedSource::new(SourceId::new(source_id), settings.clone(), Fetcher::new())
+    let fetcher = Fetcher::with_limits(config.fetch.limits());
+    let feed = FeedSource::new(SourceId::new(source_id), settings.clone(), fetcher)
         .context("setting up the feed")?;
     let store: Arc<dyn Store> = Arc::new(
         SledStore::open_async(config.store.path.clone(), SledOptions::default(), None)
@@ -122,9 +123,21 @@ async fn record(
         ingest_config(config),
         Arc::new(Notify::new()),
     );
-    let report = poller::poll_cycle(feed, &ingest, &CancellationToken::new())
-        .await
-        .context("recording the poll")?;
+    // A bar while the items are recorded (a backfill can be thousands); hidden off a terminal.
+    let bar = super::progress::bar(0, "recording");
+    let report = poller::poll_cycle_with_progress(
+        feed,
+        &ingest,
+        &CancellationToken::new(),
+        &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )
+    .await
+    .context("recording the poll");
+    bar.finish_and_clear();
+    let report = report?;
     match report {
         PollReport::Polled {
             items,

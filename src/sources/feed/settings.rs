@@ -104,6 +104,10 @@ pub struct FeedSettings {
     /// For items with no image at all, read `og:image` from the linked page (one extra
     /// request per new item, through the same guarded fetcher).
     pub image_from_page: bool,
+    /// Poll as often as the feed publishes: the interval follows the observed item rate
+    /// between `min_interval` and `max_interval` (see `schedule::Schedule::adaptive_interval`);
+    /// `interval` applies until something has been observed.
+    pub adaptive: bool,
 }
 
 /// The default interval between polls.
@@ -128,6 +132,7 @@ impl Default for FeedSettings {
             park_after: 10,
             parked_interval: Duration::from_secs(24 * 60 * 60),
             image_from_page: false,
+            adaptive: false,
         }
     }
 }
