@@ -84,6 +84,11 @@ impl FeedSource {
         &self.settings
     }
 
+    /// The shared fetcher (its limits also bound how many polls run at once).
+    pub fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
+    }
+
     pub(crate) fn schedule(&self) -> Schedule {
         Schedule {
             interval: self.settings.interval,

@@ -117,6 +117,12 @@ pub async fn poll_cycle_with_progress(
     shutdown: &CancellationToken,
     progress: Progress<'_>,
 ) -> Result<PollReport, StoreError> {
+    // Bounded like the fetches, so thousands of due feeds do not all hold parsed items and
+    // store calls at once; the turn is held until the state is saved.
+    let _turn = tokio::select! {
+        _ = shutdown.cancelled() => return Ok(PollReport::Cancelled),
+        turn = source.fetcher().poll_slot() => turn,
+    };
     let store = ingest.store();
     let mut state = store.source_state(source.id()).await?;
     let result = tokio::select! {
