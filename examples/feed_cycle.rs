@@ -11,7 +11,9 @@
 //! answer 304 to the validators. Cycle 2 is the measured one.
 //!
 //! cargo run --release --example feed_cycle [-- FEEDS HOSTS [PER_HOST]]
-//! (env SLED_CACHE_MB: the store's cache_capacity, default 64)
+//! Env: SLED_CACHE_MB (the store's cache_capacity, default 64), POLLS (whole polls at once:
+//! a number, or "unbounded" for the behaviour before the bound), BLOCKING_THREADS (tokio's
+//! blocking pool cap, default 512). `--features mimalloc` runs it on mimalloc.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -36,6 +38,11 @@ use pinbridge::sources::feed::{FeedSettings, FeedSource, Fetcher, PollReport, po
 use pinbridge::store::Store;
 use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::sync::route::{RouteRule, Routes, When};
+
+// `--features mimalloc`: the same run on mimalloc, for the allocator comparison.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const NEW_EVERY: usize = 10; // one feed in ten gets a new item: 1,000 of 10,000
 
