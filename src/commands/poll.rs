@@ -123,20 +123,27 @@ async fn record(
         ingest_config(config),
         Arc::new(Notify::new()),
     );
-    // A bar while the items are recorded (a backfill can be thousands); hidden off a terminal.
-    let bar = super::progress::bar(0, "recording");
+    // A bar while the items are recorded (a backfill can be thousands), made at the first
+    // batch so it knows its length, and cleared after the last so the log line is not torn.
+    // Hidden off a terminal.
+    let bar = std::sync::OnceLock::new();
     let report = poller::poll_cycle_with_progress(
         feed,
         &ingest,
         &CancellationToken::new(),
         &|done, total| {
-            bar.set_length(total as u64);
+            let bar = bar.get_or_init(|| super::progress::bar(total as u64, "recording"));
             bar.set_position(done as u64);
+            if done >= total {
+                bar.finish_and_clear();
+            }
         },
     )
     .await
     .context("recording the poll");
-    bar.finish_and_clear();
+    if let Some(bar) = bar.get() {
+        bar.finish_and_clear();
+    }
     let report = report?;
     match report {
         PollReport::Polled {
