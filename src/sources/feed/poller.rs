@@ -202,8 +202,8 @@ pub async fn poll_cycle_with_progress(
 /// published (their date, or now when they have none) for the adaptive interval.
 type Submitted = (Poll, PollReport, Vec<Millis>);
 
-/// Hand the poll's items to ingest (one durable batch), applying the backfill policy on first
-/// contact.
+/// Hand the poll's items to ingest (durable batches of [`SUBMIT_CHUNK`], oldest first),
+/// applying the backfill policy on first contact.
 async fn submit(
     source: &FeedSource,
     ingest: &Ingest,
