@@ -9,8 +9,9 @@ use std::sync::Arc;
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::{
-    AccountState, Attempt, Delivery, IngestPlan, Ingested, ItemDisposition, ItemFilter, JobFilter,
-    JobId, JobState, LeaseOutcome, OnChange, SourceState, Store, StoreError, Target,
+    AccountState, Attempt, ConfigRecord, ConfigRecordKind, Delivery, IngestPlan, Ingested,
+    ItemDisposition, ItemFilter, JobFilter, JobId, JobState, LeaseOutcome, OnChange, SourceState,
+    Store, StoreError, Target,
 };
 
 /// A store under test plus whatever must live as long as it (a temp dir, a database).
@@ -45,7 +46,8 @@ macro_rules! conformance {
                 unknown_jobs_are_claimed_for_reconcile, dead_and_revive,
                 forget_then_reingest_is_new, source_and_account_state_roundtrip,
                 purge_deliveries_forgets_expired_ids, stats_count_items_and_jobs,
-                a_failed_reconcile_stays_unknown);
+                a_failed_reconcile_stays_unknown,
+                config_records_roundtrip, cancel_job_dead_letters_only_queued_jobs);
         }
     };
     (@each $open:path; $($check:ident),+) => {
@@ -760,4 +762,116 @@ async fn a_failed_reconcile_stays_unknown(store: Arc<dyn Store>) {
     );
     let next = store.claim(1, 1000, T0 + 100).await.unwrap().remove(0);
     assert!(next.reconcile, "the next holder reconciles too");
+}
+
+// --- Live configuration (issue 8) ---
+
+fn record(kind: ConfigRecordKind, id: &str, body: &str) -> ConfigRecord {
+    ConfigRecord {
+        kind,
+        id: id.into(),
+        body: body.into(),
+    }
+}
+
+async fn config_records_roundtrip(store: Arc<dyn Store>) {
+    assert!(store.config_records().await.unwrap().is_empty());
+    let feed = record(
+        ConfigRecordKind::Source,
+        "blog",
+        r#"{"id":"blog","kind":"feed","url":"https://example.com/feed"}"#,
+    );
+    let route = record(
+        ConfigRecordKind::Route,
+        "main",
+        r#"{"name":"main","source":"*"}"#,
+    );
+    let pause = record(
+        ConfigRecordKind::PauseOverride,
+        "blog",
+        r#"{"paused":true}"#,
+    );
+    for r in [&pause, &route, &feed] {
+        store.put_config_record(r).await.unwrap();
+    }
+    // Sorted by kind (source, route, pause_override), then id; same id under two kinds is two records.
+    assert_eq!(
+        store.config_records().await.unwrap(),
+        vec![feed.clone(), route.clone(), pause.clone()]
+    );
+    let replaced = record(
+        ConfigRecordKind::Source,
+        "blog",
+        r#"{"id":"blog","kind":"feed","url":"https://example.com/other"}"#,
+    );
+    store.put_config_record(&replaced).await.unwrap();
+    let records = store.config_records().await.unwrap();
+    assert_eq!(records.len(), 3, "a put with the same kind and id replaces");
+    assert_eq!(records[0], replaced);
+    assert!(
+        store
+            .delete_config_record(ConfigRecordKind::PauseOverride, "blog")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_config_record(ConfigRecordKind::PauseOverride, "blog")
+            .await
+            .unwrap(),
+        "deleting twice reports it was gone"
+    );
+    assert_eq!(store.config_records().await.unwrap(), vec![replaced, route]);
+}
+
+async fn cancel_job_dead_letters_only_queued_jobs(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("1", "A"), plan(&["b1", "b2", "b3"]), T0)
+        .await
+        .unwrap();
+    let leased = store.claim(1, LEASE, T0).await.unwrap().remove(0);
+    let jobs = all_jobs(&store).await;
+    let queued: Vec<_> = jobs.iter().filter(|j| j.id != leased.job.id).collect();
+    assert_eq!(queued.len(), 2);
+    assert!(
+        store
+            .cancel_job(&queued[0].id, "cancelled: source deleted", T0 + 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .cancel_job(&leased.job.id, "cancelled: source deleted", T0 + 5)
+            .await
+            .unwrap(),
+        "a running job is not cancelled under its worker"
+    );
+    assert!(
+        !store
+            .cancel_job(&queued[0].id, "again", T0 + 6)
+            .await
+            .unwrap(),
+        "a dead job stays as it is"
+    );
+    let cancelled = store.job(&queued[0].id).await.unwrap().unwrap();
+    assert!(
+        matches!(&cancelled.state, JobState::Dead { error, at } if error == "cancelled: source deleted" && *at == T0 + 5),
+        "{:?}",
+        cancelled.state
+    );
+    // Never claimed again, and revivable like any dead job.
+    let claimed = store.claim(10, LEASE, T0 + 10 * LEASE).await.unwrap();
+    assert!(claimed.iter().all(|l| l.job.id != queued[0].id));
+    let revived = store.revive(&queued[0].id, T0 + 20 * LEASE).await.unwrap();
+    assert!(matches!(revived.state, JobState::Pending { .. }));
+    assert_eq!(
+        store
+            .job(&leased.job.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .name(),
+        "leased"
+    );
 }

@@ -48,6 +48,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX deliveries_keep ON deliveries (keep_until);
     "#,
+    // 2 (live configuration, issue 8): sources, routes and pause overrides made through the API.
+    r#"
+    CREATE TABLE config_records (
+        kind text NOT NULL,
+        id   text NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (kind, id)
+    );
+    "#,
 ];
 
 /// The newest schema this build knows.

@@ -9,6 +9,7 @@
 
 mod batch;
 mod commit;
+mod config_records;
 mod envelope;
 mod ingest;
 mod jobs;

@@ -5,12 +5,12 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 
-use super::{SledStore, ingest, jobs, reads, state, trees};
+use super::{SledStore, config_records, ingest, jobs, reads, state, trees};
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::{
-    AccountState, Attempt, IngestPlan, Ingested, ItemFilter, Job, JobFilter, JobId, JobState,
-    Lease, LeaseOutcome, Millis, Quarantined, SourceState, Store, StoreError, StoreResult,
-    StoreStats, StoredItem,
+    AccountState, Attempt, ConfigRecord, ConfigRecordKind, IngestPlan, Ingested, ItemFilter, Job,
+    JobFilter, JobId, JobState, Lease, LeaseOutcome, Millis, Quarantined, SourceState, Store,
+    StoreError, StoreResult, StoreStats, StoredItem,
 };
 
 #[async_trait]
@@ -212,6 +212,28 @@ impl Store for SledStore {
 
     async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
         self.read(reads::quarantined).await
+    }
+
+    async fn config_records(&self) -> StoreResult<Vec<ConfigRecord>> {
+        self.read(config_records::all).await
+    }
+
+    async fn put_config_record(&self, record: &ConfigRecord) -> StoreResult<()> {
+        let record = record.clone();
+        self.write(move |inner| config_records::put(inner, &record))
+            .await
+    }
+
+    async fn delete_config_record(&self, kind: ConfigRecordKind, id: &str) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.write(move |inner| config_records::delete(inner, kind, &id))
+            .await
+    }
+
+    async fn cancel_job(&self, job: &JobId, error: &str, now: Millis) -> StoreResult<bool> {
+        let (job, error) = (job.clone(), error.to_string());
+        self.write(move |inner| config_records::cancel_job(inner, &job, &error, now))
+            .await
     }
 
     async fn close(&self) -> StoreResult<()> {
