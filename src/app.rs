@@ -175,9 +175,10 @@ impl App {
         ));
         engine.load_account_state().await?;
 
-        let (live_start, parts) =
+        let (live_start, mut parts) =
             crate::live::start::initial(config, store.as_ref(), clock.now_ms()).await?;
         ingest.reconfigure(parts.ingest.clone());
+        engine.set_routes(std::mem::take(&mut parts.routes));
         let webhooks = Arc::new(
             WebhookSources::new(parts.hooks.clone(), ingest.clone(), clock.clone()).map_err(
                 |problems| {
@@ -252,8 +253,7 @@ impl App {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
-        self.runtime.apply(self.parts).await;
-        self.runtime.start(shutdown.clone()).await;
+        self.runtime.start(self.parts, shutdown.clone()).await;
         crate::live::triggers::reload_on_sighup(self.live.clone(), shutdown.clone());
         if self.watch_config {
             crate::live::triggers::watch_file(

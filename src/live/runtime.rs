@@ -209,11 +209,15 @@ impl Runtime {
         }
     }
 
-    /// Start the pollers remembered so far; later [`Runtime::apply`] calls start and stop them.
-    pub async fn start(&self, shutdown: CancellationToken) {
+    /// Start the pollers of the configuration the service was built with (its routes, webhooks
+    /// and ingest settings are in force already); later [`Runtime::apply`] calls start and stop
+    /// them.
+    pub async fn start(&self, parts: Parts, shutdown: CancellationToken) {
         let mut pollers = self.pollers.lock().await;
         pollers.shutdown = Some(shutdown.clone());
-        for (id, table, task) in std::mem::take(&mut pollers.pending) {
+        let mut tasks = std::mem::take(&mut pollers.pending);
+        tasks.extend(Parts::into_tasks(parts.feeds, parts.shops, &parts.tables));
+        for (id, table, task) in tasks {
             let poller = self.spawn(table, task, &shutdown);
             pollers.running.insert(id, poller);
         }
