@@ -132,6 +132,22 @@ create_missing = true
     )
 }
 
+/// Open the sled store, retrying briefly: after a stop, sled's threads let go of the lock a
+/// moment after the drop.
+pub async fn open_store(dir: &Path) -> SledStore {
+    let start = Instant::now();
+    loop {
+        match SledStore::open_async(dir.to_path_buf(), SledOptions::default(), None).await {
+            Ok(store) => return store,
+            Err(e) if start.elapsed() < DEADLINE => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("cannot open the store: {e}"),
+        }
+    }
+}
+
 /// A running App started from a config file.
 pub struct Running {
     pub base: String,
@@ -145,11 +161,7 @@ pub struct Running {
 /// Build and run the App from the file at `path` on a fresh port, store at `store_dir`.
 pub async fn run(path: &Path, store_dir: &Path) -> Running {
     let config = Config::load(path).expect("valid config");
-    let store: Arc<dyn Store> = Arc::new(
-        SledStore::open_async(store_dir.to_path_buf(), SledOptions::default(), None)
-            .await
-            .expect("store"),
-    );
+    let store: Arc<dyn Store> = Arc::new(open_store(store_dir).await);
     let app = App::build_with_store(&config, Arc::new(SystemClock), store.clone())
         .await
         .expect("built")
