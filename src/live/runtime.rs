@@ -81,6 +81,11 @@ impl WebSubSlot {
 /// Hands each callback to the subscriber in force.
 async fn websub_dispatch(State(slot): State<Arc<WebSubSlot>>, request: Request) -> Response {
     let (_, router) = slot.get();
+    // The outer route already recorded `{source_id}` in the extensions, and the inner router
+    // would add its own: its handler would then see two path parameters. Start clean.
+    let (mut parts, body) = request.into_parts();
+    parts.extensions = axum::http::Extensions::new();
+    let request = Request::from_parts(parts, body);
     match router.oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
