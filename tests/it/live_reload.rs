@@ -347,3 +347,43 @@ async fn watch_config_reloads_when_the_file_changes() {
     app.stop().await;
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websub_callbacks_follow_the_feeds_in_force() {
+    let stop = CancellationToken::new();
+    let (api, token) = sandbox(&stop).await;
+    let feed = feed_server(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pinbridge.toml");
+    let store_dir = dir.path().join("store");
+    let head = head("127.0.0.1:0", &store_dir, &api, &token).replace(
+        "[server]\n",
+        "[server]\npublic_url = \"https://pinbridge.example/\"\n",
+    );
+    std::fs::write(&path, &head).unwrap();
+    let app = run(&path, &store_dir).await;
+    // Without hub.mode: 404 for a feed the subscriber does not know, 400 for one it knows.
+    let callback = |base: String| async move {
+        reqwest::get(format!("{base}/websub/blog"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(callback(app.base.clone()).await, 404);
+    let body =
+        serde_json::json!({"id": "blog", "kind": "feed", "url": feed.url, "allow_private": true});
+    let (code, _) = app.api(Method::POST, "/sources", Some(body)).await;
+    assert_eq!(code, 201);
+    assert_eq!(
+        callback(app.base.clone()).await,
+        400,
+        "the new feed's callback is served"
+    );
+    assert_eq!(app.live.runtime().running().await, ["blog"]);
+    let (code, _) = app.api(Method::DELETE, "/sources/blog", None).await;
+    assert_eq!(code, 200);
+    assert_eq!(callback(app.base.clone()).await, 404);
+    app.stop().await;
+    stop.cancel();
+}

@@ -102,8 +102,8 @@ pub fn description() -> Value {
             },
             "responses": {
                 "Unauthorized": {"description": "Missing or wrong admin token.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "NotFound": {"description": "No such item or job.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "Conflict": {"description": "The job is not in a state that allows this.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "NotFound": {"description": "No such item, job, source or route.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "Conflict": {"description": "The job is not in a state that allows this, or the source or route exists, is defined in the config file, still has unfinished jobs, or is named by a route.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 "Invalid": {"description": "The entry would make the configuration invalid: `problems` lists each with its key (`sources[blog].url`) and message.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problems"}}}},
                 "BadRequest": {"description": "A query parameter is not valid.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             }
