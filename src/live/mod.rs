@@ -173,12 +173,9 @@ impl Live {
         if !persist {
             return Ok(Arc::new(view_of(&effective)));
         }
-        for (kind, id) in &change.delete {
-            self.store.delete_config_record(*kind, id).await?;
-        }
-        for record in &change.put {
-            self.store.put_config_record(record).await?;
-        }
+        self.store
+            .write_config_records(&change.put, &change.delete)
+            .await?;
         state.records = records;
         self.runtime.apply(parts).await;
         self.set_view(&effective);

@@ -400,16 +400,17 @@ pub trait Store: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
-    /// Insert or replace the record with this kind and id.
-    async fn put_config_record(&self, _record: &ConfigRecord) -> StoreResult<()> {
+    /// In one transaction: insert or replace each record of `put` (by kind and id) and remove
+    /// each of `delete` (absent ones are ignored). A change of several records (an import) is
+    /// saved whole or not at all.
+    async fn write_config_records(
+        &self,
+        _put: &[ConfigRecord],
+        _delete: &[(ConfigRecordKind, String)],
+    ) -> StoreResult<()> {
         Err(StoreError::Io(
             "this store does not keep configuration records".into(),
         ))
-    }
-
-    /// Remove a record. Returns whether it existed.
-    async fn delete_config_record(&self, _kind: ConfigRecordKind, _id: &str) -> StoreResult<bool> {
-        Ok(false)
     }
 
     /// Move a job that is not running (pending, retry or unknown) to the dead letter with

@@ -791,37 +791,37 @@ async fn config_records_roundtrip(store: Arc<dyn Store>) {
         "blog",
         r#"{"paused":true}"#,
     );
-    for r in [&pause, &route, &feed] {
-        store.put_config_record(r).await.unwrap();
-    }
-    // Sorted by kind (source, route, pause_override), then id; same id under two kinds is two records.
+    store
+        .write_config_records(&[pause.clone(), route.clone(), feed.clone()], &[])
+        .await
+        .unwrap();
+    // Sorted by kind (source, route, pause_override), then id; one id under two kinds is two records.
     assert_eq!(
         store.config_records().await.unwrap(),
         vec![feed.clone(), route.clone(), pause.clone()]
     );
+    // One write replaces by kind and id, and removes, together; absent removals are ignored.
     let replaced = record(
         ConfigRecordKind::Source,
         "blog",
         r#"{"id":"blog","kind":"feed","url":"https://example.com/other"}"#,
     );
-    store.put_config_record(&replaced).await.unwrap();
-    let records = store.config_records().await.unwrap();
-    assert_eq!(records.len(), 3, "a put with the same kind and id replaces");
-    assert_eq!(records[0], replaced);
-    assert!(
-        store
-            .delete_config_record(ConfigRecordKind::PauseOverride, "blog")
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .delete_config_record(ConfigRecordKind::PauseOverride, "blog")
-            .await
-            .unwrap(),
-        "deleting twice reports it was gone"
-    );
+    store
+        .write_config_records(
+            std::slice::from_ref(&replaced),
+            &[
+                (ConfigRecordKind::PauseOverride, "blog".to_string()),
+                (ConfigRecordKind::Route, "never-was".to_string()),
+            ],
+        )
+        .await
+        .unwrap();
     assert_eq!(store.config_records().await.unwrap(), vec![replaced, route]);
+    store
+        .write_config_records(&[], &[(ConfigRecordKind::Source, "blog".to_string())])
+        .await
+        .unwrap();
+    assert_eq!(store.config_records().await.unwrap().len(), 1);
 }
 
 async fn cancel_job_dead_letters_only_queued_jobs(store: Arc<dyn Store>) {

@@ -32,28 +32,33 @@ pub(super) async fn all(pool: &PgPool) -> StoreResult<Vec<ConfigRecord>> {
     Ok(out)
 }
 
-pub(super) async fn put(pool: &PgPool, record: &ConfigRecord) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO config_records (kind, id, body) VALUES ($1, $2, $3)
-         ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body",
-    )
-    .bind(record.kind.name())
-    .bind(&record.id)
-    .bind(&record.body)
-    .execute(pool)
-    .await
-    .map_err(io)?;
-    Ok(())
-}
-
-pub(super) async fn delete(pool: &PgPool, kind: ConfigRecordKind, id: &str) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM config_records WHERE kind = $1 AND id = $2")
-        .bind(kind.name())
-        .bind(id)
-        .execute(pool)
+pub(super) async fn write(
+    pool: &PgPool,
+    put: &[ConfigRecord],
+    delete: &[(ConfigRecordKind, String)],
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(io)?;
+    for (kind, id) in delete {
+        sqlx::query("DELETE FROM config_records WHERE kind = $1 AND id = $2")
+            .bind(kind.name())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(io)?;
+    }
+    for record in put {
+        sqlx::query(
+            "INSERT INTO config_records (kind, id, body) VALUES ($1, $2, $3)
+             ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body",
+        )
+        .bind(record.kind.name())
+        .bind(&record.id)
+        .bind(&record.body)
+        .execute(&mut *tx)
         .await
         .map_err(io)?;
-    Ok(done.rows_affected() == 1)
+    }
+    tx.commit().await.map_err(io)
 }
 
 pub(super) async fn cancel_job(

@@ -223,12 +223,12 @@ impl Store for PgStore {
         config_records::all(&self.pool).await
     }
 
-    async fn put_config_record(&self, record: &ConfigRecord) -> StoreResult<()> {
-        config_records::put(&self.pool, record).await
-    }
-
-    async fn delete_config_record(&self, kind: ConfigRecordKind, id: &str) -> StoreResult<bool> {
-        config_records::delete(&self.pool, kind, id).await
+    async fn write_config_records(
+        &self,
+        put: &[ConfigRecord],
+        delete: &[(ConfigRecordKind, String)],
+    ) -> StoreResult<()> {
+        config_records::write(&self.pool, put, delete).await
     }
 
     async fn cancel_job(&self, job: &JobId, error: &str, now: Millis) -> StoreResult<bool> {

@@ -34,22 +34,22 @@ pub(crate) fn all(inner: &Inner) -> StoreResult<Vec<ConfigRecord>> {
     Ok(out)
 }
 
-pub(crate) fn put(inner: &Inner, record: &ConfigRecord) -> StoreResult<()> {
-    inner
-        .trees
-        .config_records
-        .insert(key(record.kind, &record.id), encode(record))
-        .map_err(io)?;
-    Ok(())
-}
-
-pub(crate) fn delete(inner: &Inner, kind: ConfigRecordKind, id: &str) -> StoreResult<bool> {
-    Ok(inner
-        .trees
-        .config_records
-        .remove(key(kind, id))
-        .map_err(io)?
-        .is_some())
+pub(crate) fn write(
+    inner: &Inner,
+    put: &[ConfigRecord],
+    delete: &[(ConfigRecordKind, String)],
+) -> StoreResult<()> {
+    let result: Result<(), ::sled::transaction::TransactionError<()>> =
+        inner.trees.config_records.transaction(|tree| {
+            for (kind, id) in delete {
+                tree.remove(key(*kind, id))?;
+            }
+            for record in put {
+                tree.insert(key(record.kind, &record.id), encode(record))?;
+            }
+            Ok(())
+        });
+    result.map_err(|e| io(format!("{e:?}")))
 }
 
 /// Pending, retry or unknown → dead with `error`, in one transaction with its due index.

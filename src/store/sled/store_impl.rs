@@ -218,15 +218,13 @@ impl Store for SledStore {
         self.read(config_records::all).await
     }
 
-    async fn put_config_record(&self, record: &ConfigRecord) -> StoreResult<()> {
-        let record = record.clone();
-        self.write(move |inner| config_records::put(inner, &record))
-            .await
-    }
-
-    async fn delete_config_record(&self, kind: ConfigRecordKind, id: &str) -> StoreResult<bool> {
-        let id = id.to_string();
-        self.write(move |inner| config_records::delete(inner, kind, &id))
+    async fn write_config_records(
+        &self,
+        put: &[ConfigRecord],
+        delete: &[(ConfigRecordKind, String)],
+    ) -> StoreResult<()> {
+        let (put, delete) = (put.to_vec(), delete.to_vec());
+        self.write(move |inner| config_records::write(inner, &put, &delete))
             .await
     }
 
