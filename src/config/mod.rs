@@ -87,7 +87,18 @@ pub struct Config {
     /// The interpolated TOML tree this config was built from. The live configuration
     /// (`crate::live`) merges runtime records into it, validates the result with [`Config::from_tree`],
     /// and compares entries to tell which sources changed.
-    pub tree: toml::Table,
+    pub tree: Tree,
+}
+
+/// A config's interpolated TOML tree. It holds secrets in plain text, so `Debug` shows only
+/// its size.
+#[derive(Clone, Default, PartialEq)]
+pub struct Tree(pub toml::Table);
+
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tree({} top-level keys)", self.0.len())
+    }
 }
 
 impl Config {
@@ -160,7 +171,7 @@ impl Config {
     pub fn from_tree(tree: toml::Table, problems: &mut Vec<ConfigProblem>) -> Option<Config> {
         let mut config = sources::build(toml::Value::Table(tree.clone()), problems)?;
         validate::check(&config, problems);
-        config.tree = tree;
+        config.tree = Tree(tree);
         Some(config)
     }
 

@@ -33,7 +33,7 @@ pub struct Effective {
 impl Effective {
     /// Each source's entry as merged (`paused` overrides applied), by id.
     pub fn source_tables(&self) -> HashMap<String, toml::Table> {
-        entries(&self.config.tree, "sources")
+        entries(&self.config.tree.0, "sources")
             .into_iter()
             .filter_map(|t| Some((t.get("id")?.as_str()?.to_string(), t)))
             .collect()
@@ -41,7 +41,7 @@ impl Effective {
 
     /// Each route's entry, in order.
     pub fn route_tables(&self) -> Vec<toml::Table> {
-        entries(&self.config.tree, "routes")
+        entries(&self.config.tree.0, "routes")
     }
 }
 
@@ -362,6 +362,18 @@ board = "Blog"
         let paths: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
         assert!(paths.contains(&"sources[blog].backfill"), "{paths:?}");
         assert!(paths.contains(&"sources[blog].intervall"), "{paths:?}");
+    }
+
+    #[test]
+    fn the_kept_tree_does_not_print_its_secrets() {
+        let mut problems = Vec::new();
+        let config = Config::from_tree(file(FILE), &mut problems).unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret-value-long-enough"), "{shown}");
+        assert_eq!(
+            config.tree.0["sources"][0]["secret"].as_str(),
+            Some("s3cret-value-long-enough")
+        );
     }
 
     #[test]

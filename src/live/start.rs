@@ -66,7 +66,7 @@ pub async fn initial(
         .await
         .map_err(|e| anyhow::anyhow!("reading the runtime configuration records: {e}"))?;
     let with_records =
-        effective::build(&config.tree, &records).and_then(|e| Ok((factory.parts(&e)?, e)));
+        effective::build(&config.tree.0, &records).and_then(|e| Ok((factory.parts(&e)?, e)));
     let (parts, effective, reload) = match with_records {
         Ok((parts, effective)) => (
             parts,
@@ -83,7 +83,7 @@ pub async fn initial(
                 problems = %joined(&problems),
                 "The sources and routes made through the API do not fit the config file; starting with the file alone."
             );
-            let effective = effective::build(&config.tree, &[])
+            let effective = effective::build(&config.tree.0, &[])
                 .map_err(|p| anyhow::anyhow!("the configuration: {}", joined(&p)))?;
             let parts = factory
                 .parts(&effective)
@@ -101,7 +101,7 @@ pub async fn initial(
     Ok((
         LiveStart {
             factory,
-            file_tree: config.tree.clone(),
+            file_tree: config.tree.0.clone(),
             // Kept even when not applied: fixing the file brings them back on the next reload.
             records,
             effective,
