@@ -462,3 +462,46 @@ async fn api_changes_survive_a_restart() {
     app.stop().await;
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_that_no_longer_fit_the_file_do_not_stop_the_start() {
+    let stop = CancellationToken::new();
+    let (api, token) = sandbox(&stop).await;
+    let feed = feed_server(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pinbridge.toml");
+    let store_dir = dir.path().join("store");
+    let head = head("127.0.0.1:0", &store_dir, &api, &token);
+    std::fs::write(&path, format!("{head}{}", shop_source("shop", &[SECRET]))).unwrap();
+    let app = run(&path, &store_dir).await;
+    let body = json!({"id": "blog", "kind": "feed", "url": feed.url, "allow_private": true});
+    assert_eq!(app.api(Method::POST, "/sources", Some(body)).await.0, 201);
+    app.stop().await;
+
+    // The file now defines `blog` too: the service starts on the file alone and says why.
+    std::fs::write(
+        &path,
+        format!(
+            "{head}{}{}",
+            shop_source("shop", &[SECRET]),
+            feed_source("blog", &feed.url)
+        ),
+    )
+    .unwrap();
+    let app = run(&path, &store_dir).await;
+    let (_, status) = app.api(Method::GET, "/config/status", None).await;
+    assert_eq!(status["last_reload"]["ok"], false, "{status}");
+    assert_eq!(status["last_reload"]["trigger"], "start");
+    assert!(
+        keys(&status["last_reload"]).contains(&"sources[blog].id".to_string()),
+        "{status}"
+    );
+    let (_, list) = app.api(Method::GET, "/sources", None).await;
+    assert_eq!(source(&list, "blog")["origin"], "file");
+    assert_eq!(
+        send(&app.client, &app.base, "shop", SECRET, 1).await,
+        Some(200)
+    );
+    app.stop().await;
+    stop.cancel();
+}
