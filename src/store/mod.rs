@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::item::{DedupKey, Fingerprint, Item, SourceId};
 
+pub mod open;
 pub mod postgres;
 pub mod sled;
 

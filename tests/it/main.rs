@@ -26,6 +26,7 @@ mod sandbox_api;
 mod shop_config;
 mod shop_etsy;
 mod shop_shopify;
+mod sources_opml;
 mod store_conformance;
 mod store_crash;
 mod store_postgres;
