@@ -9,6 +9,7 @@ mod feed_ssrf;
 mod feed_support;
 mod live_api;
 mod live_binary;
+mod live_cli;
 mod live_reload;
 mod live_support;
 mod ops_admin;
