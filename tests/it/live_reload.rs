@@ -151,6 +151,21 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
         "no delivery was refused during reloads: {refused:?}"
     );
     let acked = acked.lock().unwrap().clone();
+    // Jobs queued before the route change keep their board; new items get the new one.
+    let board_of = |id: u64| {
+        let store = app.store.clone();
+        async move {
+            let key = DedupKey::new("product", &id.to_string());
+            let jobs = store.item_jobs(&SourceId::new("shop"), &key).await.unwrap();
+            jobs.first().map(|j| j.target.board.clone())
+        }
+    };
+    assert_eq!(board_of(acked[0]).await.as_deref(), Some("Shop"));
+    assert_eq!(
+        send(&app.client, &app.base, "shop", OLD, 99).await,
+        Some(200)
+    );
+    assert_eq!(board_of(99).await.as_deref(), Some("Shop 2"));
     let mut missing = Vec::new();
     let mut without_jobs = Vec::new();
     for id in &acked {
