@@ -2,6 +2,7 @@
 //! and HTTP server; runs them until shutdown and drains them.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,14 +13,17 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
-use crate::config::{Config, SourceSettings};
+use crate::config::Config;
 use crate::http::{self, HttpState};
 use crate::ingest::{Ingest, IngestConfig};
 use crate::item::SourceId;
+use crate::live::Live;
+use crate::live::parts::Parts;
+use crate::live::runtime::Runtime;
 use crate::pinterest::vault::Vault;
 use crate::pinterest::{Credentials, PinterestClient, TokenManager};
-use crate::sources::feed::{FeedSource, Fetcher};
-use crate::sources::shop::{EtsyBudgets, EtsySource, ShopSource, ShopifySource};
+use crate::sources::feed::FeedSource;
+use crate::sources::shop::ShopSource;
 use crate::sources::webhook::WebhookSources;
 use crate::store::Store;
 use crate::store::postgres::PgStore;
@@ -27,9 +31,8 @@ use crate::store::sled::{SledOptions, SledStore};
 use crate::sync::account::{AccountRuntime, StateLock};
 use crate::sync::retry::Backoff;
 use crate::sync::route::{RouteRule, Routes, When};
-use crate::sync::template::Templates;
 use crate::sync::tokens::{Refreshed, initial_tokens, origin_of, persist_refreshed};
-use crate::sync::{Engine, RouteRuntime, SyncSettings};
+use crate::sync::{Engine, SyncSettings};
 use secrecy::ExposeSecret;
 
 /// The assembled service, ready to run.
@@ -37,15 +40,15 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub ingest: Ingest,
     pub engine: Arc<Engine>,
-    feeds: Vec<FeedSource>,
-    shops: Vec<ShopSource>,
-    webhooks: Arc<WebhookSources>,
-    /// Present when `server.public_url` is set: feeds with a hub are pushed to.
-    websub: Option<Arc<crate::sources::websub::WebSub>>,
+    /// What the effective configuration runs as; handed to the runtime by [`App::run`].
+    parts: Parts,
+    runtime: Arc<Runtime>,
+    /// Sources and routes that change at runtime (reload, admin API).
+    live: Arc<Live>,
+    watch_config: bool,
     shutdown_grace: Duration,
     clock: SharedClock,
     accounts: Vec<String>,
-    sources: Vec<http::SourceInfo>,
     admin: Option<Arc<http::AdminToken>>,
 }
 
@@ -149,18 +152,6 @@ impl App {
             ));
         }
 
-        let mut routes = HashMap::new();
-        for (i, route) in config.routes.iter().enumerate() {
-            let templates = Templates::compile(route)
-                .map_err(|(key, message)| anyhow::anyhow!("routes[{i}].{key}: {message}"))?;
-            routes.insert(
-                route_name(i, route.name.as_deref()),
-                RouteRuntime {
-                    templates,
-                    create_missing: route.create_missing,
-                },
-            );
-        }
         let settings = SyncSettings {
             workers: config.sync.workers,
             max_attempts: config.sync.max_attempts,
@@ -173,91 +164,56 @@ impl App {
             idle_poll: Duration::from_millis(500),
             settle: config.pinterest.timeout,
         };
+        // Routes are set from the effective configuration below (and on every change).
         let engine = Arc::new(Engine::new(
             store.clone(),
             clock.clone(),
             accounts,
-            routes,
+            HashMap::new(),
             settings,
             wake,
         ));
         engine.load_account_state().await?;
 
-        // One fetcher (one connection pool) for every feed.
-        let fetcher = Fetcher::with_limits(config.fetch.limits());
-        let mut feeds = Vec::new();
-        let mut hooks = Vec::new();
-        // Every Etsy source on one API key shares that key's request budget.
-        let budgets = EtsyBudgets::default();
-        let mut shops = Vec::new();
-        for source in config.sources.iter().filter(|s| !s.common.paused) {
-            let id = SourceId::new(&source.common.id);
-            match &source.settings {
-                SourceSettings::Feed(settings) => feeds.push(
-                    FeedSource::new(id, settings.clone(), fetcher.clone()).with_context(|| {
-                        format!("setting up feed source `{}`", source.common.id)
-                    })?,
-                ),
-                SourceSettings::Webhook(settings) => hooks.push((id, settings.as_ref().clone())),
-                SourceSettings::Etsy(settings) => {
-                    let etsy =
-                        EtsySource::new(id, settings.as_ref().clone(), fetcher.clone(), &budgets)
-                            .map_err(|e| {
-                            anyhow::anyhow!("setting up Etsy source `{}`: {e}", source.common.id)
-                        })?;
-                    shops.push(ShopSource::Etsy(Box::new(etsy)));
-                }
-                SourceSettings::Shopify(settings) => {
-                    let shopify = ShopifySource::new(id, settings.clone(), fetcher.clone())
-                        .map_err(|e| {
-                            anyhow::anyhow!("setting up Shopify source `{}`: {e}", source.common.id)
-                        })?;
-                    shops.push(ShopSource::Shopify(Box::new(shopify)));
-                }
-            }
-        }
+        let (live_start, mut parts) =
+            crate::live::start::initial(config, store.as_ref(), clock.now_ms()).await?;
+        ingest.reconfigure(parts.ingest.clone());
+        engine.set_routes(std::mem::take(&mut parts.routes));
         let webhooks = Arc::new(
-            WebhookSources::new(hooks, ingest.clone(), clock.clone()).map_err(|problems| {
-                anyhow::anyhow!(
-                    "webhook sources: {}",
-                    problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            })?,
+            WebhookSources::new(parts.hooks.clone(), ingest.clone(), clock.clone()).map_err(
+                |problems| {
+                    anyhow::anyhow!(
+                        "webhook sources: {}",
+                        problems
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                },
+            )?,
         );
-
-        let websub = config.server.public_url.clone().map(|url| {
-            Arc::new(crate::sources::websub::WebSub::new(
-                url,
-                &feeds,
-                ingest.clone(),
-                Default::default(),
-            ))
-        });
+        let runtime = Arc::new(Runtime::new(
+            ingest.clone(),
+            engine.clone(),
+            webhooks,
+            config.server.public_url.clone(),
+            config.server.shutdown_grace,
+            &parts,
+        ));
+        let live = Arc::new(live_start.into_live(store.clone(), clock.clone(), runtime.clone()));
 
         Ok(App {
             store,
             ingest,
             engine,
-            feeds,
-            shops,
-            webhooks,
-            websub,
+            parts,
+            runtime,
+            live,
+            watch_config: config.server.watch_config,
             shutdown_grace: config.server.shutdown_grace,
             clock,
             accounts: config.accounts.iter().map(|a| a.name.clone()).collect(),
-            sources: config
-                .sources
-                .iter()
-                .map(|s| http::SourceInfo {
-                    id: s.common.id.clone(),
-                    kind: s.common.kind.name().to_string(),
-                    paused: s.common.paused,
-                })
-                .collect(),
             admin: config
                 .server
                 .admin_token
@@ -266,14 +222,27 @@ impl App {
         })
     }
 
+    /// Re-read `path` on SIGHUP (and, with `server.watch_config`, when it changes) while running.
+    pub fn with_config_file(mut self, path: PathBuf) -> Self {
+        if let Some(live) = Arc::get_mut(&mut self.live) {
+            live.set_file(path);
+        }
+        self
+    }
+
+    /// The live configuration (runtime sources and routes, reloads).
+    pub fn live(&self) -> &Arc<Live> {
+        &self.live
+    }
+
     /// The feed sources (for one-shot polls and tests).
     pub fn feeds(&self) -> &[FeedSource] {
-        &self.feeds
+        &self.parts.feeds
     }
 
     /// The Etsy and Shopify sources.
     pub fn shops(&self) -> &[ShopSource] {
-        &self.shops
+        &self.parts.shops
     }
 
     /// Serve HTTP on `listener` and run pollers and the engine until `shutdown` is cancelled;
@@ -284,20 +253,14 @@ impl App {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let mut tasks = JoinSet::new();
-        for feed in self.feeds {
-            let ingest = self.ingest.clone();
-            let token = shutdown.child_token();
-            match self.websub.clone() {
-                Some(websub) => {
-                    tasks.spawn(crate::sources::websub::run(feed, ingest, websub, token))
-                }
-                None => tasks.spawn(crate::sources::feed::poller::run(feed, ingest, token)),
-            };
-        }
-        for shop in self.shops {
-            let ingest = self.ingest.clone();
-            let token = shutdown.child_token();
-            tasks.spawn(async move { crate::sources::shop::run(shop, ingest, token).await });
+        self.runtime.start(self.parts, shutdown.clone()).await;
+        crate::live::triggers::reload_on_sighup(self.live.clone(), shutdown.clone());
+        if self.watch_config {
+            crate::live::triggers::watch_file(
+                self.live.clone(),
+                crate::live::triggers::WATCH_INTERVAL,
+                shutdown.clone(),
+            );
         }
         let engine_token = shutdown.child_token();
         let engine = self.engine.clone();
@@ -312,15 +275,12 @@ impl App {
             draining: shutdown.clone(),
             clock: self.clock.clone(),
             accounts: Arc::new(self.accounts),
-            sources: Arc::new(self.sources),
+            sources: Arc::new(Vec::new()),
             admin: self.admin,
             metrics: crate::telemetry::metrics_handle(),
+            live: Some(self.live.clone()),
         };
-        let mut hooks = crate::sources::webhook::router(self.webhooks.clone());
-        if let Some(websub) = &self.websub {
-            hooks = hooks.merge(crate::sources::websub::router(websub.clone()));
-        }
-        let router = http::router(state, hooks);
+        let router = http::router(state, self.runtime.router());
         let addr = listener.local_addr().ok();
         tracing::info!(address = ?addr, "Listening.");
         let server_token = shutdown.clone();
@@ -328,8 +288,10 @@ impl App {
             .with_graceful_shutdown(async move { server_token.cancelled().await });
         server.await.context("HTTP server failed")?;
 
+        let runtime = self.runtime.clone();
         let drained = tokio::time::timeout(self.shutdown_grace, async {
             while tasks.join_next().await.is_some() {}
+            runtime.join().await;
         })
         .await;
         if drained.is_err() {

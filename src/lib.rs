@@ -19,6 +19,7 @@ pub mod demo;
 pub mod http;
 pub mod ingest;
 pub mod item;
+pub mod live;
 pub mod pinterest;
 pub mod shutdown;
 pub mod sources;

@@ -35,11 +35,11 @@ impl CommandError {
 pub async fn run(cli: Cli) -> Result<(), CommandError> {
     match cli.command {
         Command::Serve(config) => {
-            serve::run(&Config::load_or_env(
-                &config.path(),
-                config.config.is_some(),
-            )?)
-            .await
+            let path = config.path();
+            let loaded = Config::load_or_env(&path, config.config.is_some())?;
+            // Reloads re-read the file; a service configured by the environment alone has none.
+            let file = path.exists().then_some(path);
+            serve::run(&loaded, file).await
         }
         Command::Check { config, online } => check::run(&config.path(), online).await,
         Command::Demo { data_dir } => crate::demo::run(data_dir).await.map_err(Into::into),

@@ -1,6 +1,7 @@
 //! `pinbridge serve` and `pinbridge sandbox`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -12,10 +13,14 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::pinterest::sandbox::{self, Faults, SandboxConfig};
 
-pub async fn run(config: &Config) -> Result<(), CommandError> {
+/// Serve until SIGTERM/SIGINT. With `file`, SIGHUP (and `server.watch_config`) reload it.
+pub async fn run(config: &Config, file: Option<PathBuf>) -> Result<(), CommandError> {
     let shutdown = CancellationToken::new();
     crate::shutdown::cancel_on_signal(shutdown.clone());
-    let app = App::build(config, Arc::new(SystemClock)).await?;
+    let mut app = App::build(config, Arc::new(SystemClock)).await?;
+    if let Some(file) = file {
+        app = app.with_config_file(file);
+    }
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;

@@ -16,6 +16,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use locate::line_of;
 pub use model::*;
 pub use serde_util::{duration, one_or_many, opt_duration, parse_section, parse_value};
 pub use sources::{SourceConfig, SourceSettings};
@@ -84,6 +85,21 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     pub sync: SyncConfig,
     pub fetch: FetchConfig,
+    /// The interpolated TOML tree this config was built from. The live configuration
+    /// (`crate::live`) merges runtime records into it, validates the result with [`Config::from_tree`],
+    /// and compares entries to tell which sources changed.
+    pub tree: Tree,
+}
+
+/// A config's interpolated TOML tree. It holds secrets in plain text, so `Debug` shows only
+/// its size.
+#[derive(Clone, Default, PartialEq)]
+pub struct Tree(pub toml::Table);
+
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tree({} top-level keys)", self.0.len())
+    }
 }
 
 impl Config {
@@ -110,19 +126,8 @@ impl Config {
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let mut root: toml::Value = toml::from_str::<toml::Table>(text)
-            .map(toml::Value::Table)
-            .map_err(|e| ConfigError::Syntax {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        let mut problems = Vec::new();
-        interpolate::interpolate_value(&mut root, "", env, &mut problems);
-        env::apply(&mut root, &env::vars(env), &mut problems);
-        let config = sources::build(root, &mut problems);
-        if let Some(config) = &config {
-            validate::check(config, &mut problems);
-        }
+        let (root, mut problems) = Self::tree_from_toml(text, path, env)?;
+        let config = Self::from_tree(root, &mut problems);
         if problems.is_empty()
             && let Some(config) = config
         {
@@ -136,6 +141,39 @@ impl Config {
             path: path.to_path_buf(),
             problems,
         })
+    }
+
+    /// The first half of [`Config::from_toml`]: parse, substitute `${VAR}`s and apply
+    /// `PINBRIDGE_…__…` variables, giving the tree and the problems met so far.
+    pub fn tree_from_toml(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(toml::Table, Vec<ConfigProblem>), ConfigError> {
+        let mut root: toml::Value = toml::from_str::<toml::Table>(text)
+            .map(toml::Value::Table)
+            .map_err(|e| ConfigError::Syntax {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        let mut problems = Vec::new();
+        interpolate::interpolate_value(&mut root, "", env, &mut problems);
+        env::apply(&mut root, &env::vars(env), &mut problems);
+        // Parsed as a table and only ever changed inside: still a table.
+        let root = match root {
+            toml::Value::Table(table) => table,
+            _ => toml::Table::new(),
+        };
+        Ok((root, problems))
+    }
+
+    /// The second half: type every section and check the whole, adding to `problems` (key
+    /// paths, no lines). `None` only when the tree cannot be typed at all.
+    pub fn from_tree(tree: toml::Table, problems: &mut Vec<ConfigProblem>) -> Option<Config> {
+        let mut config = sources::build(toml::Value::Table(tree.clone()), problems)?;
+        validate::check(&config, problems);
+        config.tree = Tree(tree);
+        Some(config)
     }
 
     pub fn source(&self, id: &str) -> Option<&SourceConfig> {

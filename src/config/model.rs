@@ -23,6 +23,8 @@ pub struct ServerConfig {
     /// How long shutdown waits for in-flight work.
     #[serde(with = "super::duration")]
     pub shutdown_grace: Duration,
+    /// Reload when the config file changes (checked every 2 s), besides on SIGHUP.
+    pub watch_config: bool,
 }
 
 impl Default for ServerConfig {
@@ -32,6 +34,7 @@ impl Default for ServerConfig {
             public_url: None,
             admin_token: None,
             shutdown_grace: Duration::from_secs(20),
+            watch_config: false,
         }
     }
 }

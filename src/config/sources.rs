@@ -140,7 +140,13 @@ fn build_source(
 fn known_keys(path: &str) -> &'static [&'static str] {
     let section = path.split(['.', '[']).next().unwrap_or("");
     match section {
-        "server" => &["listen", "public_url", "admin_token", "shutdown_grace"],
+        "server" => &[
+            "listen",
+            "public_url",
+            "admin_token",
+            "shutdown_grace",
+            "watch_config",
+        ],
         "store" => &["path", "url", "cache_capacity_mb", "token_keys"],
         "pinterest" => &["api_base", "client_id", "client_secret", "timeout"],
         "accounts" => &[

@@ -61,6 +61,9 @@ async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<Value>) {
         reasons.push("no usable Pinterest account".into());
     }
     let ready = reasons.is_empty();
+    // A refused reload does not make the service unready (the previous configuration is still
+    // serving), but it is shown here for whoever looks.
+    let config = state.live.as_ref().map(|live| live.status_json());
     let status = if ready {
         StatusCode::OK
     } else {
@@ -74,6 +77,7 @@ async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<Value>) {
             "draining": draining,
             "store": store,
             "accounts": accounts,
+            "config": config,
         })),
     )
 }

@@ -45,6 +45,9 @@ pub struct HttpState {
     pub admin: Option<Arc<AdminToken>>,
     /// The Prometheus exporter, when metrics are on.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The live configuration: runtime sources and routes, reload status. When set, it is the
+    /// source list in force (`sources` is only the list of a service without it).
+    pub live: Option<Arc<crate::live::Live>>,
 }
 
 impl HttpState {
@@ -58,6 +61,25 @@ impl HttpState {
             sources: Arc::new(Vec::new()),
             admin: None,
             metrics: None,
+            live: None,
+        }
+    }
+
+    /// The sources in force.
+    pub fn source_list(&self) -> Arc<Vec<SourceInfo>> {
+        match &self.live {
+            Some(live) => Arc::new(
+                live.view()
+                    .sources
+                    .iter()
+                    .map(|s| SourceInfo {
+                        id: s.id.clone(),
+                        kind: s.kind.clone(),
+                        paused: s.paused,
+                    })
+                    .collect(),
+            ),
+            None => self.sources.clone(),
         }
     }
 }

@@ -52,7 +52,7 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
          <h1>pinbridge</h1>",
     );
     html.push_str("<h2>Sources</h2><table><tr><th>id</th><th>kind</th><th>last poll</th><th>errors</th><th>last error</th></tr>");
-    for source in state.sources.iter() {
+    for source in state.source_list().iter() {
         let s = state
             .store
             .source_state(&crate::item::SourceId::new(&source.id))

@@ -465,4 +465,68 @@ pub trait Store: Send + Sync + 'static {
 
     /// The account's shared block and daily count.
     async fn account_quota(&self, account: &str) -> StoreResult<AccountQuota>;
+    // --- Live configuration (issue 8): sources, routes and pause overrides made through the
+    // admin API, merged with the config file at start and on every reload. Defaults keep test
+    // doubles compiling; both real backends implement all three.
+
+    /// Every runtime configuration record, sorted by kind then id.
+    async fn config_records(&self) -> StoreResult<Vec<ConfigRecord>> {
+        Ok(Vec::new())
+    }
+
+    /// In one transaction: insert or replace each record of `put` (by kind and id) and remove
+    /// each of `delete` (absent ones are ignored). A change of several records (an import) is
+    /// saved whole or not at all.
+    async fn write_config_records(
+        &self,
+        _put: &[ConfigRecord],
+        _delete: &[(ConfigRecordKind, String)],
+    ) -> StoreResult<()> {
+        Err(StoreError::Io(
+            "this store does not keep configuration records".into(),
+        ))
+    }
+
+    /// Move a job that is not running (pending, retry or unknown) to the dead letter with
+    /// `error`. A leased, done or dead job is left alone. Returns whether it moved.
+    async fn cancel_job(&self, _job: &JobId, _error: &str, _now: Millis) -> StoreResult<bool> {
+        Err(StoreError::Io("this store cannot cancel jobs".into()))
+    }
+}
+
+/// What a [`ConfigRecord`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigRecordKind {
+    /// A `[[sources]]` entry created through the API.
+    Source,
+    /// A `[[routes]]` entry created through the API (id = the route's name).
+    Route,
+    /// `paused` set through the API for a source of any origin (id = the source id).
+    PauseOverride,
+}
+
+impl ConfigRecordKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConfigRecordKind::Source => "source",
+            ConfigRecordKind::Route => "route",
+            ConfigRecordKind::PauseOverride => "pause_override",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Source, Self::Route, Self::PauseOverride]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+}
+
+/// One runtime configuration record. `body` is JSON: the entry with exactly the keys it has in
+/// TOML (sources, routes) or `{"paused": bool}` (pause overrides).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRecord {
+    pub kind: ConfigRecordKind,
+    pub id: String,
+    pub body: String,
 }

@@ -79,7 +79,9 @@ pub struct Engine {
     store: Arc<dyn Store>,
     clock: SharedClock,
     accounts: HashMap<String, Arc<AccountRuntime>>,
-    routes: HashMap<String, RouteRuntime>,
+    /// Swapped whole on a config reload ([`Engine::set_routes`]); a job in progress keeps the
+    /// snapshot it started with.
+    routes: std::sync::RwLock<Arc<HashMap<String, RouteRuntime>>>,
     default_templates: Templates,
     settings: SyncSettings,
     wake: Arc<Notify>,
@@ -126,13 +128,26 @@ impl Engine {
             store,
             clock,
             accounts: accounts.into_iter().map(|a| (a.name.clone(), a)).collect(),
-            routes,
+            routes: std::sync::RwLock::new(Arc::new(routes)),
             default_templates: Templates::from_sources(None, None, None, None)
                 .expect("default templates compile"),
             settings,
             wake,
             events,
         }
+    }
+
+    /// Replace the routes' templates and board settings (live configuration). Queued jobs keep
+    /// their targets; a route that is gone renders with the default templates.
+    pub fn set_routes(&self, routes: HashMap<String, RouteRuntime>) {
+        *self.routes.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(routes);
+    }
+
+    fn route_table(&self) -> Arc<HashMap<String, RouteRuntime>> {
+        self.routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<SyncEvent> {
@@ -162,7 +177,7 @@ impl Engine {
                 continue;
             };
             let create_missing = self
-                .routes
+                .route_table()
                 .get(&rule.name)
                 .is_some_and(|r| r.create_missing);
             match account
@@ -296,8 +311,8 @@ impl Engine {
     }
 
     fn render(&self, lease: &Lease) -> Result<PinText, String> {
-        let templates = self
-            .routes
+        let routes = self.route_table();
+        let templates = routes
             .get(&lease.job.target.route)
             .map(|r| &r.templates)
             .unwrap_or(&self.default_templates);
@@ -331,7 +346,7 @@ impl Engine {
             Err(error) => return Outcome::Failed(Failure::Permanent { error }),
         };
         let create_missing = self
-            .routes
+            .route_table()
             .get(&target.route)
             .is_some_and(|r| r.create_missing);
         let board_id = match account

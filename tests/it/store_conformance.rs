@@ -9,8 +9,9 @@ use std::sync::Arc;
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::{
-    AccountState, Attempt, Delivery, IngestPlan, Ingested, ItemDisposition, ItemFilter, JobFilter,
-    JobId, JobState, LeaseOutcome, OnChange, SourceState, Store, StoreError, Target,
+    AccountState, Attempt, ConfigRecord, ConfigRecordKind, Delivery, IngestPlan, Ingested,
+    ItemDisposition, ItemFilter, JobFilter, JobId, JobState, LeaseOutcome, OnChange, SourceState,
+    Store, StoreError, Target,
 };
 
 /// A store under test plus whatever must live as long as it (a temp dir, a database).
@@ -49,7 +50,8 @@ macro_rules! conformance {
                 source_lease_is_exclusive_renewable_and_expires,
                 concurrent_source_lease_is_granted_once, write_slots_are_spaced_per_account,
                 concurrent_write_slots_grant_the_burst_once,
-                daily_pins_are_reserved_once_up_to_the_cap, account_blocks_keep_the_latest);
+                daily_pins_are_reserved_once_up_to_the_cap, account_blocks_keep_the_latest,
+                config_records_roundtrip, cancel_job_dead_letters_only_queued_jobs);
         }
     };
     (@each $open:path; $($check:ident),+) => {
@@ -980,5 +982,117 @@ async fn account_blocks_keep_the_latest(store: Arc<dyn Store>) {
     assert_eq!(
         store.account_quota("other").await.unwrap().blocked_until,
         None
+    );
+}
+
+// --- Live configuration (issue 8) ---
+
+fn record(kind: ConfigRecordKind, id: &str, body: &str) -> ConfigRecord {
+    ConfigRecord {
+        kind,
+        id: id.into(),
+        body: body.into(),
+    }
+}
+
+async fn config_records_roundtrip(store: Arc<dyn Store>) {
+    assert!(store.config_records().await.unwrap().is_empty());
+    let feed = record(
+        ConfigRecordKind::Source,
+        "blog",
+        r#"{"id":"blog","kind":"feed","url":"https://example.com/feed"}"#,
+    );
+    let route = record(
+        ConfigRecordKind::Route,
+        "main",
+        r#"{"name":"main","source":"*"}"#,
+    );
+    let pause = record(
+        ConfigRecordKind::PauseOverride,
+        "blog",
+        r#"{"paused":true}"#,
+    );
+    store
+        .write_config_records(&[pause.clone(), route.clone(), feed.clone()], &[])
+        .await
+        .unwrap();
+    // Sorted by kind (source, route, pause_override), then id; one id under two kinds is two records.
+    assert_eq!(
+        store.config_records().await.unwrap(),
+        vec![feed.clone(), route.clone(), pause.clone()]
+    );
+    // One write replaces by kind and id, and removes, together; absent removals are ignored.
+    let replaced = record(
+        ConfigRecordKind::Source,
+        "blog",
+        r#"{"id":"blog","kind":"feed","url":"https://example.com/other"}"#,
+    );
+    store
+        .write_config_records(
+            std::slice::from_ref(&replaced),
+            &[
+                (ConfigRecordKind::PauseOverride, "blog".to_string()),
+                (ConfigRecordKind::Route, "never-was".to_string()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.config_records().await.unwrap(), vec![replaced, route]);
+    store
+        .write_config_records(&[], &[(ConfigRecordKind::Source, "blog".to_string())])
+        .await
+        .unwrap();
+    assert_eq!(store.config_records().await.unwrap().len(), 1);
+}
+
+async fn cancel_job_dead_letters_only_queued_jobs(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("1", "A"), plan(&["b1", "b2", "b3"]), T0)
+        .await
+        .unwrap();
+    let leased = store.claim(1, LEASE, T0).await.unwrap().remove(0);
+    let jobs = all_jobs(&store).await;
+    let queued: Vec<_> = jobs.iter().filter(|j| j.id != leased.job.id).collect();
+    assert_eq!(queued.len(), 2);
+    assert!(
+        store
+            .cancel_job(&queued[0].id, "cancelled: source deleted", T0 + 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .cancel_job(&leased.job.id, "cancelled: source deleted", T0 + 5)
+            .await
+            .unwrap(),
+        "a running job is not cancelled under its worker"
+    );
+    assert!(
+        !store
+            .cancel_job(&queued[0].id, "again", T0 + 6)
+            .await
+            .unwrap(),
+        "a dead job stays as it is"
+    );
+    let cancelled = store.job(&queued[0].id).await.unwrap().unwrap();
+    assert!(
+        matches!(&cancelled.state, JobState::Dead { error, at } if error == "cancelled: source deleted" && *at == T0 + 5),
+        "{:?}",
+        cancelled.state
+    );
+    // Never claimed again, and revivable like any dead job.
+    let claimed = store.claim(10, LEASE, T0 + 10 * LEASE).await.unwrap();
+    assert!(claimed.iter().all(|l| l.job.id != queued[0].id));
+    let revived = store.revive(&queued[0].id, T0 + 20 * LEASE).await.unwrap();
+    assert!(matches!(revived.state, JobState::Pending { .. }));
+    assert_eq!(
+        store
+            .job(&leased.job.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .name(),
+        "leased"
     );
 }

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::HttpState;
+use crate::live::api as live;
 
 /// `server.admin_token`, kept as a digest: the plain token is not held after startup.
 pub struct AdminToken {
@@ -126,6 +127,18 @@ fn api() -> Api {
             handlers::retry_all_dead,
         )
         .add(Method::GET, "/stats", handlers::stats)
+        // Live configuration (issue 8).
+        .add(Method::POST, "/sources", live::create_source)
+        .add(Method::POST, "/sources/import", live::import_sources)
+        .add(Method::PUT, "/sources/{id}", live::replace_source)
+        .add(Method::DELETE, "/sources/{id}", live::delete_source)
+        .add(Method::POST, "/sources/{id}/pause", live::pause_source)
+        .add(Method::POST, "/sources/{id}/resume", live::resume_source)
+        .add(Method::GET, "/routes", live::list_routes)
+        .add(Method::POST, "/routes", live::create_route)
+        .add(Method::PUT, "/routes/{name}", live::replace_route)
+        .add(Method::DELETE, "/routes/{name}", live::delete_route)
+        .add(Method::GET, "/config/status", live::config_status)
 }
 
 /// Every `(method, path)` the admin router serves, `/openapi.json` included.

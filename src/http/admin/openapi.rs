@@ -34,12 +34,24 @@ fn list_params() -> Value {
     ])
 }
 
+/// A create: 201 instead of 200.
+fn created(mut op: Value) -> Value {
+    if let Some(responses) = op["responses"].as_object_mut()
+        && let Some(ok) = responses.remove("200")
+    {
+        responses.insert("201".into(), ok);
+    }
+    op
+}
+
 pub fn description() -> Value {
     let item = json!([
         path_param("source", "The source id."),
         path_param("key", "The item's dedup key.")
     ]);
     let job = json!([path_param("id", "The job id.")]);
+    let source = json!([path_param("id", "The source id.")]);
+    let route = json!([path_param("name", "The route name.")]);
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -50,7 +62,26 @@ pub fn description() -> Value {
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": {
-            "/sources": {"get": op("Configured sources with their polling state (ok, failing, parked, paused).", json!([]), "The sources.", &[])},
+            "/sources": {
+                "get": op("Configured sources with their polling state (ok, failing, parked, paused), their origin (`file` or `api`) and their settings as in TOML (secrets redacted).", json!([]), "The sources.", &[]),
+                "post": created(op("Add a source: the body is one `[[sources]]` entry as JSON, checked like the file. It starts at once and is kept in the store.", json!([]), "The source.", &[("400", "Invalid"), ("409", "Conflict")]))
+            },
+            "/sources/import": {"post": op("Add many sources at once (`{\"sources\": [...], \"dry_run\": bool}`). Sources whose id or url exist are listed in `existing` and skipped. All or nothing: with any problem nothing is added (400).", json!([]), "`added`, `existing`, `problems`.", &[("400", "Invalid")])},
+            "/sources/{id}": {
+                "put": op("Replace a source made through the API (a file source is edited in the file: 409).", source.clone(), "The source.", &[("400", "Invalid"), ("404", "NotFound"), ("409", "Conflict")]),
+                "delete": op("Delete a source made through the API. With unfinished jobs, say what happens to them: `queued=finish` lets them run, `queued=cancel` moves them to the dead letter (\"cancelled: source deleted\"); without a choice: 409.", json!([source[0].clone(), {"name": "queued", "in": "query", "required": false, "description": "finish or cancel.", "schema": {"type": "string", "enum": ["finish", "cancel"]}}]), "`deleted`, `cancelled`, `finishing`.", &[("400", "BadRequest"), ("404", "NotFound"), ("409", "Conflict")])
+            },
+            "/sources/{id}/pause": {"post": op("Pause a source of any origin (kept in the store across restarts).", source.clone(), "The source.", &[("404", "NotFound")])},
+            "/sources/{id}/resume": {"post": op("Resume a paused source.", source, "The source.", &[("404", "NotFound")])},
+            "/routes": {
+                "get": op("Routes in force with their origin (`file` or `api`) and settings.", json!([]), "The routes.", &[]),
+                "post": created(op("Add a route: one `[[routes]]` entry as JSON; it needs a `name`.", json!([]), "The route.", &[("400", "Invalid"), ("409", "Conflict")]))
+            },
+            "/routes/{name}": {
+                "put": op("Replace a route made through the API.", route.clone(), "The route.", &[("400", "Invalid"), ("404", "NotFound"), ("409", "Conflict")]),
+                "delete": op("Delete a route made through the API.", route, "`deleted`.", &[("400", "Invalid"), ("404", "NotFound"), ("409", "Conflict")])
+            },
+            "/config/status": {"get": op("The configuration generation in force and how the last reload (start, SIGHUP, file watch) went, with its problems.", json!([]), "`generation`, `last_reload`.", &[])},
             "/items": {"get": op("Items, newest first, with their jobs.", list_params(), "The items.", &[("400", "BadRequest")])},
             "/items/{source}/{key}": {"get": op("One item and its jobs.", item.clone(), "The item.", &[("404", "NotFound")])},
             "/items/{source}/{key}/forget": {"post": op("Forget an item (and its unfinished jobs) so that it may be pinned again when it comes back.", item, "Forgotten.", &[("404", "NotFound")])},
@@ -65,11 +96,15 @@ pub fn description() -> Value {
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+                "Problems": {"type": "object", "required": ["error", "problems"], "properties": {"error": {"type": "string"}, "problems": {"type": "array", "items": {"type": "object", "properties": {"key": {"type": "string"}, "message": {"type": "string"}, "line": {"type": "integer"}}}}}}
+            },
             "responses": {
                 "Unauthorized": {"description": "Missing or wrong admin token.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "NotFound": {"description": "No such item or job.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "Conflict": {"description": "The job is not in a state that allows this.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "NotFound": {"description": "No such item, job, source or route.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "Conflict": {"description": "The job is not in a state that allows this, or the source or route exists, is defined in the config file, still has unfinished jobs, or is named by a route.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "Invalid": {"description": "The entry would make the configuration invalid: `problems` lists each with its key (`sources[blog].url`) and message.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problems"}}}},
                 "BadRequest": {"description": "A query parameter is not valid.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             }
         }

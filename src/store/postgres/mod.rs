@@ -4,6 +4,7 @@
 //! commit: `synchronous_commit` is on by default), outbox claims use `FOR UPDATE SKIP LOCKED`, and
 //! every lease holder's write is fenced by its lease token in the `WHERE` clause.
 
+mod config_records;
 mod coord;
 mod ingest;
 mod jobs;
@@ -217,6 +218,22 @@ impl Store for PgStore {
     async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
         // PostgreSQL checks its own pages; there is no application-level quarantine here.
         Ok(Vec::new())
+    }
+
+    async fn config_records(&self) -> StoreResult<Vec<ConfigRecord>> {
+        config_records::all(&self.pool).await
+    }
+
+    async fn write_config_records(
+        &self,
+        put: &[ConfigRecord],
+        delete: &[(ConfigRecordKind, String)],
+    ) -> StoreResult<()> {
+        config_records::write(&self.pool, put, delete).await
+    }
+
+    async fn cancel_job(&self, job: &JobId, error: &str, now: Millis) -> StoreResult<bool> {
+        config_records::cancel_job(&self.pool, job, error, now).await
     }
 
     async fn close(&self) -> StoreResult<()> {

@@ -65,6 +65,15 @@ const MIGRATIONS: &[&str] = &[
         day_pins      int    NOT NULL DEFAULT 0
     );
     "#,
+    // 3 (live configuration, issue 8): sources, routes and pause overrides made through the API.
+    r#"
+    CREATE TABLE config_records (
+        kind text NOT NULL,
+        id   text NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (kind, id)
+    );
+    "#,
 ];
 
 /// The newest schema this build knows.

@@ -9,6 +9,7 @@
 
 mod batch;
 mod commit;
+mod config_records;
 mod coord;
 mod envelope;
 mod ingest;

@@ -5,12 +5,12 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 
-use super::{SledStore, ingest, jobs, reads, state, trees};
+use super::{SledStore, config_records, ingest, jobs, reads, state, trees};
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::{
-    AccountQuota, AccountState, Attempt, IngestPlan, Ingested, ItemFilter, Job, JobFilter, JobId,
-    JobState, Lease, LeaseOutcome, LeaseToken, Millis, Quarantined, SourceState, Store, StoreError,
-    StoreResult, StoreStats, StoredItem,
+    AccountQuota, AccountState, Attempt, ConfigRecord, ConfigRecordKind, IngestPlan, Ingested,
+    ItemFilter, Job, JobFilter, JobId, JobState, Lease, LeaseOutcome, LeaseToken, Millis,
+    Quarantined, SourceState, Store, StoreError, StoreResult, StoreStats, StoredItem,
 };
 
 #[async_trait]
@@ -212,6 +212,26 @@ impl Store for SledStore {
 
     async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
         self.read(reads::quarantined).await
+    }
+
+    async fn config_records(&self) -> StoreResult<Vec<ConfigRecord>> {
+        self.read(config_records::all).await
+    }
+
+    async fn write_config_records(
+        &self,
+        put: &[ConfigRecord],
+        delete: &[(ConfigRecordKind, String)],
+    ) -> StoreResult<()> {
+        let (put, delete) = (put.to_vec(), delete.to_vec());
+        self.write(move |inner| config_records::write(inner, &put, &delete))
+            .await
+    }
+
+    async fn cancel_job(&self, job: &JobId, error: &str, now: Millis) -> StoreResult<bool> {
+        let (job, error) = (job.clone(), error.to_string());
+        self.write(move |inner| config_records::cancel_job(inner, &job, &error, now))
+            .await
     }
 
     async fn close(&self) -> StoreResult<()> {

@@ -20,6 +20,8 @@ pub const DELIVERIES: &str = "deliveries";
 pub const DELIVERIES_BY_TIME: &str = "deliveries_by_time";
 pub const META: &str = "meta";
 pub const QUARANTINE: &str = "quarantine";
+/// Runtime configuration records (live configuration, issue 8).
+pub const CONFIG_RECORDS: &str = "config_records";
 
 /// Every tree the store uses. Values are envelopes (`envelope.rs`) except in the index trees
 /// (`jobs_due`, `item_jobs`, `deliveries_by_time`), whose keys carry everything and values are empty.
@@ -47,6 +49,8 @@ pub(crate) struct Trees {
     pub meta: Tree,
     /// generated id → `QuarantineRecord`
     pub quarantine: Tree,
+    /// `kind \0 id` → `ConfigRecord`
+    pub config_records: Tree,
 }
 
 impl Trees {
@@ -63,6 +67,7 @@ impl Trees {
             deliveries_by_time: db.open_tree(DELIVERIES_BY_TIME)?,
             meta: db.open_tree(META)?,
             quarantine: db.open_tree(QUARANTINE)?,
+            config_records: db.open_tree(CONFIG_RECORDS)?,
         })
     }
 }
@@ -132,6 +137,7 @@ impl Trees {
             ACCOUNTS => &self.accounts,
             DELIVERIES => &self.deliveries,
             META => &self.meta,
+            CONFIG_RECORDS => &self.config_records,
             _ => return None,
         })
     }

@@ -1,0 +1,95 @@
+//! SIGHUP through the real binary: `pinbridge serve` re-reads its file in place (no restart,
+//! no lost listener), and an invalid file is refused while the process keeps serving.
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::live_support::{eventually, send};
+use super::ops_binary::{
+    SECRET, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
+};
+
+const OTHER: &str = "second-shop-secret";
+
+async fn status(client: &reqwest::Client, base: &str) -> Value {
+    client
+        .get(format!("{base}/api/v1/config/status"))
+        .bearer_auth("ops-admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_config_file_in_place() {
+    let stop = CancellationToken::new();
+    let (api, token) = sandbox(&stop).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let port = free_port();
+    let config = dir.path().join("pinbridge.toml");
+    let text = config_text(&api, &token, &data, port);
+    std::fs::write(&config, &text).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
+    wait_ready(&base, &mut child, dir.path()).await;
+    let client = reqwest::Client::new();
+    assert_eq!(send(&client, &base, "shop", SECRET, 1).await, Some(200));
+    assert_eq!(send(&client, &base, "second", OTHER, 2).await, Some(404));
+
+    // Add a second webhook source and reload with SIGHUP.
+    let added = format!(
+        "{text}\n[[sources]]\nid = \"second\"\nkind = \"webhook\"\npreset = \"shopify\"\nsecret = \"{OTHER}\"\nstorefront_url = \"https://shop.example\"\n"
+    );
+    std::fs::write(&config, &added).unwrap();
+    signal(&child, "HUP");
+    eventually("the second source answers", || {
+        let (client, base) = (client.clone(), base.clone());
+        async move { send(&client, &base, "second", OTHER, 3).await == Some(200) }
+    })
+    .await;
+    assert_eq!(
+        send(&client, &base, "shop", SECRET, 4).await,
+        Some(200),
+        "the first still serves"
+    );
+    let now = status(&client, &base).await;
+    assert_eq!(now["generation"], 2, "{now}");
+    assert_eq!(now["last_reload"]["trigger"], "sighup");
+
+    // An invalid file: refused, the process keeps serving the previous configuration.
+    std::fs::write(
+        &config,
+        added.replace("preset = \"shopify\"", "preset = \"shopifyy\""),
+    )
+    .unwrap();
+    signal(&child, "HUP");
+    eventually("the refused reload is reported", || {
+        let (client, base) = (client.clone(), base.clone());
+        async move { status(&client, &base).await["last_reload"]["ok"] == false }
+    })
+    .await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP does not end the process"
+    );
+    assert_eq!(send(&client, &base, "second", OTHER, 5).await, Some(200));
+    let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    signal(&child, "TERM");
+    let exit = wait_exit(&mut child).await;
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    assert_eq!(exit.code(), Some(0), "{log}");
+    assert!(log.contains("Configuration reloaded."), "{log}");
+    assert!(log.contains("reload refused"), "{log}");
+    assert!(
+        !log.contains(OTHER) && !log.contains(SECRET),
+        "no secret in the log"
+    );
+    stop.cancel();
+}
