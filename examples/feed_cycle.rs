@@ -11,7 +11,9 @@
 //! answer 304 to the validators. Cycle 2 is the measured one.
 //!
 //! cargo run --release --example feed_cycle [-- FEEDS HOSTS [PER_HOST]]
-//! (env SLED_CACHE_MB: the store's cache_capacity, default 64)
+//! Env: SLED_CACHE_MB (the store's cache_capacity, default 64), POLLS (whole polls at once:
+//! a number, or "unbounded" for the behaviour before the bound), BLOCKING_THREADS (tokio's
+//! blocking pool cap, default 512). `--features mimalloc` runs it on mimalloc.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -37,6 +39,11 @@ use pinbridge::store::Store;
 use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::sync::route::{RouteRule, Routes, When};
 
+// `--features mimalloc`: the same run on mimalloc, for the allocator comparison.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const NEW_EVERY: usize = 10; // one feed in ten gets a new item: 1,000 of 10,000
 
 fn main() -> anyhow::Result<()> {
@@ -48,9 +55,15 @@ fn main() -> anyhow::Result<()> {
     let feeds: usize = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let hosts: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(32);
     let per_host: Option<usize> = args.get(3).and_then(|v| v.parse().ok());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    // BLOCKING_THREADS: cap tokio's blocking pool (default 512), for the memory comparison.
+    if let Some(n) = std::env::var("BLOCKING_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        runtime.max_blocking_threads(n);
+    }
+    let runtime = runtime.enable_all().build()?;
     if args.get(1).map(String::as_str) == Some("--cycle") {
         return runtime.block_on(child_cycle(&args));
     }
@@ -204,10 +217,26 @@ struct Tally {
     pinned: usize,
     failed: usize,
     first_error: Option<String>,
+    peak_threads: u64,
+}
+
+/// Sample the thread count every 20 ms until `stop`; returns the highest seen (sled writes and
+/// parsing run on tokio's blocking pool, which grows with the number of waiting polls).
+fn sample_threads(stop: CancellationToken) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let mut peak = 0;
+        while !stop.is_cancelled() {
+            peak = peak.max(status_kib("Threads:"));
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        peak
+    })
 }
 
 async fn cycle(sources: &[FeedSource], ingest: &Ingest) -> (Tally, f64, f64, u64) {
     reset_peak();
+    let sampling = CancellationToken::new();
+    let threads = sample_threads(sampling.clone());
     let cpu0 = cpu_seconds();
     let start = Instant::now();
     let token = CancellationToken::new();
@@ -241,7 +270,11 @@ async fn cycle(sources: &[FeedSource], ingest: &Ingest) -> (Tally, f64, f64, u64
         }
     }
     let wall = start.elapsed().as_secs_f64();
-    (tally, wall, cpu_seconds() - cpu0, status_kib("VmHWM:"))
+    let cpu = cpu_seconds() - cpu0;
+    let peak = status_kib("VmHWM:");
+    sampling.cancel();
+    tally.peak_threads = threads.await.unwrap_or(0);
+    (tally, wall, cpu, peak)
 }
 
 /// Open the store in `dir`, build the sources, run one cycle and print its figures.
@@ -285,7 +318,18 @@ async fn run_cycle(
         },
         None => FetchLimits::default(),
     };
-    let fetcher = Fetcher::with_limits(limits);
+    let mut fetcher = Fetcher::with_limits(limits);
+    // POLLS: whole polls at once (default: 2 per fetch slot); "unbounded" = before the bound.
+    let polls = std::env::var("POLLS").ok();
+    match polls.as_deref() {
+        Some("unbounded") => fetcher = fetcher.with_poll_limit(usize::MAX),
+        Some(n) => {
+            if let Ok(n) = n.parse() {
+                fetcher = fetcher.with_poll_limit(n)
+            }
+        }
+        None => {}
+    }
     let sources: Vec<FeedSource> = (0..feeds)
         .map(|n| {
             let addr = addrs[n % addrs.len()];
@@ -301,12 +345,18 @@ async fn run_cycle(
     let rss0 = status_kib("VmRSS:");
     let (t, wall, cpu, peak) = cycle(&sources, &ingest).await;
     println!(
-        "{label}: feeds {feeds}, hosts {}, {limits:?}, sled cache {cache_mb} MiB\n  {t:?}\n  wall {wall:.2} s, cpu {cpu:.2} s (user+sys), RSS before {} MiB, peak RSS {} MiB",
+        "{label}: feeds {feeds}, hosts {}, {limits:?}, polls at once {}, sled cache {cache_mb} MiB\n  {t:?}\n  wall {wall:.2} s, cpu {cpu:.2} s (user+sys), RSS before {} MiB, peak RSS {} MiB",
         addrs.len(),
+        polls.as_deref().unwrap_or("default"),
         rss0 / 1024,
         peak / 1024
     );
     store.close().await?;
+    drop((sources, ingest, store));
+    println!(
+        "  RSS after closing the store: {} MiB",
+        status_kib("VmRSS:") / 1024
+    );
     Ok(t)
 }
 

@@ -198,7 +198,7 @@ impl App {
         engine.load_account_state().await?;
 
         // One fetcher (one connection pool) for every feed.
-        let fetcher = Fetcher::new();
+        let fetcher = Fetcher::with_limits(config.fetch.limits());
         let mut feeds = Vec::new();
         let mut hooks = Vec::new();
         // Every Etsy source on one API key shares that key's request budget.

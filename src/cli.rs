@@ -179,10 +179,11 @@ pub enum ItemsAction {
     },
     /// Show one item and its jobs.
     Show { source: String, key: String },
-    /// Bring dead-lettered jobs back (one by id, or all of them).
+    /// Bring dead-lettered jobs back (by id, several at once, or all of them).
     Retry {
-        job: Option<String>,
-        #[arg(long, conflicts_with = "job")]
+        /// Job ids (as `items list --state dead` shows them).
+        jobs: Vec<String>,
+        #[arg(long, conflicts_with = "jobs")]
         all_dead: bool,
     },
     /// Forget an item so that it may be pinned again.

@@ -9,7 +9,7 @@ use crate::cli::ItemsAction;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::item::{DedupKey, SourceId};
-use crate::store::{ItemFilter, JobFilter, JobId, JobState, Store};
+use crate::store::{ItemFilter, JobFilter, JobState, Store};
 
 pub async fn run(config: &Config, action: ItemsAction) -> Result<(), CommandError> {
     let store: Arc<dyn Store> = crate::store::open::open_configured(&config.store, None)
@@ -99,37 +99,9 @@ async fn dispatch(
                 println!("{}", job_line(&job));
             }
         }
-        ItemsAction::Retry { job, all_dead } => {
-            let ids: Vec<JobId> = match (job, all_dead) {
-                (Some(id), _) => vec![JobId(id)],
-                (None, true) => store
-                    .jobs(JobFilter {
-                        source: None,
-                        state: Some("dead".into()),
-                        limit: usize::MAX,
-                    })
-                    .await
-                    .context("listing dead jobs")?
-                    .into_iter()
-                    .map(|j| j.id)
-                    .collect(),
-                (None, false) => {
-                    return Err(CommandError::Usage(
-                        "name a job id, or pass --all-dead".into(),
-                    ));
-                }
-            };
-            for id in &ids {
-                store
-                    .revive(id, now)
-                    .await
-                    .with_context(|| format!("retrying job {id}"))?;
-                println!("job {id}: back to pending");
-            }
-            println!(
-                "{} job(s) will be retried by the running service",
-                ids.len()
-            );
+        ItemsAction::Retry { jobs, all_dead } => {
+            let ids = super::retry::targets(store, jobs, all_dead).await?;
+            super::retry::retry(store, &ids, now).await?;
         }
         ItemsAction::Forget { source, key } => {
             let (source, key) = (SourceId::new(source), DedupKey(key));

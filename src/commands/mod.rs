@@ -4,6 +4,8 @@ pub mod auth;
 mod check;
 pub mod items;
 mod poll;
+mod progress;
+pub mod retry;
 mod serve;
 pub mod sources;
 

@@ -41,7 +41,8 @@ pub async fn run(config: &Config, source_id: &str, dry_run: bool) -> Result<(), 
             )));
         }
     };
-    let feed = FeedSource::new(SourceId::new(source_id), settings.clone(), Fetcher::new())
+    let fetcher = Fetcher::with_limits(config.fetch.limits());
+    let feed = FeedSource::new(SourceId::new(source_id), settings.clone(), fetcher)
         .context("setting up the feed")?;
     let store: Arc<dyn Store> = crate::store::open::open_configured(&config.store, None)
         .await
@@ -114,9 +115,28 @@ async fn record(
         ingest_config(config),
         Arc::new(Notify::new()),
     );
-    let report = poller::poll_cycle(feed, &ingest, &CancellationToken::new())
-        .await
-        .context("recording the poll")?;
+    // A bar while the items are recorded (a backfill can be thousands), made at the first
+    // batch so it knows its length, and cleared after the last so the log line is not torn.
+    // Hidden off a terminal.
+    let bar = std::sync::OnceLock::new();
+    let report = poller::poll_cycle_with_progress(
+        feed,
+        &ingest,
+        &CancellationToken::new(),
+        &|done, total| {
+            let bar = bar.get_or_init(|| super::progress::bar(total as u64, "recording"));
+            bar.set_position(done as u64);
+            if done >= total {
+                bar.finish_and_clear();
+            }
+        },
+    )
+    .await
+    .context("recording the poll");
+    if let Some(bar) = bar.get() {
+        bar.finish_and_clear();
+    }
+    let report = report?;
     match report {
         PollReport::Polled {
             items,

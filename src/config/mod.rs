@@ -83,6 +83,7 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     pub routes: Vec<RouteConfig>,
     pub sync: SyncConfig,
+    pub fetch: FetchConfig,
 }
 
 impl Config {

@@ -61,6 +61,63 @@ impl Default for StoreConfig {
     }
 }
 
+/// `[fetch]`: how many feed, shop and page fetches run at once, in all and against one host.
+/// One shared `Fetcher` applies them to every source.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct FetchConfig {
+    /// Fetches in flight at once, over all hosts.
+    pub max_concurrent: usize,
+    /// Fetches in flight at once against one host (politeness: a site with many feeds).
+    pub max_per_host: usize,
+}
+
+/// Above this many fetches at once a process runs out of file descriptors (the usual soft
+/// limit is 1024) before it gains anything.
+pub const MAX_FETCH_CONCURRENCY: usize = 512;
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        let limits = crate::sources::feed::fetch::FetchLimits::default();
+        Self {
+            max_concurrent: limits.global,
+            max_per_host: limits.per_host,
+        }
+    }
+}
+
+impl FetchConfig {
+    /// The limits for `Fetcher::with_limits`.
+    pub fn limits(&self) -> crate::sources::feed::fetch::FetchLimits {
+        crate::sources::feed::fetch::FetchLimits {
+            global: self.max_concurrent,
+            per_host: self.max_per_host,
+        }
+    }
+
+    pub fn validate(&self, problems: &mut Vec<super::ConfigProblem>) {
+        let mut check = |key: &str, value: usize| {
+            if value == 0 || value > MAX_FETCH_CONCURRENCY {
+                problems.push(super::ConfigProblem::new(
+                    format!("fetch.{key}"),
+                    format!("{value} is out of range; use 1 to {MAX_FETCH_CONCURRENCY}"),
+                ));
+            }
+        };
+        check("max_concurrent", self.max_concurrent);
+        check("max_per_host", self.max_per_host);
+        if self.max_per_host > self.max_concurrent && self.max_concurrent > 0 {
+            problems.push(super::ConfigProblem::new(
+                "fetch.max_per_host",
+                format!(
+                    "{} is more than max_concurrent ({}): one host could never get that many",
+                    self.max_per_host, self.max_concurrent
+                ),
+            ));
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(default)]
 pub struct PinterestConfig {

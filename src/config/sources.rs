@@ -11,7 +11,7 @@ use crate::sources::shop::{EtsySettings, ShopifySettings};
 use crate::sources::webhook::WebhookSettings;
 
 const COMMON_KEYS: [&str; 4] = ["id", "kind", "paused", "on_change"];
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "server",
     "store",
     "pinterest",
@@ -19,6 +19,7 @@ const SECTIONS: [&str; 7] = [
     "sources",
     "routes",
     "sync",
+    "fetch",
 ];
 
 /// A configured source: its common keys and its kind's settings.
@@ -64,6 +65,9 @@ pub fn build(root: toml::Value, problems: &mut Vec<ConfigProblem>) -> Option<Con
     }
     if let Some(v) = root.remove("sync") {
         config.sync = parse_value(v, "sync", problems).unwrap_or_default();
+    }
+    if let Some(v) = root.remove("fetch") {
+        config.fetch = parse_value(v, "fetch", problems).unwrap_or_default();
     }
     if let Some(v) = root.remove("accounts") {
         config.accounts = parse_value(v, "accounts", problems).unwrap_or_default();
@@ -162,6 +166,7 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "alt_text",
             "category",
         ],
+        "fetch" => &["max_concurrent", "max_per_host"],
         "sync" => &[
             "workers",
             "max_attempts",
@@ -194,6 +199,8 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "park_after",
             "parked_interval",
             "image_from_page",
+            "adaptive",
+            "categories",
             "tolerance",
             "delivery_horizon",
             "shop_domain",

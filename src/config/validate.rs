@@ -76,6 +76,7 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
             "must be an http(s) URL",
         ));
     }
+    config.fetch.validate(problems);
     if config.sync.workers == 0 {
         problems.push(ConfigProblem::new("sync.workers", "must be at least 1"));
     }

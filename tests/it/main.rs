@@ -1,6 +1,9 @@
 //! Integration tests: one binary, one module per area.
 mod cli_items;
+mod cli_retry;
 mod config_check;
+mod config_fetch;
+mod feed_adaptive;
 mod feed_fetch;
 mod feed_fuzz;
 mod feed_parse;
@@ -10,6 +13,7 @@ mod feed_support;
 mod ops_admin;
 mod ops_auth;
 mod ops_binary;
+mod ops_browser;
 mod ops_deploy;
 mod ops_status;
 mod ops_support;

@@ -76,11 +76,18 @@ impl Default for FetchLimits {
     }
 }
 
+/// Whole polls (state read, fetch, parse, ingest, state write) in progress at once, per fetch
+/// slot. Without a bound, 10,000 feeds due together start 10,000 polls: their store reads and
+/// parses fill tokio's blocking pool (512 threads) and memory (docs/BENCHMARKS.md, "Memory").
+/// Twice the fetch slots keeps the fetches busy while other polls parse and write.
+pub const POLLS_PER_FETCH_SLOT: usize = 2;
+
 /// The HTTP side of every feed source. Cheap to clone; clones share connections and limits.
 #[derive(Clone)]
 pub struct Fetcher {
     clients: Arc<Mutex<HashMap<ClientKey, Client>>>,
     global: Arc<Semaphore>,
+    polls: Arc<Semaphore>,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     limits: FetchLimits,
 }
@@ -104,9 +111,23 @@ impl Fetcher {
         Self {
             clients: Arc::default(),
             global: Arc::new(Semaphore::new(limits.global)),
+            polls: Arc::new(Semaphore::new(limits.global * POLLS_PER_FETCH_SLOT)),
             hosts: Arc::default(),
             limits,
         }
+    }
+
+    /// The same fetcher with room for `polls` whole polls at once instead of
+    /// `global × POLLS_PER_FETCH_SLOT` (benchmarks compare; at least 1).
+    pub fn with_poll_limit(mut self, polls: usize) -> Self {
+        self.polls = Arc::new(Semaphore::new(polls.clamp(1, Semaphore::MAX_PERMITS)));
+        self
+    }
+
+    /// Wait for a turn to run a whole poll (see [`POLLS_PER_FETCH_SLOT`]); held until the poll's
+    /// state is saved. `None` only if the fetcher is shutting down (then run unbounded).
+    pub async fn poll_slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.polls.clone().acquire_owned().await.ok()
     }
 
     /// Wait for a slot overall and for `host`. The permits are held for the whole fetch.
@@ -354,5 +375,47 @@ mod tests {
     #[test]
     fn user_agent_names_pinbridge_and_its_version() {
         assert!(USER_AGENT.starts_with(concat!("pinbridge/", env!("CARGO_PKG_VERSION"))));
+    }
+
+    #[tokio::test]
+    async fn whole_polls_are_bounded_at_twice_the_fetch_slots() {
+        use futures::FutureExt;
+        let fetcher = Fetcher::with_limits(FetchLimits {
+            global: 3,
+            per_host: 1,
+        });
+        let mut turns = Vec::new();
+        for _ in 0..3 * POLLS_PER_FETCH_SLOT {
+            turns.push(
+                fetcher
+                    .poll_slot()
+                    .now_or_never()
+                    .flatten()
+                    .expect("a free turn"),
+            );
+        }
+        // Clones share the bound.
+        let clone = fetcher.clone();
+        assert!(
+            clone.poll_slot().now_or_never().is_none(),
+            "all turns taken"
+        );
+        turns.pop();
+        assert!(
+            clone.poll_slot().now_or_never().flatten().is_some(),
+            "a turn freed"
+        );
+
+        let one = Fetcher::new().with_poll_limit(1);
+        let _held = one.poll_slot().now_or_never().flatten().expect("one turn");
+        assert!(one.poll_slot().now_or_never().is_none());
+        assert!(
+            Fetcher::new()
+                .with_poll_limit(0)
+                .poll_slot()
+                .now_or_never()
+                .is_some(),
+            "at least 1"
+        );
     }
 }

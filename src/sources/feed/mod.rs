@@ -21,7 +21,9 @@ use url::Url;
 
 pub use error::FeedError;
 pub use fetch::Fetcher;
-pub use poller::{DryRun, DryRunItem, PollReport, poll_cycle, poll_now, run};
+pub use poller::{
+    DryRun, DryRunItem, PollReport, poll_cycle, poll_cycle_with_progress, poll_now, run,
+};
 pub use settings::{Backfill, FeedSettings};
 
 use crate::item::{Item, SourceId};
@@ -80,6 +82,11 @@ impl FeedSource {
 
     pub fn settings(&self) -> &FeedSettings {
         &self.settings
+    }
+
+    /// The shared fetcher (its limits also bound how many polls run at once).
+    pub fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
     }
 
     pub(crate) fn schedule(&self) -> Schedule {

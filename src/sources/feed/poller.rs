@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::page::fill_page_images;
+use super::schedule::Frequency;
 use super::settings::Backfill;
 use super::{FeedError, FeedSource, Poll};
 use crate::ingest::{Ingest, Submission};
@@ -111,6 +112,14 @@ async fn sleep_or_cancel(wait: Duration, shutdown: &CancellationToken) -> bool {
     }
 }
 
+/// Items handed to ingest per durable batch. A large feed (or a backfill) is recorded in
+/// several batches so no single write grows with the feed; the checkpoint still advances only
+/// after the last one, and a re-poll after a crash finds the earlier batches as duplicates.
+pub const SUBMIT_CHUNK: usize = 500;
+
+/// Told `(items recorded, items in the poll)` after each durable batch (progress bars).
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
 /// One poll: fetch, submit, then save the new state. `Err` only when the state itself could
 /// not be read or saved.
 pub async fn poll_cycle(
@@ -118,6 +127,22 @@ pub async fn poll_cycle(
     ingest: &Ingest,
     shutdown: &CancellationToken,
 ) -> Result<PollReport, StoreError> {
+    poll_cycle_with_progress(source, ingest, shutdown, &|_, _| {}).await
+}
+
+/// [`poll_cycle`], reporting how far the recording of the items has got.
+pub async fn poll_cycle_with_progress(
+    source: &FeedSource,
+    ingest: &Ingest,
+    shutdown: &CancellationToken,
+    progress: Progress<'_>,
+) -> Result<PollReport, StoreError> {
+    // Bounded like the fetches, so thousands of due feeds do not all hold parsed items and
+    // store calls at once; the turn is held until the state is saved.
+    let _turn = tokio::select! {
+        _ = shutdown.cancelled() => return Ok(PollReport::Cancelled),
+        turn = source.fetcher().poll_slot() => turn,
+    };
     let store = ingest.store();
     let mut state = store.source_state(source.id()).await?;
     let result = tokio::select! {
@@ -125,7 +150,7 @@ pub async fn poll_cycle(
         result = source.poll_once(&state) => result,
     };
     let result = match result {
-        Ok(poll) => match submit(source, ingest, &state, poll, shutdown).await {
+        Ok(poll) => match submit(source, ingest, &state, poll, shutdown, progress).await {
             Ok(Some(done)) => Ok(done),
             // Shutdown while reading linked pages: nothing was written, the next run re-polls.
             Ok(None) => return Ok(PollReport::Cancelled),
@@ -137,7 +162,7 @@ pub async fn poll_cycle(
     state.last_poll = Some(now);
     let schedule = source.schedule();
     let report = match result {
-        Ok((poll, report)) => {
+        Ok((poll, report, new_times)) => {
             // The items are durable (submit_many returned): only now advance the checkpoint.
             state.etag = poll.etag;
             state.last_modified = poll.last_modified;
@@ -146,7 +171,15 @@ pub async fn poll_cycle(
             state.last_error = None;
             state.parked = None;
             state.baselined = true;
-            let wait = schedule.jitter_now(schedule.after_success(&poll.hints));
+            let base = if source.settings().adaptive {
+                let mut frequency = Frequency::from_extra(&state.extra);
+                frequency.observe(new_times, now);
+                frequency.to_extra(&mut state.extra);
+                schedule.adaptive_interval(&frequency, now)
+            } else {
+                schedule.interval
+            };
+            let wait = schedule.jitter_now(schedule.after_success_from(base, &poll.hints));
             state.next_poll = Some(now + millis(wait));
             tracing::info!(source = %source.id(), ?report, next_in = %humantime::format_duration(secs(wait)), "feed polled");
             report
@@ -185,15 +218,20 @@ pub async fn poll_cycle(
     Ok(report)
 }
 
-/// Hand the poll's items to ingest (one durable batch), applying the backfill policy on first
-/// contact.
+/// What `submit` did: the poll (items taken out), its report, and when the new items were
+/// published (their date, or now when they have none) for the adaptive interval.
+type Submitted = (Poll, PollReport, Vec<Millis>);
+
+/// Hand the poll's items to ingest (durable batches of [`SUBMIT_CHUNK`], oldest first),
+/// applying the backfill policy on first contact.
 async fn submit(
     source: &FeedSource,
     ingest: &Ingest,
     state: &SourceState,
     mut poll: Poll,
     shutdown: &CancellationToken,
-) -> Result<Option<(Poll, PollReport)>, FeedError> {
+    progress: Progress<'_>,
+) -> Result<Option<Submitted>, FeedError> {
     let mut items = std::mem::take(&mut poll.items);
     let total = items.len();
     let baseline = if state.baselined {
@@ -205,6 +243,11 @@ async fn submit(
         _ = shutdown.cancelled() => return Ok(None),
         filled = fill_page_images(source, ingest.store().as_ref(), &mut items, baseline) => filled?,
     }
+    let now = ingest.now_ms();
+    let dates: Vec<Millis> = items
+        .iter()
+        .map(|item| item.published_ms.unwrap_or(now))
+        .collect();
     let batch: Vec<(Item, Submission)> = items
         .into_iter()
         .enumerate()
@@ -219,16 +262,20 @@ async fn submit(
             )
         })
         .collect();
-    let outcomes = if batch.is_empty() {
-        Vec::new()
-    } else {
-        ingest.submit_many(batch).await?
-    };
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut batch = batch.into_iter().peekable();
+    while batch.peek().is_some() {
+        let chunk: Vec<(Item, Submission)> = batch.by_ref().take(SUBMIT_CHUNK).collect();
+        outcomes.extend(ingest.submit_many(chunk).await?);
+        progress(outcomes.len(), total);
+    }
     let mut report = (0, 0, 0);
+    let mut new_times = Vec::new();
     for (i, outcome) in outcomes.iter().enumerate() {
         match outcome {
             Ingested::New { .. } => {
                 report.0 += 1;
+                new_times.extend(dates.get(i).copied());
                 if i >= baseline {
                     report.2 += 1;
                 }
@@ -247,6 +294,7 @@ async fn submit(
             pinned: report.2,
             not_modified,
         },
+        new_times,
     )))
 }
 

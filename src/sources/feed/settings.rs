@@ -107,6 +107,10 @@ pub struct FeedSettings {
     /// Categories added to every item of this feed, for routes' `when.category` (an OPML
     /// import puts the folders a feed was filed under here).
     pub categories: Vec<String>,
+    /// Poll as often as the feed publishes: the interval follows the observed item rate
+    /// between `min_interval` and `max_interval` (see `schedule::Schedule::adaptive_interval`);
+    /// `interval` applies until something has been observed.
+    pub adaptive: bool,
 }
 
 /// The default interval between polls.
@@ -132,6 +136,7 @@ impl Default for FeedSettings {
             parked_interval: Duration::from_secs(24 * 60 * 60),
             image_from_page: false,
             categories: Vec::new(),
+            adaptive: false,
         }
     }
 }
