@@ -25,6 +25,7 @@ mod pinterest_support;
 mod replicas_bench;
 mod replicas_cluster;
 mod replicas_pollers;
+mod replicas_tokens;
 mod sandbox_api;
 mod shop_config;
 mod shop_etsy;
