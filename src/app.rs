@@ -26,12 +26,10 @@ use crate::sources::feed::FeedSource;
 use crate::sources::shop::ShopSource;
 use crate::sources::webhook::WebhookSources;
 use crate::store::Store;
-use crate::store::postgres::PgStore;
-use crate::store::sled::{SledOptions, SledStore};
 use crate::sync::account::{AccountRuntime, StateLock};
 use crate::sync::retry::Backoff;
 use crate::sync::route::{RouteRule, Routes, When};
-use crate::sync::tokens::{Refreshed, initial_tokens, origin_of, persist_refreshed};
+use crate::sync::tokens::{Refreshed, StoreTokens, initial_tokens, origin_of, persist_refreshed};
 use crate::sync::{Engine, SyncSettings};
 use secrecy::ExposeSecret;
 
@@ -55,20 +53,9 @@ pub struct App {
 impl App {
     /// Open the store and build every part. Nothing runs until [`App::run`].
     pub async fn build(config: &Config, clock: SharedClock) -> anyhow::Result<App> {
-        if let Some(url) = &config.store.url {
-            let store = PgStore::connect(url.expose_secret(), 16)
-                .await
-                .context("connecting to the PostgreSQL store")?;
-            return Self::build_with_store(config, clock, Arc::new(store)).await;
-        }
-        let options = SledOptions {
-            cache_capacity_bytes: config.store.cache_capacity_mb * 1024 * 1024,
-        };
-        let store: Arc<dyn Store> = Arc::new(
-            SledStore::open_async(config.store.path.clone(), options, Some(clock.clone()))
-                .await
-                .with_context(|| format!("opening the store at {}", config.store.path.display()))?,
-        );
+        let store = crate::store::open::open_configured(&config.store, Some(clock.clone()))
+            .await
+            .with_context(|| crate::store::open::describe(&config.store))?;
         Self::build_with_store(config, clock, store).await
     }
 
@@ -103,6 +90,11 @@ impl App {
                     vault.clone(),
                 ));
             }
+            None if store.shared() && config.accounts.iter().any(|a| a.refresh_token.is_some()) => {
+                tracing::warn!(
+                    "No PINBRIDGE_TOKEN_KEY on a shared store: replicas cannot share refreshed tokens, so after the first refresh the others hold a retired refresh token and their account needs `pinbridge auth`. Set the same PINBRIDGE_TOKEN_KEY on every replica."
+                );
+            }
             None if config.accounts.iter().any(|a| a.refresh_token.is_some()) => {
                 tracing::warn!(
                     "No PINBRIDGE_TOKEN_KEY: refreshed tokens are kept in memory only and the configured ones are used again after a restart."
@@ -127,19 +119,28 @@ impl App {
                 refreshed_tx.clone(),
                 state_lock.clone(),
             );
-            let manager = Arc::new(
-                TokenManager::new(
-                    token_url.clone(),
-                    credentials.clone(),
-                    tokens,
-                    http.clone(),
+            let manager = TokenManager::new(
+                token_url.clone(),
+                credentials.clone(),
+                tokens,
+                http.clone(),
+                clock.clone(),
+            );
+            let manager = Arc::new(match &vault {
+                // Replicas on one store refresh in turns and share the result (a refresh
+                // retires the refresh token every other replica holds).
+                Some(vault) if store.shared() => manager.shared_with(Arc::new(StoreTokens::new(
+                    store.clone(),
+                    vault.clone(),
+                    account,
                     clock.clone(),
-                )
-                .on_refresh(move |tokens| {
+                    state_lock.clone(),
+                ))),
+                _ => manager.on_refresh(move |tokens| {
                     // Only hand off: the manager holds its lock while calling this.
                     let _ = tx.send((name.clone(), origin.clone(), tokens.clone(), lock.clone()));
                 }),
-            );
+            });
             let client = PinterestClient::new(&config.pinterest.api_base, http.clone(), manager);
             accounts.push(Arc::new(
                 AccountRuntime::new(

@@ -63,6 +63,10 @@ pub enum AuthError {
     Transport { message: String },
     #[error("the Pinterest token endpoint sent an unreadable answer: {message}")]
     Decode { message: String },
+    #[error(
+        "the tokens shared with other pinbridge replicas could not be read or stored: {message}"
+    )]
+    Shared { message: String },
 }
 
 impl AuthError {
@@ -70,7 +74,7 @@ impl AuthError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            AuthError::Unavailable { .. } | AuthError::Transport { .. }
+            AuthError::Unavailable { .. } | AuthError::Transport { .. } | AuthError::Shared { .. }
         )
     }
 }
@@ -94,6 +98,24 @@ struct TokenResponse {
 
 type RefreshHook = Box<dyn Fn(&Tokens) + Send + Sync>;
 
+/// A turn at refreshing one account's tokens, held across processes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefreshTurn(pub u64);
+
+/// Serialises refreshes of one account across processes that share its tokens (replicas on one
+/// store). With continuous refresh every refresh retires the refresh token it used, so replicas
+/// refreshing on their own would leave all but one holding a dead token: instead each takes the
+/// turn, adopts the tokens another replica stored if they are fresh, and otherwise refreshes and
+/// stores the result before giving the turn back.
+#[async_trait::async_trait]
+pub trait SharedTokens: Send + Sync {
+    /// Wait for the turn; return the tokens stored last (by any replica), if any.
+    async fn acquire(&self) -> Result<(RefreshTurn, Option<Tokens>), AuthError>;
+    /// Store `refreshed` durably (when given), then give the turn back.
+    async fn release(&self, turn: RefreshTurn, refreshed: Option<&Tokens>)
+    -> Result<(), AuthError>;
+}
+
 /// One per account. Holds the tokens behind a tokio mutex; a refresh runs while holding it, so
 /// concurrent callers wait for that one refresh instead of starting their own (single flight).
 pub struct TokenManager {
@@ -103,6 +125,7 @@ pub struct TokenManager {
     clock: SharedClock,
     tokens: tokio::sync::Mutex<Tokens>,
     on_refresh: Option<RefreshHook>,
+    shared: Option<std::sync::Arc<dyn SharedTokens>>,
 }
 
 impl std::fmt::Debug for TokenManager {
@@ -128,6 +151,7 @@ impl TokenManager {
             clock,
             tokens: tokio::sync::Mutex::new(tokens),
             on_refresh: None,
+            shared: None,
         }
     }
 
@@ -136,6 +160,12 @@ impl TokenManager {
     /// into this manager.
     pub fn on_refresh(mut self, f: impl Fn(&Tokens) + Send + Sync + 'static) -> Self {
         self.on_refresh = Some(Box::new(f));
+        self
+    }
+
+    /// Refresh in turns with other processes sharing these tokens (see [`SharedTokens`]).
+    pub fn shared_with(mut self, shared: std::sync::Arc<dyn SharedTokens>) -> Self {
+        self.shared = Some(shared);
         self
     }
 
@@ -188,6 +218,45 @@ impl TokenManager {
     }
 
     async fn refresh_locked(&self, t: &mut Tokens) -> Result<(), AuthError> {
+        let Some(shared) = self.shared.clone() else {
+            return self.refresh_here(t).await;
+        };
+        let (turn, stored) = shared.acquire().await?;
+        if let Some(stored) = stored
+            && self.newer_and_fresh(&stored, t)
+        {
+            tracing::info!("Using the Pinterest tokens another replica refreshed.");
+            *t = stored;
+            return shared.release(turn, None).await;
+        }
+        match self.refresh_here(t).await {
+            Ok(()) => shared.release(turn, Some(t)).await,
+            Err(e) => {
+                if let Err(release) = shared.release(turn, None).await {
+                    tracing::warn!(error = %release, "Could not give back the refresh turn; it expires by itself.");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// `stored` replaces `current`: it is another access token, valid beyond the refresh margin.
+    fn newer_and_fresh(&self, stored: &Tokens, current: &Tokens) -> bool {
+        let other = !bool::from(
+            stored
+                .access_token
+                .expose_secret()
+                .as_bytes()
+                .ct_eq(current.access_token.expose_secret().as_bytes()),
+        );
+        let now = self.clock.now_ms();
+        other
+            && stored
+                .access_expires_at
+                .is_none_or(|at| at - now > REFRESH_MARGIN_MS)
+    }
+
+    async fn refresh_here(&self, t: &mut Tokens) -> Result<(), AuthError> {
         let Some(creds) = &self.creds else {
             return Err(AuthError::Expired {
                 reason: "no client_id/client_secret configured",

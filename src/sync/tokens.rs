@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::config::AccountConfig;
 use crate::pinterest::Tokens;
+use crate::pinterest::oauth::{AuthError, RefreshTurn, SharedTokens};
 use crate::pinterest::vault::Vault;
 use crate::store::Store;
 use crate::sync::account::StateLock;
@@ -94,5 +95,116 @@ pub async fn persist_refreshed(
                 tracing::error!(account = %account, error = %e, "Refreshed tokens could not be stored; they last until restart.")
             }
         }
+    }
+}
+
+/// How long one replica's refresh turn lasts at most (a refresh is one HTTP call with a
+/// timeout well below this); a replica killed mid-refresh blocks the others no longer.
+const TURN_MS: i64 = 30_000;
+/// How long to wait for the turn before giving up (and keeping the current token meanwhile).
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// [`SharedTokens`] through the store: the turn is a lease named `token:<account>`, the tokens
+/// are the account record's sealed ones. Used when replicas share the store (PostgreSQL) and a
+/// vault can seal the tokens.
+pub struct StoreTokens {
+    store: Arc<dyn Store>,
+    vault: Arc<Vault>,
+    account: String,
+    origin: String,
+    holder: String,
+    clock: crate::clock::SharedClock,
+    lock: StateLock,
+}
+
+impl StoreTokens {
+    pub fn new(
+        store: Arc<dyn Store>,
+        vault: Arc<Vault>,
+        account: &AccountConfig,
+        clock: crate::clock::SharedClock,
+        lock: StateLock,
+    ) -> StoreTokens {
+        StoreTokens {
+            store,
+            vault,
+            account: account.name.clone(),
+            origin: origin_of(account),
+            holder: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            clock,
+            lock,
+        }
+    }
+
+    fn key(&self) -> crate::item::SourceId {
+        crate::item::SourceId::new(format!("token:{}", self.account))
+    }
+}
+
+fn shared_error(e: impl std::fmt::Display) -> AuthError {
+    AuthError::Shared {
+        message: e.to_string(),
+    }
+}
+
+#[async_trait::async_trait]
+impl SharedTokens for StoreTokens {
+    async fn acquire(&self) -> Result<(RefreshTurn, Option<Tokens>), AuthError> {
+        let started = std::time::Instant::now();
+        let token = loop {
+            let now = self.clock.now_ms();
+            if let Some(token) = self
+                .store
+                .try_lease_source(&self.key(), &self.holder, now + TURN_MS, now)
+                .await
+                .map_err(shared_error)?
+            {
+                break token;
+            }
+            if started.elapsed() > TURN_WAIT {
+                return Err(shared_error(
+                    "another replica has been refreshing for over a minute",
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        let stored = self
+            .store
+            .account_state(&self.account)
+            .await
+            .map_err(shared_error)?
+            .tokens
+            .and_then(|blob| match self.vault.open(&self.account, &blob) {
+                Ok((tokens, origin)) if origin == self.origin => Some(tokens),
+                _ => None,
+            });
+        Ok((RefreshTurn(token.0), stored))
+    }
+
+    async fn release(
+        &self,
+        turn: RefreshTurn,
+        refreshed: Option<&Tokens>,
+    ) -> Result<(), AuthError> {
+        let stored = match refreshed {
+            Some(tokens) => {
+                let blob = self.vault.seal(&self.account, tokens, &self.origin);
+                let _guard = self.lock.lock().await;
+                async {
+                    let mut state = self.store.account_state(&self.account).await?;
+                    state.tokens = Some(blob);
+                    self.store.set_account_state(&self.account, &state).await
+                }
+                .await
+                .map_err(shared_error)
+            }
+            None => Ok(()),
+        };
+        let released = self
+            .store
+            .release_source(&self.key(), crate::store::LeaseToken(turn.0))
+            .await
+            .map_err(shared_error);
+        stored.and(released)
     }
 }

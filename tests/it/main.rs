@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 mod cli_items;
 mod cli_retry;
+mod cli_sources;
 mod config_check;
 mod config_fetch;
 mod feed_adaptive;
@@ -30,6 +31,7 @@ mod pinterest_support;
 mod replicas_bench;
 mod replicas_cluster;
 mod replicas_pollers;
+mod replicas_tokens;
 mod sandbox_api;
 mod shop_config;
 mod shop_etsy;

@@ -24,6 +24,8 @@ pub enum ApiError {
         message: String,
         /// `problems[]` of the answer, as `key: message` lines.
         problems: Vec<String>,
+        /// The whole answer, for callers that look at more fields.
+        answer: Value,
     },
     #[error("pinbridge answered {url} with something unreadable: {cause}")]
     Unreadable { url: String, cause: String },
@@ -142,6 +144,7 @@ impl AdminClient {
             status,
             message,
             problems,
+            answer: value,
         })
     }
 }

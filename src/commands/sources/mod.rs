@@ -47,6 +47,7 @@ fn failed(error: ApiError) -> CommandError {
             status,
             message,
             problems,
+            ..
         } if status.is_client_error() => {
             let mut text = message;
             for problem in problems {
@@ -188,9 +189,17 @@ async fn remove(
             println!("removed `{id}`");
             Ok(())
         }
+        // Only the "unfinished jobs" conflict is answered by choosing --queued; a route that
+        // still names the source is another conflict, with its own problems.
         Err(ApiError::Refused {
-            status, message, ..
-        }) if status == reqwest::StatusCode::CONFLICT && queued.is_none() => {
+            status,
+            message,
+            answer,
+            ..
+        }) if status == reqwest::StatusCode::CONFLICT
+            && queued.is_none()
+            && answer.get("unfinished").is_some() =>
+        {
             Err(CommandError::Usage(format!(
                 "{message}\n  choose what happens to them: --queued finish (they are still pinned) or --queued cancel (they go to the dead letter, revivable)"
             )))
