@@ -25,6 +25,7 @@ use crate::store::Store;
 use crate::store::postgres::PgStore;
 use crate::store::sled::{SledOptions, SledStore};
 use crate::sync::account::{AccountRuntime, StateLock};
+use crate::sync::board_pacing::BoardPacing;
 use crate::sync::retry::Backoff;
 use crate::sync::route::{RouteRule, Routes, When};
 use crate::sync::template::Templates;
@@ -173,14 +174,24 @@ impl App {
             idle_poll: Duration::from_millis(500),
             settle: config.pinterest.timeout,
         };
-        let engine = Arc::new(Engine::new(
-            store.clone(),
-            clock.clone(),
-            accounts,
-            routes,
-            settings,
-            wake,
-        ));
+        let pacing = BoardPacing::new(
+            config
+                .routes
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (route_name(i, r.name.as_deref()), r.min_spacing)),
+        );
+        let engine = Arc::new(
+            Engine::new(
+                store.clone(),
+                clock.clone(),
+                accounts,
+                routes,
+                settings,
+                wake,
+            )
+            .with_pacing(pacing),
+        );
         engine.load_account_state().await?;
 
         // One fetcher (one connection pool) for every feed.

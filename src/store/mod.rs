@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::item::{DedupKey, Fingerprint, Item, SourceId};
 
+pub mod pacing;
 pub mod postgres;
 pub mod sled;
+
+pub use pacing::{BoardSlot, LinkClaim, LinkHolder, PinRecord};
 
 /// Unix time in milliseconds. Passed in by callers so tests control time.
 pub type Millis = i64;
@@ -390,4 +393,43 @@ pub trait Store: Send + Sync + 'static {
 
     /// Make everything durable and stop background work (shutdown).
     async fn close(&self) -> StoreResult<()>;
+
+    // --- Pacing (issue 5 §7): per-board spacing and one Pin per link per board. The rules are
+    // in `pacing.rs`; each backend applies them in one transaction. ---
+
+    /// May the leased job pin on its board now, `spacing_ms` after the board's last Pin? If
+    /// so the slot is taken; if not, the job's place in the board's queue is booked and the
+    /// answer says when to come back. Survives restarts.
+    async fn reserve_board_slot(
+        &self,
+        lease: &Lease,
+        spacing_ms: i64,
+        now: Millis,
+    ) -> StoreResult<BoardSlot>;
+
+    /// The board's last Pin time as recorded (`None` before its first Pin).
+    async fn board_last_pin(&self, account: &str, board: &str) -> StoreResult<Option<Millis>>;
+
+    /// Claim the normalised `link` on the leased job's board (account + board) for the job:
+    /// `Mine` (make the Pin), `Pinned` (complete as a duplicate of it) or `Busy` (another
+    /// job holding it is still running).
+    async fn claim_link(&self, lease: &Lease, link: &str, now: Millis) -> StoreResult<LinkClaim>;
+
+    /// Who holds `link` on a board (for tests and status).
+    async fn link_holder(
+        &self,
+        account: &str,
+        board: &str,
+        link: &str,
+    ) -> StoreResult<Option<LinkHolder>>;
+
+    /// `complete`, plus in the same transaction: the link index entry points at this Pin, and
+    /// (unless `record.note` says it is a duplicate) the board's last Pin time is now.
+    async fn complete_pin(
+        &self,
+        lease: &Lease,
+        pin_id: &str,
+        record: PinRecord<'_>,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome>;
 }

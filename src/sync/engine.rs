@@ -15,14 +15,16 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::account::{AccountRuntime, AccountStatus, DailyCap};
+use super::board_pacing::{BoardPacing, Gate};
 use super::boards::ResolveError;
+use super::link_index::normalise_link;
 use super::reconcile::find_existing_pin;
 use super::retry::Backoff;
 use super::template::{PinText, Templates};
 use crate::clock::SharedClock;
 use crate::pinterest::ApiError;
 use crate::pinterest::model::{MediaSource, PinCreate};
-use crate::store::{Attempt, Lease, LeaseOutcome, Millis, Store, StoreResult};
+use crate::store::{Attempt, Lease, LeaseOutcome, Millis, PinRecord, Store, StoreResult};
 
 /// How long a 429 that cites spam pauses the account, at least.
 const SPAM_PAUSE: Duration = Duration::from_secs(3600);
@@ -83,6 +85,8 @@ pub struct Engine {
     settings: SyncSettings,
     wake: Arc<Notify>,
     events: broadcast::Sender<SyncEvent>,
+    /// Per-board spacing and one Pin per link per board (`board_pacing.rs`).
+    pacing: BoardPacing,
 }
 
 /// How a job attempt ended, before it is written back.
@@ -90,6 +94,13 @@ enum Outcome {
     Created {
         pin_id: String,
         reconciled: bool,
+        /// The Pin's normalised link, for the link index.
+        link: Option<String>,
+    },
+    /// The link is already pinned on the board: done, with that Pin and a note why.
+    Duplicate {
+        pin_id: String,
+        note: String,
     },
     Failed(Failure),
     /// Another worker took the job over before the create was sent; nothing to write.
@@ -131,7 +142,14 @@ impl Engine {
             settings,
             wake,
             events,
+            pacing: BoardPacing::default(),
         }
+    }
+
+    /// Use these per-route board spacings (the link index applies to every route).
+    pub fn with_pacing(mut self, pacing: BoardPacing) -> Self {
+        self.pacing = pacing;
+        self
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<SyncEvent> {
@@ -263,8 +281,16 @@ impl Engine {
         let outcome = self.attempt(&lease).await;
         let now = self.clock.now_ms();
         let written = match outcome {
-            Outcome::Created { pin_id, reconciled } => {
-                let result = self.store.complete(&lease, &pin_id, now).await;
+            Outcome::Created {
+                pin_id,
+                reconciled,
+                link,
+            } => {
+                let record = PinRecord {
+                    link: link.as_deref(),
+                    note: None,
+                };
+                let result = self.store.complete_pin(&lease, &pin_id, record, now).await;
                 if matches!(result, Ok(LeaseOutcome::Applied)) {
                     tracing::info!(job = %job_id, pin_id = %pin_id, board = %lease.job.target.board, reconciled, "Pin created.");
                     let _ = self.events.send(SyncEvent::PinCreated {
@@ -279,6 +305,16 @@ impl Engine {
                     });
                 }
                 result
+            }
+            Outcome::Duplicate { pin_id, note } => {
+                tracing::info!(job = %job_id, pin_id = %pin_id, board = %lease.job.target.board, note = %note, "Link already on the board; no second Pin.");
+                metrics::counter!("pinbridge_link_duplicates_total", "account" => lease.job.target.account.clone())
+                    .increment(1);
+                let record = PinRecord {
+                    link: None,
+                    note: Some(&note),
+                };
+                self.store.complete_pin(&lease, &pin_id, record, now).await
             }
             Outcome::Failed(failure) => self.fail(&lease, failure, now).await,
             Outcome::LeaseLost => Ok(LeaseOutcome::LeaseLost),
@@ -327,6 +363,24 @@ impl Engine {
             Ok(text) => text,
             Err(error) => return Outcome::Failed(Failure::Permanent { error }),
         };
+        let link = text.link.as_deref().map(normalise_link);
+        match self
+            .pacing
+            .gate(self.store.as_ref(), lease, link.as_deref(), now)
+            .await
+        {
+            Ok(Gate::Go) => {}
+            Ok(Gate::Duplicate { pin_id, note }) => return Outcome::Duplicate { pin_id, note },
+            Ok(Gate::Wait { at, reason }) => {
+                return Outcome::Failed(Failure::Wait { at, error: reason });
+            }
+            Err(e) => {
+                return Outcome::Failed(Failure::Transient {
+                    error: format!("board pacing: {e}"),
+                    retry_after: None,
+                });
+            }
+        }
         let create_missing = self
             .routes
             .get(&target.route)
@@ -369,6 +423,7 @@ impl Engine {
                     return Outcome::Created {
                         pin_id,
                         reconciled: true,
+                        link,
                     };
                 }
                 Ok(None) if lease.job.attempts >= self.settings.max_attempts => {
@@ -430,6 +485,7 @@ impl Engine {
                 Outcome::Created {
                     pin_id: created.id,
                     reconciled: false,
+                    link,
                 }
             }
             Err(e) => Outcome::Failed(self.classify(account, e, true).await),

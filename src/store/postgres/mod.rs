@@ -6,6 +6,7 @@
 
 mod ingest;
 mod jobs;
+mod pacing;
 mod schema;
 mod state;
 
@@ -221,5 +222,43 @@ impl Store for PgStore {
     async fn close(&self) -> StoreResult<()> {
         self.pool.close().await;
         Ok(())
+    }
+
+    // --- Pacing (issue 5 §7) ---
+
+    async fn reserve_board_slot(
+        &self,
+        lease: &Lease,
+        spacing_ms: i64,
+        now: Millis,
+    ) -> StoreResult<BoardSlot> {
+        pacing::reserve_board_slot(&self.pool, lease, spacing_ms, now).await
+    }
+
+    async fn board_last_pin(&self, account: &str, board: &str) -> StoreResult<Option<Millis>> {
+        pacing::board_last_pin(&self.pool, account, board).await
+    }
+
+    async fn claim_link(&self, lease: &Lease, link: &str, now: Millis) -> StoreResult<LinkClaim> {
+        pacing::claim_link(&self.pool, lease, link, now).await
+    }
+
+    async fn link_holder(
+        &self,
+        account: &str,
+        board: &str,
+        link: &str,
+    ) -> StoreResult<Option<LinkHolder>> {
+        pacing::link_holder(&self.pool, account, board, link).await
+    }
+
+    async fn complete_pin(
+        &self,
+        lease: &Lease,
+        pin_id: &str,
+        record: PinRecord<'_>,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        pacing::complete_pin(&self.pool, lease, pin_id, record, now).await
     }
 }

@@ -48,6 +48,22 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX deliveries_keep ON deliveries (keep_until);
     "#,
+    // 2 (pacing): per-board spacing record, and the link index (one Pin per link per board).
+    r#"
+    CREATE TABLE board_pace (
+        account text  NOT NULL,
+        board   text  NOT NULL,
+        state   jsonb NOT NULL,
+        PRIMARY KEY (account, board)
+    );
+    CREATE TABLE links (
+        account text  NOT NULL,
+        board   text  NOT NULL,
+        link    text  NOT NULL,
+        holder  jsonb NOT NULL,
+        PRIMARY KEY (account, board, link)
+    );
+    "#,
 ];
 
 /// The newest schema this build knows.

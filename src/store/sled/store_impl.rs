@@ -5,12 +5,12 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 
-use super::{SledStore, ingest, jobs, reads, state, trees};
+use super::{SledStore, ingest, jobs, pacing, reads, state, trees};
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::{
-    AccountState, Attempt, IngestPlan, Ingested, ItemFilter, Job, JobFilter, JobId, JobState,
-    Lease, LeaseOutcome, Millis, Quarantined, SourceState, Store, StoreError, StoreResult,
-    StoreStats, StoredItem,
+    AccountState, Attempt, BoardSlot, IngestPlan, Ingested, ItemFilter, Job, JobFilter, JobId,
+    JobState, Lease, LeaseOutcome, LinkClaim, LinkHolder, Millis, PinRecord, Quarantined,
+    SourceState, Store, StoreError, StoreResult, StoreStats, StoredItem,
 };
 
 #[async_trait]
@@ -222,5 +222,61 @@ impl Store for SledStore {
         tokio::task::spawn_blocking(move || inner.committer.stop())
             .await
             .map_err(|e| StoreError::Io(format!("stopping the store flusher failed: {e}")))
+    }
+
+    // --- Pacing (issue 5 §7) ---
+
+    async fn reserve_board_slot(
+        &self,
+        lease: &Lease,
+        spacing_ms: i64,
+        now: Millis,
+    ) -> StoreResult<BoardSlot> {
+        let lease = lease.clone();
+        self.write(move |inner| pacing::reserve_board_slot(inner, &lease, spacing_ms, now))
+            .await
+    }
+
+    async fn board_last_pin(&self, account: &str, board: &str) -> StoreResult<Option<Millis>> {
+        let (account, board) = (account.to_string(), board.to_string());
+        self.read(move |inner| pacing::board_last_pin(inner, &account, &board))
+            .await
+    }
+
+    async fn claim_link(&self, lease: &Lease, link: &str, now: Millis) -> StoreResult<LinkClaim> {
+        let (lease, link) = (lease.clone(), link.to_string());
+        self.write(move |inner| pacing::claim_link(inner, &lease, &link, now))
+            .await
+    }
+
+    async fn link_holder(
+        &self,
+        account: &str,
+        board: &str,
+        link: &str,
+    ) -> StoreResult<Option<LinkHolder>> {
+        let (account, board, link) = (account.to_string(), board.to_string(), link.to_string());
+        self.read(move |inner| pacing::link_holder(inner, &account, &board, &link))
+            .await
+    }
+
+    async fn complete_pin(
+        &self,
+        lease: &Lease,
+        pin_id: &str,
+        record: PinRecord<'_>,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let (lease, pin_id) = (lease.clone(), pin_id.to_string());
+        let link = record.link.map(str::to_string);
+        let note = record.note.map(str::to_string);
+        self.write(move |inner| {
+            let record = PinRecord {
+                link: link.as_deref(),
+                note: note.as_deref(),
+            };
+            pacing::complete_pin(inner, &lease, &pin_id, record, now)
+        })
+        .await
     }
 }

@@ -20,6 +20,8 @@ pub const DELIVERIES: &str = "deliveries";
 pub const DELIVERIES_BY_TIME: &str = "deliveries_by_time";
 pub const META: &str = "meta";
 pub const QUARANTINE: &str = "quarantine";
+pub const BOARD_PACE: &str = "board_pace";
+pub const LINKS: &str = "links";
 
 /// Every tree the store uses. Values are envelopes (`envelope.rs`) except in the index trees
 /// (`jobs_due`, `item_jobs`, `deliveries_by_time`), whose keys carry everything and values are empty.
@@ -47,6 +49,10 @@ pub(crate) struct Trees {
     pub meta: Tree,
     /// generated id → `QuarantineRecord`
     pub quarantine: Tree,
+    /// account + board → `BoardPace` (pacing)
+    pub board_pace: Tree,
+    /// account + board + normalised link → `LinkHolder` (pacing)
+    pub links: Tree,
 }
 
 impl Trees {
@@ -63,6 +69,8 @@ impl Trees {
             deliveries_by_time: db.open_tree(DELIVERIES_BY_TIME)?,
             meta: db.open_tree(META)?,
             quarantine: db.open_tree(QUARANTINE)?,
+            board_pace: db.open_tree(BOARD_PACE)?,
+            links: db.open_tree(LINKS)?,
         })
     }
 }
@@ -132,6 +140,8 @@ impl Trees {
             ACCOUNTS => &self.accounts,
             DELIVERIES => &self.deliveries,
             META => &self.meta,
+            BOARD_PACE => &self.board_pace,
+            LINKS => &self.links,
             _ => return None,
         })
     }
