@@ -262,6 +262,10 @@ pub struct AccountState {
     pub day_pins: u32,
 }
 
+/// A change to an account's record, applied atomically by `update_account_state`. It may run
+/// more than once (a backend may retry its transaction), so it must only depend on its input.
+pub type AccountUpdate = Box<dyn Fn(&mut AccountState) + Send + Sync>;
+
 /// Filters for listing jobs.
 #[derive(Clone, Debug, Default)]
 pub struct JobFilter {
@@ -384,6 +388,21 @@ pub trait Store: Send + Sync + 'static {
 
     async fn account_state(&self, account: &str) -> StoreResult<AccountState>;
     async fn set_account_state(&self, account: &str, state: &AccountState) -> StoreResult<()>;
+
+    /// Read, change and write one account's record as one atomic step (the daily count, a
+    /// rate-limit block and refreshed tokens are written by different tasks, and with
+    /// PostgreSQL by different replicas). Returns the record as written. The default is a
+    /// plain read then write, for test doubles; both real backends override it.
+    async fn update_account_state(
+        &self,
+        account: &str,
+        update: AccountUpdate,
+    ) -> StoreResult<AccountState> {
+        let mut state = self.account_state(account).await?;
+        update(&mut state);
+        self.set_account_state(account, &state).await?;
+        Ok(state)
+    }
 
     /// Drop delivery ids whose horizon has passed. Returns how many were dropped.
     async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64>;

@@ -577,16 +577,18 @@ impl Engine {
         until: Millis,
         problem: Option<String>,
     ) {
-        let _guard = account.state_lock.lock().await;
-        let result = async {
-            let mut state = self.store.account_state(&account.name).await?;
-            state.blocked_until = Some(state.blocked_until.unwrap_or(0).max(until));
-            if problem.is_some() {
-                state.problem = problem;
-            }
-            self.store.set_account_state(&account.name, &state).await
-        }
-        .await;
+        let result = self
+            .store
+            .update_account_state(
+                &account.name,
+                Box::new(move |state| {
+                    state.blocked_until = Some(state.blocked_until.unwrap_or(0).max(until));
+                    if problem.is_some() {
+                        state.problem.clone_from(&problem);
+                    }
+                }),
+            )
+            .await;
         if let Err(e) = result {
             tracing::error!(account = %account.name, error = %e, "Could not persist the rate-limit block.");
         }
@@ -595,16 +597,13 @@ impl Engine {
     /// Set (or with `None` clear) the account's problem in its store record.
     async fn persist_problem(&self, account: &AccountRuntime, problem: Option<String>) {
         account.set_problem(problem.clone());
-        let _guard = account.state_lock.lock().await;
-        let result = async {
-            let mut state = self.store.account_state(&account.name).await?;
-            if state.problem == problem {
-                return Ok(());
-            }
-            state.problem = problem;
-            self.store.set_account_state(&account.name, &state).await
-        }
-        .await;
+        let result = self
+            .store
+            .update_account_state(
+                &account.name,
+                Box::new(move |state| state.problem.clone_from(&problem)),
+            )
+            .await;
         if let Err(e) = result {
             tracing::error!(account = %account.name, error = %e, "Could not persist the account problem.");
         }
@@ -612,17 +611,22 @@ impl Engine {
 
     /// Record today's Pin count, so a restart keeps counting against the daily cap.
     async fn persist_day(&self, account: &AccountRuntime, day: i64, sent: u32) {
-        let _guard = account.state_lock.lock().await;
-        let result = async {
-            let mut state = self.store.account_state(&account.name).await?;
-            if state.day == Some(day) && state.day_pins >= sent {
-                return Ok(());
-            }
-            state.day = Some(day);
-            state.day_pins = sent;
-            self.store.set_account_state(&account.name, &state).await
-        }
-        .await;
+        let result = self
+            .store
+            .update_account_state(
+                &account.name,
+                Box::new(move |state| {
+                    // Never back: a count from another task or replica may be ahead.
+                    if state.day.is_some_and(|d| d > day)
+                        || (state.day == Some(day) && state.day_pins >= sent)
+                    {
+                        return;
+                    }
+                    state.day = Some(day);
+                    state.day_pins = sent;
+                }),
+            )
+            .await;
         if let Err(e) = result {
             tracing::error!(account = %account.name, error = %e, "Could not persist the daily Pin count.");
         }

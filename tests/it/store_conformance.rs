@@ -48,7 +48,8 @@ macro_rules! conformance {
                 purge_deliveries_forgets_expired_ids, stats_count_items_and_jobs,
                 a_failed_reconcile_stays_unknown,
                 board_slots_space_pins_in_arrival_order,
-                one_link_one_holder_per_board, complete_pin_is_fenced_and_records_link_and_board);
+                one_link_one_holder_per_board, complete_pin_is_fenced_and_records_link_and_board,
+                concurrent_account_updates_lose_nothing);
         }
     };
     (@each $open:path; $($check:ident),+) => {
@@ -997,5 +998,58 @@ async fn complete_pin_is_fenced_and_records_link_and_board(store: Arc<dyn Store>
     assert_eq!(
         store.board_last_pin("main", "b").await.unwrap(),
         Some(T0 + 3_000)
+    );
+}
+
+// --- Atomic account state updates ---
+
+async fn concurrent_account_updates_lose_nothing(store: Arc<dyn Store>) {
+    store
+        .set_account_state(
+            "main",
+            &AccountState {
+                problem: Some("kept".into()),
+                ..AccountState::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Twenty tasks count Pins while twenty others push the block further: with a plain read
+    // then write, some counts or blocks would be overwritten.
+    let mut tasks = Vec::new();
+    for i in 0..20i64 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.update_account_state("main", Box::new(|st| st.day_pins += 1))
+                .await
+                .unwrap();
+        }));
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.update_account_state(
+                "main",
+                Box::new(move |st| {
+                    st.blocked_until = Some(st.blocked_until.unwrap_or(0).max(T0 + i))
+                }),
+            )
+            .await
+            .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let state = store.account_state("main").await.unwrap();
+    assert_eq!(state.day_pins, 20);
+    assert_eq!(state.blocked_until, Some(T0 + 19));
+    assert_eq!(state.problem.as_deref(), Some("kept"));
+    let other = store
+        .update_account_state("other", Box::new(|st| st.day = Some(3)))
+        .await
+        .unwrap();
+    assert_eq!(
+        other.day,
+        Some(3),
+        "a missing record starts from the default"
     );
 }

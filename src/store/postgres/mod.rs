@@ -201,6 +201,14 @@ impl Store for PgStore {
         state::set(&self.pool, "account_state", "account", account, value).await
     }
 
+    async fn update_account_state(
+        &self,
+        account: &str,
+        update: AccountUpdate,
+    ) -> StoreResult<AccountState> {
+        pacing::update_account(&self.pool, account, &update).await
+    }
+
     async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM deliveries WHERE keep_until <= $1")
             .bind(now)

@@ -241,3 +241,36 @@ pub(super) async fn complete_pin(
     tx.commit().await.map_err(io)?;
     Ok(LeaseOutcome::Applied)
 }
+
+/// Read-modify-write of one account record under its row lock.
+pub(super) async fn update_account(
+    pool: &PgPool,
+    account: &str,
+    update: &AccountUpdate,
+) -> StoreResult<AccountState> {
+    let mut tx = pool.begin().await.map_err(io)?;
+    sqlx::query(
+        "INSERT INTO account_state (account, state) VALUES ($1, '{}')
+         ON CONFLICT (account) DO NOTHING",
+    )
+    .bind(account)
+    .execute(&mut *tx)
+    .await
+    .map_err(io)?;
+    let value: serde_json::Value =
+        sqlx::query_scalar("SELECT state FROM account_state WHERE account = $1 FOR UPDATE")
+            .bind(account)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(io)?;
+    let mut state: AccountState = decode("account state", value)?;
+    update(&mut state);
+    sqlx::query("UPDATE account_state SET state = $2 WHERE account = $1")
+        .bind(account)
+        .bind(json(&state))
+        .execute(&mut *tx)
+        .await
+        .map_err(io)?;
+    tx.commit().await.map_err(io)?;
+    Ok(state)
+}

@@ -201,6 +201,16 @@ impl Store for SledStore {
             .await
     }
 
+    async fn update_account_state(
+        &self,
+        account: &str,
+        update: crate::store::AccountUpdate,
+    ) -> StoreResult<AccountState> {
+        let account = account.to_string();
+        self.write(move |inner| state::update_account(inner, &account, &update))
+            .await
+    }
+
     async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
         self.write(move |inner| state::purge_deliveries(inner, now))
             .await
