@@ -50,6 +50,7 @@ struct Harness {
     clock: ManualClock,
     shutdown: CancellationToken,
     routes: String,
+    workers: usize,
 }
 
 impl Harness {
@@ -87,6 +88,7 @@ impl Harness {
             clock,
             shutdown,
             routes: routes.to_string(),
+            workers: 1,
         }
     }
 
@@ -117,7 +119,7 @@ storefront_url = "https://shop.example"
 {routes}
 
 [sync]
-workers = 1
+workers = {workers}
 backoff_base = "1s"
 backoff_cap = "10s"
 max_attempts = 3
@@ -126,6 +128,7 @@ max_attempts = 3
             access = self.user.access_token,
             feed = self.feed_url,
             routes = self.routes,
+            workers = self.workers,
         );
         Config::from_toml(&text, Path::new("pacing.toml"), &|_| None).expect("valid test config")
     }
@@ -467,4 +470,49 @@ storefront_url = "https://shop.example"
             .any(|l| l.contains("routes[1].min_spacing") && l.contains("routes[0]")),
         "{two:?}"
     );
+}
+
+#[tokio::test]
+async fn a_feed_item_and_a_webhook_pinned_at_the_same_time_still_make_one_pin() {
+    let body = feed(&[("Green mug", "https://shop.example/products/green-mug#top")]);
+    let routes = r#"
+[[routes]]
+source = "*"
+board = "Products"
+create_missing = true
+"#;
+    let mut h = Harness::start(body, routes).await;
+    // Two workers: both jobs are claimed together and race for the link.
+    h.workers = 2;
+    let app = h.app().await;
+    let hooks = serve_hooks(&h, &app).await;
+    poll(&app).await;
+    send_product(&hooks, 7003, "green-mug", "Green Mug").await;
+    assert_eq!(jobs(&app).await.len(), 2);
+
+    app.engine.run_due().await.unwrap();
+    // The loser either saw the winner's Pin, or saw it in flight and waits (at most a minute).
+    h.advance(2 * MINUTE);
+    app.engine.run_due().await.unwrap();
+
+    assert_eq!(h.pins_on("Products").len(), 1, "{:?}", h.sandbox.pins());
+    let all = jobs(&app).await;
+    let pin_ids: Vec<&str> = all
+        .iter()
+        .map(|j| match &j.state {
+            JobState::Done { pin_id, .. } => pin_id.as_str(),
+            other => panic!("job not done: {other:?}"),
+        })
+        .collect();
+    assert_eq!(pin_ids[0], pin_ids[1], "both point at the one Pin");
+    assert_eq!(
+        all.iter()
+            .filter(|j| j
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("same link already pinned")))
+            .count(),
+        1
+    );
+    assert!(all.iter().all(|j| j.attempts == 0));
 }
