@@ -8,6 +8,8 @@
 # BENCH_PORT (18090), BENCH_OUT (raw wrk output, default /tmp/pinbridge-webhook-bench).
 # BENCH_PINBRIDGE_BEFORE=/path/to/older/pinbridge adds a row "pinbridge-before" for that binary
 # (to measure a change: build the older commit, copy its binary, pass it here).
+# BENCH_ONLY="pinbridge pinbridge-pg" compares the sled store with PostgreSQL: pinbridge-pg uses
+# BENCH_POSTGRES_URL (default $PINBRIDGE_TEST_POSTGRES_URL), one fresh schema per run (psql).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,13 +49,15 @@ wait_port() {
     return 1
 }
 
+# $1: the [store] line (sled path by default).
 pinbridge_config() {
+    local store_line=${1:-path = \"$OUT/pinbridge.sled\"}
     cat > "$OUT/pinbridge.toml" <<TOML
 [server]
 listen = "127.0.0.1:$PORT"
 shutdown_grace = "1s"
 [store]
-path = "$OUT/pinbridge.sled"
+$store_line
 [pinterest]
 # Never answers (see STALL_PORT): the benchmark measures acks, not Pinterest calls.
 api_base = "http://127.0.0.1:$STALL_PORT/v5/"
@@ -91,6 +95,18 @@ run_one() {
             PINBRIDGE_LOG=warn taskset -c 0 "$bin" serve -c "$OUT/pinbridge.toml" \
                 >/dev/null 2>"$OUT/$name.server.log" &
             ;;
+        pinbridge-pg)
+            # PostgreSQL itself is not pinned: it runs on whichever core is free.
+            local pg=${BENCH_POSTGRES_URL:-${PINBRIDGE_TEST_POSTGRES_URL:?set BENCH_POSTGRES_URL}}
+            PG_SCHEMA=bench_$$_$RANDOM
+            local schema=$PG_SCHEMA
+            psql "$pg" -qc "CREATE SCHEMA $schema"
+            local sep='?'
+            case $pg in *\?*) sep='&' ;; esac
+            pinbridge_config "url = \"$pg${sep}options=-c%20search_path%3D$schema\""
+            PINBRIDGE_LOG=warn taskset -c 0 "$BIN/pinbridge" serve -c "$OUT/pinbridge.toml" \
+                >/dev/null 2>"$OUT/$name.server.log" &
+            ;;
         *)
             taskset -c 0 "$BIN/examples/webhook_baselines" --mode "$name" \
                 --listen "127.0.0.1:$PORT" --secret "$SECRET" --dir "$OUT/sled" \
@@ -103,6 +119,9 @@ run_one() {
         "http://127.0.0.1:$PORT" -- "$OUT/requests.tsv" >"$OUT/$name.wrk.txt" 2>&1
     cleanup
     SERVER_PID=
+    if [ "$name" = pinbridge-pg ]; then
+        psql "${BENCH_POSTGRES_URL:-$PINBRIDGE_TEST_POSTGRES_URL}" -qc "SET client_min_messages = warning; DROP SCHEMA $PG_SCHEMA CASCADE"
+    fi
     local f=$OUT/$name.wrk.txt
     local rps p50 p99 total non2xx
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$f")

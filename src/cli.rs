@@ -97,6 +97,72 @@ pub enum Command {
         #[arg(long, default_value = "https://www.pinterest.com/oauth/")]
         authorize_url: url::Url,
     },
+    /// Manage the sources of a running pinbridge (through its admin API), and import or
+    /// export feed subscriptions as OPML.
+    Sources {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The running pinbridge [default: http://<server.listen>/ on this machine]
+        #[arg(long, env = "PINBRIDGE_SERVER", global = true)]
+        server: Option<url::Url>,
+        #[command(subcommand)]
+        action: SourcesAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesAction {
+    /// List every source with its origin (file or api) and state.
+    List,
+    /// Add a source: `pinbridge sources add feed url=https://example.com/feed.xml interval=30m`.
+    Add {
+        /// feed, webhook, etsy or shopify.
+        kind: String,
+        /// The source id [default: made from the url's host].
+        #[arg(long)]
+        id: Option<String>,
+        /// KEY=VALUE pairs with the keys of a `[[sources]]` entry.
+        settings: Vec<String>,
+    },
+    /// Stop polling a source (its webhook answers 404) until resumed; survives restarts.
+    Pause { id: String },
+    /// Poll a paused source again.
+    Resume { id: String },
+    /// Remove a source added through the API or an import.
+    Remove {
+        id: String,
+        /// What happens to its queued Pins: finish them, or cancel them (to the dead letter).
+        #[arg(long, value_enum)]
+        queued: Option<QueuedChoice>,
+    },
+    /// Add a feed source per outline of an OPML file (folders become categories).
+    Import {
+        file: PathBuf,
+        /// Show what would be added and what already exists; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the feed sources as OPML (to stdout, or --output FILE).
+    Export {
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// What removing a source does with its unfinished jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueuedChoice {
+    Finish,
+    Cancel,
+}
+
+impl QueuedChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueuedChoice::Finish => "finish",
+            QueuedChoice::Cancel => "cancel",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

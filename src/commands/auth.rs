@@ -22,8 +22,6 @@ use super::CommandError;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::pinterest::{Credentials, TokenManager};
-use crate::store::Store;
-use crate::store::sled::{SledOptions, SledStore};
 use crate::sync::tokens::origin_of;
 
 /// The least pinbridge needs: read the account and boards, make boards, sections and Pins.
@@ -91,13 +89,9 @@ pub async fn run(config: &Config, args: AuthArgs) -> Result<(), CommandError> {
         &state,
     );
     // Open the store first: fail before the user approves anything if `serve` holds it.
-    let store =
-        SledStore::open(&config.store.path, SledOptions::default(), None).with_context(|| {
-            format!(
-                "opening the store at {} (stop `pinbridge serve` first: it holds the store)",
-                config.store.path.display()
-            )
-        })?;
+    let store = crate::store::open::open_configured(&config.store, None)
+        .await
+        .with_context(|| crate::store::open::describe(&config.store))?;
     println!(
         "Open this URL and approve access for account `{}`:",
         account.name

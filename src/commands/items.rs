@@ -9,18 +9,12 @@ use crate::cli::ItemsAction;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::item::{DedupKey, SourceId};
-use crate::store::sled::{SledOptions, SledStore};
 use crate::store::{ItemFilter, JobFilter, JobId, JobState, Store};
 
 pub async fn run(config: &Config, action: ItemsAction) -> Result<(), CommandError> {
-    let store: Arc<dyn Store> = Arc::new(
-        SledStore::open(&config.store.path, SledOptions::default(), None).with_context(|| {
-            format!(
-                "opening the store at {} (is `pinbridge serve` running? it holds the store open)",
-                config.store.path.display()
-            )
-        })?,
-    );
+    let store: Arc<dyn Store> = crate::store::open::open_configured(&config.store, None)
+        .await
+        .with_context(|| crate::store::open::describe(&config.store))?;
     let result = dispatch(config, store.as_ref(), action).await;
     store.close().await.context("closing the store")?;
     result

@@ -5,6 +5,7 @@ mod check;
 pub mod items;
 mod poll;
 mod serve;
+pub mod sources;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, ConfigError};
@@ -67,6 +68,14 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
                 authorize_url,
             };
             auth::run(&Config::load(&config.path())?, args).await
+        }
+        Command::Sources {
+            config,
+            server,
+            action,
+        } => {
+            let loaded = Config::load_or_env(&config.path(), config.config.is_some())?;
+            sources::run(&loaded, server, action).await
         }
     }
 }

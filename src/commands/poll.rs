@@ -16,7 +16,6 @@ use crate::item::SourceId;
 use crate::sources::feed::poller::{self, PollReport};
 use crate::sources::feed::{FeedSource, Fetcher};
 use crate::store::Store;
-use crate::store::sled::{SledOptions, SledStore};
 
 pub async fn run(config: &Config, source_id: &str, dry_run: bool) -> Result<(), CommandError> {
     let Some(source) = config.source(source_id) else {
@@ -44,16 +43,9 @@ pub async fn run(config: &Config, source_id: &str, dry_run: bool) -> Result<(), 
     };
     let feed = FeedSource::new(SourceId::new(source_id), settings.clone(), Fetcher::new())
         .context("setting up the feed")?;
-    let store: Arc<dyn Store> = Arc::new(
-        SledStore::open_async(config.store.path.clone(), SledOptions::default(), None)
-            .await
-            .with_context(|| {
-                format!(
-                    "opening the store at {} (is `pinbridge serve` running? it holds the store open)",
-                    config.store.path.display()
-                )
-            })?,
-    );
+    let store: Arc<dyn Store> = crate::store::open::open_configured(&config.store, None)
+        .await
+        .with_context(|| crate::store::open::describe(&config.store))?;
     let state = store
         .source_state(feed.id())
         .await
@@ -148,11 +140,9 @@ async fn record(
 
 /// `poll` for an Etsy or Shopify source, through the assembled app (shared budgets, fetcher).
 async fn shop(config: &Config, source_id: &str, dry_run: bool) -> Result<(), CommandError> {
-    let store: Arc<dyn Store> = Arc::new(
-        SledStore::open_async(config.store.path.clone(), SledOptions::default(), None)
-            .await
-            .context("opening the store (is `pinbridge serve` running? it holds the store open)")?,
-    );
+    let store: Arc<dyn Store> = crate::store::open::open_configured(&config.store, None)
+        .await
+        .with_context(|| crate::store::open::describe(&config.store))?;
     let app =
         crate::app::App::build_with_store(config, Arc::new(SystemClock), store.clone()).await?;
     let Some(shop) = app.shops().iter().find(|s| s.id().as_str() == source_id) else {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::item::{DedupKey, Fingerprint, Item, SourceId};
 
+pub mod open;
 pub mod pacing;
 pub mod postgres;
 pub mod sled;
@@ -265,6 +266,30 @@ pub struct AccountState {
 /// A change to an account's record, applied atomically by `update_account_state`. It may run
 /// more than once (a backend may retry its transaction), so it must only depend on its input.
 pub type AccountUpdate = Box<dyn Fn(&mut AccountState) + Send + Sync>;
+/// An account's quota as several replicas share it (issue 7): the rate-limit block and the
+/// daily Pin count, read from the store before each create.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountQuota {
+    /// No calls for this account before this time (a 429 seen by any replica).
+    pub blocked_until: Option<Millis>,
+    /// The UTC day `day_pins` counts.
+    pub day: Option<i64>,
+    /// Pin creates reserved on `day`, by every replica together.
+    pub day_pins: u32,
+}
+
+/// Milliseconds between slots at `per_minute`, and how far ahead of `now` the next slot may
+/// be while a write still goes (the burst). Both backends use it.
+pub fn write_slot_spacing(per_minute: f64, burst: u32) -> (Millis, Millis) {
+    let per_minute = if per_minute.is_finite() && per_minute > 0.0 {
+        per_minute
+    } else {
+        1.0
+    };
+    let interval = (60_000.0 / per_minute).ceil().max(1.0) as Millis;
+    let tolerance = interval.saturating_mul(Millis::from(burst.max(1) - 1));
+    (interval, tolerance)
+}
 
 /// Filters for listing jobs.
 #[derive(Clone, Debug, Default)]
@@ -468,4 +493,53 @@ pub trait Store: Send + Sync + 'static {
         let _ = record;
         self.complete(lease, pin_id, now).await
     }
+
+    // ---- Replicas (issue 7): coordination between processes that share one store. ----
+
+    /// Whether several pinbridge processes may share this store (PostgreSQL). The engine then
+    /// takes write slots, daily counts and rate-limit blocks through the store, not only in
+    /// memory.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Take (or, for the same `holder`, extend) the lease on polling `source` until `until`.
+    /// `None` while another holder's lease runs. A new lease gets a new, larger token; an
+    /// extension keeps its token.
+    async fn try_lease_source(
+        &self,
+        source: &SourceId,
+        holder: &str,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<LeaseToken>>;
+
+    /// Give the lease back (no-op when `token` no longer holds it).
+    async fn release_source(&self, source: &SourceId, token: LeaseToken) -> StoreResult<()>;
+
+    /// Take one write slot of `account`'s quota at `now`, shared by every replica: slots are
+    /// `60 s / per_minute` apart, and up to `burst` may be taken at once after a quiet time.
+    /// `Err(at)` says when the next slot is free (nothing is taken then). Atomic.
+    async fn take_write_slot(
+        &self,
+        account: &str,
+        per_minute: f64,
+        burst: u32,
+        now: Millis,
+    ) -> StoreResult<Result<(), Millis>>;
+
+    /// Count one Pin create on UTC `day` against `cap`, atomically across replicas:
+    /// `Some(count including this one)`, or `None` when the cap is reached.
+    async fn reserve_daily_pin(
+        &self,
+        account: &str,
+        day: i64,
+        cap: u32,
+    ) -> StoreResult<Option<u32>>;
+
+    /// Block `account` until `until` (a later block wins; an earlier one changes nothing).
+    async fn block_account(&self, account: &str, until: Millis) -> StoreResult<()>;
+
+    /// The account's shared block and daily count.
+    async fn account_quota(&self, account: &str) -> StoreResult<AccountQuota>;
 }

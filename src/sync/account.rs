@@ -153,6 +153,18 @@ impl AccountRuntime {
         }
     }
 
+    pub fn daily_cap(&self) -> u32 {
+        self.daily_cap
+    }
+
+    /// Take the day's count as the shared store has it (issue 7: other replicas count too).
+    pub fn observe_day(&self, day: i64, sent: u32) {
+        let mut today = self.today.lock().unwrap_or_else(|p| p.into_inner());
+        if day > today.day || (day == today.day && sent > today.sent) {
+            *today = DayCount { day, sent };
+        }
+    }
+
     pub fn blocked_until(&self) -> Option<Millis> {
         match self.blocked_until.load(Ordering::SeqCst) {
             0 => None,

@@ -18,6 +18,7 @@ use super::account::{AccountRuntime, AccountStatus, DailyCap};
 use super::board_pacing::{BoardPacing, Gate};
 use super::boards::ResolveError;
 use super::link_index::normalise_link;
+use super::quota;
 use super::reconcile::find_existing_pin;
 use super::retry::Backoff;
 use super::template::{PinText, Templates};
@@ -347,6 +348,8 @@ impl Engine {
                 error: format!("account `{}` is not configured", target.account),
             });
         };
+        // With a shared store, what other replicas recorded (block, day's count) counts too.
+        quota::refresh(self.store.as_ref(), account).await;
         let now = self.clock.now_ms();
         if let Some(until) = account.blocked_until().filter(|&t| t > now) {
             return Outcome::Failed(Failure::Wait {
@@ -448,7 +451,7 @@ impl Engine {
             alt_text: text.alt_text,
             media_source: MediaSource::ImageUrl { url: image_url },
         };
-        match account.reserve_daily(self.clock.now_ms()) {
+        match quota::reserve_daily(self.store.as_ref(), account, self.clock.now_ms()).await {
             DailyCap::Full { until } => {
                 return Outcome::Failed(Failure::Wait {
                     at: until,
@@ -459,9 +462,19 @@ impl Engine {
                     ),
                 });
             }
+            // A shared store counted it in its quota row (`quota.rs`); rewriting the account
+            // record on every create would race other replicas' writes to it (tokens).
+            DailyCap::Reserved { .. } if self.store.shared() => {}
             DailyCap::Reserved { day, sent } => self.persist_day(account, day, sent).await,
         }
-        account.until_write_allowed().await;
+        if let Some(at) =
+            quota::until_write_allowed(self.store.as_ref(), account, &self.clock).await
+        {
+            return Outcome::Failed(Failure::Wait {
+                at,
+                error: "account is rate limited".into(),
+            });
+        }
         // The waits above (limiter, board lookups, reconcile) may have outlived the lease; if
         // another worker reclaimed the job, sending this create could make a second Pin.
         // Extending fails exactly when the lease was taken over.
@@ -577,6 +590,7 @@ impl Engine {
         until: Millis,
         problem: Option<String>,
     ) {
+        quota::share_block(self.store.as_ref(), account, until).await;
         let result = self
             .store
             .update_account_state(

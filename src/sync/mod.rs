@@ -7,6 +7,7 @@ pub mod boards;
 pub mod engine;
 pub mod link_index;
 pub mod pacer;
+mod quota;
 pub mod reconcile;
 pub mod retry;
 pub mod route;

@@ -138,3 +138,56 @@ async fn unknown_sources_and_items_exit_2_with_a_message() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("no item"), "{}", text(&out));
 }
+
+/// With `[store] url` set, `poll` and `items` read and write PostgreSQL, not a sled directory
+/// next to the config (they used to open sled whatever the config said).
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_use_the_postgres_store_when_one_is_configured() {
+    let Some(url) = std::env::var("PINBRIDGE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "PINBRIDGE_TEST_POSTGRES_URL is not set under CI: run tests/postgres/setup.sh first"
+        );
+        eprintln!("SKIPPED: PINBRIDGE_TEST_POSTGRES_URL not set (run tests/postgres/setup.sh)");
+        return;
+    };
+    let schema = format!("t{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&url).await.expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&admin)
+        .await
+        .expect("create schema");
+    let s = setup().await;
+    let config = std::fs::read_to_string(&s.config).unwrap();
+    let sled_dir = s.dir.path().join("store");
+    let store_section = format!("[store]\npath = \"{}\"", sled_dir.display());
+    assert!(config.contains(&store_section));
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let pg = format!("[store]\nurl = \"{url}{separator}options=-c%20search_path%3D{schema}\"");
+    std::fs::write(&s.config, config.replace(&store_section, &pg)).unwrap();
+
+    let out = run(&s, &["poll", "--source", "blog"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = run(&s, &["items", "list"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 error(s) in a row"),
+        "the error recorded by poll is read back: {}",
+        text(&out)
+    );
+    let (rows,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM {schema}.source_state"
+    )))
+    .fetch_one(&admin)
+    .await
+    .expect("the poll wrote its state into the configured schema");
+    assert_eq!(rows, 1);
+    assert!(!sled_dir.exists(), "no sled store was created");
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&admin)
+        .await
+        .ok();
+}

@@ -302,4 +302,35 @@ impl Store for MemStore {
     async fn close(&self) -> StoreResult<()> {
         Ok(())
     }
+    // One poller per source in these tests: the source lease is always granted.
+    async fn try_lease_source(
+        &self,
+        _: &SourceId,
+        _: &str,
+        _: Millis,
+        _: Millis,
+    ) -> StoreResult<Option<LeaseToken>> {
+        Ok(Some(LeaseToken(1)))
+    }
+    async fn release_source(&self, _: &SourceId, _: LeaseToken) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn take_write_slot(
+        &self,
+        _: &str,
+        _: f64,
+        _: u32,
+        _: Millis,
+    ) -> StoreResult<Result<(), Millis>> {
+        unsupported()
+    }
+    async fn reserve_daily_pin(&self, _: &str, _: i64, _: u32) -> StoreResult<Option<u32>> {
+        unsupported()
+    }
+    async fn block_account(&self, _: &str, _: Millis) -> StoreResult<()> {
+        unsupported()
+    }
+    async fn account_quota(&self, _: &str) -> StoreResult<AccountQuota> {
+        unsupported()
+    }
 }

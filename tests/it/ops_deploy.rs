@@ -116,3 +116,89 @@ fn the_dockerfile_is_multi_stage_non_root_with_a_volume_and_healthcheck() {
     assert!(text.contains("/healthz"));
     assert!(lines.iter().any(|l| l.starts_with("STOPSIGNAL SIGTERM")));
 }
+
+// ---- PostgreSQL variants (issue 7): several replicas, no sled volume. ----
+
+#[test]
+fn the_postgres_deployment_runs_three_interchangeable_pods_without_a_volume() {
+    let d = yaml("k8s/postgres/deployment.yaml");
+    assert_eq!(d["kind"], "Deployment");
+    assert_eq!(d["spec"]["replicas"], 3);
+    assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
+    assert_eq!(
+        d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], 0,
+        "a rollout never drops below the replica count"
+    );
+    let pod = &d["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert!(pod["terminationGracePeriodSeconds"].as_u64().unwrap() > 20);
+    assert!(pod["volumes"].is_null(), "no sled volume");
+    let c = &pod["containers"][0];
+    assert!(c["volumeMounts"].is_null());
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert!(c["resources"]["limits"]["memory"].is_string());
+    let sources: Vec<&str> = c["envFrom"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            e["configMapRef"]["name"]
+                .as_str()
+                .or(e["secretRef"]["name"].as_str())
+        })
+        .collect();
+    assert_eq!(sources, ["pinbridge", "pinbridge"]);
+
+    // The database URL (it carries a password) is in the Secret, and no store path anywhere.
+    let secret = yaml("k8s/postgres/secret.yaml");
+    assert_eq!(secret["kind"], "Secret");
+    let url = secret["stringData"]["PINBRIDGE_STORE__URL"]
+        .as_str()
+        .unwrap();
+    assert!(url.starts_with("postgres://"), "{url}");
+    assert!(secret["stringData"]["PINBRIDGE_TOKEN_KEY"].is_string());
+    let config = yaml("k8s/postgres/configmap.yaml");
+    assert_eq!(config["kind"], "ConfigMap");
+    for (key, _) in config["data"].as_mapping().unwrap() {
+        let key = key.as_str().unwrap();
+        assert!(
+            !key.contains("TOKEN")
+                && !key.contains("SECRET")
+                && !key.starts_with("PINBRIDGE_STORE"),
+            "{key} does not belong in the ConfigMap"
+        );
+    }
+    let service = yaml("k8s/postgres/service.yaml");
+    assert_eq!(
+        service["spec"]["selector"], d["spec"]["selector"]["matchLabels"],
+        "the Service spreads requests (webhooks) over every replica"
+    );
+    let pdb = yaml("k8s/postgres/pdb.yaml");
+    assert_eq!(pdb["kind"], "PodDisruptionBudget");
+    assert!(pdb["spec"]["minAvailable"].as_u64().unwrap() < 3);
+}
+
+#[test]
+fn compose_postgres_runs_three_replicas_on_a_healthy_database() {
+    let c = yaml("compose.postgres.yaml");
+    let db = &c["services"]["postgres"];
+    assert!(db["image"].as_str().unwrap().starts_with("postgres:"));
+    assert!(db["healthcheck"]["test"].is_sequence());
+    let s = &c["services"]["pinbridge"];
+    assert_eq!(s["deploy"]["replicas"], 3);
+    assert_eq!(s["depends_on"]["postgres"]["condition"], "service_healthy");
+    assert_eq!(s["read_only"], true);
+    assert!(s["volumes"].is_null(), "no sled volume");
+    let env = &s["environment"];
+    assert!(env["PINBRIDGE_STORE__PATH"].is_null());
+    assert!(
+        env["PINBRIDGE_STORE__URL"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres://pinbridge:${POSTGRES_PASSWORD}@postgres:5432/")
+    );
+    assert!(s["healthcheck"]["test"].is_sequence());
+}

@@ -147,12 +147,29 @@ impl FeedSource {
         .await
         .map_err(|e| FeedError::parse(format!("the parser stopped unexpectedly: {e}")))??;
         hints.ttl = parsed.ttl;
+        let mut items = parsed.items;
+        for item in &mut items {
+            add_categories(item, &self.settings.categories);
+        }
         Ok(Poll {
-            items: parsed.items,
+            items,
             not_modified: false,
             etag,
             last_modified,
             hints,
         })
+    }
+}
+
+/// Add the source's own categories to an item's, skipping ones it has (case-insensitively).
+fn add_categories(item: &mut crate::item::Item, extra: &[String]) {
+    for category in extra {
+        if !item
+            .categories
+            .iter()
+            .any(|have| have.eq_ignore_ascii_case(category))
+        {
+            item.categories.push(category.clone());
+        }
     }
 }

@@ -10,6 +10,7 @@ use super::settings::Backfill;
 use super::{FeedError, FeedSource, Poll};
 use crate::ingest::{Ingest, Submission};
 use crate::item::Item;
+use crate::sources::lease::{Leased, SourceLease};
 use crate::store::{Ingested, Millis, SourceState, Store, StoreError};
 
 /// The reason recorded for items that were in the feed when pinbridge first saw it.
@@ -37,6 +38,7 @@ pub enum PollReport {
 /// backoff; they never end the task, and other sources (their own tasks) are unaffected.
 pub async fn run(source: FeedSource, ingest: Ingest, shutdown: CancellationToken) {
     tracing::info!(source = %source.id(), url = %source.display_url(), "feed poller started");
+    let lease = SourceLease::new();
     loop {
         let state = match ingest.store().source_state(source.id()).await {
             Ok(state) => state,
@@ -55,7 +57,24 @@ pub async fn run(source: FeedSource, ingest: Ingest, shutdown: CancellationToken
         if sleep_or_cancel(Duration::from_millis(wait as u64), &shutdown).await {
             break;
         }
-        let report = poll_cycle(&source, &ingest, &shutdown).await;
+        // Under the source's lease: one replica polls it at a time (issue 7).
+        let (src, ing) = (&source, &ingest);
+        let report = match lease
+            .poll_if_due(&ingest, source.id(), &shutdown, move |token| async move {
+                poll_cycle(src, ing, &token).await
+            })
+            .await
+        {
+            Ok(Leased::Polled(report)) => report,
+            Ok(Leased::NotDue) => continue,
+            Ok(Leased::Busy) => {
+                if sleep_or_cancel(SourceLease::busy_wait(), &shutdown).await {
+                    break;
+                }
+                continue;
+            }
+            Err(err) => Err(err),
+        };
         let result = match &report {
             Ok(PollReport::Polled {
                 not_modified: true, ..
@@ -68,7 +87,8 @@ pub async fn run(source: FeedSource, ingest: Ingest, shutdown: CancellationToken
         metrics::counter!("pinbridge_polls_total", "source" => source.id().0.clone(), "result" => result)
             .increment(1);
         match report {
-            Ok(PollReport::Cancelled) => break,
+            // Cancelled by shutdown, or by losing the lease (then the next cycle looks again).
+            Ok(PollReport::Cancelled) if shutdown.is_cancelled() => break,
             Ok(_) => {}
             Err(err) => {
                 // The state could not be saved: the next cycle re-reads the old state and polls

@@ -104,6 +104,9 @@ pub struct FeedSettings {
     /// For items with no image at all, read `og:image` from the linked page (one extra
     /// request per new item, through the same guarded fetcher).
     pub image_from_page: bool,
+    /// Categories added to every item of this feed, for routes' `when.category` (an OPML
+    /// import puts the folders a feed was filed under here).
+    pub categories: Vec<String>,
 }
 
 /// The default interval between polls.
@@ -128,6 +131,7 @@ impl Default for FeedSettings {
             park_after: 10,
             parked_interval: Duration::from_secs(24 * 60 * 60),
             image_from_page: false,
+            categories: Vec::new(),
         }
     }
 }

@@ -11,12 +11,14 @@ use crate::ingest::{Ingest, Submission};
 use crate::item::Item;
 use crate::sources::feed::PollReport;
 use crate::sources::feed::poller::{BASELINE_REASON, baseline_count};
+use crate::sources::lease::{Leased, SourceLease};
 use crate::store::{Ingested, Millis, StoreError};
 
 /// Poll `source` until `shutdown`. Errors are recorded in the source's state and retried with
 /// backoff; they never end the task.
 pub async fn run(source: ShopSource, ingest: Ingest, shutdown: CancellationToken) {
     tracing::info!(source = %source.id(), kind = source.kind(), "shop poller started");
+    let lease = SourceLease::new();
     loop {
         let wait = match ingest.store().source_state(source.id()).await {
             Ok(state) => {
@@ -37,8 +39,27 @@ pub async fn run(source: ShopSource, ingest: Ingest, shutdown: CancellationToken
         if sleep_or_cancel(wait, &shutdown).await {
             break;
         }
-        match poll_cycle(&source, &ingest, &shutdown).await {
-            Ok(PollReport::Cancelled) => break,
+        // Under the source's lease: one replica polls it at a time (issue 7).
+        let (src, ing) = (&source, &ingest);
+        let report = match lease
+            .poll_if_due(&ingest, source.id(), &shutdown, move |token| async move {
+                poll_cycle(src, ing, &token).await
+            })
+            .await
+        {
+            Ok(Leased::Polled(report)) => report,
+            Ok(Leased::NotDue) => continue,
+            Ok(Leased::Busy) => {
+                if sleep_or_cancel(SourceLease::busy_wait(), &shutdown).await {
+                    break;
+                }
+                continue;
+            }
+            Err(err) => Err(err),
+        };
+        match report {
+            // Cancelled by shutdown, or by losing the lease (then the next cycle looks again).
+            Ok(PollReport::Cancelled) if shutdown.is_cancelled() => break,
             Ok(_) => {}
             Err(err) => {
                 tracing::warn!(source = %source.id(), error = %err, "could not save the shop's state");

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::WebSub;
 use crate::ingest::Ingest;
 use crate::sources::feed::{FeedSource, PollReport, poll_cycle};
+use crate::sources::lease::{Leased, SourceLease};
 
 /// Poll `source` and keep its subscription alive until `shutdown`.
 pub async fn run(
@@ -19,6 +20,7 @@ pub async fn run(
 ) {
     let id = source.id().clone();
     tracing::info!(source = %id, url = %source.display_url(), "feed poller started (WebSub enabled)");
+    let lease = SourceLease::new();
     loop {
         let (state, check) = match (
             ingest.store().source_state(&id).await,
@@ -49,8 +51,27 @@ pub async fn run(
         }
         let now = ingest.now_ms();
         if poll_at <= now {
-            match poll_cycle(&source, &ingest, &shutdown).await {
-                Ok(PollReport::Cancelled) => break,
+            // Under the source's lease: one replica polls it at a time (issue 7).
+            let (src, ing) = (&source, &ingest);
+            let report = match lease
+                .poll_if_due(&ingest, &id, &shutdown, move |token| async move {
+                    poll_cycle(src, ing, &token).await
+                })
+                .await
+            {
+                Ok(Leased::Polled(report)) => report,
+                Ok(Leased::NotDue) => continue,
+                Ok(Leased::Busy) => {
+                    if sleep_or_cancel(SourceLease::busy_wait(), &shutdown).await {
+                        break;
+                    }
+                    continue;
+                }
+                Err(err) => Err(err),
+            };
+            match report {
+                Ok(PollReport::Cancelled) if shutdown.is_cancelled() => break,
+                Ok(PollReport::Cancelled) => {}
                 Ok(PollReport::Polled { .. }) => {
                     if let Err(e) = websub.after_poll(&id).await {
                         tracing::warn!(source = %id, error = %e, "could not stretch the poll interval");
@@ -66,9 +87,48 @@ pub async fn run(
             }
         }
         if check_at <= now {
-            let upkeep = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                r = websub.maintain(&id) => r,
+            // Under a lease too: replicas renewing one subscription at once would each send
+            // the hub a new secret, and pushes signed with the loser's would be refused.
+            let (ws, ing, sid) = (&websub, &ingest, &id);
+            let leased = lease
+                .with_lease(
+                    &ingest,
+                    &super::state::record_id(&id),
+                    &shutdown,
+                    move |token| async move {
+                        // Read under the lease: another replica may have renewed it just before.
+                        if let Ok(Some(at)) = ws.next_check(sid).await
+                            && at > ing.now_ms()
+                        {
+                            return None;
+                        }
+                        tokio::select! {
+                            _ = token.cancelled() => None,
+                            r = ws.maintain(sid) => Some(r),
+                        }
+                    },
+                )
+                .await;
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let upkeep = match leased {
+                Ok(Some(Some(upkeep))) => upkeep,
+                // Not due any more, or the lease was lost: look again.
+                Ok(Some(None)) => continue,
+                Ok(None) => {
+                    if sleep_or_cancel(SourceLease::busy_wait(), &shutdown).await {
+                        break;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(source = %id, error = %e, "could not take the WebSub lease; retrying in 30s");
+                    if sleep_or_cancel(Duration::from_secs(30), &shutdown).await {
+                        break;
+                    }
+                    continue;
+                }
             };
             match upkeep {
                 Ok(_) => {

@@ -4,6 +4,7 @@
 //! commit: `synchronous_commit` is on by default), outbox claims use `FOR UPDATE SKIP LOCKED`, and
 //! every lease holder's write is fenced by its lease token in the `WHERE` clause.
 
+mod coord;
 mod ingest;
 mod jobs;
 mod pacing;
@@ -268,5 +269,52 @@ impl Store for PgStore {
         now: Millis,
     ) -> StoreResult<LeaseOutcome> {
         pacing::complete_pin(&self.pool, lease, pin_id, record, now).await
+    }
+
+    // Replicas (issue 7): see `coord.rs`.
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    async fn try_lease_source(
+        &self,
+        source: &SourceId,
+        holder: &str,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<LeaseToken>> {
+        coord::try_lease_source(&self.pool, source, holder, until, now).await
+    }
+
+    async fn release_source(&self, source: &SourceId, token: LeaseToken) -> StoreResult<()> {
+        coord::release_source(&self.pool, source, token).await
+    }
+
+    async fn take_write_slot(
+        &self,
+        account: &str,
+        per_minute: f64,
+        burst: u32,
+        now: Millis,
+    ) -> StoreResult<Result<(), Millis>> {
+        coord::take_write_slot(&self.pool, account, per_minute, burst, now).await
+    }
+
+    async fn reserve_daily_pin(
+        &self,
+        account: &str,
+        day: i64,
+        cap: u32,
+    ) -> StoreResult<Option<u32>> {
+        coord::reserve_daily_pin(&self.pool, account, day, cap).await
+    }
+
+    async fn block_account(&self, account: &str, until: Millis) -> StoreResult<()> {
+        coord::block_account(&self.pool, account, until).await
+    }
+
+    async fn account_quota(&self, account: &str) -> StoreResult<AccountQuota> {
+        coord::account_quota(&self.pool, account).await
     }
 }

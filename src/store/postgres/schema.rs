@@ -48,7 +48,24 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX deliveries_keep ON deliveries (keep_until);
     "#,
-    // 2 (pacing): per-board spacing record, and the link index (one Pin per link per board).
+    // 2 (replicas, issue 7): who polls each source, and each account's quota shared by every
+    // replica (next write slot, rate-limit block, daily count), each updated in one statement.
+    r#"
+    CREATE TABLE source_leases (
+        source text   PRIMARY KEY,
+        holder text   NOT NULL,
+        token  bigint NOT NULL,
+        until  bigint NOT NULL
+    );
+    CREATE TABLE account_quota (
+        account       text   PRIMARY KEY,
+        next_slot     bigint NOT NULL DEFAULT 0,
+        blocked_until bigint,
+        day           bigint,
+        day_pins      int    NOT NULL DEFAULT 0
+    );
+    "#,
+    // 3 (pacing): per-board spacing record, and the link index (one Pin per link per board).
     r#"
     CREATE TABLE board_pace (
         account text  NOT NULL,

@@ -9,6 +9,7 @@
 
 mod batch;
 mod commit;
+mod coord;
 mod envelope;
 mod ingest;
 mod jobs;
@@ -83,6 +84,8 @@ pub(crate) struct Inner {
     batcher: Batcher,
     closed: AtomicBool,
     path: PathBuf,
+    /// Source leases and shared quotas (issue 7), in memory: one process per sled store.
+    pub(crate) coord: coord::Coordination,
 }
 
 impl SledStore {
@@ -134,6 +137,7 @@ impl SledStore {
             batcher,
             closed: AtomicBool::new(false),
             path: path.to_path_buf(),
+            coord: coord::Coordination::default(),
         });
         Batcher::spawn(queue, Arc::downgrade(&inner))?;
         Ok(SledStore { inner })

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use super::{SledStore, ingest, jobs, pacing, reads, state, trees};
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::{
-    AccountState, Attempt, BoardSlot, IngestPlan, Ingested, ItemFilter, Job, JobFilter, JobId,
-    JobState, Lease, LeaseOutcome, LinkClaim, LinkHolder, Millis, PinRecord, Quarantined,
-    SourceState, Store, StoreError, StoreResult, StoreStats, StoredItem,
+    AccountQuota, AccountState, Attempt, BoardSlot, IngestPlan, Ingested, ItemFilter, Job,
+    JobFilter, JobId, JobState, Lease, LeaseOutcome, LeaseToken, LinkClaim, LinkHolder, Millis,
+    PinRecord, Quarantined, SourceState, Store, StoreError, StoreResult, StoreStats, StoredItem,
 };
 
 #[async_trait]
@@ -288,5 +288,71 @@ impl Store for SledStore {
             pacing::complete_pin(inner, &lease, &pin_id, record, now)
         })
         .await
+    }
+
+    // Replicas (issue 7): in memory, see `coord.rs`.
+
+    async fn try_lease_source(
+        &self,
+        source: &SourceId,
+        holder: &str,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<LeaseToken>> {
+        self.open_check()?;
+        Ok(self
+            .inner
+            .coord
+            .try_lease_source(source.as_str(), holder, until, now))
+    }
+
+    async fn release_source(&self, source: &SourceId, token: LeaseToken) -> StoreResult<()> {
+        self.open_check()?;
+        self.inner.coord.release_source(source.as_str(), token);
+        Ok(())
+    }
+
+    async fn take_write_slot(
+        &self,
+        account: &str,
+        per_minute: f64,
+        burst: u32,
+        now: Millis,
+    ) -> StoreResult<Result<(), Millis>> {
+        self.open_check()?;
+        Ok(self
+            .inner
+            .coord
+            .take_write_slot(account, per_minute, burst, now))
+    }
+
+    async fn reserve_daily_pin(
+        &self,
+        account: &str,
+        day: i64,
+        cap: u32,
+    ) -> StoreResult<Option<u32>> {
+        self.open_check()?;
+        Ok(self.inner.coord.reserve_daily_pin(account, day, cap))
+    }
+
+    async fn block_account(&self, account: &str, until: Millis) -> StoreResult<()> {
+        self.open_check()?;
+        self.inner.coord.block_account(account, until);
+        Ok(())
+    }
+
+    async fn account_quota(&self, account: &str) -> StoreResult<AccountQuota> {
+        self.open_check()?;
+        Ok(self.inner.coord.account_quota(account))
+    }
+}
+
+impl SledStore {
+    fn open_check(&self) -> StoreResult<()> {
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(StoreError::Closed);
+        }
+        Ok(())
     }
 }

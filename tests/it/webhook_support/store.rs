@@ -128,4 +128,46 @@ impl Store for FailSwitch {
     async fn close(&self) -> StoreResult<()> {
         self.inner.close().await
     }
+    fn shared(&self) -> bool {
+        self.inner.shared()
+    }
+    async fn try_lease_source(
+        &self,
+        source: &SourceId,
+        holder: &str,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<LeaseToken>> {
+        self.inner
+            .try_lease_source(source, holder, until, now)
+            .await
+    }
+    async fn release_source(&self, source: &SourceId, token: LeaseToken) -> StoreResult<()> {
+        self.inner.release_source(source, token).await
+    }
+    async fn take_write_slot(
+        &self,
+        account: &str,
+        per_minute: f64,
+        burst: u32,
+        now: Millis,
+    ) -> StoreResult<Result<(), Millis>> {
+        self.inner
+            .take_write_slot(account, per_minute, burst, now)
+            .await
+    }
+    async fn reserve_daily_pin(
+        &self,
+        account: &str,
+        day: i64,
+        cap: u32,
+    ) -> StoreResult<Option<u32>> {
+        self.inner.reserve_daily_pin(account, day, cap).await
+    }
+    async fn block_account(&self, account: &str, until: Millis) -> StoreResult<()> {
+        self.inner.block_account(account, until).await
+    }
+    async fn account_quota(&self, account: &str) -> StoreResult<AccountQuota> {
+        self.inner.account_quota(account).await
+    }
 }
