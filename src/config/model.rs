@@ -230,6 +230,9 @@ pub struct RouteConfig {
     pub description: Option<String>,
     pub link: Option<String>,
     pub alt_text: Option<String>,
+    /// At least this long between two Pins on this route's board (`sync::board_pacing`).
+    #[serde(default, with = "super::opt_duration")]
+    pub min_spacing: Option<Duration>,
 }
 
 #[derive(Debug, Deserialize)]

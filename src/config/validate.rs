@@ -146,6 +146,11 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
             problems.push(ConfigProblem::new(path(key), message));
         }
     }
+    let only_account = match config.accounts.as_slice() {
+        [only] => Some(only.name.as_str()),
+        _ => None,
+    };
+    crate::sync::board_pacing::validate_routes(&config.routes, only_account, problems);
 }
 
 fn is_numeric_id(id: &str) -> bool {

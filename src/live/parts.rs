@@ -130,6 +130,7 @@ impl Factory {
                         RouteRuntime {
                             templates,
                             create_missing: route.create_missing,
+                            min_spacing: route.min_spacing,
                         },
                     );
                 }

@@ -14,8 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::item::{DedupKey, Fingerprint, Item, SourceId};
 
 pub mod open;
+pub mod pacing;
 pub mod postgres;
 pub mod sled;
+
+pub use pacing::{BoardSlot, LinkClaim, LinkHolder, PinRecord};
 
 /// Unix time in milliseconds. Passed in by callers so tests control time.
 pub type Millis = i64;
@@ -260,6 +263,9 @@ pub struct AccountState {
     pub day_pins: u32,
 }
 
+/// A change to an account's record, applied atomically by `update_account_state`. It may run
+/// more than once (a backend may retry its transaction), so it must only depend on its input.
+pub type AccountUpdate = Box<dyn Fn(&mut AccountState) + Send + Sync>;
 /// An account's quota as several replicas share it (issue 7): the rate-limit block and the
 /// daily Pin count, read from the store before each create.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -408,6 +414,21 @@ pub trait Store: Send + Sync + 'static {
     async fn account_state(&self, account: &str) -> StoreResult<AccountState>;
     async fn set_account_state(&self, account: &str, state: &AccountState) -> StoreResult<()>;
 
+    /// Read, change and write one account's record as one atomic step (the daily count, a
+    /// rate-limit block and refreshed tokens are written by different tasks, and with
+    /// PostgreSQL by different replicas). Returns the record as written. The default is a
+    /// plain read then write, for test doubles; both real backends override it.
+    async fn update_account_state(
+        &self,
+        account: &str,
+        update: AccountUpdate,
+    ) -> StoreResult<AccountState> {
+        let mut state = self.account_state(account).await?;
+        update(&mut state);
+        self.set_account_state(account, &state).await?;
+        Ok(state)
+    }
+
     /// Drop delivery ids whose horizon has passed. Returns how many were dropped.
     async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64>;
 
@@ -416,6 +437,62 @@ pub trait Store: Send + Sync + 'static {
 
     /// Make everything durable and stop background work (shutdown).
     async fn close(&self) -> StoreResult<()>;
+
+    // --- Pacing (issue 5 §7): per-board spacing and one Pin per link per board. The rules are
+    // in `pacing.rs`; each backend applies them in one transaction. The defaults are "no
+    // pacing" for test doubles and wrappers; both real backends override every one of them
+    // (checked by the conformance suite). ---
+
+    /// May the leased job pin on its board now, `spacing_ms` after the board's last Pin? If
+    /// so the slot is taken; if not, the job's place in the board's queue is booked and the
+    /// answer says when to come back. Survives restarts.
+    async fn reserve_board_slot(
+        &self,
+        lease: &Lease,
+        spacing_ms: i64,
+        now: Millis,
+    ) -> StoreResult<BoardSlot> {
+        let _ = (lease, spacing_ms, now);
+        Ok(BoardSlot::Granted)
+    }
+
+    /// The board's last Pin time as recorded (`None` before its first Pin).
+    async fn board_last_pin(&self, account: &str, board: &str) -> StoreResult<Option<Millis>> {
+        let _ = (account, board);
+        Ok(None)
+    }
+
+    /// Claim the normalised `link` on the leased job's board (account + board) for the job:
+    /// `Mine` (make the Pin), `Pinned` (complete as a duplicate of it) or `Busy` (another
+    /// job holding it is still running).
+    async fn claim_link(&self, lease: &Lease, link: &str, now: Millis) -> StoreResult<LinkClaim> {
+        let _ = (lease, link, now);
+        Ok(LinkClaim::Mine)
+    }
+
+    /// Who holds `link` on a board (for tests and status).
+    async fn link_holder(
+        &self,
+        account: &str,
+        board: &str,
+        link: &str,
+    ) -> StoreResult<Option<LinkHolder>> {
+        let _ = (account, board, link);
+        Ok(None)
+    }
+
+    /// `complete`, plus in the same transaction: the link index entry points at this Pin, and
+    /// (unless `record.note` says it is a duplicate) the board's last Pin time is now.
+    async fn complete_pin(
+        &self,
+        lease: &Lease,
+        pin_id: &str,
+        record: PinRecord<'_>,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let _ = record;
+        self.complete(lease, pin_id, now).await
+    }
 
     // ---- Replicas (issue 7): coordination between processes that share one store. ----
 

@@ -15,7 +15,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::account::{AccountRuntime, AccountStatus, DailyCap};
+use super::board_pacing::{BoardPacing, Gate};
 use super::boards::ResolveError;
+use super::link_index::normalise_link;
 use super::quota;
 use super::reconcile::find_existing_pin;
 use super::retry::Backoff;
@@ -23,7 +25,7 @@ use super::template::{PinText, Templates};
 use crate::clock::SharedClock;
 use crate::pinterest::ApiError;
 use crate::pinterest::model::{MediaSource, PinCreate};
-use crate::store::{Attempt, Lease, LeaseOutcome, Millis, Store, StoreResult};
+use crate::store::{Attempt, Lease, LeaseOutcome, Millis, PinRecord, Store, StoreResult};
 
 /// How long a 429 that cites spam pauses the account, at least.
 const SPAM_PAUSE: Duration = Duration::from_secs(3600);
@@ -48,6 +50,8 @@ pub struct SyncSettings {
 pub struct RouteRuntime {
     pub templates: Templates,
     pub create_missing: bool,
+    /// The route's `min_spacing` between Pins on its board.
+    pub min_spacing: Option<std::time::Duration>,
 }
 
 /// What happened to a job, for the demo, tests and logs.
@@ -86,6 +90,9 @@ pub struct Engine {
     settings: SyncSettings,
     wake: Arc<Notify>,
     events: broadcast::Sender<SyncEvent>,
+    /// Per-board spacing and one Pin per link per board (`board_pacing.rs`), from the routes
+    /// in force (replaced with them).
+    pacing: std::sync::RwLock<Arc<BoardPacing>>,
 }
 
 /// How a job attempt ended, before it is written back.
@@ -93,6 +100,13 @@ enum Outcome {
     Created {
         pin_id: String,
         reconciled: bool,
+        /// The Pin's normalised link, for the link index.
+        link: Option<String>,
+    },
+    /// The link is already pinned on the board: done, with that Pin and a note why.
+    Duplicate {
+        pin_id: String,
+        note: String,
     },
     Failed(Failure),
     /// Another worker took the job over before the create was sent; nothing to write.
@@ -134,12 +148,19 @@ impl Engine {
             settings,
             wake,
             events,
+            pacing: Default::default(),
         }
     }
 
-    /// Replace the routes' templates and board settings (live configuration). Queued jobs keep
-    /// their targets; a route that is gone renders with the default templates.
+    /// Replace the routes' templates, board settings and spacings (live configuration). Queued
+    /// jobs keep their targets; a route that is gone renders with the default templates.
     pub fn set_routes(&self, routes: HashMap<String, RouteRuntime>) {
+        let pacing = BoardPacing::new(
+            routes
+                .iter()
+                .map(|(name, route)| (name.clone(), route.min_spacing)),
+        );
+        *self.pacing.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(pacing);
         *self.routes.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(routes);
     }
 
@@ -279,8 +300,16 @@ impl Engine {
         let outcome = self.attempt(&lease).await;
         let now = self.clock.now_ms();
         let written = match outcome {
-            Outcome::Created { pin_id, reconciled } => {
-                let result = self.store.complete(&lease, &pin_id, now).await;
+            Outcome::Created {
+                pin_id,
+                reconciled,
+                link,
+            } => {
+                let record = PinRecord {
+                    link: link.as_deref(),
+                    note: None,
+                };
+                let result = self.store.complete_pin(&lease, &pin_id, record, now).await;
                 if matches!(result, Ok(LeaseOutcome::Applied)) {
                     tracing::info!(job = %job_id, pin_id = %pin_id, board = %lease.job.target.board, reconciled, "Pin created.");
                     let _ = self.events.send(SyncEvent::PinCreated {
@@ -295,6 +324,16 @@ impl Engine {
                     });
                 }
                 result
+            }
+            Outcome::Duplicate { pin_id, note } => {
+                tracing::info!(job = %job_id, pin_id = %pin_id, board = %lease.job.target.board, note = %note, "Link already on the board; no second Pin.");
+                metrics::counter!("pinbridge_link_duplicates_total", "account" => lease.job.target.account.clone())
+                    .increment(1);
+                let record = PinRecord {
+                    link: None,
+                    note: Some(&note),
+                };
+                self.store.complete_pin(&lease, &pin_id, record, now).await
             }
             Outcome::Failed(failure) => self.fail(&lease, failure, now).await,
             Outcome::LeaseLost => Ok(LeaseOutcome::LeaseLost),
@@ -345,6 +384,28 @@ impl Engine {
             Ok(text) => text,
             Err(error) => return Outcome::Failed(Failure::Permanent { error }),
         };
+        let link = text.link.as_deref().map(normalise_link);
+        let pacing = self
+            .pacing
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match pacing
+            .gate(self.store.as_ref(), lease, link.as_deref(), now)
+            .await
+        {
+            Ok(Gate::Go) => {}
+            Ok(Gate::Duplicate { pin_id, note }) => return Outcome::Duplicate { pin_id, note },
+            Ok(Gate::Wait { at, reason }) => {
+                return Outcome::Failed(Failure::Wait { at, error: reason });
+            }
+            Err(e) => {
+                return Outcome::Failed(Failure::Transient {
+                    error: format!("board pacing: {e}"),
+                    retry_after: None,
+                });
+            }
+        }
         let create_missing = self
             .route_table()
             .get(&target.route)
@@ -387,6 +448,7 @@ impl Engine {
                     return Outcome::Created {
                         pin_id,
                         reconciled: true,
+                        link,
                     };
                 }
                 Ok(None) if lease.job.attempts >= self.settings.max_attempts => {
@@ -458,6 +520,7 @@ impl Engine {
                 Outcome::Created {
                     pin_id: created.id,
                     reconciled: false,
+                    link,
                 }
             }
             Err(e) => Outcome::Failed(self.classify(account, e, true).await),
@@ -550,16 +613,18 @@ impl Engine {
         problem: Option<String>,
     ) {
         quota::share_block(self.store.as_ref(), account, until).await;
-        let _guard = account.state_lock.lock().await;
-        let result = async {
-            let mut state = self.store.account_state(&account.name).await?;
-            state.blocked_until = Some(state.blocked_until.unwrap_or(0).max(until));
-            if problem.is_some() {
-                state.problem = problem;
-            }
-            self.store.set_account_state(&account.name, &state).await
-        }
-        .await;
+        let result = self
+            .store
+            .update_account_state(
+                &account.name,
+                Box::new(move |state| {
+                    state.blocked_until = Some(state.blocked_until.unwrap_or(0).max(until));
+                    if problem.is_some() {
+                        state.problem.clone_from(&problem);
+                    }
+                }),
+            )
+            .await;
         if let Err(e) = result {
             tracing::error!(account = %account.name, error = %e, "Could not persist the rate-limit block.");
         }
@@ -568,16 +633,13 @@ impl Engine {
     /// Set (or with `None` clear) the account's problem in its store record.
     async fn persist_problem(&self, account: &AccountRuntime, problem: Option<String>) {
         account.set_problem(problem.clone());
-        let _guard = account.state_lock.lock().await;
-        let result = async {
-            let mut state = self.store.account_state(&account.name).await?;
-            if state.problem == problem {
-                return Ok(());
-            }
-            state.problem = problem;
-            self.store.set_account_state(&account.name, &state).await
-        }
-        .await;
+        let result = self
+            .store
+            .update_account_state(
+                &account.name,
+                Box::new(move |state| state.problem.clone_from(&problem)),
+            )
+            .await;
         if let Err(e) = result {
             tracing::error!(account = %account.name, error = %e, "Could not persist the account problem.");
         }
@@ -585,17 +647,22 @@ impl Engine {
 
     /// Record today's Pin count, so a restart keeps counting against the daily cap.
     async fn persist_day(&self, account: &AccountRuntime, day: i64, sent: u32) {
-        let _guard = account.state_lock.lock().await;
-        let result = async {
-            let mut state = self.store.account_state(&account.name).await?;
-            if state.day == Some(day) && state.day_pins >= sent {
-                return Ok(());
-            }
-            state.day = Some(day);
-            state.day_pins = sent;
-            self.store.set_account_state(&account.name, &state).await
-        }
-        .await;
+        let result = self
+            .store
+            .update_account_state(
+                &account.name,
+                Box::new(move |state| {
+                    // Never back: a count from another task or replica may be ahead.
+                    if state.day.is_some_and(|d| d > day)
+                        || (state.day == Some(day) && state.day_pins >= sent)
+                    {
+                        return;
+                    }
+                    state.day = Some(day);
+                    state.day_pins = sent;
+                }),
+            )
+            .await;
         if let Err(e) = result {
             tracing::error!(account = %account.name, error = %e, "Could not persist the daily Pin count.");
         }

@@ -2,8 +2,10 @@
 //! Pinterest with retries, rate limits and reconciliation.
 
 pub mod account;
+pub mod board_pacing;
 pub mod boards;
 pub mod engine;
+pub mod link_index;
 pub mod pacer;
 mod quota;
 pub mod reconcile;

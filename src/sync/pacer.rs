@@ -4,17 +4,30 @@
 //! does not empty the minute's quota at once. A 429 halves the rate (never below one a
 //! minute); every successful write adds back a twentieth of the configured rate, so the full
 //! rate returns after a few dozen clean writes.
+//!
+//! The bucket alone lets `rate + burst` writes into one minute, and Pinterest (like the sandbox)
+//! counts a sliding minute: so a log of recent writes also keeps any minute (plus a margin for
+//! the requests' travel time) at or under the configured quota. Without it a backlog gets a 429
+//! every minute at `writes_per_minute = Q` (measured: docs/BENCHMARKS.md, quota pacing).
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+/// The quota's window, and the margin for a request's travel time: the server counts a write
+/// when it arrives, which may be a little after it was sent.
+const WINDOW: Duration = Duration::from_secs(60);
+const WINDOW_MARGIN: Duration = Duration::from_millis(500);
 
 struct Bucket {
     /// Writes per minute now.
     rate: f64,
     tokens: f64,
     last: Instant,
+    /// When the writes of the last window were let through (at most `configured`).
+    sent: VecDeque<Instant>,
 }
 
 pub struct Pacer {
@@ -34,6 +47,7 @@ impl Pacer {
                 rate: f64::from(configured),
                 tokens: burst,
                 last: Instant::now(),
+                sent: VecDeque::new(),
             }),
         }
     }
@@ -59,8 +73,21 @@ impl Pacer {
         let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
         b.tokens = (b.tokens + elapsed * b.rate / 60.0).min(self.burst);
         b.last = b.last.max(now);
+        while b
+            .sent
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) >= WINDOW + WINDOW_MARGIN)
+        {
+            b.sent.pop_front();
+        }
+        if b.sent.len() >= self.configured as usize
+            && let Some(&oldest) = b.sent.front()
+        {
+            return Some((oldest + WINDOW + WINDOW_MARGIN).saturating_duration_since(now));
+        }
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
+            b.sent.push_back(now);
             return None;
         }
         Some(Duration::from_secs_f64((1.0 - b.tokens) * 60.0 / b.rate))
@@ -109,6 +136,29 @@ mod tests {
         );
         assert_eq!(pacer.try_take(t0 + Duration::from_secs(1)), None);
         assert!(pacer.try_take(t0 + Duration::from_secs(1)).is_some());
+    }
+
+    #[test]
+    fn no_sliding_minute_holds_more_than_the_configured_writes() {
+        let pacer = Pacer::new(12); // burst 2
+        let t0 = pacer.lock().last;
+        let mut grants = Vec::new();
+        let mut now = t0;
+        while now < t0 + Duration::from_secs(300) {
+            match pacer.try_take(now) {
+                None => grants.push(now),
+                Some(wait) => now += wait.max(Duration::from_millis(1)),
+            }
+        }
+        for (i, &g) in grants.iter().enumerate() {
+            let in_window = grants[i..]
+                .iter()
+                .take_while(|&&t| t < g + WINDOW + WINDOW_MARGIN)
+                .count();
+            assert!(in_window <= 12, "{in_window} writes in one minute from {i}");
+        }
+        // And the quota is still used: about 12 a minute over five minutes.
+        assert!(grants.len() >= 55, "{} grants", grants.len());
     }
 
     #[test]

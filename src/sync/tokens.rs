@@ -83,14 +83,14 @@ pub async fn persist_refreshed(
     while let Some((account, origin, tokens, lock)) = rx.recv().await {
         let blob = vault.seal(&account, &tokens, &origin);
         let _guard = lock.lock().await;
-        let result = async {
-            let mut state = store.account_state(&account).await?;
-            state.tokens = Some(blob);
-            store.set_account_state(&account, &state).await
-        }
-        .await;
+        let result = store
+            .update_account_state(
+                &account,
+                Box::new(move |state| state.tokens = Some(blob.clone())),
+            )
+            .await;
         match result {
-            Ok(()) => tracing::debug!(account = %account, "Refreshed tokens stored (sealed)."),
+            Ok(_) => tracing::debug!(account = %account, "Refreshed tokens stored (sealed)."),
             Err(e) => {
                 tracing::error!(account = %account, error = %e, "Refreshed tokens could not be stored; they last until restart.")
             }
@@ -190,13 +190,14 @@ impl SharedTokens for StoreTokens {
             Some(tokens) => {
                 let blob = self.vault.seal(&self.account, tokens, &self.origin);
                 let _guard = self.lock.lock().await;
-                async {
-                    let mut state = self.store.account_state(&self.account).await?;
-                    state.tokens = Some(blob);
-                    self.store.set_account_state(&self.account, &state).await
-                }
-                .await
-                .map_err(shared_error)
+                self.store
+                    .update_account_state(
+                        &self.account,
+                        Box::new(move |state| state.tokens = Some(blob.clone())),
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(shared_error)
             }
             None => Ok(()),
         };

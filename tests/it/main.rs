@@ -44,6 +44,7 @@ mod store_sled;
 mod sync_accounts;
 mod sync_e2e;
 mod sync_faults;
+mod sync_pacing;
 mod torture;
 mod webhook_crash;
 mod webhook_dedup;

@@ -513,7 +513,10 @@ async fn refreshed_tokens_are_sealed_in_the_store_and_survive_a_restart() {
     drop(app);
     let app = h.app().await;
     h.sandbox.expire_access_tokens();
-    *h.feed.body.lock().unwrap() = FEED.replace("k-2", "k-20");
+    // A new item needs a new link too: one link is pinned once per board (board pacing).
+    *h.feed.body.lock().unwrap() = FEED
+        .replace("k-2", "k-20")
+        .replace("kitchen.example/soup<", "kitchen.example/soup-2<");
     poll(&app).await;
     app.engine.run_due().await.unwrap();
     assert_eq!(

@@ -8,6 +8,7 @@ mod config_records;
 mod coord;
 mod ingest;
 mod jobs;
+mod pacing;
 mod schema;
 mod state;
 
@@ -202,6 +203,14 @@ impl Store for PgStore {
         state::set(&self.pool, "account_state", "account", account, value).await
     }
 
+    async fn update_account_state(
+        &self,
+        account: &str,
+        update: AccountUpdate,
+    ) -> StoreResult<AccountState> {
+        pacing::update_account(&self.pool, account, &update).await
+    }
+
     async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM deliveries WHERE keep_until <= $1")
             .bind(now)
@@ -239,6 +248,44 @@ impl Store for PgStore {
     async fn close(&self) -> StoreResult<()> {
         self.pool.close().await;
         Ok(())
+    }
+
+    // --- Pacing (issue 5 §7) ---
+
+    async fn reserve_board_slot(
+        &self,
+        lease: &Lease,
+        spacing_ms: i64,
+        now: Millis,
+    ) -> StoreResult<BoardSlot> {
+        pacing::reserve_board_slot(&self.pool, lease, spacing_ms, now).await
+    }
+
+    async fn board_last_pin(&self, account: &str, board: &str) -> StoreResult<Option<Millis>> {
+        pacing::board_last_pin(&self.pool, account, board).await
+    }
+
+    async fn claim_link(&self, lease: &Lease, link: &str, now: Millis) -> StoreResult<LinkClaim> {
+        pacing::claim_link(&self.pool, lease, link, now).await
+    }
+
+    async fn link_holder(
+        &self,
+        account: &str,
+        board: &str,
+        link: &str,
+    ) -> StoreResult<Option<LinkHolder>> {
+        pacing::link_holder(&self.pool, account, board, link).await
+    }
+
+    async fn complete_pin(
+        &self,
+        lease: &Lease,
+        pin_id: &str,
+        record: PinRecord<'_>,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        pacing::complete_pin(&self.pool, lease, pin_id, record, now).await
     }
 
     // Replicas (issue 7): see `coord.rs`.

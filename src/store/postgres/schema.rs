@@ -74,6 +74,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, id)
     );
     "#,
+    // 4 (pacing, issue 5): per-board spacing record, and the link index (one Pin per link per board).
+    r#"
+    CREATE TABLE board_pace (
+        account text  NOT NULL,
+        board   text  NOT NULL,
+        state   jsonb NOT NULL,
+        PRIMARY KEY (account, board)
+    );
+    CREATE TABLE links (
+        account text  NOT NULL,
+        board   text  NOT NULL,
+        link    text  NOT NULL,
+        holder  jsonb NOT NULL,
+        PRIMARY KEY (account, board, link)
+    );
+    "#,
 ];
 
 /// The newest schema this build knows.

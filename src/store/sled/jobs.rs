@@ -28,7 +28,7 @@ fn runnable(state: &JobState, now: Millis) -> bool {
 }
 
 /// Store `job` (whose state was `old`) and move its due-index entry to match its new state.
-fn put_job(
+pub(super) fn put_job(
     jobs: &TransactionalTree,
     due: &TransactionalTree,
     old: &JobState,

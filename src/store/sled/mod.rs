@@ -15,6 +15,7 @@ mod envelope;
 mod ingest;
 mod jobs;
 mod keys;
+mod pacing;
 mod reads;
 mod state;
 mod store_impl;

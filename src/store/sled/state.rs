@@ -76,3 +76,22 @@ pub(crate) fn purge_deliveries(inner: &Inner, now: Millis) -> StoreResult<u64> {
     }
     Ok(dropped)
 }
+
+/// Read-modify-write of one account record in a sled transaction (atomic against every other
+/// writer of the record).
+pub(crate) fn update_account(
+    inner: &Inner,
+    account: &str,
+    update: &crate::store::AccountUpdate,
+) -> StoreResult<crate::store::AccountState> {
+    let tree = &inner.trees.accounts;
+    inner.with_quarantine(|| {
+        tree.transaction(|t| {
+            let mut state: crate::store::AccountState =
+                trees::tx_get(t, trees::ACCOUNTS, account.as_bytes())?.unwrap_or_default();
+            update(&mut state);
+            t.insert(account.as_bytes(), encode(&state))?;
+            Ok(state)
+        })
+    })
+}

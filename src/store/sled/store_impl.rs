@@ -5,12 +5,13 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 
-use super::{SledStore, config_records, ingest, jobs, reads, state, trees};
+use super::{SledStore, config_records, ingest, jobs, pacing, reads, state, trees};
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::{
-    AccountQuota, AccountState, Attempt, ConfigRecord, ConfigRecordKind, IngestPlan, Ingested,
-    ItemFilter, Job, JobFilter, JobId, JobState, Lease, LeaseOutcome, LeaseToken, Millis,
-    Quarantined, SourceState, Store, StoreError, StoreResult, StoreStats, StoredItem,
+    AccountQuota, AccountState, Attempt, BoardSlot, ConfigRecord, ConfigRecordKind, IngestPlan,
+    Ingested, ItemFilter, Job, JobFilter, JobId, JobState, Lease, LeaseOutcome, LeaseToken,
+    LinkClaim, LinkHolder, Millis, PinRecord, Quarantined, SourceState, Store, StoreError,
+    StoreResult, StoreStats, StoredItem,
 };
 
 #[async_trait]
@@ -201,6 +202,16 @@ impl Store for SledStore {
             .await
     }
 
+    async fn update_account_state(
+        &self,
+        account: &str,
+        update: crate::store::AccountUpdate,
+    ) -> StoreResult<AccountState> {
+        let account = account.to_string();
+        self.write(move |inner| state::update_account(inner, &account, &update))
+            .await
+    }
+
     async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
         self.write(move |inner| state::purge_deliveries(inner, now))
             .await
@@ -242,6 +253,62 @@ impl Store for SledStore {
         tokio::task::spawn_blocking(move || inner.committer.stop())
             .await
             .map_err(|e| StoreError::Io(format!("stopping the store flusher failed: {e}")))
+    }
+
+    // --- Pacing (issue 5 §7) ---
+
+    async fn reserve_board_slot(
+        &self,
+        lease: &Lease,
+        spacing_ms: i64,
+        now: Millis,
+    ) -> StoreResult<BoardSlot> {
+        let lease = lease.clone();
+        self.write(move |inner| pacing::reserve_board_slot(inner, &lease, spacing_ms, now))
+            .await
+    }
+
+    async fn board_last_pin(&self, account: &str, board: &str) -> StoreResult<Option<Millis>> {
+        let (account, board) = (account.to_string(), board.to_string());
+        self.read(move |inner| pacing::board_last_pin(inner, &account, &board))
+            .await
+    }
+
+    async fn claim_link(&self, lease: &Lease, link: &str, now: Millis) -> StoreResult<LinkClaim> {
+        let (lease, link) = (lease.clone(), link.to_string());
+        self.write(move |inner| pacing::claim_link(inner, &lease, &link, now))
+            .await
+    }
+
+    async fn link_holder(
+        &self,
+        account: &str,
+        board: &str,
+        link: &str,
+    ) -> StoreResult<Option<LinkHolder>> {
+        let (account, board, link) = (account.to_string(), board.to_string(), link.to_string());
+        self.read(move |inner| pacing::link_holder(inner, &account, &board, &link))
+            .await
+    }
+
+    async fn complete_pin(
+        &self,
+        lease: &Lease,
+        pin_id: &str,
+        record: PinRecord<'_>,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let (lease, pin_id) = (lease.clone(), pin_id.to_string());
+        let link = record.link.map(str::to_string);
+        let note = record.note.map(str::to_string);
+        self.write(move |inner| {
+            let record = PinRecord {
+                link: link.as_deref(),
+                note: note.as_deref(),
+            };
+            pacing::complete_pin(inner, &lease, &pin_id, record, now)
+        })
+        .await
     }
 
     // Replicas (issue 7): in memory, see `coord.rs`.

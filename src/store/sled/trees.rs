@@ -22,6 +22,8 @@ pub const META: &str = "meta";
 pub const QUARANTINE: &str = "quarantine";
 /// Runtime configuration records (live configuration, issue 8).
 pub const CONFIG_RECORDS: &str = "config_records";
+pub const BOARD_PACE: &str = "board_pace";
+pub const LINKS: &str = "links";
 
 /// Every tree the store uses. Values are envelopes (`envelope.rs`) except in the index trees
 /// (`jobs_due`, `item_jobs`, `deliveries_by_time`), whose keys carry everything and values are empty.
@@ -51,6 +53,10 @@ pub(crate) struct Trees {
     pub quarantine: Tree,
     /// `kind \0 id` → `ConfigRecord`
     pub config_records: Tree,
+    /// account + board → `BoardPace` (pacing)
+    pub board_pace: Tree,
+    /// account + board + normalised link → `LinkHolder` (pacing)
+    pub links: Tree,
 }
 
 impl Trees {
@@ -68,6 +74,8 @@ impl Trees {
             meta: db.open_tree(META)?,
             quarantine: db.open_tree(QUARANTINE)?,
             config_records: db.open_tree(CONFIG_RECORDS)?,
+            board_pace: db.open_tree(BOARD_PACE)?,
+            links: db.open_tree(LINKS)?,
         })
     }
 }
@@ -138,6 +146,8 @@ impl Trees {
             DELIVERIES => &self.deliveries,
             META => &self.meta,
             CONFIG_RECORDS => &self.config_records,
+            BOARD_PACE => &self.board_pace,
+            LINKS => &self.links,
             _ => return None,
         })
     }

@@ -1,0 +1,420 @@
+//! Quota benchmark (docs/BENCHMARKS.md, "Write quota pacing"): how close pinbridge runs to a
+//! per-user write quota of Q writes a minute, and with how many 429s.
+//!
+//! `cargo run --example quota_pacing -- [--quota 120] [--minutes 3] [--only NAME]`
+//!
+//! One in-process sandbox on loopback enforces Q writes per user per sliding minute (each
+//! scenario has its own user, so its own window). Scenarios, all in one run:
+//! - `baseline`: a bare client sending creates back to back for `minutes`: what the quota
+//!   itself lets through (Q a minute) and how many 429s hammering it costs.
+//! - `configured`: pinbridge with `writes_per_minute = Q`, a backlog of Q × (minutes + 1) items.
+//! - `too-high`: the same with `writes_per_minute = 4Q` (quota not configured right): the AIMD
+//!   pacer has to find Q from the 429s.
+//! - `latency`: `writes_per_minute = Q`, items arriving at Q/2 a minute for `minutes`:
+//!   ingest (durable) → Pin-created latency, p50/p99.
+//!
+//! Every figure is printed as one line per scenario.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pinbridge::app::App;
+use pinbridge::clock::SystemClock;
+use pinbridge::config::Config;
+use pinbridge::ingest::Submission;
+use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::pinterest::sandbox::{Sandbox, SandboxConfig};
+use pinbridge::sync::SyncEvent;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+struct Args {
+    quota: u32,
+    minutes: u64,
+    only: Option<String>,
+}
+
+fn args() -> Result<Args, String> {
+    let mut out = Args {
+        quota: 120,
+        minutes: 3,
+        only: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--quota" => out.quota = value.parse().map_err(|e| format!("--quota: {e}"))?,
+            "--minutes" => out.minutes = value.parse().map_err(|e| format!("--minutes: {e}"))?,
+            "--only" => out.only = Some(value),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if out.quota < 6 || out.minutes == 0 {
+        return Err("--quota must be at least 6 and --minutes at least 1".into());
+    }
+    Ok(out)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Make a board before the measured window (a board create is a write too; one per account
+/// in real use, so it is left out of the window).
+async fn create_board(http: &reqwest::Client, api: &str, auth: &str, name: &str) -> String {
+    let board: serde_json::Value = http
+        .post(format!("{api}boards"))
+        .header("authorization", auth)
+        .json(&serde_json::json!({"name": name}))
+        .send()
+        .await
+        .expect("create board")
+        .json()
+        .await
+        .expect("board json");
+    board["id"].as_str().unwrap_or_default().to_string()
+}
+
+/// The bare client: creates as fast as the sandbox answers (two at a time) for `window`.
+async fn baseline(user: &Prepared, api: &str, window: Duration) -> (u64, u64) {
+    let http = reqwest::Client::new();
+    let auth = format!("Bearer {}", user.token);
+    let board_id = user.board_id.clone();
+    let end = Instant::now() + window;
+    let ok = Arc::new(Mutex::new((0u64, 0u64)));
+    let mut tasks = Vec::new();
+    for w in 0..2 {
+        let (http, auth, board_id, api, ok) = (
+            http.clone(),
+            auth.clone(),
+            board_id.clone(),
+            api.to_string(),
+            ok.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0;
+            while Instant::now() < end {
+                i += 1;
+                let answer = http
+                    .post(format!("{api}pins"))
+                    .header("authorization", &auth)
+                    .json(&serde_json::json!({
+                        "board_id": board_id,
+                        "title": format!("b{w}-{i}"),
+                        "link": format!("https://bench.example/b/{w}/{i}"),
+                        "media_source": {"source_type": "image_url", "url": "https://bench.example/i.jpg"}
+                    }))
+                    .send()
+                    .await;
+                let mut counts = ok.lock().unwrap();
+                match answer.map(|r| r.status().as_u16()) {
+                    Ok(201) | Ok(200) => counts.0 += 1,
+                    Ok(429) => counts.1 += 1,
+                    _ => {}
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    ok.lock().map(|c| *c).unwrap_or_default()
+}
+
+/// A sandbox user with its board already made.
+struct Prepared {
+    token: String,
+    board_id: String,
+}
+
+async fn prepare(sandbox: &Sandbox, api: &str, name: &str) -> Prepared {
+    let user = sandbox.create_user(name);
+    let auth = format!("Bearer {}", user.access_token);
+    let board_id = create_board(&reqwest::Client::new(), api, &auth, "Bench").await;
+    Prepared {
+        token: user.access_token,
+        board_id,
+    }
+}
+
+struct Run {
+    pins: Vec<Instant>,
+    latencies_ms: Vec<f64>,
+    rate_samples: Vec<f64>,
+    rate_limited: u64,
+}
+
+/// pinbridge against a fresh user: `backlog` items at once, then `per_minute` arrivals a
+/// minute, for `window`.
+#[allow(clippy::too_many_arguments)]
+async fn pinbridge_run(
+    sandbox: &Sandbox,
+    api: &str,
+    user: &Prepared,
+    name: &str,
+    writes_per_minute: u32,
+    backlog: usize,
+    per_minute: u32,
+    window: Duration,
+) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        r#"
+[store]
+path = "{store}"
+[pinterest]
+api_base = "{api}"
+[[accounts]]
+name = "main"
+access_token = "{token}"
+writes_per_minute = {writes_per_minute}
+daily_cap = 100000
+[[routes]]
+source = "*"
+board = "Bench"
+create_missing = true
+[sync]
+workers = 4
+"#,
+        store = dir.path().join("store").display(),
+        token = user.token,
+    );
+    let config = Config::from_toml(&text, Path::new("bench.toml"), &|_| None).expect("config");
+    let app = App::build(&config, Arc::new(SystemClock))
+        .await
+        .expect("app");
+    let before = sandbox.stats().rate_limited;
+    let ingested: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let source = SourceId::new("bench");
+    let item = |i: usize| {
+        let mut item = Item::new(source.clone(), DedupKey::new("id", &i.to_string()));
+        item.title = format!("Item {i}");
+        item.link = Some(format!("https://bench.example/{name}/{i}"));
+        item.image_url = Some(format!("https://bench.example/{i}.jpg"));
+        item
+    };
+    for i in 0..backlog {
+        let it = item(i);
+        ingested
+            .lock()
+            .unwrap()
+            .insert(it.link.clone().unwrap_or_default(), Instant::now());
+        app.ingest
+            .submit(it, Submission::default())
+            .await
+            .expect("ingest");
+    }
+    let start = Instant::now();
+    let stop = CancellationToken::new();
+    let mut events = app.engine.subscribe();
+    let engine = tokio::spawn(app.engine.clone().run(stop.clone()));
+    let collected = Arc::new(Mutex::new((Vec::new(), Vec::new())));
+    let collector = {
+        let (collected, ingested, stop) = (collected.clone(), ingested.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    event = events.recv() => match event {
+                        Ok(SyncEvent::PinCreated { link, .. }) => {
+                            let now = Instant::now();
+                            let at = link.and_then(|l| ingested.lock().unwrap().get(&l).copied());
+                            let mut c = collected.lock().unwrap();
+                            c.0.push(now);
+                            if let Some(at) = at {
+                                c.1.push(now.duration_since(at).as_secs_f64() * 1000.0);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+        })
+    };
+    let mut rate_samples = Vec::new();
+    let mut next = backlog;
+    let gap = (per_minute > 0).then(|| Duration::from_secs_f64(60.0 / f64::from(per_minute)));
+    let mut next_arrival = start;
+    let mut next_sample = start;
+    while start.elapsed() < window {
+        let now = Instant::now();
+        if now >= next_sample {
+            if let Some(status) = app.engine.account_status().first() {
+                rate_samples.push(status.writes_per_minute);
+            }
+            next_sample += Duration::from_secs(10);
+        }
+        if let Some(gap) = gap
+            && now >= next_arrival
+        {
+            let it = item(next);
+            next += 1;
+            ingested
+                .lock()
+                .unwrap()
+                .insert(it.link.clone().unwrap_or_default(), Instant::now());
+            app.ingest
+                .submit(it, Submission::default())
+                .await
+                .expect("ingest");
+            next_arrival += gap;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    let _ = engine.await;
+    let _ = collector.await;
+    let _ = app.store.close().await;
+    let (pins, mut latencies_ms) = collected.lock().unwrap().clone();
+    latencies_ms.sort_by(f64::total_cmp);
+    Run {
+        pins: pins.into_iter().filter(|t| *t <= start + window).collect(),
+        latencies_ms,
+        rate_samples,
+        rate_limited: sandbox.stats().rate_limited - before,
+    }
+}
+
+fn report(name: &str, q: u32, minutes: u64, run: &Run, start_hint: &str) {
+    let per_min = run.pins.len() as f64 / minutes as f64;
+    // Steady state: the minutes after the first (the first has the bucket's burst, or the
+    // AIMD's search).
+    let steady = run.pins.len().saturating_sub(
+        run.pins
+            .first()
+            .map(|&t0| {
+                run.pins
+                    .iter()
+                    .filter(|&&t| t < t0 + Duration::from_secs(60))
+                    .count()
+            })
+            .unwrap_or(0),
+    );
+    let steady_per_min = if minutes > 1 {
+        steady as f64 / (minutes - 1) as f64
+    } else {
+        f64::NAN
+    };
+    let rates: Vec<String> = run.rate_samples.iter().map(|r| format!("{r:.0}")).collect();
+    println!(
+        "{name:<10} pins={} per_min={per_min:.1} ({:.1}% of Q) steady_per_min={steady_per_min:.1} ({:.1}% of Q) 429s={} p50_ms={:.0} p99_ms={:.0} pacer_rate_every_10s=[{}] {start_hint}",
+        run.pins.len(),
+        100.0 * per_min / f64::from(q),
+        100.0 * steady_per_min / f64::from(q),
+        run.rate_limited,
+        percentile(&run.latencies_ms, 50.0),
+        percentile(&run.latencies_ms, 99.0),
+        rates.join(","),
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let (q, minutes) = (args.quota, args.minutes);
+    let window = Duration::from_secs(60 * minutes);
+    let wants = |name: &str| args.only.as_deref().is_none_or(|o| o == name);
+    let sandbox = Sandbox::new(SandboxConfig {
+        write_quota_per_minute: Some(q),
+        ..SandboxConfig::default()
+    });
+    let stop = CancellationToken::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let api = format!("http://{}/v5/", listener.local_addr().expect("addr"));
+    sandbox.spawn(listener, stop.clone());
+    println!("quota Q={q} writes/min per user, window {minutes} min");
+    // Every scenario's user and board first; their board writes leave the quota window
+    // before anything is measured.
+    let mut users = HashMap::new();
+    for name in ["baseline", "configured", "too-high", "latency"] {
+        if wants(name) {
+            users.insert(name, prepare(&sandbox, &api, name).await);
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(61)).await;
+
+    if wants("baseline") {
+        let (ok, limited) = baseline(&users["baseline"], &api, window).await;
+        println!(
+            "baseline   creates={ok} per_min={:.1} ({:.1}% of Q) 429s={limited} (bare client, back to back)",
+            ok as f64 / minutes as f64,
+            100.0 * ok as f64 / minutes as f64 / f64::from(q),
+        );
+    }
+    let backlog = q as usize * (minutes as usize + 1);
+    if wants("configured") {
+        let run = pinbridge_run(
+            &sandbox,
+            &api,
+            &users["configured"],
+            "configured",
+            q,
+            backlog,
+            0,
+            window,
+        )
+        .await;
+        report(
+            "configured",
+            q,
+            minutes,
+            &run,
+            &format!("(writes_per_minute={q}, backlog {backlog})"),
+        );
+    }
+    if wants("too-high") {
+        let run = pinbridge_run(
+            &sandbox,
+            &api,
+            &users["too-high"],
+            "toohigh",
+            4 * q,
+            backlog,
+            0,
+            window,
+        )
+        .await;
+        report(
+            "too-high",
+            q,
+            minutes,
+            &run,
+            &format!("(writes_per_minute={}, backlog {backlog})", 4 * q),
+        );
+    }
+    if wants("latency") {
+        let run = pinbridge_run(
+            &sandbox,
+            &api,
+            &users["latency"],
+            "latency",
+            q,
+            0,
+            q / 2,
+            window,
+        )
+        .await;
+        report(
+            "latency",
+            q,
+            minutes,
+            &run,
+            &format!("(writes_per_minute={q}, {} arrivals/min)", q / 2),
+        );
+    }
+    stop.cancel();
+}

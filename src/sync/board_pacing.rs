@@ -1,0 +1,159 @@
+//! Board pacing, before a create: one Pin per link per board, and a route's `min_spacing`
+//! between Pins on its board.
+//!
+//! Both decisions are the store's (`claim_link`, `reserve_board_slot`), so they hold across
+//! restarts and replicas. A job that must wait is retried at the time given, without using an
+//! attempt; a job whose link is already on the board completes as a duplicate of that Pin.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use crate::config::{ConfigProblem, RouteConfig};
+use crate::store::{BoardSlot, Lease, LinkClaim, Millis, Store, StoreResult};
+
+/// The longest spacing accepted: a longer one is almost surely a typo ("10d" for "10m").
+const MAX_SPACING: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Each route's minimum spacing between Pins on its board.
+#[derive(Clone, Debug, Default)]
+pub struct BoardPacing {
+    spacing: HashMap<String, Duration>,
+}
+
+/// What the engine does with a job after the pacing checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Make the Pin.
+    Go,
+    /// The link is already pinned on this board: complete with that Pin, noting why.
+    Duplicate { pin_id: String, note: String },
+    /// Come back at `at` (does not use an attempt).
+    Wait { at: Millis, reason: String },
+}
+
+impl BoardPacing {
+    /// From `(route name, min_spacing)` pairs.
+    pub fn new(routes: impl IntoIterator<Item = (String, Option<Duration>)>) -> Self {
+        Self {
+            spacing: routes
+                .into_iter()
+                .filter_map(|(name, s)| s.filter(|s| !s.is_zero()).map(|s| (name, s)))
+                .collect(),
+        }
+    }
+
+    pub fn spacing(&self, route: &str) -> Option<Duration> {
+        self.spacing.get(route).copied()
+    }
+
+    /// The checks for one leased job; `link` is the Pin's normalised link, if it has one.
+    pub async fn gate(
+        &self,
+        store: &dyn Store,
+        lease: &Lease,
+        link: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<Gate> {
+        let target = &lease.job.target;
+        if let Some(link) = link {
+            match store.claim_link(lease, link, now).await? {
+                LinkClaim::Mine => {}
+                LinkClaim::Pinned(holder) => {
+                    let pin_id = holder.pin_id.clone().unwrap_or_default();
+                    return Ok(Gate::Duplicate {
+                        note: format!(
+                            "same link already pinned on this board by {}/{} (Pin {pin_id}); no second Pin made",
+                            holder.source, holder.item
+                        ),
+                        pin_id,
+                    });
+                }
+                LinkClaim::Busy { holder, at } => {
+                    return Ok(Gate::Wait {
+                        at,
+                        reason: format!(
+                            "same link is being pinned on board `{}` by {}/{}; waiting for it",
+                            target.board, holder.source, holder.item
+                        ),
+                    });
+                }
+            }
+        }
+        let Some(spacing) = self.spacing(&target.route) else {
+            return Ok(Gate::Go);
+        };
+        match store
+            .reserve_board_slot(lease, spacing.as_millis() as i64, now)
+            .await?
+        {
+            BoardSlot::Granted => Ok(Gate::Go),
+            BoardSlot::Wait { at } => Ok(Gate::Wait {
+                at,
+                reason: format!(
+                    "board `{}` keeps {} between Pins (min_spacing); waiting for its turn",
+                    target.board,
+                    humantime::format_duration(spacing)
+                ),
+            }),
+        }
+    }
+}
+
+/// Check the routes' `min_spacing`: not zero, not absurdly long, and one value per board
+/// (routes to the same board share its last Pin time, so differing values would contradict).
+pub fn validate_routes(
+    routes: &[RouteConfig],
+    default_account: Option<&str>,
+    problems: &mut Vec<ConfigProblem>,
+) {
+    let mut per_board: HashMap<(String, String), (usize, Duration)> = HashMap::new();
+    let mut reported = HashSet::new();
+    for (i, route) in routes.iter().enumerate() {
+        let Some(spacing) = route.min_spacing else {
+            continue;
+        };
+        let path = format!("routes[{i}].min_spacing");
+        if spacing.is_zero() {
+            problems.push(ConfigProblem::new(
+                path,
+                "must be more than zero (leave it out for no spacing)",
+            ));
+            continue;
+        }
+        if spacing > MAX_SPACING {
+            problems.push(ConfigProblem::new(
+                path,
+                format!(
+                    "{} is longer than the 7 days allowed",
+                    humantime::format_duration(spacing)
+                ),
+            ));
+            continue;
+        }
+        let account = route
+            .account
+            .clone()
+            .or_else(|| default_account.map(str::to_string))
+            .unwrap_or_default();
+        let board = match (&route.board_id, &route.board) {
+            (Some(id), _) => format!("id:{id}"),
+            (None, Some(name)) => name.clone(),
+            (None, None) => continue,
+        };
+        match per_board.get(&(account.clone(), board.clone())) {
+            Some(&(first, other)) if other != spacing && reported.insert(i) => {
+                problems.push(ConfigProblem::new(
+                    path,
+                    format!(
+                        "board `{board}` already has min_spacing {} from routes[{first}]; one board has one spacing",
+                        humantime::format_duration(other)
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => {
+                per_board.insert((account, board), (i, spacing));
+            }
+        }
+    }
+}
