@@ -76,12 +76,28 @@ impl BoardDirectory {
         if !create_missing {
             return Err(ResolveError::NoBoard(name.to_string()));
         }
-        let created = client.create_board(name.trim(), None).await?;
-        tracing::info!(board = %name, board_id = %created.id, "Created missing board.");
+        let id = match client.create_board(name.trim(), None).await {
+            Ok(created) => {
+                tracing::info!(board = %name, board_id = %created.id, "Created missing board.");
+                created.id
+            }
+            // Another replica (or a process before a restart) made it between our list and
+            // our create: board names are unique per account, so use that board.
+            Err(e) if is_conflict(&e) => {
+                let listed = client.list_boards().await?;
+                let found = listed
+                    .into_iter()
+                    .find(|b| b.name.trim().to_lowercase() == key)
+                    .ok_or(e)?;
+                tracing::info!(board = %name, board_id = %found.id, "The missing board was created elsewhere meanwhile; using it.");
+                found.id
+            }
+            Err(e) => return Err(e.into()),
+        };
         if let Some(map) = boards.as_mut() {
-            map.insert(key, created.id.clone());
+            map.insert(key, id.clone());
         }
-        Ok(created.id)
+        Ok(id)
     }
 
     /// The id of section `section` (a name, or `id:<digits>`) on board `board_id`.
@@ -119,13 +135,28 @@ impl BoardDirectory {
                 section: name.to_string(),
             });
         }
-        let created = client.create_section(board_id, name.trim()).await?;
-        tracing::info!(section = %name, section_id = %created.id, "Created missing section.");
+        let id = match client.create_section(board_id, name.trim()).await {
+            Ok(created) => {
+                tracing::info!(section = %name, section_id = %created.id, "Created missing section.");
+                created.id
+            }
+            // Made elsewhere meanwhile (section names are unique per board): use it.
+            Err(e) if is_conflict(&e) => {
+                client
+                    .list_sections(board_id)
+                    .await?
+                    .into_iter()
+                    .find(|s| s.name.trim().to_lowercase() == key)
+                    .ok_or(e)?
+                    .id
+            }
+            Err(e) => return Err(e.into()),
+        };
         sections
             .entry(board_id.to_string())
             .or_default()
-            .insert(key, created.id.clone());
-        Ok(created.id)
+            .insert(key, id.clone());
+        Ok(id)
     }
 
     /// Forget what is cached (a board was deleted behind our back).
@@ -133,6 +164,11 @@ impl BoardDirectory {
         *self.boards.lock().await = None;
         self.sections.lock().await.clear();
     }
+}
+
+/// Pinterest refused a create because the name is taken (409).
+fn is_conflict(error: &ApiError) -> bool {
+    matches!(error, ApiError::Rejected { status: 409, .. })
 }
 
 #[cfg(test)]

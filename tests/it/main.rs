@@ -42,6 +42,7 @@ mod store_crash;
 mod store_postgres;
 mod store_sled;
 mod sync_accounts;
+mod sync_boards;
 mod sync_e2e;
 mod sync_faults;
 mod sync_pacing;
