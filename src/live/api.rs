@@ -39,6 +39,19 @@ fn live(state: &HttpState) -> Result<Arc<Live>, Response> {
     })
 }
 
+/// Only entries made through the API are changed through it: 404 for an unknown one, 409 for
+/// one the config file defines.
+fn api_owned(origin: Option<Origin>, what: &str, id: &str) -> Result<(), Response> {
+    match origin {
+        None => Err(error(StatusCode::NOT_FOUND, format!("no {what} `{id}`"))),
+        Some(Origin::File) => Err(error(
+            StatusCode::CONFLICT,
+            format!("{what} `{id}` is defined in the config file; edit the file"),
+        )),
+        Some(Origin::Api) => Ok(()),
+    }
+}
+
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     ApiError::new(status, message).into_response()
 }
@@ -200,15 +213,8 @@ pub async fn replace_source(
         Ok(live) => live,
         Err(r) => return r,
     };
-    match origin_of(&live.view(), &id) {
-        None => return error(StatusCode::NOT_FOUND, format!("no source `{id}`")),
-        Some(Origin::File) => {
-            return error(
-                StatusCode::CONFLICT,
-                format!("source `{id}` is defined in the config file; edit the file"),
-            );
-        }
-        Some(Origin::Api) => {}
+    if let Err(refused) = api_owned(origin_of(&live.view(), &id), "source", &id) {
+        return refused;
     }
     let record = match record_of(ConfigRecordKind::Source, body, Some(&id)) {
         Ok(r) => r,
@@ -274,15 +280,8 @@ pub async fn delete_source(
         Ok(live) => live,
         Err(r) => return r,
     };
-    match origin_of(&live.view(), &id) {
-        None => return error(StatusCode::NOT_FOUND, format!("no source `{id}`")),
-        Some(Origin::File) => {
-            return error(
-                StatusCode::CONFLICT,
-                format!("source `{id}` is defined in the config file; edit the file"),
-            );
-        }
-        Some(Origin::Api) => {}
+    if let Err(refused) = api_owned(origin_of(&live.view(), &id), "source", &id) {
+        return refused;
     }
     let cancel = match query.queued.as_deref() {
         None => None,
@@ -514,15 +513,8 @@ pub async fn replace_route(
         Ok(live) => live,
         Err(r) => return r,
     };
-    match route_origin(&live.view(), &name) {
-        None => return error(StatusCode::NOT_FOUND, format!("no route `{name}`")),
-        Some(Origin::File) => {
-            return error(
-                StatusCode::CONFLICT,
-                format!("route `{name}` is defined in the config file; edit the file"),
-            );
-        }
-        Some(Origin::Api) => {}
+    if let Err(refused) = api_owned(route_origin(&live.view(), &name), "route", &name) {
+        return refused;
     }
     let record = match record_of(ConfigRecordKind::Route, body, Some(&name)) {
         Ok(r) => r,
@@ -536,15 +528,8 @@ pub async fn delete_route(State(state): State<HttpState>, Path(name): Path<Strin
         Ok(live) => live,
         Err(r) => return r,
     };
-    match route_origin(&live.view(), &name) {
-        None => return error(StatusCode::NOT_FOUND, format!("no route `{name}`")),
-        Some(Origin::File) => {
-            return error(
-                StatusCode::CONFLICT,
-                format!("route `{name}` is defined in the config file; edit the file"),
-            );
-        }
-        Some(Origin::Api) => {}
+    if let Err(refused) = api_owned(route_origin(&live.view(), &name), "route", &name) {
+        return refused;
     }
     let change = Change {
         delete: vec![(ConfigRecordKind::Route, name.clone())],
