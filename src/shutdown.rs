@@ -3,6 +3,14 @@
 
 use tokio_util::sync::CancellationToken;
 
+/// Wait `wait`, or less if `shutdown` comes first; `true` means shutting down.
+pub async fn sleep_or_cancel(wait: std::time::Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => true,
+        _ = tokio::time::sleep(wait) => false,
+    }
+}
+
 /// Cancel `token` on the first SIGTERM or SIGINT (Ctrl-C).
 pub fn cancel_on_signal(token: CancellationToken) {
     tokio::spawn(async move {

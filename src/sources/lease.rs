@@ -32,6 +32,17 @@ pub enum Leased<T> {
     NotDue,
 }
 
+/// What a poller loop does after [`SourceLease::turn`].
+#[derive(Debug)]
+pub enum Turn<T> {
+    /// The poll ran under the lease; this is its result.
+    Polled(T),
+    /// Not due after all, or another replica is polling: look at the schedule again.
+    Again,
+    /// Shutting down.
+    Stop,
+}
+
 /// One poller task's identity as a lease holder.
 pub struct SourceLease {
     holder: String,
@@ -80,6 +91,34 @@ impl SourceLease {
             })
             .await?;
         outcome.unwrap_or(Ok(Leased::Busy))
+    }
+
+    /// One turn of a poller loop: [`Self::poll_if_due`], then a pause of [`Self::busy_wait`]
+    /// when another replica holds the lease. A store error comes back as the poll's error.
+    pub async fn turn<T, E, F, Fut>(
+        &self,
+        ingest: &Ingest,
+        source: &SourceId,
+        shutdown: &CancellationToken,
+        poll: F,
+    ) -> Turn<Result<T, E>>
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: From<StoreError>,
+    {
+        match self.poll_if_due(ingest, source, shutdown, poll).await {
+            Ok(Leased::Polled(result)) => Turn::Polled(result),
+            Ok(Leased::NotDue) => Turn::Again,
+            Ok(Leased::Busy) => {
+                if crate::shutdown::sleep_or_cancel(Self::busy_wait(), shutdown).await {
+                    Turn::Stop
+                } else {
+                    Turn::Again
+                }
+            }
+            Err(err) => Turn::Polled(Err(err.into())),
+        }
     }
 
     /// Run `work` holding the lease named `key` (renewed while it runs); `None` when another

@@ -11,7 +11,8 @@ use super::settings::Backfill;
 use super::{FeedError, FeedSource, Poll};
 use crate::ingest::{Ingest, Submission};
 use crate::item::Item;
-use crate::sources::lease::{Leased, SourceLease};
+use crate::shutdown::sleep_or_cancel;
+use crate::sources::lease::{SourceLease, Turn};
 use crate::store::{Ingested, Millis, SourceState, Store, StoreError};
 
 /// The reason recorded for items that were in the feed when pinbridge first saw it.
@@ -61,20 +62,14 @@ pub async fn run(source: FeedSource, ingest: Ingest, shutdown: CancellationToken
         // Under the source's lease: one replica polls it at a time (issue 7).
         let (src, ing) = (&source, &ingest);
         let report = match lease
-            .poll_if_due(&ingest, source.id(), &shutdown, move |token| async move {
+            .turn(&ingest, source.id(), &shutdown, move |token| async move {
                 poll_cycle(src, ing, &token).await
             })
             .await
         {
-            Ok(Leased::Polled(report)) => report,
-            Ok(Leased::NotDue) => continue,
-            Ok(Leased::Busy) => {
-                if sleep_or_cancel(SourceLease::busy_wait(), &shutdown).await {
-                    break;
-                }
-                continue;
-            }
-            Err(err) => Err(err),
+            Turn::Polled(report) => report,
+            Turn::Again => continue,
+            Turn::Stop => break,
         };
         let result = match &report {
             Ok(PollReport::Polled {
@@ -102,14 +97,6 @@ pub async fn run(source: FeedSource, ingest: Ingest, shutdown: CancellationToken
         }
     }
     tracing::info!(source = %source.id(), "feed poller stopped");
-}
-
-/// True when shutdown came first.
-async fn sleep_or_cancel(wait: Duration, shutdown: &CancellationToken) -> bool {
-    tokio::select! {
-        _ = shutdown.cancelled() => true,
-        _ = tokio::time::sleep(wait) => false,
-    }
 }
 
 /// Items handed to ingest per durable batch. A large feed (or a backfill) is recorded in

@@ -9,9 +9,10 @@ use tokio_util::sync::CancellationToken;
 use super::{Fetched, ShopError, ShopSource};
 use crate::ingest::{Ingest, Submission};
 use crate::item::Item;
+use crate::shutdown::sleep_or_cancel;
 use crate::sources::feed::PollReport;
 use crate::sources::feed::poller::{BASELINE_REASON, baseline_count};
-use crate::sources::lease::{Leased, SourceLease};
+use crate::sources::lease::{SourceLease, Turn};
 use crate::store::{Ingested, Millis, StoreError};
 
 /// Poll `source` until `shutdown`. Errors are recorded in the source's state and retried with
@@ -42,20 +43,14 @@ pub async fn run(source: ShopSource, ingest: Ingest, shutdown: CancellationToken
         // Under the source's lease: one replica polls it at a time (issue 7).
         let (src, ing) = (&source, &ingest);
         let report = match lease
-            .poll_if_due(&ingest, source.id(), &shutdown, move |token| async move {
+            .turn(&ingest, source.id(), &shutdown, move |token| async move {
                 poll_cycle(src, ing, &token).await
             })
             .await
         {
-            Ok(Leased::Polled(report)) => report,
-            Ok(Leased::NotDue) => continue,
-            Ok(Leased::Busy) => {
-                if sleep_or_cancel(SourceLease::busy_wait(), &shutdown).await {
-                    break;
-                }
-                continue;
-            }
-            Err(err) => Err(err),
+            Turn::Polled(report) => report,
+            Turn::Again => continue,
+            Turn::Stop => break,
         };
         match report {
             // Cancelled by shutdown, or by losing the lease (then the next cycle looks again).
@@ -70,13 +65,6 @@ pub async fn run(source: ShopSource, ingest: Ingest, shutdown: CancellationToken
         }
     }
     tracing::info!(source = %source.id(), "shop poller stopped");
-}
-
-async fn sleep_or_cancel(wait: Duration, shutdown: &CancellationToken) -> bool {
-    tokio::select! {
-        _ = shutdown.cancelled() => true,
-        _ = tokio::time::sleep(wait) => false,
-    }
 }
 
 /// One poll: fetch, submit, then save the new state. `Err` only when the state itself could

@@ -8,8 +8,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::WebSub;
 use crate::ingest::Ingest;
+use crate::shutdown::sleep_or_cancel;
 use crate::sources::feed::{FeedSource, PollReport, poll_cycle};
-use crate::sources::lease::{Leased, SourceLease};
+use crate::sources::lease::{SourceLease, Turn};
 
 /// Poll `source` and keep its subscription alive until `shutdown`.
 pub async fn run(
@@ -54,20 +55,14 @@ pub async fn run(
             // Under the source's lease: one replica polls it at a time (issue 7).
             let (src, ing) = (&source, &ingest);
             let report = match lease
-                .poll_if_due(&ingest, &id, &shutdown, move |token| async move {
+                .turn(&ingest, &id, &shutdown, move |token| async move {
                     poll_cycle(src, ing, &token).await
                 })
                 .await
             {
-                Ok(Leased::Polled(report)) => report,
-                Ok(Leased::NotDue) => continue,
-                Ok(Leased::Busy) => {
-                    if sleep_or_cancel(SourceLease::busy_wait(), &shutdown).await {
-                        break;
-                    }
-                    continue;
-                }
-                Err(err) => Err(err),
+                Turn::Polled(report) => report,
+                Turn::Again => continue,
+                Turn::Stop => break,
             };
             match report {
                 Ok(PollReport::Cancelled) if shutdown.is_cancelled() => break,
@@ -151,11 +146,4 @@ pub async fn run(
         }
     }
     tracing::info!(source = %id, "feed poller stopped");
-}
-
-async fn sleep_or_cancel(wait: Duration, shutdown: &CancellationToken) -> bool {
-    tokio::select! {
-        _ = shutdown.cancelled() => true,
-        _ = tokio::time::sleep(wait) => false,
-    }
 }
