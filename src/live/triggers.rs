@@ -19,6 +19,8 @@ use super::status::Trigger;
 
 /// How often a watched file is looked at.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+/// How long a changed file must stay the same before it is reloaded.
+const SETTLE: Duration = Duration::from_millis(200);
 
 /// Reload on every SIGHUP until `shutdown`. Without a signal handler SIGHUP would end the process.
 pub fn reload_on_sighup(live: Arc<Live>, shutdown: CancellationToken) {
@@ -61,8 +63,13 @@ pub fn watch_file(live: Arc<Live>, every: Duration, shutdown: CancellationToken)
     let Some(path) = live.file().cloned() else {
         return;
     };
+    // The first digest is taken now, before the caller starts serving, not when the task
+    // first runs: a change written right after start (before the task was polled) would
+    // otherwise become the baseline and never be applied.
+    let mut last = std::fs::read(&path)
+        .ok()
+        .map(|bytes| <[u8; 32]>::from(Sha256::digest(&bytes)));
     tokio::spawn(async move {
-        let mut last = look(&path).await;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -71,12 +78,19 @@ pub fn watch_file(live: Arc<Live>, every: Duration, shutdown: CancellationToken)
             let Some(now) = look(&path).await else {
                 continue;
             };
-            let changed = last != Some(now);
-            last = Some(now);
-            if changed {
-                tracing::info!(path = %path.display(), "The config file changed: reloading.");
-                live.reload(Trigger::Watch).await;
+            if last == Some(now) {
+                continue;
             }
+            // A writer that truncates and then writes (not every editor renames a new file
+            // into place) can be caught half-way: reload only content that stays the same
+            // for a moment; content still changing is looked at again on the next tick.
+            tokio::time::sleep(SETTLE).await;
+            if look(&path).await != Some(now) {
+                continue;
+            }
+            last = Some(now);
+            tracing::info!(path = %path.display(), "The config file changed: reloading.");
+            live.reload(Trigger::Watch).await;
         }
     });
 }
