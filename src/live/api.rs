@@ -77,20 +77,15 @@ fn change_error(e: ChangeError) -> Response {
 
 /// One source as `GET /sources` lists it: the configured entry and its polling state.
 pub fn source_json(source: &SourceView, polled: &SourceState) -> Value {
-    json!({
-        "id": source.id,
-        "kind": source.kind,
-        "origin": source.origin,
-        "paused": source.paused,
-        "state": if source.paused { "paused" } else if polled.parked.is_some() { "parked" } else if polled.error_count > 0 { "failing" } else { "ok" },
-        "last_poll": polled.last_poll,
-        "next_poll": polled.next_poll,
-        "last_success": polled.last_success,
-        "error_count": polled.error_count,
-        "last_error": polled.last_error,
-        "parked": polled.parked,
-        "settings": source.settings,
-    })
+    let info = crate::http::SourceInfo {
+        id: source.id.clone(),
+        kind: source.kind.clone(),
+        paused: source.paused,
+    };
+    let mut json = info.json(polled);
+    json["origin"] = json!(source.origin);
+    json["settings"] = source.settings.clone();
+    json
 }
 
 async fn one_source(live: &Live, view: &View, id: &str) -> Result<Value, Response> {
@@ -190,18 +185,7 @@ pub async fn create_source(State(state): State<HttpState>, Json(body): Json<Valu
             format!("a source with id `{}` exists", record.id),
         );
     }
-    let id = record.id.clone();
-    let change = Change {
-        put: vec![record],
-        ..Change::default()
-    };
-    match live.change(change, true).await {
-        Ok(view) => match one_source(&live, &view, &id).await {
-            Ok(json) => (StatusCode::CREATED, Json(json)).into_response(),
-            Err(r) => r,
-        },
-        Err(e) => change_error(e),
-    }
+    put_source(&live, record, StatusCode::CREATED).await
 }
 
 pub async fn replace_source(
@@ -220,17 +204,7 @@ pub async fn replace_source(
         Ok(r) => r,
         Err(r) => return r,
     };
-    let change = Change {
-        put: vec![record],
-        ..Change::default()
-    };
-    match live.change(change, true).await {
-        Ok(view) => match one_source(&live, &view, &id).await {
-            Ok(json) => Json(json).into_response(),
-            Err(r) => r,
-        },
-        Err(e) => change_error(e),
-    }
+    put_source(&live, record, StatusCode::OK).await
 }
 
 async fn set_paused(state: HttpState, id: String, paused: bool) -> Response {
@@ -241,17 +215,25 @@ async fn set_paused(state: HttpState, id: String, paused: bool) -> Response {
     if origin_of(&live.view(), &id).is_none() {
         return error(StatusCode::NOT_FOUND, format!("no source `{id}`"));
     }
+    let record = ConfigRecord {
+        kind: ConfigRecordKind::PauseOverride,
+        id,
+        body: json!({ "paused": paused }).to_string(),
+    };
+    put_source(&live, record, StatusCode::OK).await
+}
+
+/// Store and apply one record about a source (the source itself, or its pause override) and
+/// answer with the source as it now stands.
+async fn put_source(live: &Live, record: ConfigRecord, status: StatusCode) -> Response {
+    let id = record.id.clone();
     let change = Change {
-        put: vec![ConfigRecord {
-            kind: ConfigRecordKind::PauseOverride,
-            id: id.clone(),
-            body: json!({ "paused": paused }).to_string(),
-        }],
+        put: vec![record],
         ..Change::default()
     };
     match live.change(change, true).await {
-        Ok(view) => match one_source(&live, &view, &id).await {
-            Ok(json) => Json(json).into_response(),
+        Ok(view) => match one_source(live, &view, &id).await {
+            Ok(json) => (status, Json(json)).into_response(),
             Err(r) => r,
         },
         Err(e) => change_error(e),

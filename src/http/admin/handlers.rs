@@ -51,18 +51,7 @@ pub async fn sources(State(state): State<HttpState>) -> Answer {
     let mut out = Vec::new();
     for source in state.sources.iter() {
         let polled = state.store.source_state(&SourceId::new(&source.id)).await?;
-        out.push(json!({
-            "id": source.id,
-            "kind": source.kind,
-            "paused": source.paused,
-            "state": if source.paused { "paused" } else if polled.parked.is_some() { "parked" } else if polled.error_count > 0 { "failing" } else { "ok" },
-            "last_poll": polled.last_poll,
-            "next_poll": polled.next_poll,
-            "last_success": polled.last_success,
-            "error_count": polled.error_count,
-            "last_error": polled.last_error,
-            "parked": polled.parked,
-        }));
+        out.push(source.json(&polled));
     }
     Ok(Json(json!({ "sources": out })))
 }
