@@ -26,7 +26,7 @@ use crate::sources::feed::FeedSource;
 use crate::sources::shop::ShopSource;
 use crate::sources::webhook::WebhookSources;
 use crate::store::Store;
-use crate::sync::account::{AccountRuntime, StateLock};
+use crate::sync::account::AccountRuntime;
 use crate::sync::retry::Backoff;
 use crate::sync::route::{RouteRule, Routes, When};
 use crate::sync::tokens::{Refreshed, StoreTokens, initial_tokens, origin_of, persist_refreshed};
@@ -112,12 +112,10 @@ impl App {
         let mut accounts = Vec::new();
         for account in &config.accounts {
             let tokens = initial_tokens(account, store.as_ref(), vault.as_deref()).await?;
-            let state_lock = StateLock::default();
-            let (name, origin, tx, lock) = (
+            let (name, origin, tx) = (
                 account.name.clone(),
                 origin_of(account),
                 refreshed_tx.clone(),
-                state_lock.clone(),
             );
             let manager = TokenManager::new(
                 token_url.clone(),
@@ -126,31 +124,25 @@ impl App {
                 http.clone(),
                 clock.clone(),
             );
-            let manager = Arc::new(match &vault {
-                // Replicas on one store refresh in turns and share the result (a refresh
-                // retires the refresh token every other replica holds).
-                Some(vault) if store.shared() => manager.shared_with(Arc::new(StoreTokens::new(
-                    store.clone(),
-                    vault.clone(),
-                    account,
-                    clock.clone(),
-                    state_lock.clone(),
-                ))),
-                _ => manager.on_refresh(move |tokens| {
-                    // Only hand off: the manager holds its lock while calling this.
-                    let _ = tx.send((name.clone(), origin.clone(), tokens.clone(), lock.clone()));
-                }),
-            });
+            let manager =
+                Arc::new(match &vault {
+                    // Replicas on one store refresh in turns and share the result (a refresh
+                    // retires the refresh token every other replica holds).
+                    Some(vault) if store.shared() => manager.shared_with(Arc::new(
+                        StoreTokens::new(store.clone(), vault.clone(), account, clock.clone()),
+                    )),
+                    _ => manager.on_refresh(move |tokens| {
+                        // Only hand off: the manager holds its lock while calling this.
+                        let _ = tx.send((name.clone(), origin.clone(), tokens.clone()));
+                    }),
+                });
             let client = PinterestClient::new(&config.pinterest.api_base, http.clone(), manager);
-            accounts.push(Arc::new(
-                AccountRuntime::new(
-                    account.name.clone(),
-                    client,
-                    account.writes_per_minute,
-                    account.daily_cap,
-                )
-                .with_state_lock(state_lock),
-            ));
+            accounts.push(Arc::new(AccountRuntime::new(
+                account.name.clone(),
+                client,
+                account.writes_per_minute,
+                account.daily_cap,
+            )));
         }
 
         let settings = SyncSettings {

@@ -148,14 +148,15 @@ pub async fn run(config: &Config, args: AuthArgs) -> Result<(), CommandError> {
     .await
     .context("exchanging the authorization code")?;
     let blob = vault.seal(&account.name, &tokens, &origin_of(account));
-    let mut account_state = store
-        .account_state(&account.name)
-        .await
-        .context("reading the account's state")?;
-    account_state.tokens = Some(blob);
-    account_state.problem = None;
+    // Atomic: with PostgreSQL, replicas may be writing the same record meanwhile.
     store
-        .set_account_state(&account.name, &account_state)
+        .update_account_state(
+            &account.name,
+            Box::new(move |state| {
+                state.tokens = Some(blob.clone());
+                state.problem = None;
+            }),
+        )
         .await
         .context("storing the tokens")?;
     store.close().await.context("closing the store")?;

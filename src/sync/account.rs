@@ -56,13 +56,7 @@ pub struct AccountRuntime {
     pub boards: BoardDirectory,
     /// No calls before this time (after a 429), mirrored in the store's account state.
     blocked_until: AtomicI64,
-    /// Serialises every read-modify-write of this account's store record: the engine's and
-    /// the token persister's (see `sync::tokens`), which share it.
-    pub(crate) state_lock: StateLock,
 }
-
-/// The lock around an account's store record.
-pub type StateLock = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 /// Whether a create may be sent under the daily cap.
 #[derive(Debug, PartialEq, Eq)]
@@ -89,14 +83,7 @@ impl AccountRuntime {
             problem: Mutex::new(None),
             boards: BoardDirectory::default(),
             blocked_until: AtomicI64::new(0),
-            state_lock: StateLock::default(),
         }
-    }
-
-    /// Use `lock` for this account's record writes (shared with the token persister).
-    pub fn with_state_lock(mut self, lock: StateLock) -> Self {
-        self.state_lock = lock;
-        self
     }
 
     /// Take what a previous process persisted: the block, the problem, today's count.

@@ -17,7 +17,6 @@ use crate::pinterest::Tokens;
 use crate::pinterest::oauth::{AuthError, RefreshTurn, SharedTokens};
 use crate::pinterest::vault::Vault;
 use crate::store::Store;
-use crate::sync::account::StateLock;
 
 /// A digest naming the configured tokens (never the tokens themselves).
 pub fn origin_of(account: &AccountConfig) -> String {
@@ -69,9 +68,9 @@ pub async fn initial_tokens(
 }
 
 /// Refreshed tokens, handed from the token manager's hook to the persisting task: account,
-/// origin, tokens, and the account's record lock (shared with the engine's writes, so neither
-/// overwrites what the other just stored).
-pub type Refreshed = (String, String, Tokens, StateLock);
+/// origin, tokens. The write is `update_account_state`, atomic in the store, so it does not
+/// overwrite the engine's concurrent block or daily-count writes (nor theirs it).
+pub type Refreshed = (String, String, Tokens);
 
 /// Persist refreshed tokens until the channel closes. Runs as its own task because the token
 /// manager calls its hook while holding its lock.
@@ -80,9 +79,8 @@ pub async fn persist_refreshed(
     store: Arc<dyn Store>,
     vault: Arc<Vault>,
 ) {
-    while let Some((account, origin, tokens, lock)) = rx.recv().await {
+    while let Some((account, origin, tokens)) = rx.recv().await {
         let blob = vault.seal(&account, &tokens, &origin);
-        let _guard = lock.lock().await;
         let result = store
             .update_account_state(
                 &account,
@@ -114,7 +112,6 @@ pub struct StoreTokens {
     origin: String,
     holder: String,
     clock: crate::clock::SharedClock,
-    lock: StateLock,
 }
 
 impl StoreTokens {
@@ -123,7 +120,6 @@ impl StoreTokens {
         vault: Arc<Vault>,
         account: &AccountConfig,
         clock: crate::clock::SharedClock,
-        lock: StateLock,
     ) -> StoreTokens {
         StoreTokens {
             store,
@@ -132,7 +128,6 @@ impl StoreTokens {
             origin: origin_of(account),
             holder: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             clock,
-            lock,
         }
     }
 
@@ -189,7 +184,6 @@ impl SharedTokens for StoreTokens {
         let stored = match refreshed {
             Some(tokens) => {
                 let blob = self.vault.seal(&self.account, tokens, &self.origin);
-                let _guard = self.lock.lock().await;
                 self.store
                     .update_account_state(
                         &self.account,

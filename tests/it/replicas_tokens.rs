@@ -8,7 +8,6 @@ use base64::Engine;
 use pinbridge::config::AccountConfig;
 use pinbridge::pinterest::sandbox::SandboxConfig;
 use pinbridge::pinterest::vault::Vault;
-use pinbridge::sync::account::StateLock;
 use pinbridge::sync::tokens::StoreTokens;
 use secrecy::SecretString;
 
@@ -41,7 +40,6 @@ async fn replicas_refresh_in_turns_and_share_the_new_tokens() {
                 vault.clone(),
                 &account,
                 Arc::new(env.clock.clone()),
-                StateLock::default(),
             );
             env.client_with(
                 env.manager(user_tokens(&env.user))
