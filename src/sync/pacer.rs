@@ -18,8 +18,8 @@ use tokio::time::Instant;
 
 /// The quota's window, and the margin for a request's travel time: the server counts a write
 /// when it arrives, which may be a little after it was sent.
-const WINDOW: Duration = Duration::from_secs(60);
-const WINDOW_MARGIN: Duration = Duration::from_millis(500);
+pub(crate) const WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const WINDOW_MARGIN: Duration = Duration::from_millis(500);
 
 struct Bucket {
     /// Writes per minute now.

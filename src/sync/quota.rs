@@ -77,9 +77,14 @@ pub(super) async fn until_write_allowed(
     loop {
         let now = clock.now_ms();
         let status = account.status(now);
-        let burst = (status.configured_writes_per_minute / 6).max(1);
+        // Evenly spaced slots, no burst, a little slower than the rate: like the local pacer's
+        // minute log, so no sliding minute sees more than `writes_per_minute` creates from all
+        // replicas together (a burst of rate/6 let rate + rate/6 through, and 429s with it).
+        let window = super::pacer::WINDOW.as_secs_f64();
+        let margin = super::pacer::WINDOW_MARGIN.as_secs_f64();
+        let per_minute = status.writes_per_minute * window / (window + margin);
         match store
-            .take_write_slot(&account.name, status.writes_per_minute, burst, now)
+            .take_write_slot(&account.name, per_minute, 1, now)
             .await
         {
             Ok(Ok(())) => break,
