@@ -235,20 +235,7 @@ async fn submit(
         .iter()
         .map(|item| item.published_ms.unwrap_or(now))
         .collect();
-    let batch: Vec<(Item, Submission)> = items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let skip_reason = (i < baseline).then(|| BASELINE_REASON.to_string());
-            (
-                item,
-                Submission {
-                    skip_reason,
-                    delivery: None,
-                },
-            )
-        })
-        .collect();
+    let batch = submissions(items, baseline);
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut batch = batch.into_iter().peekable();
     while batch.peek().is_some() {
@@ -286,6 +273,25 @@ async fn submit(
 }
 
 /// How many of `total` items (oldest first) are recorded as baseline on first contact.
+/// The items of one poll (or push) ready for ingest: the first `baseline` recorded as seen at
+/// first contact, the rest to pin.
+pub fn submissions(items: Vec<Item>, baseline: usize) -> Vec<(Item, Submission)> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let skip_reason = (i < baseline).then(|| BASELINE_REASON.to_string());
+            (
+                item,
+                Submission {
+                    skip_reason,
+                    delivery: None,
+                },
+            )
+        })
+        .collect()
+}
+
 pub fn baseline_count(backfill: Backfill, total: usize) -> usize {
     match backfill {
         Backfill::None => total,

@@ -13,12 +13,11 @@ use axum::routing::get;
 use super::signature;
 use super::state::{Status, Subscription};
 use super::{WebSub, WebSubError, ms};
-use crate::ingest::Submission;
 use crate::item::{Item, SourceId};
 use crate::sources::feed::images::MinSize;
 use crate::sources::feed::page::fill_page_images;
 use crate::sources::feed::parse::parse_feed;
-use crate::sources::feed::poller::{BASELINE_REASON, baseline_count};
+use crate::sources::feed::poller::{baseline_count, submissions};
 
 /// The callback routes, to merge into the HTTP server.
 pub fn router(websub: Arc<WebSub>) -> Router {
@@ -216,20 +215,7 @@ async fn content_inner(
     };
     fill_page_images(&source, store.as_ref(), &mut items, baseline).await?;
     let total = items.len();
-    let batch: Vec<(Item, Submission)> = items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let skip_reason = (i < baseline).then(|| BASELINE_REASON.to_string());
-            (
-                item,
-                Submission {
-                    skip_reason,
-                    delivery: None,
-                },
-            )
-        })
-        .collect();
+    let batch = submissions(items, baseline);
     let outcomes = if batch.is_empty() {
         Vec::new()
     } else {
