@@ -10,10 +10,9 @@
 //! Everything here is total: any bytes in, some bytes out, never a panic.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::ops::Range;
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
-use regex::Regex;
 
 /// The document as feed-rs should see it.
 pub fn normalize<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
@@ -31,7 +30,7 @@ pub fn normalize<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]
     let declared = declared_encoding(&body[bom_len..]);
     let encoding = if bom_len > 0 {
         bom_encoding
-    } else if let Some(enc) = declared.as_deref().and_then(label) {
+    } else if let Some(enc) = declared.and_then(label) {
         enc
     } else if let Some(enc) = content_type
         .and_then(charset_param)
@@ -39,16 +38,14 @@ pub fn normalize<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]
         .and_then(label)
     {
         enc
-    } else if std::str::from_utf8(body).is_ok() {
+    } else if Encoding::utf8_valid_up_to(body) == body.len() {
         UTF_8
     } else {
         WINDOWS_1252
     };
-    let text: Cow<'a, str> = if encoding == UTF_8 {
-        String::from_utf8_lossy(&body[bom_len..])
-    } else {
-        encoding.decode_without_bom_handling(&body[bom_len..]).0
-    };
+    // Borrowed when the bytes are valid UTF-8 already (encoding_rs validates with SIMD, several
+    // times faster than `String::from_utf8_lossy`); invalid sequences become U+FFFD.
+    let text: Cow<'a, str> = encoding.decode_without_bom_handling(&body[bom_len..]).0;
     // The text is UTF-8 now; a declaration that says otherwise (including one that was only
     // readable after decoding, as in UTF-16 with a BOM) would make the parser decode it again.
     let needs_decl_fix =
@@ -76,26 +73,45 @@ fn label(name: &str) -> Option<&'static Encoding> {
     (enc.is_ascii_compatible() && enc != encoding_rs::REPLACEMENT).then_some(enc)
 }
 
-fn decl_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r#"\A\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:\-]+)["']"#)
-            .expect("a valid constant regex")
+/// Where the XML declaration's `encoding` label sits in `body` (ASCII bytes), when the
+/// document opens with a declaration that names one. Only the first 512 bytes are read.
+fn declared_encoding_at(body: &[u8]) -> Option<Range<usize>> {
+    let head = &body[..body.len().min(512)];
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let decl = head[start..].strip_prefix(b"<?xml")?;
+    let offset = start + "<?xml".len();
+    let decl = &decl[..decl.iter().position(|&b| b == b'>').unwrap_or(decl.len())];
+    // `encoding`, optional spaces, `=`, optional spaces, a quoted label.
+    memchr::memmem::find_iter(decl, b"encoding").find_map(|at| {
+        let mut i = skip_ascii_whitespace(decl, at + "encoding".len());
+        (decl.get(i) == Some(&b'=')).then_some(())?;
+        i = skip_ascii_whitespace(decl, i + 1);
+        matches!(decl.get(i), Some(b'"' | b'\'')).then_some(())?;
+        let label = i + 1;
+        let len = decl[label..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || b"._:-".contains(b))
+            .count();
+        let closed = matches!(decl.get(label + len), Some(b'"' | b'\''));
+        (len > 0 && closed).then(|| offset + label..offset + label + len)
     })
 }
 
-/// The `encoding` of the XML declaration, read as ASCII.
-fn declared_encoding(body: &[u8]) -> Option<String> {
-    let head = String::from_utf8_lossy(&body[..body.len().min(512)]);
-    decl_regex()
-        .captures(&head)
-        .and_then(|c| c.get(1))
-        .map(|m| m.as_str().to_string())
+fn skip_ascii_whitespace(bytes: &[u8], from: usize) -> usize {
+    from + bytes[from.min(bytes.len())..]
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count()
+}
+
+/// The `encoding` of the XML declaration.
+fn declared_encoding(body: &[u8]) -> Option<&str> {
+    declared_encoding_at(body).and_then(|at| std::str::from_utf8(&body[at]).ok())
 }
 
 fn utf8_declaration(text: &str) -> String {
-    match decl_regex().captures(text).and_then(|c| c.get(1)) {
-        Some(m) => format!("{}UTF-8{}", &text[..m.start()], &text[m.end()..]),
+    match declared_encoding_at(text.as_bytes()) {
+        Some(at) => format!("{}UTF-8{}", &text[..at.start], &text[at.end..]),
         None => text.to_string(),
     }
 }
@@ -112,26 +128,20 @@ fn charset_param(content_type: &str) -> Option<String> {
 
 /// The `<rss …>` root with a version feed-rs accepts, or `None` when it needs no change.
 fn fix_rss_version(text: &str) -> Option<String> {
-    static ROOT: OnceLock<Regex> = OnceLock::new();
-    static VERSION: OnceLock<Regex> = OnceLock::new();
-    let root = ROOT.get_or_init(|| {
-        Regex::new(r"(?s)\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<rss(\s[^>]*)?>")
-            .expect("a valid constant regex")
-    });
-    let version = VERSION.get_or_init(|| {
-        Regex::new(r#"\sversion\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("a valid constant regex")
-    });
-    let caps = root.captures(text)?;
-    let whole = caps.get(0)?;
-    let attrs = caps.get(1).map_or("", |m| m.as_str());
-    let fixed_attrs = match version.captures(attrs) {
-        Some(v) => {
-            let value = v.get(1).or(v.get(2)).map_or("", |m| m.as_str()).trim();
-            if matches!(value, "2.0" | "0.91" | "0.92") {
-                return None;
-            }
-            version.replace(attrs, r#" version="2.0""#).into_owned()
-        }
+    let start = root_start(text)?;
+    let after_name = text[start..].strip_prefix("<rss")?;
+    // `<rss>`, or `<rss` and whitespace and attributes, up to the first `>`.
+    let attrs = &after_name[..after_name.find('>')?];
+    if !attrs.is_empty() && !attrs.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let fixed_attrs = match version_attribute(attrs) {
+        Some((_, value)) if matches!(value.trim(), "2.0" | "0.91" | "0.92") => return None,
+        Some((span, _)) => format!(
+            r#"{} version="2.0"{}"#,
+            &attrs[..span.start],
+            &attrs[span.end..]
+        ),
         None => {
             let (body, slash) = match attrs.strip_suffix('/') {
                 Some(body) => (body, "/"),
@@ -140,17 +150,65 @@ fn fix_rss_version(text: &str) -> Option<String> {
             format!(r#"{body} version="2.0"{slash}"#)
         }
     };
-    let tag = format!("<rss{fixed_attrs}>");
-    // Group 1 (the attributes) starts right after "<rss"; without it the tag is "<rss>".
-    let start = match caps.get(1) {
-        Some(attrs) => attrs.start() - "<rss".len(),
-        None => whole.end() - "<rss>".len(),
-    };
-    Some(format!("{}{tag}{}", &text[..start], &text[whole.end()..]))
+    let tag_end = start + "<rss".len() + attrs.len() + ">".len();
+    Some(format!(
+        "{}<rss{fixed_attrs}>{}",
+        &text[..start],
+        &text[tag_end..]
+    ))
+}
+
+/// Where the root element starts: after the whitespace, processing instructions, comments and
+/// doctype of the prolog. `None` when one of those is never closed.
+fn root_start(text: &str) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let rest = &text[at..];
+        let trimmed = rest.trim_start();
+        at += rest.len() - trimmed.len();
+        let skipped = if let Some(instruction) = trimmed.strip_prefix("<?") {
+            instruction.find("?>")? + "<?".len() + "?>".len()
+        } else if let Some(comment) = trimmed.strip_prefix("<!--") {
+            comment.find("-->")? + "<!--".len() + "-->".len()
+        } else if trimmed.starts_with("<!DOCTYPE") {
+            trimmed.find('>')? + 1
+        } else {
+            return Some(at);
+        };
+        at += skipped;
+    }
+}
+
+/// The first ` version="…"` (or `'…'`) of a tag's attributes: its span, from the whitespace
+/// before the name to the closing quote, and its value.
+fn version_attribute(attrs: &str) -> Option<(Range<usize>, &str)> {
+    let skip_whitespace = |i: usize| i + attrs[i..].len() - attrs[i..].trim_start().len();
+    attrs.match_indices("version").find_map(|(at, _)| {
+        let space = attrs[..at]
+            .chars()
+            .next_back()
+            .filter(|c| c.is_whitespace())?;
+        let mut i = skip_whitespace(at + "version".len());
+        attrs[i..].starts_with('=').then_some(())?;
+        i = skip_whitespace(i + 1);
+        let quote = attrs[i..]
+            .chars()
+            .next()
+            .filter(|q| matches!(q, '"' | '\''))?;
+        let value_start = i + 1;
+        let value_end = value_start + attrs[value_start..].find(quote)?;
+        Some((
+            at - space.len_utf8()..value_end + 1,
+            &attrs[value_start..value_end],
+        ))
+    })
 }
 
 /// Repairs for JSON Feeds feed-rs would reject; `None` when nothing needed fixing.
 fn repair_json(body: &[u8]) -> Option<Vec<u8>> {
+    if json_is_sound(body) {
+        return None;
+    }
     let mut doc: serde_json::Value = serde_json::from_slice(body).ok()?;
     let obj = doc.as_object_mut()?;
     let mut changed = false;
@@ -175,6 +233,28 @@ fn repair_json(body: &[u8]) -> Option<Vec<u8>> {
     } else {
         None
     }
+}
+
+/// Whether a JSON Feed surely needs no repair: a string title and no numeric item id. Read
+/// into a struct that skips everything else, so the common case builds no document tree.
+fn json_is_sound(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Feed {
+        title: Option<serde_json::Value>,
+        #[serde(default)]
+        items: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        id: Option<serde_json::Value>,
+    }
+    serde_json::from_slice::<Feed>(body).is_ok_and(|feed| {
+        feed.title.is_some_and(|t| t.is_string())
+            && !feed
+                .items
+                .iter()
+                .any(|i| i.id.as_ref().is_some_and(|id| id.is_number()))
+    })
 }
 
 #[cfg(test)]
@@ -249,6 +329,42 @@ mod tests {
     }
 
     #[test]
+    fn declaration_with_spaces_and_single_quotes_is_read() {
+        let doc = b"  <?xml version='1.0' encoding = 'windows-1251' ?><rss version=\"2.0\"><t>\xcf\xf0\xe8</t></rss>";
+        assert_eq!(
+            norm(doc, None),
+            "  <?xml version='1.0' encoding = 'UTF-8' ?><rss version=\"2.0\"><t>При</t></rss>"
+        );
+        // Not a declaration: the label must be quoted, and `<?xml` must open the document.
+        assert_eq!(declared_encoding(b"<?xml encoding=latin1?>"), None);
+        assert_eq!(declared_encoding(b"<a/><?xml encoding='latin1'?>"), None);
+    }
+
+    #[test]
+    fn rss_version_is_found_past_the_prolog_and_only_as_an_attribute() {
+        assert_eq!(
+            norm(
+                b"<?xml version=\"1.0\"?><!DOCTYPE rss><?xml-stylesheet href=\"s.xsl\"?>\n<rss  version = '1.0' data-version=\"2.0\">x</rss>",
+                None
+            ),
+            "<?xml version=\"1.0\"?><!DOCTYPE rss><?xml-stylesheet href=\"s.xsl\"?>\n<rss  version=\"2.0\" data-version=\"2.0\">x</rss>"
+        );
+        assert_eq!(
+            norm(b"<rss data-version=\"2.0\"/>", None),
+            "<rss data-version=\"2.0\" version=\"2.0\"/>"
+        );
+        // Not an <rss> root: another element, a longer name, an unclosed comment.
+        for doc in [
+            "<feed><rss/></feed>",
+            "<rss2>x</rss2>",
+            "<!-- <rss>",
+            "<rss",
+        ] {
+            assert_eq!(norm(doc.as_bytes(), None), doc);
+        }
+    }
+
+    #[test]
     fn json_numeric_ids_and_missing_title_are_repaired() {
         let out = norm(
             br#"{"version":"https://jsonfeed.org/version/1.1","items":[{"id":7}]}"#,
@@ -257,5 +373,8 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&out).expect("json");
         assert_eq!(v["items"][0]["id"], "7");
         assert_eq!(v["title"], "");
+        let sound =
+            br#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"7"}]}"#;
+        assert!(matches!(normalize(sound, None), Cow::Borrowed(_)));
     }
 }
