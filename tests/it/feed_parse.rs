@@ -249,3 +249,75 @@ fn header_charset_and_rss_without_version() {
     assert_eq!(feed.items[0].title, "Розы");
     assert_eq!(feed.items[0].key.as_str(), "guid:roses");
 }
+
+#[test]
+fn wordpress_images_come_from_the_post_html_as_a_reader_sees_it() {
+    let feed = parse("wordpress.xml", "https://garden.example/feed/");
+    let items = &feed.items;
+    assert_eq!(
+        keys(items),
+        [
+            "guid:https://garden.example/?p=101",
+            "guid:https://garden.example/?p=102",
+            "guid:https://garden.example/?p=103",
+        ]
+    );
+    let chosen: Vec<(Option<&str>, Option<&str>)> = items
+        .iter()
+        .map(|i| (i.image_url.as_deref(), i.image_alt.as_deref()))
+        .collect();
+    assert_eq!(
+        chosen,
+        [
+            // unquoted and single-quoted attributes; relative src against the post's link
+            (
+                Some("https://garden.example/wp-content/uploads/2024/03/sill.jpg"),
+                Some("Lettuce \"Lollo\"")
+            ),
+            // `<img` inside <script> is not an image; upper-case tag; `&amp;` in the URL decoded
+            (
+                Some("https://i0.wp.example/garden.example/beds.jpg?resize=1024%2C683&ssl=1"),
+                Some("The beds in March")
+            ),
+            // a commented-out image and a data: placeholder are passed over for the real
+            // image a lazy-loading plugin keeps in <noscript>; `&#8211;` decoded in the alt
+            (
+                Some("https://garden.example/wp-content/uploads/2024/03/tomatoes.jpg"),
+                Some("Tomato seedlings \u{2013} week 3")
+            ),
+        ]
+    );
+    // No <description>: the post HTML is the description.
+    assert_eq!(
+        items[0].description,
+        "<p title=\"a > b\">Lettuce on the sill.</p><img class=alignleft src=/wp-content/uploads/2024/03/sill.jpg alt='Lettuce \"Lollo\"'>"
+    );
+    // HTML (a CDATA section's `&#8230;` included) is kept for the template layer to render.
+    assert_eq!(
+        items[2].description,
+        "Three varieties under the lamp&#8230;"
+    );
+}
+
+#[test]
+fn xml_base_relative_to_the_feed_url_resolves_links_and_images() {
+    let feed = parse("xml_base.atom", "https://field.example/feed.atom");
+    let items = &feed.items;
+    let links: Vec<Option<&str>> = items.iter().map(|i| i.link.as_deref()).collect();
+    assert_eq!(
+        links,
+        [
+            Some("https://photos.example/field/beetles"),
+            Some("https://field.example/journal/2024/moths.html"),
+        ]
+    );
+    assert_eq!(
+        images(items),
+        [
+            // the first <img> of the content, against the entry's link
+            Some("https://photos.example/field/beetle.png"),
+            // a relative media:content url under two nested relative xml:base values
+            Some("https://field.example/journal/2024/img/moth.jpg"),
+        ]
+    );
+}

@@ -17,40 +17,55 @@ pub fn item_images(body: &[u8], is_json: bool) -> Vec<Option<String>> {
         }
         json_images(body)
     } else {
+        // `<image` or `image>`: one pass for both (text like `wp-image-7` is skipped cheaply).
+        // (Forward: memchr's reverse search has no SIMD path.)
+        let last_image_tag = memchr::memmem::find_iter(body, b"image")
+            .filter(|&at| {
+                (at > 0 && body[at - 1] == b'<') || body.get(at + "image".len()) == Some(&b'>')
+            })
+            .last();
+        let Some(last_image_tag) = last_image_tag else {
+            return Vec::new();
+        };
         // An item-level <image> comes after the first item; the channel's logo comes before.
         let first_item = [&b"<item"[..], b"<entry", b":item", b":entry"]
             .iter()
-            .filter_map(|tag| find(body, tag))
+            .filter_map(|tag| find(&body[..last_image_tag], tag))
             .min();
         match first_item {
-            Some(at)
-                if find(&body[at..], b"image>").is_some()
-                    || find(&body[at..], b"<image").is_some() =>
-            {
-                xml_images(body)
-            }
-            _ => Vec::new(),
+            Some(_) => xml_images(body),
+            None => Vec::new(),
         }
     }
 }
 
 fn json_images(body: &[u8]) -> Vec<Option<String>> {
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) else {
+    // Only the two fields are read; everything else is skipped without building a tree.
+    #[derive(serde::Deserialize)]
+    struct Feed {
+        items: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        image: Option<serde_json::Value>,
+        banner_image: Option<serde_json::Value>,
+    }
+    let Ok(feed) = serde_json::from_slice::<Feed>(body) else {
         return Vec::new();
     };
-    let Some(items) = doc.get("items").and_then(|i| i.as_array()) else {
-        return Vec::new();
-    };
-    items
-        .iter()
+    feed.items
+        .into_iter()
         .map(|item| {
-            ["image", "banner_image"].iter().find_map(|field| {
-                item.get(*field)
-                    .and_then(|v| v.as_str())
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-            })
+            [item.image, item.banner_image]
+                .into_iter()
+                .find_map(|field| {
+                    field
+                        .as_ref()
+                        .and_then(|v| v.as_str())
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                })
         })
         .collect()
 }
@@ -71,13 +86,13 @@ enum At {
 }
 
 fn xml_images(body: &[u8]) -> Vec<Option<String>> {
+    // A slice reader hands out events that borrow from `body`: no copy per event.
     let mut reader = Reader::from_reader(body);
     reader.config_mut().trim_text(true);
-    let mut buf = Vec::new();
     let mut out: Vec<Option<String>> = Vec::new();
     let mut at = At::Outside;
     loop {
-        let event = match reader.read_event_into(&mut buf) {
+        let event = match reader.read_event() {
             Ok(Event::Eof) | Err(_) => break,
             Ok(event) => event,
         };
@@ -174,7 +189,6 @@ fn xml_images(body: &[u8]) -> Vec<Option<String>> {
             }
             _ => {}
         }
-        buf.clear();
     }
     out
 }

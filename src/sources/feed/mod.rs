@@ -10,6 +10,7 @@ pub mod error;
 pub mod extras;
 pub mod fetch;
 pub mod images;
+mod img_tags;
 pub mod page;
 pub mod parse;
 pub mod poller;

@@ -49,12 +49,13 @@ pub fn parse_feed(
     }
     let normalized = charset::normalize(body, content_type);
     let body: &[u8] = &normalized;
+    let is_json = body.iter().find(|b| **b == b'<' || **b == b'{') == Some(&b'{');
+    let base_uri = (!is_json && needs_base_uri(body)).then_some(feed_url.as_str());
     let parser = Builder::new()
-        .base_uri(Some(feed_url.as_str()))
+        .base_uri(base_uri)
         .id_generator(|_links, _title, _base| NO_ID.to_string())
         .build();
     let feed = parser.parse(body).map_err(|e| explain(e, body))?;
-    let is_json = body.iter().find(|b| **b == b'<' || **b == b'{') == Some(&b'{');
     let own_images = extras::item_images(body, is_json);
     // The side scan must line up with feed-rs's entries; if it does not (odd nesting), it is
     // not used rather than risk giving an item another item's image.
@@ -63,18 +64,52 @@ pub fn parse_feed(
     } else {
         vec![None; feed.entries.len()]
     };
-    let items = to_items(source, &feed, feed_url, &own_images, min_image);
-    Ok(ParsedFeed {
-        items,
-        ttl: feed
-            .ttl
-            .map(|minutes| Duration::from_secs(u64::from(minutes) * 60)),
-    })
+    let ttl = feed
+        .ttl
+        .map(|minutes| Duration::from_secs(u64::from(minutes) * 60));
+    let items = to_items(source, feed, feed_url, &own_images, min_image);
+    Ok(ParsedFeed { items, ttl })
+}
+
+/// Whether feed-rs must be given the feed URL as its base URI to keep this document's URLs.
+///
+/// feed-rs 2.4 keeps a relative link `href` or image as written (pinbridge makes those absolute
+/// itself), but drops a relative `url` attribute (`<enclosure>`, `media:content`) unless it has
+/// a base, and a relative `xml:base` means nothing without one. A base has a price: feed-rs then
+/// clones it into every element it reads, about 7 % of a parse. So it is set only when the
+/// document has `xml:base` or a `url` attribute that does not start with a scheme (a false
+/// positive, such as the word "url=" in text, only costs that 7 %).
+fn needs_base_uri(body: &[u8]) -> bool {
+    use memchr::memmem;
+    let skip_space =
+        |bytes: &'_ [u8]| -> usize { bytes.iter().take_while(|b| b.is_ascii_whitespace()).count() };
+    memmem::find(body, b"xml:base").is_some()
+        || memmem::find_iter(body, b"url").any(|at| {
+            let rest = &body[at + "url".len()..];
+            let rest = &rest[skip_space(rest)..];
+            let Some(rest) = rest.strip_prefix(b"=") else {
+                return false;
+            };
+            let rest = &rest[skip_space(rest)..];
+            match rest.split_first() {
+                Some((b'"' | b'\'', value)) => !starts_with_scheme(&value[skip_space(value)..]),
+                _ => false,
+            }
+        })
+}
+
+/// `scheme:` as URLs begin (RFC 3986 §3.1): a letter, then letters, digits, `+`, `-` or `.`.
+fn starts_with_scheme(value: &[u8]) -> bool {
+    let name = value
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        .count();
+    name > 0 && value[0].is_ascii_alphabetic() && value.get(name) == Some(&b':')
 }
 
 fn to_items(
     source: &SourceId,
-    feed: &Feed,
+    feed: Feed,
     feed_url: &Url,
     own_images: &[Option<String>],
     min_image: MinSize,
@@ -88,30 +123,18 @@ fn to_items(
     for id in ids.iter().flatten() {
         *seen.entry(id).or_default() += 1;
     }
-    let feed_title = feed.title.as_ref().map(|t| t.content.trim().to_string());
-    let mut items: Vec<Item> = feed
+    // Identity, link and image first, while the entries are borrowed; then the entries are
+    // taken apart so their text moves into the items instead of being copied.
+    let heads: Vec<(DedupKey, Option<String>, Option<images::ChosenImage>)> = feed
         .entries
         .iter()
         .enumerate()
         .map(|(position, entry)| {
-            let link = alternate_link(entry, feed_url);
-            let base = link
-                .as_deref()
-                .and_then(|l| Url::parse(l).ok())
-                .unwrap_or_else(|| feed_url.clone());
+            let link_url = alternate_link(entry, feed_url);
             let own = own_images.get(position).and_then(|o| o.as_deref());
-            let image = images::choose(entry, own, &base, min_image);
-            let title = entry
-                .title
-                .as_ref()
-                .map(|t| t.content.trim().to_string())
-                .unwrap_or_default();
-            let summary = entry.summary.as_ref().map(|s| s.content.trim());
-            let content = entry
-                .content
-                .as_ref()
-                .and_then(|c| c.body.as_deref())
-                .map(str::trim);
+            let base = link_url.as_ref().unwrap_or(feed_url);
+            let image = images::choose(entry, own, base, min_image);
+            let link = link_url.map(String::from);
             let key = match ids[position] {
                 // A guid repeated within one document is not an identity on its own.
                 Some(id) if seen.get(id).copied().unwrap_or(0) > 1 => match &link {
@@ -123,19 +146,38 @@ fn to_items(
                     (Some(link), _) => DedupKey::new("link", link),
                     (None, Some(image)) => DedupKey::new("image", &image.url),
                     (None, None) => DedupKey::from_content(&[
-                        &title,
-                        summary.unwrap_or(""),
-                        content.unwrap_or(""),
+                        entry.title.as_ref().map_or("", |t| t.content.as_str()),
+                        entry.summary.as_ref().map_or("", |s| s.content.as_str()),
+                        entry
+                            .content
+                            .as_ref()
+                            .and_then(|c| c.body.as_deref())
+                            .unwrap_or(""),
                     ]),
                 },
             };
+            (key, link, image)
+        })
+        .collect();
+    drop(seen);
+    drop(ids);
+    let feed_title = feed
+        .title
+        .map(|t| trimmed(t.content))
+        .filter(|t| !t.is_empty());
+    let mut items: Vec<Item> = feed
+        .entries
+        .into_iter()
+        .zip(heads)
+        .map(|(entry, (key, link, image))| {
             let mut item = Item::new(source.clone(), key);
-            item.title = title;
+            item.title = entry.title.map(|t| trimmed(t.content)).unwrap_or_default();
+            let summary = entry.summary.map(|s| trimmed(s.content));
+            let content = entry.content.and_then(|c| c.body).map(trimmed);
             item.description = summary
                 .filter(|s| !s.is_empty())
                 .or(content)
-                .unwrap_or("")
-                .to_string();
+                .unwrap_or_default();
             item.link = link;
             if let Some(image) = image {
                 item.image_url = Some(image.url);
@@ -147,19 +189,19 @@ fn to_items(
                 .map(|t| t.timestamp_millis());
             item.categories = entry
                 .categories
-                .iter()
-                .map(|c| c.term.trim().to_string())
+                .into_iter()
+                .map(|c| trimmed(c.term))
                 .filter(|c| !c.is_empty())
                 .collect();
             if let Some(author) = entry
                 .authors
-                .iter()
-                .map(|a| a.name.trim())
+                .into_iter()
+                .map(|a| trimmed(a.name))
                 .find(|n| !n.is_empty())
             {
-                item.fields.insert("author".into(), author.to_string());
+                item.fields.insert("author".into(), author);
             }
-            if let Some(feed_title) = feed_title.as_ref().filter(|t| !t.is_empty()) {
+            if let Some(feed_title) = &feed_title {
                 item.fields.insert("feed_title".into(), feed_title.clone());
             }
             item
@@ -167,6 +209,15 @@ fn to_items(
         .collect();
     oldest_first(&mut items);
     items
+}
+
+/// `text` without surrounding whitespace, reusing its allocation when there is none.
+fn trimmed(text: String) -> String {
+    if text.trim().len() == text.len() {
+        text
+    } else {
+        text.trim().to_string()
+    }
 }
 
 /// Feeds list newest first by convention; sort by date when every item has one, else trust
@@ -180,7 +231,7 @@ fn oldest_first(items: &mut [Item]) {
 
 /// The entry's page: the first `alternate` (or rel-less) link that is not a media attachment,
 /// made absolute against the feed URL.
-fn alternate_link(entry: &Entry, feed_url: &Url) -> Option<String> {
+fn alternate_link(entry: &Entry, feed_url: &Url) -> Option<Url> {
     entry
         .links
         .iter()
@@ -195,7 +246,7 @@ fn alternate_link(entry: &Entry, feed_url: &Url) -> Option<String> {
                 t.starts_with("text/html") || t.starts_with("application/xhtml")
             })
         })
-        .find_map(|l| images::absolute(&l.href, feed_url))
+        .find_map(|l| images::absolute_url(&l.href, feed_url))
 }
 
 /// A feed-rs error in words, with a hint when the body is an HTML page instead of a feed.
@@ -245,4 +296,37 @@ fn discover_feed_link(body: &[u8]) -> Option<String> {
             .then(|| link.value().attr("href").map(str::to_owned))
             .flatten()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_base_uri;
+
+    #[test]
+    fn a_base_uri_only_for_relative_url_attributes_or_xml_base() {
+        for absolute in [
+            &br#"<enclosure url="https://x.example/a.jpg"/>"#[..],
+            br#"<media:content url = 'HTTP://x.example/a.jpg'/>"#,
+            b"<description>the url = is text</description>",
+            b"<link>/relative/link</link>",
+        ] {
+            assert!(
+                !needs_base_uri(absolute),
+                "{}",
+                String::from_utf8_lossy(absolute)
+            );
+        }
+        for relative in [
+            &br#"<enclosure url="/img/a.jpg"/>"#[..],
+            br#"<media:content url=' //cdn.example/a.jpg'/>"#,
+            br#"<enclosure url="&#104;ttps://x.example/a.jpg"/>"#,
+            br#"<feed xml:base="https://x.example/">"#,
+        ] {
+            assert!(
+                needs_base_uri(relative),
+                "{}",
+                String::from_utf8_lossy(relative)
+            );
+        }
+    }
 }
