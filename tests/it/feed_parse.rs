@@ -274,10 +274,11 @@ fn wordpress_images_come_from_the_post_html_as_a_reader_sees_it() {
                 Some("https://garden.example/wp-content/uploads/2024/03/sill.jpg"),
                 Some("Lettuce \"Lollo\"")
             ),
-            // `<img` inside <script> is not an image; upper-case tag; `&amp;` in the URL decoded
+            // `<img` inside <script> is not an image; upper-case tag; `&amp;` in the URL and
+            // `&ndash;` (read by the HTML parser) in the alt decoded
             (
                 Some("https://i0.wp.example/garden.example/beds.jpg?resize=1024%2C683&ssl=1"),
-                Some("The beds in March")
+                Some("The beds in March \u{2013} before sowing")
             ),
             // a commented-out image and a data: placeholder are passed over for the real
             // image a lazy-loading plugin keeps in <noscript>; `&#8211;` decoded in the alt

@@ -4,9 +4,12 @@
 //! HTML each), and parsing all of it with html5ever to read one tag cost more than parsing the
 //! feed itself. The scan below only has to find where each `<img …>` tag starts and ends, skipping
 //! what a browser would not read as markup (comments, `<script>`, `<style>`, `<textarea>`);
-//! the tag itself is then read by the HTML parser, which knows attributes and entities. (One
-//! thing a browser does is not copied: an unescaped `<img` inside another tag's quoted attribute
-//! value would be taken for a tag; feeds escape `<` there.)
+//! each tag's attributes are then read on their own. Two differences from html5ever's reading
+//! of a fragment, on purpose or for want of a case: `<noscript>` content counts (lazy-loading
+//! plugins keep the real image there, behind a `data:` placeholder), and an unescaped `<img`
+//! inside another tag's quoted attribute value would be taken for a tag (feeds escape `<` there).
+
+use std::borrow::Cow;
 
 use memchr::{memchr, memchr3};
 
@@ -95,6 +98,62 @@ pub fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     }
 }
 
+/// An attribute value with its character references decoded, for the references feeds
+/// actually put in image tags: the numeric ones and `&amp;` `&lt;` `&gt;` `&quot;` `&apos;`
+/// `&nbsp;`, each with its `;`. `None` for anything else (another named reference, one without
+/// `;`, a code point HTML remaps): the caller then lets the HTML parser read the tag.
+pub fn decode_references(value: &str) -> Option<Cow<'_, str>> {
+    if !value.contains('&') {
+        return Some(Cow::Borrowed(value));
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp + 1..];
+        let name_len = after
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'#')
+            .count();
+        if name_len == 0 {
+            // `&` followed by a space or punctuation is an ordinary character.
+            out.push('&');
+            rest = after;
+            continue;
+        }
+        let name = &after[..name_len];
+        after[name_len..].starts_with(';').then_some(())?;
+        out.push(reference(name)?);
+        rest = &after[name_len + 1..];
+    }
+    out.push_str(rest);
+    Some(Cow::Owned(out))
+}
+
+/// The character a reference names (`amp`, `#8211`, `#x2013`), when decoding it needs none of
+/// HTML's special cases.
+fn reference(name: &str) -> Option<char> {
+    let code = match name {
+        "amp" => return Some('&'),
+        "lt" => return Some('<'),
+        "gt" => return Some('>'),
+        "quot" => return Some('"'),
+        "apos" => return Some('\''),
+        "nbsp" => return Some('\u{a0}'),
+        _ => {
+            let number = name.strip_prefix('#')?;
+            match number.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => number.parse().ok()?,
+            }
+        }
+    };
+    // NUL, C0/C1 controls (HTML maps 0x80–0x9F through windows-1252) and non-characters are
+    // left to the parser; `char::from_u32` refuses surrogates and values past U+10FFFF.
+    let plain = code >= 0x20 && !(0x7f..=0x9f).contains(&code) && (code & 0xfffe) != 0xfffe;
+    char::from_u32(code).filter(|_| plain)
+}
+
 /// HTML's ASCII whitespace.
 fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
@@ -180,6 +239,32 @@ mod tests {
         assert_eq!(attribute("<img", "src"), None);
         assert_eq!(attribute("<img alt='x", "src"), None);
         assert_eq!(attribute("<", "src"), None);
+    }
+
+    #[test]
+    fn common_references_are_decoded_and_the_rest_left_to_the_parser() {
+        let decoded = |v| decode_references(v).map(Cow::into_owned);
+        assert_eq!(decoded("/a.jpg").as_deref(), Some("/a.jpg"));
+        assert_eq!(
+            decoded("/b.jpg?w=1&amp;h=2&#38;x=&#x26;").as_deref(),
+            Some("/b.jpg?w=1&h=2&x=&")
+        );
+        assert_eq!(
+            decoded("Salt & pepper &#8211; &quot;fresh&quot;&nbsp;").as_deref(),
+            Some("Salt & pepper \u{2013} \"fresh\"\u{a0}")
+        );
+        // Named references beyond the common six, legacy ones without `;`, and code points
+        // HTML remaps or refuses are the parser's job.
+        for hard in [
+            "&eacute;",
+            "?a=1&copy=2",
+            "&#150;",
+            "&#0;",
+            "&#xD800;",
+            "&#99999999;",
+        ] {
+            assert_eq!(decoded(hard), None, "{hard}");
+        }
     }
 
     #[test]
