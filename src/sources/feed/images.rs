@@ -176,8 +176,8 @@ fn web_url(url: Url) -> Option<Url> {
 ///
 /// Only the `<img>` tags found by [`img_tags`] are read, not a tree of the whole post. A tag
 /// is read by a plain attribute scan, many times faster than html5ever on a long `srcset`;
-/// one with a character reference the scan does not decode goes to the HTML parser, which
-/// knows all of HTML's references.
+/// one with a reference that needs HTML's special cases (a legacy one without `;`) goes to
+/// the HTML parser.
 fn first_img(html: &str, base: &Url) -> Option<ChosenImage> {
     img_tags(html).find_map(|tag| {
         let (src, alt) = scanned_img(tag).or_else(|| parsed_img(tag))?;

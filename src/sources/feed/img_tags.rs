@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 
+use markup5ever::data::NAMED_ENTITIES;
 use memchr::{memchr, memchr3};
 
 /// Each `<img …>` tag of `html` as written, in document order.
@@ -98,10 +99,10 @@ pub fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     }
 }
 
-/// An attribute value with its character references decoded, for the references feeds
-/// actually put in image tags: the numeric ones and `&amp;` `&lt;` `&gt;` `&quot;` `&apos;`
-/// `&nbsp;`, each with its `;`. `None` for anything else (another named reference, one without
-/// `;`, a code point HTML remaps): the caller then lets the HTML parser read the tag.
+/// An attribute value with its character references decoded: numeric ones and every named
+/// one of HTML's table, each with its `;`. `None` for what needs HTML's special cases (a named
+/// reference without `;`, a code point HTML remaps or refuses): the caller then lets the HTML
+/// parser read the tag.
 pub fn decode_references(value: &str) -> Option<Cow<'_, str>> {
     if !value.contains('&') {
         return Some(Cow::Borrowed(value));
@@ -121,37 +122,36 @@ pub fn decode_references(value: &str) -> Option<Cow<'_, str>> {
             rest = after;
             continue;
         }
-        let name = &after[..name_len];
         after[name_len..].starts_with(';').then_some(())?;
-        out.push(reference(name)?);
+        push_reference(&mut out, &after[..=name_len])?;
         rest = &after[name_len + 1..];
     }
     out.push_str(rest);
     Some(Cow::Owned(out))
 }
 
-/// The character a reference names (`amp`, `#8211`, `#x2013`), when decoding it needs none of
-/// HTML's special cases.
-fn reference(name: &str) -> Option<char> {
-    let code = match name {
-        "amp" => return Some('&'),
-        "lt" => return Some('<'),
-        "gt" => return Some('>'),
-        "quot" => return Some('"'),
-        "apos" => return Some('\''),
-        "nbsp" => return Some('\u{a0}'),
-        _ => {
-            let number = name.strip_prefix('#')?;
-            match number.strip_prefix(['x', 'X']) {
-                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                None => number.parse().ok()?,
-            }
+/// The characters a reference (`amp;`, `#8211;`, `#x2013;`, with its `;`) stands for, when
+/// decoding it needs none of HTML's special cases.
+fn push_reference(out: &mut String, name: &str) -> Option<()> {
+    let Some(number) = name.strip_prefix('#') else {
+        // The table also holds every prefix of a name, mapped to (0, 0): not a reference.
+        let &(first, second) = NAMED_ENTITIES.get(name).filter(|(first, _)| *first != 0)?;
+        out.push(char::from_u32(first)?);
+        if second != 0 {
+            out.push(char::from_u32(second)?);
         }
+        return Some(());
+    };
+    let digits = number.strip_suffix(';')?;
+    let code = match digits.strip_prefix(['x', 'X']) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => digits.parse().ok()?,
     };
     // NUL, C0/C1 controls (HTML maps 0x80–0x9F through windows-1252) and non-characters are
     // left to the parser; `char::from_u32` refuses surrogates and values past U+10FFFF.
     let plain = code >= 0x20 && !(0x7f..=0x9f).contains(&code) && (code & 0xfffe) != 0xfffe;
-    char::from_u32(code).filter(|_| plain)
+    out.push(char::from_u32(code).filter(|_| plain)?);
+    Some(())
 }
 
 /// HTML's ASCII whitespace.
@@ -242,7 +242,7 @@ mod tests {
     }
 
     #[test]
-    fn common_references_are_decoded_and_the_rest_left_to_the_parser() {
+    fn references_are_decoded_and_special_cases_left_to_the_parser() {
         let decoded = |v| decode_references(v).map(Cow::into_owned);
         assert_eq!(decoded("/a.jpg").as_deref(), Some("/a.jpg"));
         assert_eq!(
@@ -253,11 +253,15 @@ mod tests {
             decoded("Salt & pepper &#8211; &quot;fresh&quot;&nbsp;").as_deref(),
             Some("Salt & pepper \u{2013} \"fresh\"\u{a0}")
         );
-        // Named references beyond the common six, legacy ones without `;`, and code points
-        // HTML remaps or refuses are the parser's job.
+        assert_eq!(
+            decoded("Caf&eacute; &ndash; &NotEqualTilde;").as_deref(),
+            Some("Caf\u{e9} \u{2013} \u{2242}\u{338}")
+        );
+        // Legacy references without `;`, unknown names, and code points HTML remaps or
+        // refuses are the parser's job.
         for hard in [
-            "&eacute;",
             "?a=1&copy=2",
+            "&notaname;",
             "&#150;",
             "&#0;",
             "&#xD800;",
