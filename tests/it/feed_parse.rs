@@ -22,6 +22,10 @@ fn keys(items: &[Item]) -> Vec<&str> {
     items.iter().map(|i| i.key.as_str()).collect()
 }
 
+fn links(items: &[Item]) -> Vec<Option<&str>> {
+    items.iter().map(|i| i.link.as_deref()).collect()
+}
+
 fn images(items: &[Item]) -> Vec<Option<&str>> {
     items.iter().map(|i| i.image_url.as_deref()).collect()
 }
@@ -85,7 +89,7 @@ fn atom_entries_with_and_without_id() {
         ]
     );
     assert_eq!(
-        items.iter().map(|i| i.link.as_deref()).collect::<Vec<_>>(),
+        links(items),
         [
             Some("https://knit.example/guides/yarn"),
             Some("https://knit.example/patterns/cable"),
@@ -305,9 +309,8 @@ fn wordpress_images_come_from_the_post_html_as_a_reader_sees_it() {
 fn xml_base_relative_to_the_feed_url_resolves_links_and_images() {
     let feed = parse("xml_base.atom", "https://field.example/feed.atom");
     let items = &feed.items;
-    let links: Vec<Option<&str>> = items.iter().map(|i| i.link.as_deref()).collect();
     assert_eq!(
-        links,
+        links(items),
         [
             Some("https://photos.example/field/beetles"),
             Some("https://field.example/journal/2024/moths.html"),

@@ -44,8 +44,8 @@ pub fn img_tags(html: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The raw value of attribute `name` (ASCII, any case) in a tag as [`img_tags`] returns it;
-/// the first one wins, as in HTML. Character references are left as written: callers hand
-/// tags that contain `&` to the HTML parser instead.
+/// the first one wins, as in HTML. Character references are left as written (see
+/// [`decode_references`]).
 pub fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let bytes = tag.as_bytes();
     // Past `<` and the element name.
@@ -165,10 +165,9 @@ fn opens_element(rest: &[u8], name: &str) -> bool {
         return false;
     };
     after.eq_ignore_ascii_case(name.as_bytes())
-        && matches!(
-            rest.get(1 + name.len()),
-            None | Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
-        )
+        && rest
+            .get(1 + name.len())
+            .is_none_or(|&b| b == b'>' || b == b'/' || is_space(b))
 }
 
 /// Just past the `>` that ends the tag whose attributes start at `from`; a `>` inside a quoted

@@ -159,8 +159,6 @@ fn to_items(
             (key, link, image)
         })
         .collect();
-    drop(seen);
-    drop(ids);
     let feed_title = feed
         .title
         .map(|t| trimmed(t.content))
