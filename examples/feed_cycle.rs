@@ -291,6 +291,7 @@ async fn run_cycle(
         .unwrap_or(64);
     let options = SledOptions {
         cache_capacity_bytes: cache_mb * 1024 * 1024,
+        ..SledOptions::default()
     };
     let store: Arc<dyn Store> =
         Arc::new(SledStore::open_async(dir.join("store"), options, None).await?);

@@ -22,6 +22,9 @@ pub struct Submission {
     pub skip_reason: Option<String>,
     /// The webhook delivery id, when the item came from a webhook.
     pub delivery: Option<Delivery>,
+    /// A digest of a webhook's signed bytes, when its scheme signs no delivery id
+    /// ([`IngestPlan::replay_guard`]).
+    pub replay_guard: Option<Delivery>,
 }
 
 #[derive(Clone)]
@@ -156,6 +159,7 @@ fn plan_for(config: &IngestConfig, item: &Item, submission: Submission) -> Inges
         skip_reason: submission.skip_reason,
         on_change,
         delivery: submission.delivery,
+        replay_guard: submission.replay_guard,
     };
     if plan.skip_reason.is_some() {
         return plan;

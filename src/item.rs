@@ -81,6 +81,12 @@ pub struct Item {
     pub image_alt: Option<String>,
     /// Publication time in Unix milliseconds, when the source gives one.
     pub published_ms: Option<i64>,
+    /// The source's own "last modified" time in Unix milliseconds (Shopify `updated_at`,
+    /// WooCommerce `date_modified_gmt`, …), when it gives one. Senders deliver out of order,
+    /// so the store keeps the newest version: an older one changes nothing (`is_older_than`).
+    /// Absent from records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_ms: Option<i64>,
     /// Categories or tags: routes can match on them.
     pub categories: Vec<String>,
     /// Extra fields for templates (`price`, `vendor`, `author`, …).
@@ -99,9 +105,21 @@ impl Item {
             image_url: None,
             image_alt: None,
             published_ms: None,
+            updated_ms: None,
             categories: Vec::new(),
             fields: BTreeMap::new(),
         }
+    }
+
+    /// Whether this version is older than `stored` by the source's own modification times.
+    /// Unknown on either side means "not older": without the times, arrival order decides.
+    pub fn is_older_than(&self, stored: &Item) -> bool {
+        matches!((self.updated_ms, stored.updated_ms), (Some(new), Some(old)) if new < old)
+    }
+
+    /// Whether this version is newer than `stored` by the source's modification times.
+    pub fn is_newer_than(&self, stored: &Item) -> bool {
+        matches!((self.updated_ms, stored.updated_ms), (Some(new), Some(old)) if new > old)
     }
 
     /// A digest of the fields that decide what the Pin looks like.
@@ -157,6 +175,21 @@ mod tests {
         b.fields.insert("price".into(), "9.99".into());
         b.published_ms = Some(1);
         assert_eq!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn only_two_known_times_order_versions() {
+        let at = |ms: Option<i64>| Item {
+            updated_ms: ms,
+            ..item()
+        };
+        assert!(at(Some(1)).is_older_than(&at(Some(2))));
+        assert!(!at(Some(2)).is_older_than(&at(Some(2))));
+        assert!(!at(None).is_older_than(&at(Some(2))));
+        assert!(!at(Some(1)).is_older_than(&at(None)));
+        assert!(at(Some(3)).is_newer_than(&at(Some(2))));
+        assert!(!at(None).is_newer_than(&at(Some(2))));
+        assert_eq!(at(Some(1)).fingerprint(), at(Some(2)).fingerprint());
     }
 
     #[test]

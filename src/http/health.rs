@@ -57,6 +57,10 @@ async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<Value>) {
     if store["ok"] != json!(true) {
         reasons.push("store unavailable".into());
     }
+    // A failed flush to disk: nothing may be acknowledged until a restart (reads still work).
+    if let Some(reason) = state.store.write_failure() {
+        reasons.push(reason);
+    }
     if usable == 0 {
         reasons.push("no usable Pinterest account".into());
     }

@@ -65,6 +65,10 @@ pub struct IngestPlan {
     /// A webhook delivery id: if it was seen before, the whole ingest is a no-op `Duplicate`;
     /// otherwise it is recorded in the same transaction as the item.
     pub delivery: Option<Delivery>,
+    /// Kept exactly like `delivery`, beside it: a digest of a webhook's signed bytes, for
+    /// schemes that sign no delivery id or time (a captured request replayed under a fresh id
+    /// header is then still a `Duplicate`). The caller keeps its ids apart from delivery ids.
+    pub replay_guard: Option<Delivery>,
 }
 
 impl IngestPlan {
@@ -94,7 +98,9 @@ impl IngestPlan {
 pub enum Ingested {
     /// First time this dedup key was seen; `jobs` outbox jobs were queued.
     New { jobs: usize },
-    /// Seen before with the same fingerprint, or a repeated delivery id: nothing changed.
+    /// Seen before with the same fingerprint, a repeated delivery id or replay guard, or older
+    /// than the stored version by the source's own modification time: nothing changed (a
+    /// newer copy with the same Pin fields only refreshes the stored item's fields).
     Duplicate,
     /// Seen before with a different fingerprint; the new fields were recorded and `jobs` jobs
     /// queued (0 unless `OnChange::NewPin`).
@@ -339,6 +345,12 @@ pub enum StoreError {
     NotFound { what: &'static str, id: String },
     #[error("the store is shutting down")]
     Closed,
+    /// A flush to disk failed: writes since the last good flush may be lost, and no later
+    /// flush can prove otherwise, so the store takes no more writes until restarted.
+    #[error(
+        "the store refuses writes until pinbridge is restarted: {0}; check the disk (space, errors in the system log), then restart"
+    )]
+    Poisoned(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -437,6 +449,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Make everything durable and stop background work (shutdown).
     async fn close(&self) -> StoreResult<()>;
+
+    /// Why the store refuses writes until restarted (a failed flush to disk), said with what to
+    /// do, or `None` while it takes them. Readiness reports it.
+    fn write_failure(&self) -> Option<String> {
+        None
+    }
 
     // --- Pacing (issue 5 §7): per-board spacing and one Pin per link per board. The rules are
     // in `pacing.rs`; each backend applies them in one transaction. The defaults are "no

@@ -27,6 +27,7 @@ pub async fn open_configured(
     }
     let options = SledOptions {
         cache_capacity_bytes: config.cache_capacity_mb * 1024 * 1024,
+        ..SledOptions::default()
     };
     Ok(Arc::new(
         SledStore::open_async(config.path.clone(), options, clock).await?,

@@ -15,6 +15,11 @@ use pinbridge::store::{
 };
 use pinbridge::store::{BoardSlot, LinkClaim, PinRecord};
 
+use crate::store_conformance_edges::{
+    a_repeated_replay_guard_is_a_no_op, an_older_version_never_overwrites_or_pins,
+    replay_guards_expire_with_the_horizon,
+};
+
 /// A store under test plus whatever must live as long as it (a temp dir, a database).
 pub struct Backend {
     pub store: Arc<dyn Store>,
@@ -55,7 +60,9 @@ macro_rules! conformance {
                 concurrent_source_lease_is_granted_once, write_slots_are_spaced_per_account,
                 concurrent_write_slots_grant_the_burst_once,
                 daily_pins_are_reserved_once_up_to_the_cap, account_blocks_keep_the_latest,
-                config_records_roundtrip, cancel_job_dead_letters_only_queued_jobs);
+                config_records_roundtrip, cancel_job_dead_letters_only_queued_jobs,
+                a_repeated_replay_guard_is_a_no_op, replay_guards_expire_with_the_horizon,
+                an_older_version_never_overwrites_or_pins);
         }
     };
     (@each $open:path; $($check:ident),+) => {

@@ -84,6 +84,9 @@ async fn a_price_or_stock_only_update_is_a_duplicate_and_a_title_change_is_not()
     assert_eq!(send(sold, "e2").await.answer(), "duplicate");
     let mut renamed = original.clone();
     renamed["title"] = "IPod Nano - 16GB".into();
+    // Shopify moves `updated_at` on every edit; an edit older than the stock update above
+    // would be a stale delivery and change nothing.
+    renamed["updated_at"] = "2011-10-22T10:00:00-04:00".into();
     assert_eq!(send(renamed, "e3").await.answer(), "accepted");
     let stored = h.item("shop", "product:632910392").await.unwrap();
     assert_eq!(stored.changes, 1);

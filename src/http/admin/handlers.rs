@@ -242,6 +242,7 @@ pub async fn replay(State(state): State<HttpState>, Path(id): Path<String>) -> A
         skip_reason: None,
         on_change: OnChange::Ignore,
         delivery: None,
+        replay_guard: None,
     };
     let outcome = state
         .store

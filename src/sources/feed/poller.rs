@@ -286,6 +286,7 @@ pub fn submissions(items: Vec<Item>, baseline: usize) -> Vec<(Item, Submission)>
                 Submission {
                     skip_reason,
                     delivery: None,
+                    ..Submission::default()
                 },
             )
         })

@@ -147,6 +147,7 @@ async fn submit(
             let submission = Submission {
                 skip_reason: (i < baseline).then(|| BASELINE_REASON.to_string()),
                 delivery: None,
+                ..Submission::default()
             };
             (item, submission)
         })

@@ -5,12 +5,13 @@
 
 use axum::http::HeaderMap;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::error::{Answer, Rejection};
 use super::fetch::MediaFetcher;
 use super::presets::{Input, MapError, Mapped, Mapper, woocommerce};
 use super::settings::{Scheme, WebhookSettings};
-use super::verify::{Request, Verifier, optional_header};
+use super::verify::{Request, Verified, Verifier, optional_header};
 use crate::config::ConfigProblem;
 use crate::ingest::{Ingest, Submission};
 use crate::item::{DedupKey, Item, SourceId};
@@ -102,11 +103,13 @@ pub async fn prepare(
             MapError::Field(_) | MapError::MissingHeader(_) => Rejection::BadRequest(e.to_string()),
         })?;
     let horizon_ms = i64::try_from(hook.settings.delivery_horizon.as_millis()).unwrap_or(i64::MAX);
+    let keep_until = now_ms.saturating_add(horizon_ms);
     let delivery = verified.delivery_id.as_ref().map(|id| Delivery {
         // Scoped by source: two senders may well use the same id scheme.
         id: format!("{}:{id}", hook.id),
-        keep_until: now_ms.saturating_add(horizon_ms),
+        keep_until,
     });
+    let replay_guard = replay_guard(hook, &verified, body, keep_until);
     Ok(match mapped {
         Mapped::Item { mut item, skip } => {
             let skip = skip.or_else(|| no_image(&item).then(|| NO_IMAGE.to_string()));
@@ -118,6 +121,7 @@ pub async fn prepare(
                 submission: Submission {
                     skip_reason: skip,
                     delivery,
+                    replay_guard,
                 },
             }
         }
@@ -135,9 +139,36 @@ pub async fn prepare(
                 submission: Submission {
                     skip_reason: Some(reason),
                     delivery,
+                    replay_guard,
                 },
             }
         }
+    })
+}
+
+/// The digest of the signed body, remembered for the delivery horizon, when the signature
+/// does not bind the delivery id: Shopify, GitHub, WooCommerce, WP Webhooks and `generic` sign
+/// the body alone, so a captured request replayed under a fresh id header verifies again; Ghost
+/// and `generic` over `timestamp.body` sign a time too, but a replay inside the tolerance window
+/// still verifies. Schemes that sign the id (Standard Webhooks, Svix, Stripe) need none: a
+/// replay keeps its id and is a duplicate by it, and a fresh id breaks the signature. A sender's
+/// own retry repeats the body, so it is a duplicate either way. Two real changes of a resource
+/// differ in their bodies (the Shopify, WooCommerce, Ghost and WordPress payloads carry the
+/// modification time); only a `generic` payload that returns to an earlier body byte for byte
+/// within the horizon would be taken for a replay.
+fn replay_guard(
+    hook: &Hook,
+    verified: &Verified,
+    body: &[u8],
+    keep_until: i64,
+) -> Option<Delivery> {
+    if hook.verifier.signs_delivery_id() && verified.delivery_id.is_some() {
+        return None;
+    }
+    Some(Delivery {
+        // `#` after the source id: never equal to a delivery id, which has `:` there.
+        id: format!("{}#sha256:{}", hook.id, hex::encode(Sha256::digest(body))),
+        keep_until,
     })
 }
 

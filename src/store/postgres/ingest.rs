@@ -15,7 +15,10 @@ pub(super) async fn ingest(
     now: Millis,
 ) -> StoreResult<Ingested> {
     let source = item.source.as_str();
-    if let Some(delivery) = &plan.delivery {
+    // The delivery id, then the replay guard, each kept in `deliveries`. When only the guard
+    // conflicts, the new delivery id stays recorded: it belongs to a replay, so a retry of it
+    // is a duplicate too. Concurrent inserts of one key wait for each other's commit.
+    for delivery in [&plan.delivery, &plan.replay_guard].into_iter().flatten() {
         let inserted = sqlx::query(
             "INSERT INTO deliveries (source, id, keep_until) VALUES ($1, $2, $3)
              ON CONFLICT DO NOTHING",
@@ -55,15 +58,34 @@ pub(super) async fn ingest(
     }
 
     // Known: the row is locked until commit, so concurrent ingests of one key line up here.
-    let row =
-        sqlx::query("SELECT fingerprint FROM items WHERE source = $1 AND key = $2 FOR UPDATE")
-            .bind(source)
-            .bind(item.key.as_str())
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(io)?;
+    let row = sqlx::query(
+        "SELECT fingerprint, (item->>'updated_ms')::bigint AS updated_ms
+         FROM items WHERE source = $1 AND key = $2 FOR UPDATE",
+    )
+    .bind(source)
+    .bind(item.key.as_str())
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(io)?;
     let stored: Vec<u8> = row.get("fingerprint");
+    let stored_updated: Option<i64> = row.get("updated_ms");
+    let newer = match (item.updated_ms, stored_updated) {
+        // Older than what is stored (overtaken by a later delivery): never overwrites, never pins.
+        (Some(new), Some(old)) if new < old => return Ok(Ingested::Duplicate),
+        (Some(new), Some(old)) => new > old,
+        _ => false,
+    };
     if stored == fingerprint.0 {
+        // Same Pin fields but newer: keep its time, so a late older change is still older.
+        if newer {
+            sqlx::query("UPDATE items SET item = $3 WHERE source = $1 AND key = $2")
+                .bind(source)
+                .bind(item.key.as_str())
+                .bind(json(item))
+                .execute(&mut **tx)
+                .await
+                .map_err(io)?;
+        }
         return Ok(Ingested::Duplicate);
     }
     let mut queued = 0;

@@ -3,6 +3,12 @@
 //! Dedup is a primary key plus `ON CONFLICT DO NOTHING`, an ingest is one transaction (durable at
 //! commit: `synchronous_commit` is on by default), outbox claims use `FOR UPDATE SKIP LOCKED`, and
 //! every lease holder's write is fenced by its lease token in the `WHERE` clause.
+//!
+//! A failed fsync needs no poisoning here, unlike the sled store: PostgreSQL (since version 12,
+//! `data_sync_retry = off`) treats a failed fsync of its data or WAL as a PANIC and recovers from
+//! the WAL on restart, so it never retries an fsync whose pages the kernel may have dropped. A
+//! commit that could not be flushed comes back as an error from `commit()`, which every method
+//! returns as `Err`; the webhook path answers a store error with 503, never 2xx.
 
 mod config_records;
 mod coord;

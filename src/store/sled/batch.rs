@@ -130,6 +130,7 @@ fn same_error(e: &StoreError) -> StoreError {
             id: id.clone(),
         },
         StoreError::Closed => StoreError::Closed,
+        StoreError::Poisoned(reason) => StoreError::Poisoned(reason.clone()),
     }
 }
 

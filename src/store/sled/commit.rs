@@ -7,6 +7,13 @@
 //! ticket the snapshot covers. Writers arriving during a flush are served together by the next
 //! one, so N concurrent writers cost far fewer than N flushes. `flush_async()` is never used: with
 //! seven or more concurrent awaiters it hangs sled 0.34.7 (sled #1308).
+//!
+//! A failed flush or fsync poisons the store for the rest of the process. After a failed fsync
+//! the kernel may have dropped the dirty pages and cleared the error, so a later fsync that
+//! succeeds proves nothing about the writes before it ("fsyncgate"). Every waiter is answered
+//! with the failure (its write may not be on disk: no acknowledgement), every later write is
+//! refused, and readiness reports the reason until the process is restarted and sled recovers
+//! from what really reached the disk.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -27,6 +34,8 @@ struct State {
     durable: u64,
     stop: bool,
     stopped: bool,
+    /// Set by the first failed flush or fsync, never cleared: why the store refuses writes.
+    failed: Option<String>,
 }
 
 struct Shared {
@@ -48,9 +57,11 @@ pub(crate) struct Committer {
 }
 
 impl Committer {
-    /// Start the flusher thread for `db` stored at `dir`.
-    pub(crate) fn start(db: ::sled::Db, dir: &Path) -> StoreResult<Self> {
+    /// Start the flusher thread for `db` stored at `dir`. `hook` runs before every fsync and
+    /// may fail it (tests inject disk errors with it).
+    pub(crate) fn start(db: ::sled::Db, dir: &Path, hook: Option<SyncHook>) -> StoreResult<Self> {
         let mut files = DataFiles::open(dir)?;
+        files.hook = hook;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
@@ -81,6 +92,9 @@ impl Committer {
             if state.durable >= ticket {
                 return Ok(());
             }
+            if let Some(reason) = &state.failed {
+                return Err(StoreError::Poisoned(reason.clone()));
+            }
             if state.stopped {
                 return Err(StoreError::Closed);
             }
@@ -91,11 +105,14 @@ impl Committer {
         };
         match rx.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(reason)) => Err(StoreError::Io(format!(
-                "flushing the store failed: {reason}"
-            ))),
+            Ok(Err(reason)) => Err(StoreError::Poisoned(reason)),
             Err(_) => Err(StoreError::Closed),
         }
+    }
+
+    /// Why the store refuses writes (a flush or fsync failed), or `None` while it is healthy.
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.shared.lock().failed.clone()
     }
 
     /// How many flushes the flusher has done (tests check that writers share them).
@@ -140,9 +157,11 @@ fn run(shared: &Shared, db: &::sled::Db, files: &mut DataFiles) {
                 shared.flushes.fetch_add(1, Ordering::SeqCst);
                 let mut state = shared.lock();
                 match result {
-                    // A writer that finished just before close still gets its answer.
-                    Ok(()) => state.durable = state.durable.max(target),
-                    Err(e) => tracing::error!(error = %e, "final store flush failed"),
+                    // A writer that finished just before close still gets its answer, unless
+                    // an earlier failure means this flush cannot vouch for it.
+                    Ok(()) if state.failed.is_none() => state.durable = state.durable.max(target),
+                    Ok(()) => {}
+                    Err(e) => poison(&mut state, &e),
                 }
                 state.stopped = true;
                 return;
@@ -153,13 +172,21 @@ fn run(shared: &Shared, db: &::sled::Db, files: &mut DataFiles) {
         let result = flush_and_sync(db, files);
         shared.flushes.fetch_add(1, Ordering::SeqCst);
         let mut state = shared.lock();
-        if result.is_ok() {
-            state.durable = state.durable.max(target);
+        if let Err(reason) = &result {
+            poison(&mut state, reason);
         }
+        if let Some(reason) = state.failed.clone() {
+            // Poisoned (now or by an earlier flush): no later fsync can vouch for these writes.
+            for (_, tx) in std::mem::take(&mut state.waiters) {
+                let _ = tx.send(Err(reason.clone()));
+            }
+            continue;
+        }
+        state.durable = state.durable.max(target);
         let waiters = std::mem::take(&mut state.waiters);
         for (ticket, tx) in waiters {
             if ticket <= target {
-                let _ = tx.send(result.clone());
+                let _ = tx.send(Ok(()));
             } else {
                 state.waiters.push((ticket, tx));
             }
@@ -167,10 +194,42 @@ fn run(shared: &Shared, db: &::sled::Db, files: &mut DataFiles) {
     }
 }
 
-fn flush_and_sync(db: &::sled::Db, files: &mut DataFiles) -> Result<(), String> {
-    db.flush().map_err(|e| e.to_string())?;
-    files.sync().map_err(|e| e.to_string())
+/// Record the first failure; later ones add nothing (the store already refuses writes).
+fn poison(state: &mut State, error: &str) {
+    if state.failed.is_some() {
+        return;
+    }
+    tracing::error!(
+        error = %error,
+        "flushing the store to disk failed: refusing every write from now on (writes since the last good flush may be lost); fix the disk and restart pinbridge"
+    );
+    metrics::counter!("pinbridge_store_flush_failures_total").increment(1);
+    state.failed = Some(format!("flushing to disk failed: {error}"));
 }
+
+fn flush_and_sync(db: &::sled::Db, files: &mut DataFiles) -> Result<(), String> {
+    db.flush().map_err(|e| format!("sled flush: {e}"))?;
+    files.sync().map_err(|e| format!("fsync: {e}"))
+}
+
+/// Runs before every fsync of the store's files; an error fails that flush as a failing disk
+/// would. For tests: the only portable way to make fsync fail.
+#[derive(Clone)]
+pub struct SyncHook(pub Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>);
+
+impl std::fmt::Debug for SyncHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SyncHook")
+    }
+}
+
+impl PartialEq for SyncHook {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SyncHook {}
 
 /// The files whose contents `flush()` leaves without an fsync.
 struct DataFiles {
@@ -180,6 +239,7 @@ struct DataFiles {
     /// Large values live in `blobs/<lsn>` files that sled writes without fsync; those with an lsn
     /// above this mark have not been synced by us yet.
     blob_mark: i64,
+    hook: Option<SyncHook>,
 }
 
 impl DataFiles {
@@ -199,10 +259,14 @@ impl DataFiles {
             dir: dir.to_path_buf(),
             db,
             blob_mark: i64::MIN,
+            hook: None,
         })
     }
 
     fn sync(&mut self) -> std::io::Result<()> {
+        if let Some(hook) = &self.hook {
+            (hook.0)()?;
+        }
         self.db.sync_all()?;
         self.sync_new_blobs()
     }

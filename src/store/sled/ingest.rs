@@ -1,4 +1,5 @@
-//! `ingest` and `forget`: dedup, item record, delivery id and outbox jobs in one transaction
+//! `ingest` and `forget`: dedup, item record, delivery id (and replay guard) and outbox jobs in
+//! one transaction
 //! (`ingest_batch`: many ingests in one transaction, for `batch.rs`).
 
 use ::sled::Transactional;
@@ -118,16 +119,24 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
         due,
         item_jobs,
     } = *tx;
-    if let Some(delivery) = &plan.delivery {
-        let dkey = keys::delivery_key(&item.source, &delivery.id);
-        if deliveries.get(&dkey)?.is_some() {
+    // The delivery id and the replay guard: either one seen before makes the whole ingest a
+    // no-op; both are checked before either is written.
+    let seen: Vec<_> = [&plan.delivery, &plan.replay_guard]
+        .into_iter()
+        .flatten()
+        .map(|d| (keys::delivery_key(&item.source, &d.id), d.keep_until))
+        .collect();
+    for (dkey, _) in &seen {
+        if deliveries.get(dkey)?.is_some() {
             return Ok(Ingested::Duplicate);
         }
+    }
+    for (dkey, keep_until) in &seen {
         let record = DeliveryRecord {
-            keep_until: delivery.keep_until,
+            keep_until: *keep_until,
         };
         deliveries.insert(dkey.as_slice(), encode(&record))?;
-        by_time.insert(keys::delivery_time_key(delivery.keep_until, &dkey), &[])?;
+        by_time.insert(keys::delivery_time_key(*keep_until, dkey), &[])?;
     }
 
     let stored: Option<StoredItem> = tx_get(items, trees::ITEMS, item_key)?;
@@ -168,7 +177,19 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
             items.insert(item_key.as_slice(), encode(&record))?;
             Ok(Ingested::New { jobs: queued })
         }
-        Some(stone) if stone.fingerprint == fingerprint => Ok(Ingested::Duplicate),
+        // Older than what is stored (a delivery overtaken by a later one): it must neither
+        // overwrite the newer version nor pin it.
+        Some(_) if stored.as_ref().is_some_and(|s| item.is_older_than(&s.item)) => {
+            Ok(Ingested::Duplicate)
+        }
+        Some(stone) if stone.fingerprint == fingerprint => {
+            // Same Pin fields but newer: keep its time, so a late older change is still older.
+            if let Some(mut record) = stored.filter(|s| item.is_newer_than(&s.item)) {
+                record.item = item.clone();
+                items.insert(item_key.as_slice(), encode(&record))?;
+            }
+            Ok(Ingested::Duplicate)
+        }
         Some(stone) => {
             let mut record = stored.unwrap_or_else(|| StoredItem {
                 item: item.clone(),

@@ -34,6 +34,7 @@ use crate::config::ConfigProblem;
 use crate::store::{Millis, StoreError, StoreResult};
 use batch::Batcher;
 use commit::Committer;
+pub use commit::SyncHook;
 use trees::{Corrupt, Trees, io};
 
 /// The schema this build writes and reads (`meta/schema_version`).
@@ -47,12 +48,16 @@ pub struct SledOptions {
     /// sled's page cache size. sled's resident memory runs well above it (design §3), so it is
     /// small by default (64 MiB) instead of sled's 1 GiB.
     pub cache_capacity_bytes: u64,
+    /// Runs before every fsync and may fail it: tests inject disk errors with it.
+    #[serde(skip)]
+    pub sync_hook: Option<SyncHook>,
 }
 
 impl Default for SledOptions {
     fn default() -> Self {
         Self {
             cache_capacity_bytes: 64 * 1024 * 1024,
+            sync_hook: None,
         }
     }
 }
@@ -128,7 +133,7 @@ impl SledStore {
             );
         }
         db.flush().map_err(|e| open_err(e.to_string()))?;
-        let committer = Committer::start(db.clone(), path)?;
+        let committer = Committer::start(db.clone(), path, opts.sync_hook)?;
         let (batcher, queue) = Batcher::new();
         let inner = Arc::new(Inner {
             db,
@@ -160,6 +165,12 @@ impl SledStore {
         self.inner.committer.flush_count()
     }
 
+    /// Why the store refuses writes (a flush to disk failed) and what to do, or `None`.
+    pub fn write_failure(&self) -> Option<String> {
+        let reason = self.inner.committer.failure()?;
+        Some(StoreError::Poisoned(reason).to_string())
+    }
+
     /// The directory the store lives in.
     pub fn path(&self) -> &Path {
         &self.inner.path
@@ -188,6 +199,7 @@ impl SledStore {
         T: Send + 'static,
         F: FnOnce(&Inner) -> StoreResult<T> + Send + 'static,
     {
+        self.refuse_if_failed()?;
         let (value, ticket) = self
             .read(move |inner| {
                 let value = f(inner)?;
@@ -196,6 +208,17 @@ impl SledStore {
             .await?;
         self.inner.committer.wait(ticket).await?;
         Ok(value)
+    }
+}
+
+impl SledStore {
+    /// After a failed flush nothing more is written: it could not be made durable either, and
+    /// its acknowledgement would be a lie.
+    fn refuse_if_failed(&self) -> StoreResult<()> {
+        match self.inner.committer.failure() {
+            Some(reason) => Err(StoreError::Poisoned(reason)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -280,6 +303,7 @@ mod tests {
     fn a_tiny_cache_is_reported_with_its_key() {
         let opts = SledOptions {
             cache_capacity_bytes: 1000,
+            ..SledOptions::default()
         };
         let mut problems = Vec::new();
         opts.validate("store", &mut problems);

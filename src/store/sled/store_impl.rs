@@ -20,6 +20,7 @@ impl Store for SledStore {
         if self.inner.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);
         }
+        self.refuse_if_failed()?;
         // Queued to the batch writer (no blocking-thread hop); durable once its ticket is.
         let (outcome, ticket) = self.inner.batcher.ingest(item.clone(), plan, now).await?;
         self.inner.committer.wait(ticket).await?;
@@ -243,6 +244,10 @@ impl Store for SledStore {
         let (job, error) = (job.clone(), error.to_string());
         self.write(move |inner| config_records::cancel_job(inner, &job, &error, now))
             .await
+    }
+
+    fn write_failure(&self) -> Option<String> {
+        SledStore::write_failure(self)
     }
 
     async fn close(&self) -> StoreResult<()> {

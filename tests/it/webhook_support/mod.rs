@@ -51,10 +51,21 @@ impl Harness {
         customize: impl FnOnce(WebhookSources) -> WebhookSources,
     ) -> Harness {
         let (inner, dir) = open_store();
+        Self::start_over(inner, Some(dir), sources, now_ms, customize).await
+    }
+
+    /// [`Harness::start_with`] over a given store (`dir` lives as long as the harness).
+    pub async fn start_over(
+        inner: Arc<dyn Store>,
+        dir: Option<tempfile::TempDir>,
+        sources: Vec<(&str, WebhookSettings)>,
+        now_ms: i64,
+        customize: impl FnOnce(WebhookSources) -> WebhookSources,
+    ) -> Harness {
         let store = Arc::new(FailSwitch {
             inner,
             failing: AtomicBool::new(false),
-            _dir: Some(dir),
+            _dir: dir,
         });
         let clock = ManualClock::new(now_ms);
         let shared: SharedClock = Arc::new(clock.clone());

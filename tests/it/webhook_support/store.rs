@@ -128,6 +128,9 @@ impl Store for FailSwitch {
     async fn close(&self) -> StoreResult<()> {
         self.inner.close().await
     }
+    fn write_failure(&self) -> Option<String> {
+        self.inner.write_failure()
+    }
     fn shared(&self) -> bool {
         self.inner.shared()
     }

@@ -38,6 +38,7 @@ pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
         item.fields.insert("author".into(), author.to_string());
     }
     item.published_ms = post.get("published_at").opt_str()?.and_then(rfc3339_ms);
+    item.updated_ms = post.get("updated_at").opt_str()?.and_then(rfc3339_ms);
     let skip = match post.get("status").opt_str()? {
         Some("published") => None,
         Some(other) => Some(format!("status is {other:?}, not \"published\"")),

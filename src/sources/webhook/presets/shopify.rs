@@ -55,6 +55,7 @@ impl Shopify {
         item.image_alt = alt;
         item.categories = split_tags(root.get("tags").opt_str()?.unwrap_or(""));
         item.published_ms = root.get("published_at").opt_str()?.and_then(rfc3339_ms);
+        item.updated_ms = root.get("updated_at").opt_str()?.and_then(rfc3339_ms);
         for key in ["vendor", "product_type"] {
             if let Some(value) = root.get(key).opt_text()? {
                 item.fields.insert(key.to_string(), value.to_string());

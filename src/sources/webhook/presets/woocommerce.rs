@@ -53,6 +53,10 @@ pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
         .get("date_created_gmt")
         .opt_str()?
         .and_then(naive_utc_ms);
+    item.updated_ms = root
+        .get("date_modified_gmt")
+        .opt_str()?
+        .and_then(naive_utc_ms);
     let skip = match root.get("status").opt_str()? {
         Some("publish") => None,
         Some(other) => Some(format!("status is {other:?}, not \"publish\"")),

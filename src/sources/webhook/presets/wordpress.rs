@@ -96,6 +96,7 @@ fn read(input: &Input<'_>) -> Result<(Item, Option<String>, Option<u64>), MapErr
         }
     }
     item.published_ms = root.get("date_gmt").opt_str()?.and_then(naive_utc_ms);
+    item.updated_ms = root.get("modified_gmt").opt_str()?.and_then(naive_utc_ms);
     let media_id = root
         .get("featured_media")
         .value()

@@ -36,6 +36,10 @@ pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
         }
     }
     item.published_ms = post.get("post_date_gmt").opt_str()?.and_then(naive_utc_ms);
+    item.updated_ms = post
+        .get("post_modified_gmt")
+        .opt_str()?
+        .and_then(naive_utc_ms);
     let skip = match post.get("post_status").opt_str()? {
         Some("publish") => None,
         Some(other) => Some(format!("post_status is {other:?}, not \"publish\"")),

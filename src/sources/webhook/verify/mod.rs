@@ -129,6 +129,14 @@ impl Verifier {
         })
     }
 
+    /// Whether a verified delivery id is covered by the signature, so a replay cannot come under
+    /// a fresh id: Standard Webhooks and Svix sign `{id}.{timestamp}.{body}`, and Stripe's id is
+    /// the event id inside the signed body. The other schemes sign the body alone (or with a
+    /// time only), so their id header can be changed at will.
+    pub fn signs_delivery_id(&self) -> bool {
+        matches!(self, Verifier::Standard(_) | Verifier::Stripe(_))
+    }
+
     pub fn verify(&self, request: &Request<'_>) -> Result<Verified, VerifyError> {
         match self {
             Verifier::HeaderMac(v) => v.verify(request),
