@@ -86,14 +86,15 @@ pub fn error(message: &str) -> String {
 /// An IP address, optionally bracketed, with an optional `:port` and `%zone`.
 fn is_address(token: &str) -> bool {
     use std::net::IpAddr;
-    let host = match token.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(rest),
-        None if token.parse::<IpAddr>().is_ok() => token,
-        // `10.0.0.5:443`: an IPv4 address with a port.
-        None => token.rsplit_once(':').map_or(token, |(host, _)| host),
+    let parses = |host: &str| {
+        let host = host.split('%').next().unwrap_or(host);
+        host.contains(['.', ':']) && host.parse::<IpAddr>().is_ok()
     };
-    let host = host.split('%').next().unwrap_or(host);
-    host.contains(['.', ':']) && host.parse::<IpAddr>().is_ok()
+    match token.strip_prefix('[') {
+        Some(rest) => parses(rest.split(']').next().unwrap_or(rest)),
+        // `10.0.0.5:443`: an IPv4 address with a port.
+        None => parses(token) || token.rsplit_once(':').is_some_and(|(host, _)| parses(host)),
+    }
 }
 
 #[cfg(test)]
@@ -122,7 +123,10 @@ mod tests {
         let message = "error sending request for url (https://a.example/f?key=abc123): boom";
         let shown = text(message);
         assert!(!shown.contains("abc123"), "{shown}");
-        assert!(shown.contains("https://a.example/f?key=REDACTED"), "{shown}");
+        assert!(
+            shown.contains("https://a.example/f?key=REDACTED"),
+            "{shown}"
+        );
         assert_eq!(text("no url here"), "no url here");
     }
 

@@ -145,7 +145,10 @@ mod tests {
     #[test]
     fn empty_bearer_tokens_and_cookies_are_absent() {
         assert_eq!(bearer(&headers(&[("authorization", "Bearer ")])), None);
-        assert_eq!(bearer(&headers(&[("authorization", "Bearer x")])), Some("x"));
+        assert_eq!(
+            bearer(&headers(&[("authorization", "Bearer x")])),
+            Some("x")
+        );
         let jar = headers(&[("cookie", "pinbridge_session=; other=1")]);
         assert_eq!(cookie(&jar, SESSION_COOKIE), None);
         let jar = headers(&[("cookie", "a=1; pinbridge_session=abc")]);
@@ -174,12 +177,18 @@ mod tests {
             &state,
             &headers(&[own[0], ("origin", "http://evil.example")])
         ));
-        assert!(!same_origin(&state, &headers(&[own[0], ("origin", "null")])));
+        assert!(!same_origin(
+            &state,
+            &headers(&[own[0], ("origin", "null")])
+        ));
         assert!(!same_origin(&state, &headers(&own)));
         state.public_url = Some("https://pins.example.com/".parse().unwrap());
         assert!(same_origin(
             &state,
-            &headers(&[("host", "10.0.0.9:8080"), ("origin", "https://pins.example.com")])
+            &headers(&[
+                ("host", "10.0.0.9:8080"),
+                ("origin", "https://pins.example.com")
+            ])
         ));
     }
 }

@@ -18,7 +18,7 @@ const JOB_STATES: [&str; 6] = ["pending", "leased", "retry", "unknown", "done", 
 
 pub fn router(state: HttpState) -> Router {
     let router = Router::new().route("/metrics", get(render));
-    let router = if state.admin_listener {
+    let router = if state.listener == super::Listener::Admin {
         router
     } else {
         router.route_layer(axum::middleware::from_fn_with_state(

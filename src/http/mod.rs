@@ -90,9 +90,23 @@ pub struct HttpState {
     pub sessions: Arc<session::Sessions>,
     /// Failed status-page sign-ins per client address.
     pub logins: Arc<session::LoginThrottle>,
-    /// Set on the `server.admin_listen` router: the network already restricts who reaches it,
-    /// so metrics and readiness details need no token there (the admin API still does).
-    pub admin_listener: bool,
+    /// Which listener this router serves (decides who sees metrics and readiness details).
+    pub listener: Listener,
+}
+
+/// The listener a router serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Listener {
+    /// `server.listen` without an admin listener: everything, the private parts behind the
+    /// admin token.
+    #[default]
+    Combined,
+    /// `server.listen` beside an admin listener: webhooks and health only, readiness bare even
+    /// for the admin.
+    Public,
+    /// `server.admin_listen`: the network already restricts who reaches it, so metrics and
+    /// readiness details need no token there (the admin API still does).
+    Admin,
 }
 
 impl HttpState {
@@ -110,7 +124,7 @@ impl HttpState {
             public_url: None,
             sessions: Arc::new(session::Sessions::default()),
             logins: Arc::new(session::LoginThrottle::default()),
-            admin_listener: false,
+            listener: Listener::Combined,
         }
     }
 
@@ -167,13 +181,14 @@ pub fn router(state: HttpState, hooks: Router) -> Router {
 
 /// The public port when `server.admin_listen` is set: webhooks, WebSub callbacks, `/healthz`
 /// and a bare `/readyz`, nothing else.
-pub fn public_router(state: HttpState, hooks: Router) -> Router {
+pub fn public_router(mut state: HttpState, hooks: Router) -> Router {
+    state.listener = Listener::Public;
     layered(public_routes(state, hooks))
 }
 
 /// The `server.admin_listen` port: status page, metrics, readiness with details, admin API.
 pub fn admin_router(mut state: HttpState) -> Router {
-    state.admin_listener = true;
+    state.listener = Listener::Admin;
     layered(
         Router::new()
             .merge(health::router(state.clone()))

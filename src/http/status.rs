@@ -160,12 +160,14 @@ fn refused(status: StatusCode, message: &'static str) -> Response {
 
 async fn login(
     State(state): State<HttpState>,
-    client: Option<ConnectInfo<SocketAddr>>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     Form(form): Form<Login>,
 ) -> Response {
     // Without a peer address (a router served by other means) every caller shares one record.
-    let client = client.map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(peer)| peer.ip());
+    let client = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(peer)| peer.ip());
     if headers.contains_key(header::ORIGIN) && !same_origin(&state, &headers) {
         return refused(
             StatusCode::FORBIDDEN,
@@ -211,7 +213,10 @@ async fn login(
             answer
         }
         // Hex ids always make a valid header; this cannot happen.
-        Err(_) => refused(StatusCode::INTERNAL_SERVER_ERROR, "could not start a session"),
+        Err(_) => refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "could not start a session",
+        ),
     }
 }
 

@@ -8,8 +8,7 @@ use std::process::{Command, Output};
 use tokio_util::sync::CancellationToken;
 
 use crate::ops_binary::{
-    OPS_ADMIN,
-    binary, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
+    OPS_ADMIN, binary, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
 };
 
 fn fixture(name: &str) -> String {

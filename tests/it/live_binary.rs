@@ -6,8 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::live_support::{eventually, send};
 use super::ops_binary::{
-    OPS_ADMIN,
-    SECRET, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
+    OPS_ADMIN, SECRET, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
 };
 
 const OTHER: &str = "second-shop-secret";

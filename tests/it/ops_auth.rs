@@ -13,8 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::ops_binary::{
-    OPS_ADMIN,
-    SECRET, binary, free_port, send_product, signal, spawn, wait_exit, wait_ready,
+    OPS_ADMIN, SECRET, binary, free_port, send_product, signal, spawn, wait_exit, wait_ready,
 };
 
 #[tokio::test]

@@ -423,7 +423,7 @@ async fn configured_by_environment_alone_it_writes_only_its_data_dir() {
     assert_eq!(send_product(&client, &base, 9).await, Some(200));
     let jobs = client
         .get(format!("{base}/api/v1/jobs"))
-        .bearer_auth("env-admin")
+        .bearer_auth(ENV_ADMIN)
         .send()
         .await
         .unwrap();

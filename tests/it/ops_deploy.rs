@@ -90,7 +90,10 @@ fn check_public_and_admin_ports(dir: &str) {
         }
         assert_eq!(get["port"], "http", "{dir}: {probe} on the public port");
         let path = get["path"].as_str().unwrap();
-        assert!(matches!(path, "/healthz" | "/readyz"), "{dir}: {probe} {path}");
+        assert!(
+            matches!(path, "/healthz" | "/readyz"),
+            "{dir}: {probe} {path}"
+        );
     }
     let port = |name: &str| {
         c["ports"]
@@ -120,7 +123,11 @@ fn check_public_and_admin_ports(dir: &str) {
         .iter()
         .filter_map(|p| p["targetPort"].as_str())
         .collect();
-    assert_eq!(targets, ["http"], "{dir}: the Service exposes only the public port");
+    assert_eq!(
+        targets,
+        ["http"],
+        "{dir}: the Service exposes only the public port"
+    );
     let policy = yaml(&format!("{dir}networkpolicy.yaml"));
     assert_eq!(policy["kind"], "NetworkPolicy");
     for rule in policy["spec"]["ingress"].as_sequence().unwrap() {
@@ -130,7 +137,10 @@ fn check_public_and_admin_ports(dir: &str) {
             .iter()
             .any(|p| p["port"] == "admin");
         if admits_admin {
-            assert!(rule["from"].is_sequence(), "{dir}: the admin port from anywhere");
+            assert!(
+                rule["from"].is_sequence(),
+                "{dir}: the admin port from anywhere"
+            );
         }
     }
     let secret = yaml(&format!("{dir}secret.yaml"));
@@ -154,7 +164,10 @@ fn compose_publishes_the_admin_port_on_loopback_only() {
     for file in ["compose.yaml", "compose.postgres.yaml"] {
         let c = yaml(file);
         let s = &c["services"]["pinbridge"];
-        assert!(s["environment"]["PINBRIDGE_SERVER__ADMIN_LISTEN"].is_string(), "{file}");
+        assert!(
+            s["environment"]["PINBRIDGE_SERVER__ADMIN_LISTEN"].is_string(),
+            "{file}"
+        );
         let ports: Vec<&str> = s["ports"]
             .as_sequence()
             .unwrap()

@@ -17,7 +17,9 @@ const LEAKY: &str = "fetching https://feeds.example/f.xml?token=s3cr3t-query fai
 
 async fn with_private_things() -> crate::ops_support::Server {
     let server = start(&["main"], true).await;
-    server.job_ending("a", Some("board Secret-Board is gone"), None).await;
+    server
+        .job_ending("a", Some("board Secret-Board is gone"), None)
+        .await;
     server.job_ending("b", None, Some("pin-77")).await;
     let state = SourceState {
         error_count: 2,
@@ -46,7 +48,10 @@ async fn without_the_token_only_health_and_bare_readiness_are_shown() {
 
     let page = get("/").await.unwrap().text().await.unwrap();
     for private in ["blog", "s3cr3t", "10.20.30.40", "Secret-Board", "pin-77"] {
-        assert!(!page.contains(private), "`{private}` on the open page: {page}");
+        assert!(
+            !page.contains(private),
+            "`{private}` on the open page: {page}"
+        );
     }
     let metrics = get("/metrics").await.unwrap();
     assert_eq!(metrics.status(), 401);

@@ -49,7 +49,10 @@ fn empty_and_short_admin_tokens_are_refused_at_load() {
         ("admin_token = \"0123456789abcdef0123456789abcde\"", vec![]),
         // An empty environment variable or Kubernetes secret.
         ("", vec![("PINBRIDGE_SERVER__ADMIN_TOKEN", "")]),
-        ("admin_token = \"${EMPTY_SECRET}\"", vec![("EMPTY_SECRET", "")]),
+        (
+            "admin_token = \"${EMPTY_SECRET:-}\"",
+            vec![("EMPTY_SECRET", "")],
+        ),
     ] {
         let (code, stderr) = check_with_token(line, &env);
         assert_eq!(code, Some(2), "{line} {env:?} was accepted: {stderr}");
@@ -57,10 +60,8 @@ fn empty_and_short_admin_tokens_are_refused_at_load() {
         assert!(stderr.contains("at least 32"), "{stderr}");
         assert!(stderr.contains("openssl rand -hex 32"), "{stderr}");
     }
-    let (code, stderr) = check_with_token(
-        "admin_token = \"0123456789abcdef0123456789abcdef\"",
-        &[],
-    );
+    let (code, stderr) =
+        check_with_token("admin_token = \"0123456789abcdef0123456789abcdef\"", &[]);
     assert_eq!(code, Some(0), "32 characters are enough: {stderr}");
 }
 
@@ -198,7 +199,9 @@ async fn with_admin_listen_the_public_port_serves_only_webhooks_and_health() {
         .await
         .unwrap();
     assert_eq!(ready["accounts"][0]["name"], "main");
-    let anonymous = reqwest::get(format!("{admin}/api/v1/sources")).await.unwrap();
+    let anonymous = reqwest::get(format!("{admin}/api/v1/sources"))
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
     let sources = client
         .get(format!("{admin}/api/v1/sources"))

@@ -30,7 +30,10 @@ struct Running {
 async fn run(limits: Limits) -> Running {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/echo", post(|body: Bytes| async move { body.len().to_string() }));
+        .route(
+            "/echo",
+            post(|body: Bytes| async move { body.len().to_string() }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = CancellationToken::new();
@@ -72,7 +75,10 @@ async fn closed_by_server(mut stream: TcpStream) -> String {
         }
     })
     .await;
-    assert!(outcome.is_ok(), "the server kept a slow client's connection open");
+    assert!(
+        outcome.is_ok(),
+        "the server kept a slow client's connection open"
+    );
     String::from_utf8_lossy(&seen).into_owned()
 }
 
@@ -165,7 +171,10 @@ async fn the_connection_cap_refuses_extras_and_ordinary_requests_still_work() {
     // tries every slot is taken and the next one is refused.
     let deadline = Instant::now() + BOUND;
     let refusal = loop {
-        assert!(Instant::now() < deadline, "the cap never refused a connection");
+        assert!(
+            Instant::now() < deadline,
+            "the cap never refused a connection"
+        );
         // It sends nothing yet, so a refusal is read cleanly (no unread data, no reset).
         let mut extra = TcpStream::connect(server.addr).await.unwrap();
         let mut buf = vec![0u8; 256];

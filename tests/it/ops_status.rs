@@ -22,7 +22,10 @@ async fn the_status_page_lists_failures_and_retries_one_after_sign_in() {
     let html = page.text().await.unwrap();
     assert!(html.contains("id=login") && !html.contains("class=retry"));
     for private in ["gone", "pin-9", "example.com", "blog", "Board", &dead] {
-        assert!(!html.contains(private), "`{private}` before sign-in: {html}");
+        assert!(
+            !html.contains(private),
+            "`{private}` before sign-in: {html}"
+        );
     }
     let origin = server.base.clone();
 
@@ -51,7 +54,10 @@ async fn the_status_page_lists_failures_and_retries_one_after_sign_in() {
     assert_eq!(login.status(), 303);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
-    assert!(!cookie.contains(ADMIN), "the cookie is a session id: {cookie}");
+    assert!(
+        !cookie.contains(ADMIN),
+        "the cookie is a session id: {cookie}"
+    );
     assert!(!cookie.contains("Secure"), "public_url is not https here");
     let cookie = cookie.split(';').next().unwrap().to_string();
     assert!(cookie.starts_with("pinbridge_session=") && cookie.len() > 60);

@@ -12,10 +12,9 @@ mod handlers;
 pub mod openapi;
 
 use axum::Router;
-use axum::extract::{Request, State};
 use axum::handler::Handler;
-use axum::http::{Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::http::{Method, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on};
 use secrecy::{ExposeSecret, SecretString};
