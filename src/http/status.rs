@@ -6,7 +6,7 @@
 //! SameSite=Strict cookie (Secure when `server.public_url` is https), never the token itself.
 //! Failed sign-ins slow down per client address; every POST from a session must carry this
 //! server's Origin; every answer carries headers that forbid framing, sniffing, scripts and
-//! referrers.
+//! cross-site referrers.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -45,7 +45,9 @@ async fn security_headers(request: Request, next: Next) -> Response {
         (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: with it browsers send `Origin: null` on the page's own POSTs,
+        // which the Origin check must refuse. `same-origin` still tells other sites nothing.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));

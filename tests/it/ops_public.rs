@@ -130,7 +130,7 @@ async fn failed_sign_ins_back_off_per_client_address() {
 }
 
 #[tokio::test]
-async fn the_status_page_forbids_framing_sniffing_and_referrers() {
+async fn the_status_page_forbids_framing_sniffing_and_cross_site_referrers() {
     let server = start(&["main"], true).await;
     let page = reqwest::get(format!("{}/", server.base)).await.unwrap();
     let header = |name: &str| {
@@ -144,7 +144,7 @@ async fn the_status_page_forbids_framing_sniffing_and_referrers() {
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert_eq!(header("x-content-type-options"), "nosniff");
-    assert_eq!(header("referrer-policy"), "no-referrer");
+    assert_eq!(header("referrer-policy"), "same-origin");
 }
 
 #[tokio::test]
