@@ -287,16 +287,26 @@ async fn metrics_count_ingests_pins_and_pinterest_latency() {
         assert!(start.elapsed() < DEADLINE, "no Pin was made");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Metrics name sources and accounts: the scrape presents the admin token.
-    let text = reqwest::Client::new()
-        .get(format!("{base}/metrics"))
-        .bearer_auth(OPS_ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // Metrics name sources and accounts: the scrape presents the admin token. The Pin counter
+    // is bumped from the engine's events, just after the job is recorded done: wait for it.
+    let start = Instant::now();
+    let text = loop {
+        let text = reqwest::Client::new()
+            .get(format!("{base}/metrics"))
+            .bearer_auth(OPS_ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("pinbridge_pins_total{account=\"main\",outcome=\"created\"}")
+            || start.elapsed() > DEADLINE
+        {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let value = |prefix: &str| -> f64 {
         text.lines()
             .find(|l| l.starts_with(prefix))
