@@ -8,4 +8,4 @@ if ! command -v yamllint >/dev/null 2>&1; then
     PATH="$HOME/.local/bin:$PATH"
 fi
 yamllint -d '{extends: default, rules: {line-length: {max: 120}, document-start: disable, truthy: {check-keys: false}}}' \
-    compose.yaml compose.postgres.yaml k8s/
+    compose.yaml compose.postgres.yaml prometheus.yaml k8s/

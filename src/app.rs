@@ -48,6 +48,10 @@ pub struct App {
     clock: SharedClock,
     accounts: Vec<String>,
     admin: Option<Arc<http::AdminToken>>,
+    public_url: Option<url::Url>,
+    limits: http::serve::Limits,
+    /// `server.admin_listen`, bound: the admin API, status page and metrics are served only here.
+    admin_listener: Option<TcpListener>,
 }
 
 impl App {
@@ -212,6 +216,9 @@ impl App {
                 .admin_token
                 .as_ref()
                 .map(|t| Arc::new(http::AdminToken::new(t))),
+            public_url: config.server.public_url.clone(),
+            limits: http::serve::Limits::from_config(&config.server),
+            admin_listener: None,
         })
     }
 
@@ -220,6 +227,13 @@ impl App {
         if let Some(live) = Arc::get_mut(&mut self.live) {
             live.set_file(path);
         }
+        self
+    }
+
+    /// Serve the admin API, status page and metrics on `listener` only (`server.admin_listen`);
+    /// the main listener then serves only webhooks, WebSub callbacks and health.
+    pub fn with_admin_listener(mut self, listener: TcpListener) -> Self {
+        self.admin_listener = Some(listener);
         self
     }
 
@@ -239,7 +253,8 @@ impl App {
     }
 
     /// Serve HTTP on `listener` and run pollers and the engine until `shutdown` is cancelled;
-    /// then stop accepting, let in-flight work finish (up to the grace period) and close the store.
+    /// then stop accepting, let in-flight requests and work finish (both within the one grace
+    /// period: slow clients cannot hold shutdown past it) and close the store.
     pub async fn run(
         self,
         listener: TcpListener,
@@ -263,34 +278,55 @@ impl App {
             self.engine.subscribe(),
             shutdown.child_token(),
         ));
-        let state = HttpState {
-            store: self.store.clone(),
-            draining: shutdown.clone(),
-            clock: self.clock.clone(),
-            accounts: Arc::new(self.accounts),
-            sources: Arc::new(Vec::new()),
-            admin: self.admin,
-            metrics: crate::telemetry::metrics_handle(),
-            live: Some(self.live.clone()),
+        let mut state = HttpState::new(self.store.clone(), self.clock.clone());
+        state.draining = shutdown.clone();
+        state.accounts = Arc::new(self.accounts);
+        state.admin = self.admin;
+        state.metrics = crate::telemetry::metrics_handle();
+        state.live = Some(self.live.clone());
+        state.public_url = self.public_url;
+        let hooks = self.runtime.router();
+        let limits = self.limits;
+        let public = match &self.admin_listener {
+            Some(_) => http::public_router(state.clone(), hooks),
+            None => http::router(state.clone(), hooks),
         };
-        let router = http::router(state, self.runtime.router());
-        let addr = listener.local_addr().ok();
-        tracing::info!(address = ?addr, "Listening.");
-        let server_token = shutdown.clone();
-        let server = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { server_token.cancelled().await });
-        server.await.context("HTTP server failed")?;
-
+        tracing::info!(address = ?listener.local_addr().ok(), "Listening.");
+        let public = http::serve::serve(listener, public, limits, shutdown.clone());
+        let admin = async {
+            match self.admin_listener {
+                Some(listener) => {
+                    tracing::info!(address = ?listener.local_addr().ok(), "Admin API, status page and metrics listening.");
+                    let router = http::admin_router(state);
+                    http::serve::serve(listener, router, limits, shutdown.clone()).await
+                }
+                None => Ok(()),
+            }
+        };
+        let grace = self.shutdown_grace;
         let runtime = self.runtime.clone();
-        let drained = tokio::time::timeout(self.shutdown_grace, async {
-            while tasks.join_next().await.is_some() {}
-            runtime.join().await;
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!(grace = ?self.shutdown_grace, "Some tasks did not stop within the grace period.");
-            tasks.abort_all();
-        }
+        // Tasks drain while the servers finish their last requests: one grace period for both.
+        let drain = async {
+            shutdown.cancelled().await;
+            let drained = tokio::time::timeout(grace, async {
+                while tasks.join_next().await.is_some() {}
+                runtime.join().await;
+            })
+            .await;
+            if drained.is_err() {
+                tracing::warn!(?grace, "Some tasks did not stop within the grace period.");
+                tasks.abort_all();
+            }
+        };
+        let serving = async {
+            let served = futures::future::try_join(public, admin).await;
+            // A server that fails stops the service rather than leaving it half up.
+            shutdown.cancel();
+            served
+        };
+        let (served, ()) = tokio::join!(serving, drain);
+        served.context("HTTP server failed")?;
+
         self.store.close().await.context("closing the store")?;
         tracing::info!("Stopped.");
         Ok(())

@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod item;
 pub mod live;
 pub mod pinterest;
+pub mod redact;
 pub mod shutdown;
 pub mod sources;
 pub mod store;

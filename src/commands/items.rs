@@ -141,10 +141,10 @@ pub fn source_line(id: &str, state: &crate::store::SourceState, now: i64) -> Str
         state.error_count
     );
     if let Some(error) = &state.last_error {
-        line.push_str(&format!(", last error: {error}"));
+        line.push_str(&format!(", last error: {}", crate::redact::error(error)));
     }
     if let Some(reason) = &state.parked {
-        line.push_str(&format!(", PARKED: {reason}"));
+        line.push_str(&format!(", PARKED: {}", crate::redact::error(reason)));
     }
     line
 }
@@ -152,8 +152,8 @@ pub fn source_line(id: &str, state: &crate::store::SourceState, now: i64) -> Str
 fn job_line(job: &crate::store::Job) -> String {
     let detail = match &job.state {
         JobState::Done { pin_id, .. } => format!("pin {pin_id}"),
-        JobState::Dead { error, .. } => error.clone(),
-        _ => job.last_error.clone().unwrap_or_default(),
+        JobState::Dead { error, .. } => crate::redact::text(error),
+        _ => crate::redact::text(job.last_error.as_deref().unwrap_or_default()),
     };
     format!(
         "{}\t{}\t{}\t{}\t{} attempt(s)\t{}",

@@ -24,6 +24,12 @@ pub async fn run(config: &Config, file: Option<PathBuf>) -> Result<(), CommandEr
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    if let Some(admin) = config.server.admin_listen {
+        let admin = tokio::net::TcpListener::bind(admin)
+            .await
+            .with_context(|| format!("cannot listen on {admin} (server.admin_listen)"))?;
+        app = app.with_admin_listener(admin);
+    }
     app.run(listener, shutdown).await?;
     Ok(())
 }

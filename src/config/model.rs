@@ -18,14 +18,34 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The address the outside world reaches pinbridge at (WebSub callbacks, OAuth redirects).
     pub public_url: Option<Url>,
-    /// Bearer token for `/api/v1`; the admin API is off without it.
+    /// Bearer token for `/api/v1`, the status page and `/metrics`; the admin API is off without
+    /// it. At least [`MIN_ADMIN_TOKEN_LEN`] characters (validation refuses shorter ones).
     pub admin_token: Option<SecretString>,
+    /// A second address serving only the admin API, status page and metrics. When set, the
+    /// public `listen` port serves only webhooks, WebSub callbacks, `/healthz` and a bare
+    /// `/readyz`.
+    pub admin_listen: Option<SocketAddr>,
     /// How long shutdown waits for in-flight work.
     #[serde(with = "super::duration")]
     pub shutdown_grace: Duration,
     /// Reload when the config file changes (checked every 2 s), besides on SIGHUP.
     pub watch_config: bool,
+    /// A client must send a request's headers within this time, or the connection is closed.
+    #[serde(with = "super::duration")]
+    pub header_read_timeout: Duration,
+    /// The longest wait for the next piece of a request body.
+    #[serde(with = "super::duration")]
+    pub body_read_timeout: Duration,
+    /// The longest a whole request may take, body included (answered 408 past it).
+    #[serde(with = "super::duration")]
+    pub request_timeout: Duration,
+    /// Connections open at once per listener; more are refused with 503 and closed.
+    pub max_connections: usize,
 }
+
+/// The shortest admin token accepted: a guessable token would open the admin API to anyone
+/// who can reach the port. `openssl rand -hex 32` gives 64 characters.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 32;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -33,8 +53,13 @@ impl Default for ServerConfig {
             listen: ([0, 0, 0, 0], 8080).into(),
             public_url: None,
             admin_token: None,
+            admin_listen: None,
             shutdown_grace: Duration::from_secs(20),
             watch_config: false,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 1024,
         }
     }
 }

@@ -52,14 +52,7 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
         }
     }
 
-    if let Some(url) = &config.server.public_url
-        && !matches!(url.scheme(), "http" | "https")
-    {
-        problems.push(ConfigProblem::new(
-            "server.public_url",
-            "must be an http(s) URL",
-        ));
-    }
+    check_server(&config.server, problems);
     if let Some(url) = &config.store.url {
         use secrecy::ExposeSecret;
         let url = url.expose_secret();
@@ -151,6 +144,55 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
         _ => None,
     };
     crate::sync::board_pacing::validate_routes(&config.routes, only_account, problems);
+}
+
+/// `[server]`: the public URL, the admin token's strength, the listeners and the limits.
+fn check_server(server: &super::ServerConfig, problems: &mut Vec<ConfigProblem>) {
+    use secrecy::ExposeSecret;
+    if let Some(url) = &server.public_url
+        && !matches!(url.scheme(), "http" | "https")
+    {
+        problems.push(ConfigProblem::new(
+            "server.public_url",
+            "must be an http(s) URL",
+        ));
+    }
+    if let Some(token) = &server.admin_token {
+        // Characters, not bytes: the rule is about what the operator typed. An empty value
+        // (an unset secret rendered as "") would otherwise open the admin API to everyone.
+        let length = token.expose_secret().trim().chars().count();
+        if length < super::MIN_ADMIN_TOKEN_LEN {
+            problems.push(ConfigProblem::new(
+                "server.admin_token",
+                format!(
+                    "is {} characters long; use at least {} random characters, e.g. the output of `openssl rand -hex 32` (or leave the key out to turn the admin API off)",
+                    length,
+                    super::MIN_ADMIN_TOKEN_LEN
+                ),
+            ));
+        }
+    }
+    if server.admin_listen.is_some() && server.admin_listen == Some(server.listen) {
+        problems.push(ConfigProblem::new(
+            "server.admin_listen",
+            "must differ from server.listen (leave it out to serve the admin API on the main port)",
+        ));
+    }
+    for (key, value) in [
+        ("server.header_read_timeout", server.header_read_timeout),
+        ("server.body_read_timeout", server.body_read_timeout),
+        ("server.request_timeout", server.request_timeout),
+    ] {
+        if value.is_zero() {
+            problems.push(ConfigProblem::new(key, "must be longer than 0s"));
+        }
+    }
+    if server.max_connections == 0 {
+        problems.push(ConfigProblem::new(
+            "server.max_connections",
+            "must be at least 1",
+        ));
+    }
 }
 
 fn is_numeric_id(id: &str) -> bool {

@@ -1,5 +1,6 @@
 //! `/healthz` (the process is alive) and `/readyz` (it can do its job: store open, at least one
-//! usable account, not draining). `/readyz` answers JSON details either way.
+//! usable account, not draining). [`ready`] works out the details; who may see them is decided
+//! in [`super::readiness`].
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,7 +17,7 @@ const FOREVER_MS: Millis = 7 * 24 * 3600 * 1000;
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
+        .route("/readyz", get(super::readiness::readyz))
         .with_state(state)
 }
 
@@ -33,7 +34,7 @@ pub fn account_problem(state: &AccountState, now: Millis) -> Option<String> {
     }
 }
 
-async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<Value>) {
+pub async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<Value>) {
     let draining = state.draining.is_cancelled();
     let store = match state.store.stats().await {
         Ok(_) => json!({"ok": true}),

@@ -1,6 +1,9 @@
 //! `/metrics`: Prometheus text. Counters and histograms are recorded where things happen
 //! (`metrics::counter!` …); gauges that mirror the store (jobs by state, store size) are set
 //! from the store's stats at scrape time, so they are never stale.
+//!
+//! Metrics name sources, accounts and routes, so a scrape needs the admin token
+//! (`Authorization: Bearer …`) unless it comes through `server.admin_listen`.
 
 use axum::Router;
 use axum::extract::State;
@@ -14,9 +17,16 @@ use super::HttpState;
 const JOB_STATES: [&str; 6] = ["pending", "leased", "retry", "unknown", "done", "dead"];
 
 pub fn router(state: HttpState) -> Router {
-    Router::new()
-        .route("/metrics", get(render))
-        .with_state(state)
+    let router = Router::new().route("/metrics", get(render));
+    let router = if state.listener == super::Listener::Admin {
+        router
+    } else {
+        router.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::auth::require_admin,
+        ))
+    };
+    router.with_state(state)
 }
 
 async fn render(State(state): State<HttpState>) -> Response {

@@ -1,13 +1,22 @@
 //! The HTTP server: inbound webhooks, health, Prometheus metrics, the admin API (`/api/v1`)
 //! and the status page.
 //!
+//! Two surfaces. The public one (webhooks, WebSub callbacks, `/healthz`, a bare `/readyz`)
+//! must face the internet. The private one (status page, metrics, readiness details, admin
+//! API) shows source ids, feed URLs, errors and board names: it needs the admin token (or a
+//! status-page session), or is served only on `server.admin_listen` ([`admin_router`]).
+//!
 //! Every request gets an `x-request-id` (kept if the caller sent one) that appears in the
 //! request's log span; `Authorization` and signature headers are marked sensitive so they never
 //! reach a log line.
 
 pub mod admin;
+pub mod auth;
 pub mod health;
 pub mod metrics;
+pub mod readiness;
+pub mod serve;
+pub mod session;
 pub mod status;
 
 use std::sync::Arc;
@@ -52,8 +61,8 @@ impl SourceInfo {
             "next_poll": polled.next_poll,
             "last_success": polled.last_success,
             "error_count": polled.error_count,
-            "last_error": polled.last_error,
-            "parked": polled.parked,
+            "last_error": polled.last_error.as_deref().map(crate::redact::error),
+            "parked": polled.parked.as_deref().map(crate::redact::error),
         })
     }
 }
@@ -75,6 +84,29 @@ pub struct HttpState {
     /// The live configuration: runtime sources and routes, reload status. When set, it is the
     /// source list in force (`sources` is only the list of a service without it).
     pub live: Option<Arc<crate::live::Live>>,
+    /// `server.public_url`: a browser request's Origin may be this; https makes cookies Secure.
+    pub public_url: Option<url::Url>,
+    /// Signed-in status-page sessions.
+    pub sessions: Arc<session::Sessions>,
+    /// Failed status-page sign-ins per client address.
+    pub logins: Arc<session::LoginThrottle>,
+    /// Which listener this router serves (decides who sees metrics and readiness details).
+    pub listener: Listener,
+}
+
+/// The listener a router serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Listener {
+    /// `server.listen` without an admin listener: everything, the private parts behind the
+    /// admin token.
+    #[default]
+    Combined,
+    /// `server.listen` beside an admin listener: webhooks and health only, readiness bare even
+    /// for the admin.
+    Public,
+    /// `server.admin_listen`: the network already restricts who reaches it, so metrics and
+    /// readiness details need no token there (the admin API still does).
+    Admin,
 }
 
 impl HttpState {
@@ -89,6 +121,10 @@ impl HttpState {
             admin: None,
             metrics: None,
             live: None,
+            public_url: None,
+            sessions: Arc::new(session::Sessions::default()),
+            logins: Arc::new(session::LoginThrottle::default()),
+            listener: Listener::Combined,
         }
     }
 
@@ -133,8 +169,45 @@ fn sensitive_headers() -> Vec<HeaderName> {
     .collect()
 }
 
-/// The whole router: webhooks (built by the webhook source) merged with the service routes.
+/// One port for everything: webhooks and health in the open, the private surface behind the
+/// admin token. What `serve` runs without `server.admin_listen`.
 pub fn router(state: HttpState, hooks: Router) -> Router {
+    layered(
+        Router::new()
+            .merge(public_routes(state.clone(), hooks))
+            .merge(private_routes(state)),
+    )
+}
+
+/// The public port when `server.admin_listen` is set: webhooks, WebSub callbacks, `/healthz`
+/// and a bare `/readyz`, nothing else.
+pub fn public_router(mut state: HttpState, hooks: Router) -> Router {
+    state.listener = Listener::Public;
+    layered(public_routes(state, hooks))
+}
+
+/// The `server.admin_listen` port: status page, metrics, readiness with details, admin API.
+pub fn admin_router(mut state: HttpState) -> Router {
+    state.listener = Listener::Admin;
+    layered(
+        Router::new()
+            .merge(health::router(state.clone()))
+            .merge(private_routes(state)),
+    )
+}
+
+fn public_routes(state: HttpState, hooks: Router) -> Router {
+    Router::new().merge(health::router(state)).merge(hooks)
+}
+
+fn private_routes(state: HttpState) -> Router {
+    Router::new()
+        .merge(metrics::router(state.clone()))
+        .merge(status::router(state.clone()))
+        .nest("/api/v1", admin::router(state))
+}
+
+fn layered(router: Router) -> Router {
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
         let id = request
             .headers()
@@ -143,12 +216,7 @@ pub fn router(state: HttpState, hooks: Router) -> Router {
             .unwrap_or("-");
         tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
     });
-    Router::new()
-        .merge(health::router(state.clone()))
-        .merge(metrics::router(state.clone()))
-        .merge(status::router(state.clone()))
-        .nest("/api/v1", admin::router(state))
-        .merge(hooks)
+    router
         // Outermost first: id set, secrets hidden, then traced, id echoed in the answer.
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)

@@ -1,25 +1,58 @@
 //! The status page at `/`: server-rendered HTML, no front-end build. Shows sources, the queue,
-//! recent Pins with their images and the dead letters. Retrying needs the admin token: a login
-//! form sets it as an HttpOnly, SameSite=Strict cookie (so other sites cannot post with it),
-//! and each dead letter gets a small retry form.
+//! recent Pins with their images and the dead letters, to a signed-in operator only (they name
+//! sources, feeds, boards and errors); anyone else sees the sign-in form.
+//!
+//! Signing in with the admin token starts a session: a random id in an HttpOnly,
+//! SameSite=Strict cookie (Secure when `server.public_url` is https), never the token itself.
+//! Failed sign-ins slow down per client address; every POST from a session must carry this
+//! server's Origin; every answer carries headers that forbid framing, sniffing, scripts and
+//! cross-site referrers.
+
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Form;
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::HttpState;
+use super::auth::{Caller, SESSION_COOKIE, caller, same_origin};
+use super::session::SESSION_TTL;
 use crate::store::{JobFilter, JobId, JobState};
+
+/// No scripts at all; the inline stylesheet and Pin images (from any https/http host) only;
+/// forms post only here; no framing (clickjacking), no `<base>` tricks.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/ui/login", post(login))
         .route("/ui/retry/{id}", post(retry))
+        .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut answer = next.run(request).await;
+    let headers = answer.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        // Not `no-referrer`: with it browsers send `Origin: null` on the page's own POSTs,
+        // which the Origin check must refuse. `same-origin` still tells other sites nothing.
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    answer
 }
 
 fn esc(text: &str) -> String {
@@ -31,26 +64,25 @@ fn esc(text: &str) -> String {
 }
 
 fn signed_in(state: &HttpState, headers: &HeaderMap) -> bool {
-    let Some(token) = &state.admin else {
-        return false;
-    };
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().strip_prefix("pinbridge_admin="))
-        .any(|presented| token.matches(presented))
+    caller(state, headers) != Caller::Anonymous
 }
 
+const LOGIN_FORM: &str = "<form method=post action=/ui/login><label>Admin token \
+     <input type=password name=token id=token autocomplete=current-password></label> \
+     <button id=login>Sign in</button></form>";
+
 async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
-    let admin = signed_in(&state, &headers);
     let mut html = String::from(
         "<!doctype html><html><head><meta charset=utf-8><title>pinbridge</title>\
          <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
          td,th{border:1px solid #ccc;padding:4px 8px}img{max-height:80px}</style></head><body>\
          <h1>pinbridge</h1>",
     );
+    if !signed_in(&state, &headers) {
+        html.push_str(LOGIN_FORM);
+        html.push_str("</body></html>");
+        return Html(html).into_response();
+    }
     html.push_str("<h2>Sources</h2><table><tr><th>id</th><th>kind</th><th>last poll</th><th>errors</th><th>last error</th></tr>");
     for source in state.source_list().iter() {
         let s = state
@@ -64,7 +96,7 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
             esc(&source.kind),
             s.last_poll.map_or("-".into(), |t| t.to_string()),
             s.error_count,
-            esc(s.last_error.as_deref().unwrap_or(""))
+            esc(&crate::redact::error(s.last_error.as_deref().unwrap_or("")))
         ));
     }
     html.push_str("</table><h2>Queue</h2><ul id=queue>");
@@ -98,31 +130,21 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
         }
     }
     html.push_str("</ul><h2>Failures</h2>");
-    if !admin {
-        html.push_str(
-            "<form method=post action=/ui/login><label>Admin token \
-             <input type=password name=token id=token></label> <button id=login>Sign in</button></form>",
-        );
-    }
     html.push_str("<table id=dead><tr><th>job</th><th>board</th><th>error</th><th></th></tr>");
     for job in state.store.jobs(list("dead")).await.unwrap_or_default() {
         let error = match &job.state {
             JobState::Dead { error, .. } => error.as_str(),
             _ => "",
         };
-        let button = if admin {
-            format!(
-                "<form method=post action=\"/ui/retry/{0}\"><button class=retry data-job=\"{0}\">Retry</button></form>",
-                esc(&job.id.0)
-            )
-        } else {
-            String::new()
-        };
+        let button = format!(
+            "<form method=post action=\"/ui/retry/{0}\"><button class=retry data-job=\"{0}\">Retry</button></form>",
+            esc(&job.id.0)
+        );
         html.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{button}</td></tr>",
             esc(&job.id.0),
             esc(&job.target.board),
-            esc(error)
+            esc(&crate::redact::text(error))
         ));
     }
     html.push_str("</table></body></html>");
@@ -134,23 +156,69 @@ struct Login {
     token: String,
 }
 
-async fn login(State(state): State<HttpState>, Form(form): Form<Login>) -> Response {
-    match &state.admin {
-        Some(token) if token.matches(&form.token) => {
-            let cookie = format!(
-                "pinbridge_admin={}; HttpOnly; SameSite=Strict; Path=/",
-                form.token
-            );
-            match header::HeaderValue::from_str(&cookie) {
-                Ok(value) => {
-                    let mut answer = Redirect::to("/").into_response();
-                    answer.headers_mut().insert(header::SET_COOKIE, value);
-                    answer
-                }
-                Err(_) => (StatusCode::UNAUTHORIZED, "wrong admin token").into_response(),
-            }
+fn refused(status: StatusCode, message: &'static str) -> Response {
+    (status, message).into_response()
+}
+
+async fn login(
+    State(state): State<HttpState>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+    Form(form): Form<Login>,
+) -> Response {
+    // Without a peer address (a router served by other means) every caller shares one record.
+    let client = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(peer)| peer.ip());
+    if headers.contains_key(header::ORIGIN) && !same_origin(&state, &headers) {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "cross-origin sign-in refused: sign in from pinbridge's own page",
+        );
+    }
+    if let Some(wait) = state.logins.wait(client) {
+        let mut answer = refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed sign-ins from this address: wait, then try again",
+        );
+        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            answer.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        _ => (StatusCode::UNAUTHORIZED, "wrong admin token").into_response(),
+        return answer;
+    }
+    let Some(token) = &state.admin else {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "sign-in is off: set server.admin_token",
+        );
+    };
+    if !token.matches(&form.token) {
+        state.logins.failed(client);
+        tracing::warn!(%client, "Failed status-page sign-in.");
+        return refused(StatusCode::UNAUTHORIZED, "wrong admin token");
+    }
+    state.logins.succeeded(client);
+    let secure = state
+        .public_url
+        .as_ref()
+        .is_some_and(|url| url.scheme() == "https");
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        state.sessions.create(),
+        SESSION_TTL.as_secs(),
+        if secure { "; Secure" } else { "" }
+    );
+    let mut answer = Redirect::to("/").into_response();
+    match HeaderValue::from_str(&cookie) {
+        Ok(value) => {
+            answer.headers_mut().insert(header::SET_COOKIE, value);
+            answer
+        }
+        // Hex ids always make a valid header; this cannot happen.
+        Err(_) => refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "could not start a session",
+        ),
     }
 }
 
@@ -159,8 +227,15 @@ async fn retry(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if !signed_in(&state, &headers) {
-        return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
+    match caller(&state, &headers) {
+        Caller::Anonymous => return refused(StatusCode::UNAUTHORIZED, "sign in first"),
+        Caller::Session if !same_origin(&state, &headers) => {
+            return refused(
+                StatusCode::FORBIDDEN,
+                "cross-origin request refused: retry from pinbridge's own page",
+            );
+        }
+        Caller::Session | Caller::Token => {}
     }
     match state.store.revive(&JobId(id), state.clock.now_ms()).await {
         Ok(_) => Redirect::to("/").into_response(),

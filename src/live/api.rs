@@ -85,6 +85,12 @@ pub fn source_json(source: &SourceView, polled: &SourceState) -> Value {
     let mut json = info.json(polled);
     json["origin"] = json!(source.origin);
     json["settings"] = source.settings.clone();
+    // Feed URLs often carry a credential in their query: shown with the values redacted.
+    if let Some(url) = json["settings"].get_mut("url")
+        && let Some(text) = url.as_str()
+    {
+        *url = json!(crate::redact::url(text));
+    }
     json
 }
 

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use tokio_util::sync::CancellationToken;
 
 use crate::ops_binary::{
-    binary, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
+    OPS_ADMIN, binary, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
 };
 
 fn fixture(name: &str) -> String {
@@ -122,7 +122,7 @@ async fn broken_imports_wrong_tokens_and_restarts_through_the_cli() {
         &wrong,
         std::fs::read_to_string(&config)
             .unwrap()
-            .replace("ops-admin", "not-the-token"),
+            .replace(OPS_ADMIN, "not-the-token-but-long-enough-0123456789"),
     )
     .unwrap();
     let out = cli(&wrong, &["list"]).await;

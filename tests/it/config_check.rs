@@ -11,7 +11,10 @@ fn check(path: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_pinbridge"))
         .args(["check", "-c"])
         .arg(path)
-        .env("PINBRIDGE_ADMIN_TOKEN", "admin")
+        .env(
+            "PINBRIDGE_ADMIN_TOKEN",
+            "0123456789abcdef0123456789abcdef0123456789abcdef",
+        )
         .env("PINTEREST_CLIENT_ID", "1234")
         .env("PINTEREST_CLIENT_SECRET", "secret")
         .env("PINTEREST_ACCESS_TOKEN", "pina_x")

@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::live_support::{eventually, send};
 use super::ops_binary::{
-    SECRET, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
+    OPS_ADMIN, SECRET, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
 };
 
 const OTHER: &str = "second-shop-secret";
@@ -14,7 +14,7 @@ const OTHER: &str = "second-shop-secret";
 async fn status(client: &reqwest::Client, base: &str) -> Value {
     client
         .get(format!("{base}/api/v1/config/status"))
-        .bearer_auth("ops-admin")
+        .bearer_auth(OPS_ADMIN)
         .send()
         .await
         .unwrap()

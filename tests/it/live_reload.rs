@@ -295,6 +295,8 @@ async fn an_invalid_reload_leaves_the_running_config_untouched() {
     let ready = app
         .client
         .get(format!("{}/readyz", app.base))
+        // The details (the reload status among them) are for the admin.
+        .bearer_auth(crate::live_support::ADMIN)
         .send()
         .await
         .unwrap();

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub const ADMIN: &str = "live-admin-token";
+pub const ADMIN: &str = "live-admin-token-7d31c0a9e4b25f8601";
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
 /// A feed on loopback that counts its fetches.

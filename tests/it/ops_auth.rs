@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::ops_binary::{
-    SECRET, binary, free_port, send_product, signal, spawn, wait_exit, wait_ready,
+    OPS_ADMIN, SECRET, binary, free_port, send_product, signal, spawn, wait_exit, wait_ready,
 };
 
 #[tokio::test]
@@ -39,7 +39,7 @@ async fn auth_stores_sealed_tokens_that_serve_then_uses() {
             r#"
 [server]
 listen = "127.0.0.1:{port}"
-admin_token = "ops-admin"
+admin_token = "{OPS_ADMIN}"
 [store]
 path = "{data}"
 [pinterest]
@@ -158,7 +158,7 @@ create_missing = true
     loop {
         let done: serde_json::Value = client
             .get(format!("{base}/api/v1/jobs?state=done"))
-            .bearer_auth("ops-admin")
+            .bearer_auth(OPS_ADMIN)
             .send()
             .await
             .unwrap()

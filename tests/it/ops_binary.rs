@@ -38,13 +38,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The admin token of [`config_text`] (32 characters or more, as validation requires).
+pub const OPS_ADMIN: &str = "ops-admin-token-5b8e1f04c7d2a9e36f01";
+/// The admin token given through the environment.
+const ENV_ADMIN: &str = "env-admin-token-0c4f9a7e2b6d1358a9c0";
+
 pub fn config_text(api: &str, token: &str, data: &Path, port: u16) -> String {
     format!(
         r#"
 [server]
 listen = "127.0.0.1:{port}"
 shutdown_grace = "10s"
-admin_token = "ops-admin"
+admin_token = "{OPS_ADMIN}"
 
 [store]
 path = "{data}"
@@ -269,7 +274,7 @@ async fn metrics_count_ingests_pins_and_pinterest_latency() {
     loop {
         let done: serde_json::Value = client
             .get(format!("{base}/api/v1/jobs?state=done"))
-            .bearer_auth("ops-admin")
+            .bearer_auth(OPS_ADMIN)
             .send()
             .await
             .unwrap()
@@ -282,12 +287,26 @@ async fn metrics_count_ingests_pins_and_pinterest_latency() {
         assert!(start.elapsed() < DEADLINE, "no Pin was made");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // Metrics name sources and accounts: the scrape presents the admin token. The Pin counter
+    // is bumped from the engine's events, just after the job is recorded done: wait for it.
+    let start = Instant::now();
+    let text = loop {
+        let text = reqwest::Client::new()
+            .get(format!("{base}/metrics"))
+            .bearer_auth(OPS_ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("pinbridge_pins_total{account=\"main\",outcome=\"created\"}")
+            || start.elapsed() > DEADLINE
+        {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let value = |prefix: &str| -> f64 {
         text.lines()
             .find(|l| l.starts_with(prefix))
@@ -367,7 +386,7 @@ async fn configured_by_environment_alone_it_writes_only_its_data_dir() {
     let base = format!("http://127.0.0.1:{port}");
     let envs = [
         ("PINBRIDGE_SERVER__LISTEN", format!("127.0.0.1:{port}")),
-        ("PINBRIDGE_SERVER__ADMIN_TOKEN", "env-admin".to_string()),
+        ("PINBRIDGE_SERVER__ADMIN_TOKEN", ENV_ADMIN.to_string()),
         ("PINBRIDGE_SERVER__SHUTDOWN_GRACE", "5s".to_string()),
         (
             "PINBRIDGE_STORE__PATH",
@@ -414,7 +433,7 @@ async fn configured_by_environment_alone_it_writes_only_its_data_dir() {
     assert_eq!(send_product(&client, &base, 9).await, Some(200));
     let jobs = client
         .get(format!("{base}/api/v1/jobs"))
-        .bearer_auth("env-admin")
+        .bearer_auth(ENV_ADMIN)
         .send()
         .await
         .unwrap();
@@ -439,6 +458,6 @@ async fn configured_by_environment_alone_it_writes_only_its_data_dir() {
         data_files.iter().all(|f| f.starts_with("pinbridge.sled")),
         "{data_files:?}"
     );
-    assert!(!log.contains(SECRET) && !log.contains(&token) && !log.contains("env-admin"));
+    assert!(!log.contains(SECRET) && !log.contains(&token) && !log.contains(ENV_ADMIN));
     stop.cancel();
 }

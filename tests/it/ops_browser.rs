@@ -1,6 +1,7 @@
 //! The status page in a real browser: Debian's Chromium, headless, driven over the DevTools
-//! protocol. Loads `/`, signs in with the admin token, clicks a dead letter's retry button and
-//! checks the job is pending again, in the store and on the page. Keeps a screenshot at
+//! protocol. Loads `/` (only a sign-in form), signs in with the admin token, clicks a dead
+//! letter's retry button and checks the job is pending again, in the store and on the page.
+//! The browser sends its own Origin and session cookie, and honours the page's CSP. Keeps a screenshot at
 //! `<target dir>/test-artifacts/status-page.png`.
 //!
 //! Chromium comes from `tests/browser/setup.sh`. Without it the test is skipped with a message,
@@ -86,8 +87,10 @@ async fn chromium_signs_in_and_retries_a_dead_letter_from_the_status_page() {
 
     let page = browser.new_page(format!("{}/", server.base)).await.unwrap();
     let html = html_when(&page, "the login form", |h| h.contains("id=\"login\"")).await;
-    assert!(html.contains("board not found"), "the failure is listed");
-    assert!(html.contains("pin-42"), "recent Pins are listed");
+    assert!(
+        !html.contains("board not found") && !html.contains("pin-42"),
+        "nothing private before sign-in: {html}"
+    );
     assert!(
         !html.contains("class=\"retry\""),
         "no retry button before sign-in"
@@ -108,10 +111,12 @@ async fn chromium_signs_in_and_retries_a_dead_letter_from_the_status_page() {
         .click()
         .await
         .unwrap();
-    html_when(&page, "the retry button after sign-in", |h| {
+    let html = html_when(&page, "the retry button after sign-in", |h| {
         h.contains(&format!("data-job=\"{dead}\""))
     })
     .await;
+    assert!(html.contains("board not found"), "the failure is listed");
+    assert!(html.contains("pin-42"), "recent Pins are listed");
 
     page.find_element(format!("button.retry[data-job=\"{dead}\"]"))
         .await

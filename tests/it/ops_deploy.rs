@@ -75,6 +75,132 @@ fn the_deployment_runs_one_non_root_pod_with_probes_and_its_volume() {
     assert!(secret["stringData"]["PINBRIDGE_TOKEN_KEY"].is_string());
 }
 
+/// The private surface stays off the public port: probes use only `/healthz` and `/readyz` on
+/// the public port, the Service exposes only that port, metrics are scraped from the admin
+/// listener, the NetworkPolicy admits the admin port only from one namespace, and the Secret's
+/// admin-token placeholder is too short for pinbridge to start with.
+fn check_public_and_admin_ports(dir: &str) {
+    let d = yaml(&format!("{dir}deployment.yaml"));
+    let pod = &d["spec"]["template"];
+    let c = &pod["spec"]["containers"][0];
+    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        let get = &c[probe]["httpGet"];
+        if get.is_null() {
+            continue;
+        }
+        assert_eq!(get["port"], "http", "{dir}: {probe} on the public port");
+        let path = get["path"].as_str().unwrap();
+        assert!(
+            matches!(path, "/healthz" | "/readyz"),
+            "{dir}: {probe} {path}"
+        );
+    }
+    let port = |name: &str| {
+        c["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["containerPort"].as_u64())
+            .unwrap_or_else(|| panic!("{dir}: no `{name}` port"))
+    };
+    let admin = port("admin");
+    assert_ne!(admin, port("http"));
+    assert_eq!(
+        pod["metadata"]["annotations"]["prometheus.io/port"],
+        admin.to_string(),
+        "{dir}: metrics come from the admin listener"
+    );
+    let config = yaml(&format!("{dir}configmap.yaml"));
+    let listen = config["data"]["PINBRIDGE_SERVER__ADMIN_LISTEN"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{dir}: no admin listener configured"));
+    assert!(listen.ends_with(&format!(":{admin}")), "{dir}: {listen}");
+    let service = yaml(&format!("{dir}service.yaml"));
+    let targets: Vec<&str> = service["spec"]["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["targetPort"].as_str())
+        .collect();
+    assert_eq!(
+        targets,
+        ["http"],
+        "{dir}: the Service exposes only the public port"
+    );
+    let policy = yaml(&format!("{dir}networkpolicy.yaml"));
+    assert_eq!(policy["kind"], "NetworkPolicy");
+    for rule in policy["spec"]["ingress"].as_sequence().unwrap() {
+        let admits_admin = rule["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|p| p["port"] == "admin");
+        if admits_admin {
+            assert!(
+                rule["from"].is_sequence(),
+                "{dir}: the admin port from anywhere"
+            );
+        }
+    }
+    let secret = yaml(&format!("{dir}secret.yaml"));
+    let token = secret["stringData"]["PINBRIDGE_SERVER__ADMIN_TOKEN"]
+        .as_str()
+        .unwrap();
+    assert!(
+        token.len() < pinbridge::config::MIN_ADMIN_TOKEN_LEN,
+        "{dir}: a placeholder pinbridge would accept is a published token: {token}"
+    );
+}
+
+#[test]
+fn kubernetes_keeps_the_admin_surface_off_the_public_port() {
+    check_public_and_admin_ports("k8s/");
+    check_public_and_admin_ports("k8s/postgres/");
+}
+
+#[test]
+fn compose_publishes_the_admin_port_on_loopback_only() {
+    for file in ["compose.yaml", "compose.postgres.yaml"] {
+        let c = yaml(file);
+        let s = &c["services"]["pinbridge"];
+        assert!(
+            s["environment"]["PINBRIDGE_SERVER__ADMIN_LISTEN"].is_string(),
+            "{file}"
+        );
+        let ports: Vec<&str> = s["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str())
+            .collect();
+        let admin: Vec<_> = ports.iter().filter(|p| p.ends_with(":9090")).collect();
+        assert_eq!(admin.len(), 1, "{file}: {ports:?}");
+        assert!(admin[0].starts_with("127.0.0.1:"), "{file}: {ports:?}");
+        assert!(
+            s["healthcheck"]["test"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|a| a.as_str().is_some_and(|a| a.ends_with("/healthz"))),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn the_prometheus_example_scrapes_the_admin_port_or_sends_the_token() {
+    let p = yaml("prometheus.yaml");
+    let jobs = p["scrape_configs"].as_sequence().unwrap();
+    assert!(
+        jobs.iter().all(|job| {
+            let target = job["static_configs"][0]["targets"][0].as_str().unwrap();
+            target.ends_with(":9090") || job["authorization"]["type"] == "Bearer"
+        }),
+        "{jobs:?}"
+    );
+}
+
 #[test]
 fn compose_runs_read_only_with_one_data_volume() {
     let c = yaml("compose.yaml");

@@ -1,4 +1,6 @@
 //! The status page: rendered HTML, login form, retry button (plain HTTP; no browser here).
+//! Before sign-in the page is only the form; a session cookie (never the token) signs in; every
+//! POST from that session must carry this server's Origin.
 
 use crate::ops_support::{ADMIN, start};
 
@@ -18,9 +20,14 @@ async fn the_status_page_lists_failures_and_retries_one_after_sign_in() {
         .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("board &lt;gone&gt;"), "escaped error: {html}");
-    assert!(html.contains("https://example.com/b.jpg") && html.contains("pin-9"));
     assert!(html.contains("id=login") && !html.contains("class=retry"));
+    for private in ["gone", "pin-9", "example.com", "blog", "Board", &dead] {
+        assert!(
+            !html.contains(private),
+            "`{private}` before sign-in: {html}"
+        );
+    }
+    let origin = server.base.clone();
 
     // Retrying without signing in is refused.
     let refused = client
@@ -39,6 +46,7 @@ async fn the_status_page_lists_failures_and_retries_one_after_sign_in() {
 
     let login = client
         .post(format!("{}/ui/login", server.base))
+        .header("origin", &origin)
         .form(&[("token", ADMIN)])
         .send()
         .await
@@ -46,7 +54,13 @@ async fn the_status_page_lists_failures_and_retries_one_after_sign_in() {
     assert_eq!(login.status(), 303);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(
+        !cookie.contains(ADMIN),
+        "the cookie is a session id: {cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "public_url is not https here");
     let cookie = cookie.split(';').next().unwrap().to_string();
+    assert!(cookie.starts_with("pinbridge_session=") && cookie.len() > 60);
     let html = client
         .get(format!("{}/", server.base))
         .header("cookie", &cookie)
@@ -56,10 +70,23 @@ async fn the_status_page_lists_failures_and_retries_one_after_sign_in() {
         .text()
         .await
         .unwrap();
+    assert!(html.contains("board &lt;gone&gt;"), "escaped error: {html}");
+    assert!(html.contains("https://example.com/b.jpg") && html.contains("pin-9"));
     assert!(html.contains(&format!("action=\"/ui/retry/{dead}\"")));
+    // A session's POST without this server's Origin (another site's form) is refused.
+    for other in [None, Some("https://evil.example")] {
+        let mut request = client
+            .post(format!("{}/ui/retry/{dead}", server.base))
+            .header("cookie", &cookie);
+        if let Some(other) = other {
+            request = request.header("origin", other);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 403, "{other:?}");
+    }
     let retried = client
         .post(format!("{}/ui/retry/{dead}", server.base))
         .header("cookie", &cookie)
+        .header("origin", &origin)
         .send()
         .await
         .unwrap();

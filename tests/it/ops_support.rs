@@ -12,7 +12,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub const T0: i64 = 1_790_000_000_000;
-pub const ADMIN: &str = "admin-token-for-tests-9f2c";
+/// 32 characters or more, as `server.admin_token` requires.
+pub const ADMIN: &str = "admin-token-for-tests-9f2c41d07be35a86";
 
 pub struct Server {
     pub base: String,
@@ -31,6 +32,11 @@ impl Drop for Server {
 
 /// Serve the service router (no webhooks) over a fresh store. `accounts` are configured names.
 pub async fn start(accounts: &[&str], admin: bool) -> Server {
+    start_with(accounts, admin.then_some(ADMIN)).await
+}
+
+/// [`start`] with `admin` as the configured admin token (even one validation would refuse).
+pub async fn start_with(accounts: &[&str], admin: Option<&str>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let clock: SharedClock = Arc::new(ManualClock::new(T0));
     let store: Arc<dyn Store> = Arc::new(
@@ -48,7 +54,7 @@ pub async fn start(accounts: &[&str], admin: bool) -> Server {
         kind: "feed".into(),
         paused: false,
     }]);
-    state.admin = admin.then(|| Arc::new(AdminToken::new(&SecretString::from(ADMIN))));
+    state.admin = admin.map(|token| Arc::new(AdminToken::new(&SecretString::from(token))));
     state.metrics = pinbridge::telemetry::metrics_handle();
     let router = http::router(state.clone(), axum::Router::new());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -56,7 +62,9 @@ pub async fn start(accounts: &[&str], admin: bool) -> Server {
     let stop = CancellationToken::new();
     let token = stop.clone();
     tokio::spawn(async move {
-        axum::serve(listener, router)
+        // With the client's address, which the sign-in backoff is kept by.
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(async move { token.cancelled().await })
             .await
             .unwrap()

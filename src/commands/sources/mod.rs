@@ -98,10 +98,10 @@ async fn list(api: &AdminClient) -> Result<(), CommandError> {
             text(source, "kind"),
             text(source, "origin"),
             state,
-            feed_url(source).unwrap_or("")
+            crate::redact::url(feed_url(source).unwrap_or(""))
         );
         if let Some(error) = source.get("last_error").and_then(Value::as_str) {
-            line.push_str(&format!("  (last error: {error})"));
+            line.push_str(&format!("  (last error: {})", crate::redact::error(error)));
         }
         println!("{line}");
     }
@@ -291,10 +291,12 @@ async fn import(api: &AdminClient, file: &Path, dry_run: bool) -> Result<(), Com
     Ok(())
 }
 
-/// Two feed addresses name the same feed (as URLs, ignoring a trailing slash).
+/// Two feed addresses name the same feed (as URLs, ignoring a trailing slash). Compared with
+/// query values redacted: the admin API shows source URLs that way, so an OPML file holding
+/// the real URL still matches the source it came from.
 fn same_url(a: &str, b: &str) -> bool {
     let normal = |u: &str| {
-        url::Url::parse(u)
+        url::Url::parse(&crate::redact::url(u))
             .map(|u| u.to_string())
             .unwrap_or_else(|_| u.to_string())
             .trim_end_matches('/')

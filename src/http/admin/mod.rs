@@ -1,8 +1,10 @@
 //! The admin API under `/api/v1`: sources, items, jobs, dead letters, retry and replay.
 //!
-//! Every route except `/openapi.json` needs `Authorization: Bearer <server.admin_token>`. The
-//! token is kept only as a SHA-256 digest and compared in constant time; a wrong or missing
-//! token gets the same 401 with no hint. Without a configured token the API answers 403.
+//! Every route except `/openapi.json` needs `Authorization: Bearer <server.admin_token>` (or a
+//! status-page session, whose POST/PUT/DELETE must come from pinbridge's own pages). The
+//! token is kept only as a SHA-256 digest and compared in constant time; a wrong, empty or
+//! missing token gets the same 401 with no hint. Without a configured token the API answers
+//! 403.
 //! Routes are registered through [`Api::add`], which also records them, so the OpenAPI test
 //! can check the router and the description list the same routes.
 
@@ -10,10 +12,9 @@ mod handlers;
 pub mod openapi;
 
 use axum::Router;
-use axum::extract::{Request, State};
 use axum::handler::Handler;
-use axum::http::{Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::http::{Method, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on};
 use secrecy::{ExposeSecret, SecretString};
@@ -36,7 +37,11 @@ impl AdminToken {
     }
 
     /// Constant-time check (equal-length digests, so the length of the guess leaks nothing).
+    /// An empty value never matches: an unset header or cookie is not a token.
     pub fn matches(&self, presented: &str) -> bool {
+        if presented.is_empty() {
+            return false;
+        }
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         digest.ct_eq(&self.digest).into()
     }
@@ -151,47 +156,15 @@ pub fn routes() -> Vec<(Method, &'static str)> {
 pub fn router(state: HttpState) -> Router {
     let protected = api()
         .router
-        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::auth::require_admin,
+        ))
         .with_state(state);
     Router::new()
         .route("/openapi.json", get(openapi::serve))
         .merge(protected)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such API route") })
-}
-
-/// The bearer token check. Tokens also come from the `pinbridge_admin` cookie the status
-/// page's login form sets.
-async fn require_token(State(state): State<HttpState>, request: Request, next: Next) -> Response {
-    let Some(token) = &state.admin else {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "the admin API is off: set server.admin_token",
-        )
-        .into_response();
-    };
-    if presented(&request).is_some_and(|p| token.matches(p)) {
-        return next.run(request).await;
-    }
-    let mut answer =
-        ApiError::new(StatusCode::UNAUTHORIZED, "missing or wrong admin token").into_response();
-    answer.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer realm=\"pinbridge\""),
-    );
-    answer
-}
-
-fn presented(request: &Request) -> Option<&str> {
-    let headers = request.headers();
-    if let Some(value) = headers.get(header::AUTHORIZATION) {
-        return value.to_str().ok()?.strip_prefix("Bearer ");
-    }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("pinbridge_admin="))
 }
 
 #[cfg(test)]
@@ -205,5 +178,11 @@ mod tests {
         assert!(!token.matches("s3cret-admi"));
         assert!(!token.matches(""));
         assert!(!token.matches("s3cret-admin "));
+    }
+
+    #[test]
+    fn an_empty_configured_token_matches_nothing() {
+        let token = AdminToken::new(&SecretString::from(""));
+        assert!(!token.matches(""));
     }
 }

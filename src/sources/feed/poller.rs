@@ -173,7 +173,8 @@ pub async fn poll_cycle_with_progress(
         }
         Err(err) => {
             state.error_count = state.error_count.saturating_add(1);
-            let message = err.to_string();
+            // Stored and shown (status page, admin API): no query secrets, no internal addresses.
+            let message = crate::redact::error(&err.to_string());
             state.last_error = Some(message.clone());
             let mut wait = schedule.after_error(state.error_count, err.retry_after());
             let settings = source.settings();
