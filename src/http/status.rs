@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::HttpState;
-use crate::store::{JobFilter, JobId, JobState};
+use crate::store::{JobId, JobState};
 
 pub fn router(state: HttpState) -> Router {
     Router::new()
@@ -74,12 +74,9 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
         }
     }
     html.push_str("</ul><h2>Recent Pins</h2><ul id=pins>");
-    let list = |s: &str| JobFilter {
-        source: None,
-        state: Some(s.into()),
-        limit: 20,
-    };
-    for job in state.store.jobs(list("done")).await.unwrap_or_default() {
+    // Newest first, read from the store's finished-jobs index (no scan of every job).
+    let recent = |s: &'static str| state.store.recent_jobs(s, 20);
+    for job in recent("done").await.unwrap_or_default() {
         let image = state
             .store
             .item(&job.source, &job.item)
@@ -105,7 +102,7 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
         );
     }
     html.push_str("<table id=dead><tr><th>job</th><th>board</th><th>error</th><th></th></tr>");
-    for job in state.store.jobs(list("dead")).await.unwrap_or_default() {
+    for job in recent("dead").await.unwrap_or_default() {
         let error = match &job.state {
             JobState::Dead { error, .. } => error.as_str(),
             _ => "",

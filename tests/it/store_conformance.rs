@@ -15,6 +15,9 @@ use pinbridge::store::{
 };
 use pinbridge::store::{BoardSlot, LinkClaim, PinRecord};
 
+mod counts;
+use counts::{counts_stay_exact_across_every_write, recent_jobs_are_the_newest_finished_first};
+
 /// A store under test plus whatever must live as long as it (a temp dir, a database).
 pub struct Backend {
     pub store: Arc<dyn Store>,
@@ -55,7 +58,9 @@ macro_rules! conformance {
                 concurrent_source_lease_is_granted_once, write_slots_are_spaced_per_account,
                 concurrent_write_slots_grant_the_burst_once,
                 daily_pins_are_reserved_once_up_to_the_cap, account_blocks_keep_the_latest,
-                config_records_roundtrip, cancel_job_dead_letters_only_queued_jobs);
+                config_records_roundtrip, cancel_job_dead_letters_only_queued_jobs,
+                counts_stay_exact_across_every_write,
+                recent_jobs_are_the_newest_finished_first);
         }
     };
     (@each $open:path; $($check:ident),+) => {

@@ -11,6 +11,7 @@ mod jobs;
 mod pacing;
 mod schema;
 mod state;
+mod tls;
 
 use async_trait::async_trait;
 use sqlx::PgPool;
@@ -19,6 +20,7 @@ use sqlx::postgres::PgPoolOptions;
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::*;
 pub use schema::SCHEMA_VERSION;
+pub use tls::tls_warning;
 use schema::io;
 
 pub struct PgStore {
@@ -222,6 +224,18 @@ impl Store for PgStore {
 
     async fn stats(&self) -> StoreResult<StoreStats> {
         state::stats(&self.pool).await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(io)?;
+        Ok(())
+    }
+
+    async fn recent_jobs(&self, state: &str, limit: usize) -> StoreResult<Vec<Job>> {
+        jobs::recent_jobs(&self.pool, state, limit).await
     }
 
     async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {

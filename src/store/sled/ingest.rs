@@ -6,6 +6,7 @@ use ::sled::transaction::TransactionalTree;
 use uuid::Uuid;
 
 use super::Inner;
+use super::counts;
 use super::envelope::encode;
 use super::keys;
 use super::trees::{self, DeliveryRecord, Tombstone, TxResult, tx_get};
@@ -60,9 +61,10 @@ pub(crate) fn ingest_batch(
             &t.jobs,
             &t.jobs_due,
             &t.item_jobs,
+            &t.counts,
         )
             .transaction(
-                |(deliveries, by_time, dedup, items, jobs, due, item_jobs)| {
+                |(deliveries, by_time, dedup, items, jobs, due, item_jobs, counts)| {
                     let tx = TxTrees {
                         deliveries,
                         by_time,
@@ -71,6 +73,7 @@ pub(crate) fn ingest_batch(
                         jobs,
                         due,
                         item_jobs,
+                        counts,
                     };
                     prepared.iter().map(|p| apply(&tx, p)).collect()
                 },
@@ -97,6 +100,7 @@ struct TxTrees<'a> {
     jobs: &'a TransactionalTree,
     due: &'a TransactionalTree,
     item_jobs: &'a TransactionalTree,
+    counts: &'a TransactionalTree,
 }
 
 /// Dedup one item and record it, its delivery id and its jobs.
@@ -117,6 +121,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
         jobs,
         due,
         item_jobs,
+        counts,
     } = *tx;
     if let Some(delivery) = &plan.delivery {
         let dkey = keys::delivery_key(&item.source, &delivery.id);
@@ -143,6 +148,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
         jobs,
         due,
         item_jobs,
+        counts,
         item,
         ids: job_ids,
         now,
@@ -166,10 +172,15 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
             };
             dedup.insert(item_key.as_slice(), encode(&stone))?;
             items.insert(item_key.as_slice(), encode(&record))?;
+            counts::item_delta(counts, 1)?;
             Ok(Ingested::New { jobs: queued })
         }
         Some(stone) if stone.fingerprint == fingerprint => Ok(Ingested::Duplicate),
         Some(stone) => {
+            if stored.is_none() {
+                // The item record was lost (quarantined) and is written again below.
+                counts::item_delta(counts, 1)?;
+            }
             let mut record = stored.unwrap_or_else(|| StoredItem {
                 item: item.clone(),
                 fingerprint: stone.fingerprint,
@@ -206,6 +217,7 @@ struct JobWriter<'a> {
     jobs: &'a TransactionalTree,
     due: &'a TransactionalTree,
     item_jobs: &'a TransactionalTree,
+    counts: &'a TransactionalTree,
     item: &'a Item,
     ids: &'a [JobId],
     now: Millis,
@@ -226,6 +238,7 @@ impl JobWriter<'_> {
                 updated: self.now,
             };
             self.jobs.insert(id.0.as_bytes(), encode(&job))?;
+            counts::job_moved(self.counts, id, None, Some(&job.state))?;
             self.due.insert(keys::due_key(self.now, id), &[])?;
             self.item_jobs.insert(
                 keys::item_job_key(&self.item.source, &self.item.key, id),
@@ -248,10 +261,13 @@ pub(crate) fn forget(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreR
         }
     }
     inner.with_quarantine(|| {
-        (&t.dedup, &t.items, &t.jobs, &t.jobs_due, &t.item_jobs).transaction(
-            |(dedup, items, jobs, due, item_jobs)| {
+        (&t.dedup, &t.items, &t.jobs, &t.jobs_due, &t.item_jobs, &t.counts).transaction(
+            |(dedup, items, jobs, due, item_jobs, counts)| {
                 let had_stone = dedup.remove(item_key.as_slice())?.is_some();
                 let had_item = items.remove(item_key.as_slice())?.is_some();
+                if had_item {
+                    counts::item_delta(counts, -1)?;
+                }
                 for (index_key, id) in &job_ids {
                     let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                         item_jobs.remove(index_key.as_slice())?;
@@ -264,6 +280,7 @@ pub(crate) fn forget(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreR
                         due.remove(keys::due_key(at, id))?;
                     }
                     jobs.remove(id.0.as_bytes())?;
+                    counts::job_moved(counts, id, Some(&job.state), None)?;
                     item_jobs.remove(index_key.as_slice())?;
                 }
                 Ok(had_stone || had_item)

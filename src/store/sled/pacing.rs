@@ -132,7 +132,8 @@ pub(crate) fn complete_pin(
         .link
         .map(|l| link_key(&target.account, &target.board, l));
     inner.with_quarantine(|| {
-        (&t.jobs, &t.jobs_due, &t.links, &t.board_pace).transaction(|(jobs, due, links, paces)| {
+        (&t.jobs, &t.jobs_due, &t.links, &t.board_pace, &t.counts).transaction(
+            |(jobs, due, links, paces, counts)| {
             let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                 return Ok(LeaseOutcome::LeaseLost);
             };
@@ -149,7 +150,7 @@ pub(crate) fn complete_pin(
                 job.last_error = Some(note.to_string());
             }
             job.updated = now;
-            put_job(jobs, due, &old, &job)?;
+            put_job(jobs, due, counts, &old, &job)?;
             if record.note.is_none() {
                 if let Some(key) = &link {
                     let current: Option<LinkHolder> = tx_get(links, trees::LINKS, key)?;
@@ -165,6 +166,7 @@ pub(crate) fn complete_pin(
                 paces.insert(board.as_slice(), encode(&pace))?;
             }
             Ok(LeaseOutcome::Applied)
-        })
+        },
+        )
     })
 }
