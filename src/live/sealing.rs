@@ -164,7 +164,7 @@ mod tests {
         let mut moved = seal(&v, &record());
         moved.id = "other".into();
         let err = open(Some(&v), &moved).unwrap_err().to_string();
-        assert!(err.contains("`other`") && err.contains("/secret"), "{err}");
+        assert!(err.contains("`other`") && err.contains("cannot be opened"), "{err}");
         let err = open(None, &seal(&v, &record())).unwrap_err().to_string();
         assert!(err.contains("no token keys"), "{err}");
     }
