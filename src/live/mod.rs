@@ -180,14 +180,12 @@ impl Live {
             return Ok(Arc::new(view_of(&effective)));
         }
         let put: Vec<ConfigRecord> = match &self.vault {
-            Some(vault) => change
-                .put
-                .iter()
-                .map(|r| sealing::seal(vault, r))
-                .collect(),
+            Some(vault) => change.put.iter().map(|r| sealing::seal(vault, r)).collect(),
             None => change.put.clone(),
         };
-        self.store.write_config_records(&put, &change.delete).await?;
+        self.store
+            .write_config_records(&put, &change.delete)
+            .await?;
         state.records = records;
         self.runtime.apply(parts).await;
         self.set_view(&effective);

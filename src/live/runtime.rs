@@ -21,9 +21,9 @@ use tower::ServiceExt;
 use url::Url;
 
 use crate::ingest::Ingest;
+use crate::pinterest::vault::Vault;
 use crate::sources::feed::FeedSource;
 use crate::sources::webhook::WebhookSources;
-use crate::pinterest::vault::Vault;
 use crate::sources::websub::WebSub;
 use crate::sync::Engine;
 
@@ -59,8 +59,13 @@ impl WebSubSlot {
         ingest: &Ingest,
     ) -> Self {
         let websub = Arc::new(
-            WebSub::new(public_url.clone(), feeds, ingest.clone(), Default::default())
-                .with_vault(vault.clone()),
+            WebSub::new(
+                public_url.clone(),
+                feeds,
+                ingest.clone(),
+                Default::default(),
+            )
+            .with_vault(vault.clone()),
         );
         let router = crate::sources::websub::router(websub.clone());
         Self {
@@ -119,8 +124,8 @@ impl Runtime {
         grace: Duration,
         parts: &Parts,
     ) -> Self {
-        let websub = public_url
-            .map(|url| Arc::new(WebSubSlot::new(url, vault, &parts.feeds, &ingest)));
+        let websub =
+            public_url.map(|url| Arc::new(WebSubSlot::new(url, vault, &parts.feeds, &ingest)));
         Self {
             ingest,
             engine,

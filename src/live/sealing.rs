@@ -14,7 +14,9 @@ use crate::store::ConfigRecord;
 
 /// Why a record's sealed secret could not be opened.
 #[derive(Debug, thiserror::Error)]
-#[error("the {kind} record `{id}` holds a sealed secret at `{path}` that cannot be opened: {reason}")]
+#[error(
+    "the {kind} record `{id}` holds a sealed secret at `{path}` that cannot be opened: {reason}"
+)]
 pub struct OpenError {
     kind: &'static str,
     id: String,
@@ -164,7 +166,10 @@ mod tests {
         let mut moved = seal(&v, &record());
         moved.id = "other".into();
         let err = open(Some(&v), &moved).unwrap_err().to_string();
-        assert!(err.contains("`other`") && err.contains("cannot be opened"), "{err}");
+        assert!(
+            err.contains("`other`") && err.contains("cannot be opened"),
+            "{err}"
+        );
         let err = open(None, &seal(&v, &record())).unwrap_err().to_string();
         assert!(err.contains("no token keys"), "{err}");
     }

@@ -79,7 +79,10 @@ async fn read_records(
                 .write_config_records(&plain, &[])
                 .await
                 .map_err(|e| anyhow::anyhow!("sealing the secrets of runtime records: {e}"))?;
-            tracing::info!(records = plain.len(), "Secrets of runtime configuration records are now sealed.");
+            tracing::info!(
+                records = plain.len(),
+                "Secrets of runtime configuration records are now sealed."
+            );
         }
     } else if stored.iter().any(super::sealing::has_plain_secret) {
         tracing::warn!(

@@ -192,7 +192,11 @@ impl Vault {
         out
     }
 
-    fn open_with(&self, blob: &[u8], aad_for: impl Fn(u8) -> Vec<u8>) -> Result<Vec<u8>, VaultError> {
+    fn open_with(
+        &self,
+        blob: &[u8],
+        aad_for: impl Fn(u8) -> Vec<u8>,
+    ) -> Result<Vec<u8>, VaultError> {
         if blob.len() < 2 + 24 + 16 || blob[0] != VERSION {
             return Err(VaultError::Format);
         }
@@ -336,7 +340,10 @@ mod tests {
         assert_eq!(opened.expose_secret(), "shpss_hunter2");
         let text = v.seal_text("websub:blog", "hunter2");
         assert!(is_sealed_text(&text) && !text.contains("hunter2"));
-        assert_eq!(v.open_text("websub:blog", &text).unwrap().expose_secret(), "hunter2");
+        assert_eq!(
+            v.open_text("websub:blog", &text).unwrap().expose_secret(),
+            "hunter2"
+        );
         assert!(matches!(
             v.open_secret("source:other:secret", &blob),
             Err(VaultError::Open)

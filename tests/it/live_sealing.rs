@@ -18,7 +18,11 @@ fn config(dir: &Path, keys: bool) -> (std::path::PathBuf, std::path::PathBuf) {
     let store_dir = dir.join("store");
     let mut text = head("127.0.0.1:0", &store_dir, "http://127.0.0.1:9/v5/", "token");
     if keys {
-        text = text.replacen("[store]\n", &format!("[store]\ntoken_keys = \"{KEY}\"\n"), 1);
+        text = text.replacen(
+            "[store]\n",
+            &format!("[store]\ntoken_keys = \"{KEY}\"\n"),
+            1,
+        );
     }
     std::fs::write(&path, text).unwrap();
     (path, store_dir)
@@ -66,13 +70,22 @@ async fn an_api_webhook_secret_is_sealed_at_rest_and_verifies_after_a_restart() 
     let (path, store_dir) = config(dir.path(), true);
     let app = run(&path, &store_dir).await;
     create_shop(&app).await;
-    assert_eq!(send(&app.client, &app.base, "shop", SECRET, 1).await, Some(200));
+    assert_eq!(
+        send(&app.client, &app.base, "shop", SECRET, 1).await,
+        Some(200)
+    );
     assert!(!stored_body(&app).await.contains(SECRET));
     app.stop().await;
-    assert!(!on_disk(&store_dir, SECRET), "the secret is in the store's files");
+    assert!(
+        !on_disk(&store_dir, SECRET),
+        "the secret is in the store's files"
+    );
 
     let app = run(&path, &store_dir).await;
-    assert_eq!(send(&app.client, &app.base, "shop", SECRET, 2).await, Some(200));
+    assert_eq!(
+        send(&app.client, &app.base, "shop", SECRET, 2).await,
+        Some(200)
+    );
     assert_eq!(
         send(&app.client, &app.base, "shop", "a wrong secret", 3).await,
         Some(401)
@@ -86,13 +99,22 @@ async fn a_plain_secret_stored_earlier_is_sealed_at_the_next_start() {
     let (path, store_dir) = config(dir.path(), false);
     let app = run(&path, &store_dir).await;
     create_shop(&app).await;
-    assert!(stored_body(&app).await.contains(SECRET), "no keys: kept as before");
+    assert!(
+        stored_body(&app).await.contains(SECRET),
+        "no keys: kept as before"
+    );
     app.stop().await;
 
     let (path, store_dir) = config(dir.path(), true);
     let app = run(&path, &store_dir).await;
     let body = stored_body(&app).await;
-    assert!(!body.contains(SECRET) && body.contains("sealed:v1:"), "{body}");
-    assert_eq!(send(&app.client, &app.base, "shop", SECRET, 4).await, Some(200));
+    assert!(
+        !body.contains(SECRET) && body.contains("sealed:v1:"),
+        "{body}"
+    );
+    assert_eq!(
+        send(&app.client, &app.base, "shop", SECRET, 4).await,
+        Some(200)
+    );
     app.stop().await;
 }

@@ -85,7 +85,11 @@ async fn the_status_page_shows_the_newest_pins_first() {
     assert_eq!(leases.len(), 25);
     for (i, lease) in leases.iter().enumerate() {
         let pin = format!("pin-{i:02}");
-        server.store.complete(lease, &pin, T0 + i as i64).await.unwrap();
+        server
+            .store
+            .complete(lease, &pin, T0 + i as i64)
+            .await
+            .unwrap();
     }
     let html = server.get("/").await.text().await.unwrap();
     let at = |pin: &str| html.find(&format!("pin {pin} ")).unwrap_or(usize::MAX);
@@ -96,6 +100,9 @@ async fn the_status_page_shows_the_newest_pins_first() {
     }
     assert!(at("pin-05") < usize::MAX, "{html}");
     for i in 0..5 {
-        assert!(!html.contains(&format!("pin-{i:02} ")), "pin-{i:02} shown: {html}");
+        assert!(
+            !html.contains(&format!("pin-{i:02} ")),
+            "pin-{i:02} shown: {html}"
+        );
     }
 }

@@ -80,7 +80,9 @@ async fn counts_are_initialised_from_rows_written_before_them() {
     let lease = old.claim(1, 60_000, 1_000).await.unwrap().remove(0);
     old.complete(&lease, "pin-1", 2_000).await.unwrap();
 
-    let store = PgStore::with_pool(pg.clone()).await.expect("migrate to the newest schema");
+    let store = PgStore::with_pool(pg.clone())
+        .await
+        .expect("migrate to the newest schema");
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.items, 3);
     assert_eq!(stats.jobs_by_state["pending"], 2);

@@ -357,13 +357,16 @@ async fn counts_stay_exact_when_a_damaged_job_is_quarantined() {
         let store = reopen(&path).await;
         store.ingest(&item("1"), plan(), T0).await.unwrap();
         store.ingest(&item("2"), plan(), T0).await.unwrap();
-        damaged = store.jobs(JobFilter::default()).await.unwrap()[1].id.clone();
+        damaged = store.jobs(JobFilter::default()).await.unwrap()[1]
+            .id
+            .clone();
         store.close().await.unwrap();
     }
     {
         let db = raw_reopen(&path).await;
         let jobs = db.open_tree(testing::JOBS).unwrap();
-        jobs.insert(damaged.0.as_bytes(), &b"\x00garbage"[..]).unwrap();
+        jobs.insert(damaged.0.as_bytes(), &b"\x00garbage"[..])
+            .unwrap();
         db.flush().unwrap();
     }
     let store = reopen(&path).await;

@@ -13,10 +13,10 @@ use tokio_util::sync::CancellationToken;
 use super::feed_support::serve;
 use super::websub::{DAY_MS, World, rss, world, world_with};
 use pinbridge::pinterest::vault::Vault;
-use pinbridge::store::Store;
 use pinbridge::sources::feed::poll_cycle;
 use pinbridge::sources::websub::signature::sign;
 use pinbridge::sources::websub::{Status, WebSub, WebSubSettings};
+use pinbridge::store::Store;
 
 const TEN_DAYS_MS: i64 = 10 * DAY_MS;
 
@@ -148,7 +148,11 @@ async fn the_hub_post_does_not_follow_a_redirect_with_the_secret() {
     let hub = serve(hub).await;
     w.shared.links.lock().unwrap()[0] =
         format!(r#"<http://{hub}/hub>; rel="hub", <https://shed.example/topic>; rel="self""#);
-    let err = w.websub.maintain(&w.id()).await.expect_err("a redirect is refused");
+    let err = w
+        .websub
+        .maintain(&w.id())
+        .await
+        .expect_err("a redirect is refused");
     assert!(err.to_string().contains("HTTP 307"), "{err}");
     assert!(caught.lock().unwrap().is_empty(), "the form was resent");
 }
@@ -198,7 +202,10 @@ async fn restarted(w: &World, vault: Option<Arc<Vault>>) -> (Arc<WebSub>, String
     let router = pinbridge::sources::websub::router(websub.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.ok() });
     let path = url::Url::parse(&w.callback()).unwrap().path().to_string();
-    (websub, format!("{}{}", public.as_str().trim_end_matches('/'), path))
+    (
+        websub,
+        format!("{}{}", public.as_str().trim_end_matches('/'), path),
+    )
 }
 
 async fn push_to(w: &World, url: &str, body: &str, secret: &str) -> u16 {
@@ -239,13 +246,19 @@ async fn a_secret_stored_in_plain_text_is_sealed_by_the_next_start() {
         .await
         .unwrap();
     let secret = w.subscribe_and_verify().await;
-    assert!(on_disk(&w, &secret), "without keys the secret is stored as before");
+    assert!(
+        on_disk(&w, &secret),
+        "without keys the secret is stored as before"
+    );
     let (websub, callback) = restarted(&w, Some(vault())).await;
     assert!(websub.seal_stored_secret(&w.id()).await.unwrap());
     let record = pinbridge::sources::websub::state::record_id(&w.id());
     let state = w.store.store.source_state(&record).await.unwrap();
     let raw = &state.extra["websub.secret"];
-    assert!(raw.starts_with("sealed:v1:") && !raw.contains(&secret), "{raw}");
+    assert!(
+        raw.starts_with("sealed:v1:") && !raw.contains(&secret),
+        "{raw}"
+    );
     let pushed = rss(None, &[("b", "Beta"), ("a", "Alpha")]);
     assert_eq!(push_to(&w, &callback, &pushed, &secret).await, 200);
 }

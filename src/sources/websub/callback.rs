@@ -41,7 +41,10 @@ pub fn router(websub: Arc<WebSub>) -> Router {
     let limit = websub.settings.max_body_bytes;
     Router::new()
         .route("/websub/{source_id}/{token}", get(verify).post(content))
-        .route("/websub/{source_id}", get(legacy_verify).post(legacy_content))
+        .route(
+            "/websub/{source_id}",
+            get(legacy_verify).post(legacy_content),
+        )
         .layer(DefaultBodyLimit::max(limit))
         .with_state(websub)
 }

@@ -24,8 +24,8 @@ use url::Url;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::ingest::Ingest;
-use crate::pinterest::vault::{Vault, is_sealed_text};
 use crate::item::SourceId;
+use crate::pinterest::vault::{Vault, is_sealed_text};
 use crate::sources::feed::{FeedError, FeedSource};
 use crate::store::{Millis, StoreError};
 
@@ -159,7 +159,8 @@ impl WebSub {
             Some(token) => format!("websub/{}/{}", urlencode(id.as_str()), urlencode(token)),
             None => format!("websub/{}", urlencode(id.as_str())),
         };
-        base.join(&path).map_err(|e| WebSubError::Callback(e.to_string()))
+        base.join(&path)
+            .map_err(|e| WebSubError::Callback(e.to_string()))
     }
 
     /// The subscription as stored, its secret opened. A sealed secret that cannot be opened

@@ -20,8 +20,8 @@ use sqlx::postgres::PgPoolOptions;
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::*;
 pub use schema::SCHEMA_VERSION;
-pub use tls::tls_warning;
 use schema::io;
+pub use tls::tls_warning;
 
 pub struct PgStore {
     pool: PgPool,

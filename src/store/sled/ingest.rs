@@ -261,8 +261,15 @@ pub(crate) fn forget(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreR
         }
     }
     inner.with_quarantine(|| {
-        (&t.dedup, &t.items, &t.jobs, &t.jobs_due, &t.item_jobs, &t.counts).transaction(
-            |(dedup, items, jobs, due, item_jobs, counts)| {
+        (
+            &t.dedup,
+            &t.items,
+            &t.jobs,
+            &t.jobs_due,
+            &t.item_jobs,
+            &t.counts,
+        )
+            .transaction(|(dedup, items, jobs, due, item_jobs, counts)| {
                 let had_stone = dedup.remove(item_key.as_slice())?.is_some();
                 let had_item = items.remove(item_key.as_slice())?.is_some();
                 if had_item {
@@ -284,7 +291,6 @@ pub(crate) fn forget(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreR
                     item_jobs.remove(index_key.as_slice())?;
                 }
                 Ok(had_stone || had_item)
-            },
-        )
+            })
     })
 }

@@ -223,8 +223,15 @@ impl Store for SledStore {
 
     async fn ping(&self) -> StoreResult<()> {
         // One small read: the store is open (not closed) and sled answers.
-        self.read(|inner| inner.trees.meta.get(super::SCHEMA_KEY).map(|_| ()).map_err(trees::io))
-            .await
+        self.read(|inner| {
+            inner
+                .trees
+                .meta
+                .get(super::SCHEMA_KEY)
+                .map(|_| ())
+                .map_err(trees::io)
+        })
+        .await
     }
 
     async fn recent_jobs(&self, state: &str, limit: usize) -> StoreResult<Vec<Job>> {

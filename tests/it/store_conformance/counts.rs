@@ -36,15 +36,27 @@ async fn exact(store: &Arc<dyn Store>, step: &str) -> StoreStats {
 pub async fn counts_stay_exact_across_every_write(store: Arc<dyn Store>) {
     exact(&store, "nothing").await;
     // Ingest: new with jobs, new skipped, duplicate, repeated delivery, changed (both policies).
-    store.ingest(&item("1", "A"), plan(&["b1", "b2"]), T0).await.unwrap();
+    store
+        .ingest(&item("1", "A"), plan(&["b1", "b2"]), T0)
+        .await
+        .unwrap();
     let mut skip = plan(&["b1"]);
     skip.skip_reason = Some("draft".into());
     store.ingest(&item("2", "B"), skip, T0).await.unwrap();
-    store.ingest(&item("1", "A"), plan(&["b1"]), T0).await.unwrap();
+    store
+        .ingest(&item("1", "A"), plan(&["b1"]), T0)
+        .await
+        .unwrap();
     let delivered = with_delivery(plan(&["b1"]), "d-1", T0 + LEASE);
-    store.ingest(&item("3", "C"), delivered.clone(), T0).await.unwrap();
+    store
+        .ingest(&item("3", "C"), delivered.clone(), T0)
+        .await
+        .unwrap();
     store.ingest(&item("4", "D"), delivered, T0).await.unwrap();
-    store.ingest(&item("1", "A2"), plan(&["b1"]), T0 + 1).await.unwrap();
+    store
+        .ingest(&item("1", "A2"), plan(&["b1"]), T0 + 1)
+        .await
+        .unwrap();
     let mut renew = plan(&["b3"]);
     renew.on_change = OnChange::NewPin;
     store.ingest(&item("2", "B2"), renew, T0 + 1).await.unwrap();
@@ -66,7 +78,10 @@ pub async fn counts_stay_exact_across_every_write(store: Arc<dyn Store>) {
         link: Some("https://example.com/x"),
         note: None,
     };
-    store.complete_pin(&leases[1], "pin-1", record, T0 + 12).await.unwrap();
+    store
+        .complete_pin(&leases[1], "pin-1", record, T0 + 12)
+        .await
+        .unwrap();
     store
         .retry(&leases[2], T0 + 20, "503", Attempt::Counts, T0 + 13)
         .await
@@ -77,7 +92,10 @@ pub async fn counts_stay_exact_across_every_write(store: Arc<dyn Store>) {
         .unwrap();
     store.dead(&leases[4], "400", T0 + 15).await.unwrap();
     // A fenced (stale) write changes nothing, so no count either.
-    store.complete(&leases[0], "pin-again", T0 + 16).await.unwrap();
+    store
+        .complete(&leases[0], "pin-again", T0 + 16)
+        .await
+        .unwrap();
     let stats = exact(&store, "lease holder writes").await;
     assert_eq!(stats.jobs_by_state["done"], 2);
     assert_eq!(stats.jobs_by_state["dead"], 1);
@@ -91,7 +109,12 @@ pub async fn counts_stay_exact_across_every_write(store: Arc<dyn Store>) {
     let dead_id = leases[4].job.id.clone();
     store.revive(&dead_id, later + 1).await.unwrap();
     exact(&store, "revive").await;
-    assert!(store.cancel_job(&dead_id, "cancelled", later + 2).await.unwrap());
+    assert!(
+        store
+            .cancel_job(&dead_id, "cancelled", later + 2)
+            .await
+            .unwrap()
+    );
     exact(&store, "cancel").await;
 
     // Forget removes the item and its unfinished jobs; done jobs stay as history.
@@ -102,7 +125,10 @@ pub async fn counts_stay_exact_across_every_write(store: Arc<dyn Store>) {
     let stats = exact(&store, "forget").await;
     assert_eq!(stats.items, 5);
     // Forgotten then seen again: a new item with new jobs.
-    store.ingest(&item("1", "A"), plan(&["b1"]), later + 3).await.unwrap();
+    store
+        .ingest(&item("1", "A"), plan(&["b1"]), later + 3)
+        .await
+        .unwrap();
     exact(&store, "re-ingest").await;
 }
 
@@ -115,7 +141,10 @@ pub async fn recent_jobs_are_the_newest_finished_first(store: Arc<dyn Store>) {
     // Finish out of creation order: the newest finished comes first, not the oldest created.
     for (i, lease) in leases.iter().enumerate().take(4).rev() {
         let at = T0 + 100 - i as i64;
-        store.complete(lease, &format!("pin-{i}"), at).await.unwrap();
+        store
+            .complete(lease, &format!("pin-{i}"), at)
+            .await
+            .unwrap();
     }
     store.dead(&leases[4], "first", T0 + 50).await.unwrap();
     store.dead(&leases[5], "second", T0 + 60).await.unwrap();
