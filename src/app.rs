@@ -173,7 +173,8 @@ impl App {
         engine.load_account_state().await?;
 
         let (live_start, mut parts) =
-            crate::live::start::initial(config, store.as_ref(), clock.now_ms()).await?;
+            crate::live::start::initial(config, store.as_ref(), clock.now_ms(), vault.clone())
+                .await?;
         ingest.reconfigure(parts.ingest.clone());
         engine.set_routes(std::mem::take(&mut parts.routes));
         let webhooks = Arc::new(
@@ -195,6 +196,7 @@ impl App {
             engine.clone(),
             webhooks,
             config.server.public_url.clone(),
+            vault.clone(),
             config.server.shutdown_grace,
             &parts,
         ));

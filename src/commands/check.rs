@@ -12,6 +12,18 @@ use crate::store::sled::{SledOptions, SledStore};
 
 pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
     let config = Config::load(path)?;
+    // Refused at load by `serve` too; said here so a bad key list is found before deploying.
+    crate::app::vault_for(&config).map_err(|e| {
+        CommandError::Usage(format!(
+            "the token keys (store.token_keys, or $PINBRIDGE_TOKEN_KEYS / $PINBRIDGE_TOKEN_KEY) are refused: {e:#}"
+        ))
+    })?;
+    if let Some(url) = &config.store.url {
+        use secrecy::ExposeSecret;
+        if let Some(warning) = crate::store::postgres::tls_warning(url.expose_secret()) {
+            println!("warning: {warning}");
+        }
+    }
     println!(
         "{}: ok ({} source(s), {} route(s), {} account(s))",
         path.display(),

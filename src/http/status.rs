@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::HttpState;
 use super::auth::{Caller, SESSION_COOKIE, caller, same_origin};
 use super::session::SESSION_TTL;
-use crate::store::{JobFilter, JobId, JobState};
+use crate::store::{JobId, JobState};
 
 /// No scripts at all; the inline stylesheet and Pin images (from any https/http host) only;
 /// forms post only here; no framing (clickjacking), no `<base>` tricks.
@@ -106,12 +106,9 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
         }
     }
     html.push_str("</ul><h2>Recent Pins</h2><ul id=pins>");
-    let list = |s: &str| JobFilter {
-        source: None,
-        state: Some(s.into()),
-        limit: 20,
-    };
-    for job in state.store.jobs(list("done")).await.unwrap_or_default() {
+    // Newest first, read from the store's finished-jobs index (no scan of every job).
+    let recent = |s: &'static str| state.store.recent_jobs(s, 20);
+    for job in recent("done").await.unwrap_or_default() {
         let image = state
             .store
             .item(&job.source, &job.item)
@@ -131,7 +128,7 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
     }
     html.push_str("</ul><h2>Failures</h2>");
     html.push_str("<table id=dead><tr><th>job</th><th>board</th><th>error</th><th></th></tr>");
-    for job in state.store.jobs(list("dead")).await.unwrap_or_default() {
+    for job in recent("dead").await.unwrap_or_default() {
         let error = match &job.state {
             JobState::Dead { error, .. } => error.as_str(),
             _ => "",

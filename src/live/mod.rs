@@ -11,6 +11,7 @@ pub mod api;
 pub mod effective;
 pub mod parts;
 pub mod runtime;
+pub mod sealing;
 pub mod start;
 pub mod status;
 pub mod triggers;
@@ -22,6 +23,7 @@ use serde_json::{Value, json};
 
 use crate::clock::SharedClock;
 use crate::config::{Config, ConfigError, ConfigProblem};
+use crate::pinterest::vault::Vault;
 use crate::store::{ConfigRecord, ConfigRecordKind, Store, StoreError};
 
 use effective::{Effective, Origin};
@@ -87,6 +89,8 @@ pub struct Live {
     state: tokio::sync::Mutex<State>,
     view: RwLock<Arc<View>>,
     status: status::Status,
+    /// Seals the secrets of records written (`sealing.rs`); `None`: stored as given.
+    vault: Option<Arc<Vault>>,
 }
 
 impl Live {
@@ -100,6 +104,7 @@ impl Live {
         records: Vec<ConfigRecord>,
         effective: &Effective,
         start: Reload,
+        vault: Option<Arc<Vault>>,
     ) -> Self {
         let live = Self {
             store,
@@ -110,6 +115,7 @@ impl Live {
             state: tokio::sync::Mutex::new(State { file_tree, records }),
             view: RwLock::new(Arc::new(View::default())),
             status: status::Status::new(start),
+            vault,
         };
         live.set_view(effective);
         live
@@ -173,8 +179,12 @@ impl Live {
         if !persist {
             return Ok(Arc::new(view_of(&effective)));
         }
+        let put: Vec<ConfigRecord> = match &self.vault {
+            Some(vault) => change.put.iter().map(|r| sealing::seal(vault, r)).collect(),
+            None => change.put.clone(),
+        };
         self.store
-            .write_config_records(&change.put, &change.delete)
+            .write_config_records(&put, &change.delete)
             .await?;
         state.records = records;
         self.runtime.apply(parts).await;

@@ -21,6 +21,7 @@ use tower::ServiceExt;
 use url::Url;
 
 use crate::ingest::Ingest;
+use crate::pinterest::vault::Vault;
 use crate::sources::feed::FeedSource;
 use crate::sources::webhook::WebhookSources;
 use crate::sources::websub::WebSub;
@@ -46,20 +47,30 @@ struct Pollers {
 /// The WebSub subscriber in force and its callback router.
 pub struct WebSubSlot {
     public_url: Url,
+    vault: Option<Arc<Vault>>,
     current: RwLock<(Arc<WebSub>, Router)>,
 }
 
 impl WebSubSlot {
-    fn new(public_url: Url, feeds: &[FeedSource], ingest: &Ingest) -> Self {
-        let websub = Arc::new(WebSub::new(
-            public_url.clone(),
-            feeds,
-            ingest.clone(),
-            Default::default(),
-        ));
+    fn new(
+        public_url: Url,
+        vault: Option<Arc<Vault>>,
+        feeds: &[FeedSource],
+        ingest: &Ingest,
+    ) -> Self {
+        let websub = Arc::new(
+            WebSub::new(
+                public_url.clone(),
+                feeds,
+                ingest.clone(),
+                Default::default(),
+            )
+            .with_vault(vault.clone()),
+        );
         let router = crate::sources::websub::router(websub.clone());
         Self {
             public_url,
+            vault,
             current: RwLock::new((websub, router)),
         }
     }
@@ -72,7 +83,7 @@ impl WebSubSlot {
     }
 
     fn replace(&self, feeds: &[FeedSource], ingest: &Ingest) {
-        let fresh = Self::new(self.public_url.clone(), feeds, ingest);
+        let fresh = Self::new(self.public_url.clone(), self.vault.clone(), feeds, ingest);
         let value = fresh.get();
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = value;
     }
@@ -109,10 +120,12 @@ impl Runtime {
         engine: Arc<Engine>,
         webhooks: Arc<WebhookSources>,
         public_url: Option<Url>,
+        vault: Option<Arc<Vault>>,
         grace: Duration,
         parts: &Parts,
     ) -> Self {
-        let websub = public_url.map(|url| Arc::new(WebSubSlot::new(url, &parts.feeds, &ingest)));
+        let websub =
+            public_url.map(|url| Arc::new(WebSubSlot::new(url, vault, &parts.feeds, &ingest)));
         Self {
             ingest,
             engine,
@@ -134,6 +147,10 @@ impl Runtime {
             router = router.merge(
                 Router::new()
                     .route("/websub/{source_id}", axum::routing::any(websub_dispatch))
+                    .route(
+                        "/websub/{source_id}/{token}",
+                        axum::routing::any(websub_dispatch),
+                    )
                     .with_state(slot.clone()),
             );
         }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::clock::SharedClock;
 use crate::config::{Config, ConfigProblem};
+use crate::pinterest::vault::Vault;
 use crate::store::{ConfigRecord, Store};
 
 use super::Live;
@@ -24,6 +25,7 @@ pub struct LiveStart {
     records: Vec<ConfigRecord>,
     effective: Effective,
     reload: Reload,
+    vault: Option<Arc<Vault>>,
 }
 
 impl LiveStart {
@@ -42,6 +44,7 @@ impl LiveStart {
             self.records,
             &self.effective,
             self.reload,
+            self.vault,
         )
     }
 }
@@ -54,19 +57,55 @@ fn joined(problems: &[ConfigProblem]) -> String {
         .join("; ")
 }
 
+/// The store's records with their secrets opened; with a vault, records an older build stored
+/// with plain secrets are sealed first (each rewrite is one transaction, so a crash leaves
+/// every record either plain or sealed, and both read).
+async fn read_records(
+    store: &dyn Store,
+    vault: Option<&Vault>,
+) -> anyhow::Result<Vec<ConfigRecord>> {
+    let stored = store
+        .config_records()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the runtime configuration records: {e}"))?;
+    if let Some(vault) = vault {
+        let plain: Vec<ConfigRecord> = stored
+            .iter()
+            .filter(|r| super::sealing::has_plain_secret(r))
+            .map(|r| super::sealing::seal(vault, r))
+            .collect();
+        if !plain.is_empty() {
+            store
+                .write_config_records(&plain, &[])
+                .await
+                .map_err(|e| anyhow::anyhow!("sealing the secrets of runtime records: {e}"))?;
+            tracing::info!(
+                records = plain.len(),
+                "Secrets of runtime configuration records are now sealed."
+            );
+        }
+    } else if stored.iter().any(super::sealing::has_plain_secret) {
+        tracing::warn!(
+            "Runtime configuration records keep secrets in plain text: set PINBRIDGE_TOKEN_KEY (or store.token_keys) to seal them at rest."
+        );
+    }
+    stored
+        .iter()
+        .map(|r| super::sealing::open(vault, r).map_err(anyhow::Error::from))
+        .collect()
+}
+
 /// Merge the store's records into `config`'s file tree and build the parts to run.
 pub async fn initial(
     config: &Config,
     store: &dyn Store,
     now: i64,
+    vault: Option<Arc<Vault>>,
 ) -> anyhow::Result<(LiveStart, Parts)> {
     let factory = Factory::new(crate::sources::feed::Fetcher::with_limits(
         config.fetch.limits(),
     ));
-    let records = store
-        .config_records()
-        .await
-        .map_err(|e| anyhow::anyhow!("reading the runtime configuration records: {e}"))?;
+    let records = read_records(store, vault.as_deref()).await?;
     let with_records =
         effective::build(&config.tree.0, &records).and_then(|e| Ok((factory.parts(&e)?, e)));
     let (parts, effective, reload) = match with_records {
@@ -108,6 +147,7 @@ pub async fn initial(
             records,
             effective,
             reload,
+            vault,
         },
         parts,
     ))

@@ -17,15 +17,24 @@ use super::oauth::Tokens;
 
 const VERSION: u8 = 1;
 
+/// How a text field holding a sealed secret starts. Plain secrets never start like this in
+/// practice, and one that did would fail to open loudly rather than be used as a key.
+pub const SEALED_TEXT_PREFIX: &str = "sealed:v1:";
+
+/// Whether a text field holds a sealed secret.
+pub fn is_sealed_text(text: &str) -> bool {
+    text.starts_with(SEALED_TEXT_PREFIX)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     #[error("{var}: {reason}")]
     BadKey { var: &'static str, reason: String },
-    #[error("the sealed tokens use key id {0}, which is not configured (PINBRIDGE_TOKEN_KEYS)")]
+    #[error("the sealed value uses key id {0}, which is not configured (PINBRIDGE_TOKEN_KEYS)")]
     UnknownKey(u8),
-    #[error("the sealed tokens could not be opened (wrong key, or not this account's record)")]
+    #[error("the sealed value could not be opened (wrong key, or not this record's)")]
     Open,
-    #[error("the sealed tokens are damaged or of an unknown format")]
+    #[error("the sealed value is damaged or of an unknown format")]
     Format,
 }
 
@@ -65,7 +74,22 @@ impl Vault {
                     var: "PINBRIDGE_TOKEN_KEYS",
                     reason: format!("key id `{id}` is not a number from 0 to 255"),
                 })?;
+                if keys.iter().any(|(known, _)| *known == id) {
+                    // Two keys under one id: which one opens a blob would be a guess.
+                    return Err(VaultError::BadKey {
+                        var: "PINBRIDGE_TOKEN_KEYS",
+                        reason: format!("key id {id} appears twice; give each key its own id"),
+                    });
+                }
                 keys.push((id, cipher(key, "PINBRIDGE_TOKEN_KEYS")?));
+            }
+            if keys.is_empty() {
+                return Err(VaultError::BadKey {
+                    var: "PINBRIDGE_TOKEN_KEYS",
+                    reason: "it lists no key; set `ID:BASE64` entries separated by commas \
+                             (e.g. `1:` followed by `openssl rand -base64 32`), or unset it"
+                        .into(),
+                });
             }
             return Ok(Some(Vault { keys }));
         }
@@ -79,7 +103,6 @@ impl Vault {
 
     /// Seal `tokens` for `account`. `origin` identifies the configured token they came from.
     pub fn seal(&self, account: &str, tokens: &Tokens, origin: &str) -> Vec<u8> {
-        let (id, cipher) = &self.keys[0];
         let sealed = Sealed {
             access_token: tokens.access_token.expose_secret().to_string(),
             refresh_token: tokens
@@ -92,14 +115,71 @@ impl Vault {
             origin: origin.to_string(),
         };
         let plain = serde_json::to_vec(&sealed).expect("tokens serialize");
+        self.seal_with(&plain, |id| aad(account, id))
+    }
+
+    /// Open sealed tokens of `account`; returns them with their origin digest.
+    pub fn open(&self, account: &str, blob: &[u8]) -> Result<(Tokens, String), VaultError> {
+        let plain = self.open_with(blob, |id| aad(account, id))?;
+        let sealed: Sealed = serde_json::from_slice(&plain).map_err(|_| VaultError::Format)?;
+        Ok((
+            Tokens {
+                access_token: SecretString::from(sealed.access_token),
+                refresh_token: sealed.refresh_token.map(SecretString::from),
+                access_expires_at: sealed.access_expires_at,
+                refresh_expires_at: sealed.refresh_expires_at,
+                scope: sealed.scope,
+            },
+            sealed.origin,
+        ))
+    }
+
+    /// Seal any other secret kept in the store (a webhook or shop secret, a WebSub secret).
+    /// `context` names where it belongs (record kind, id, key): a blob copied to another
+    /// record does not open there.
+    pub fn seal_secret(&self, context: &str, secret: &str) -> Vec<u8> {
+        self.seal_with(secret.as_bytes(), |id| secret_aad(context, id))
+    }
+
+    /// Open a secret sealed by [`Vault::seal_secret`] for the same `context`.
+    pub fn open_secret(&self, context: &str, blob: &[u8]) -> Result<SecretString, VaultError> {
+        let plain = self.open_with(blob, |id| secret_aad(context, id))?;
+        String::from_utf8(plain)
+            .map(SecretString::from)
+            .map_err(|_| VaultError::Format)
+    }
+
+    /// [`Vault::seal_secret`] as text for a text field: [`SEALED_TEXT_PREFIX`] + base64.
+    pub fn seal_text(&self, context: &str, secret: &str) -> String {
+        let blob = self.seal_secret(context, secret);
+        format!(
+            "{SEALED_TEXT_PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(blob)
+        )
+    }
+
+    /// Open a text field written by [`Vault::seal_text`].
+    pub fn open_text(&self, context: &str, text: &str) -> Result<SecretString, VaultError> {
+        let b64 = text
+            .strip_prefix(SEALED_TEXT_PREFIX)
+            .ok_or(VaultError::Format)?;
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| VaultError::Format)?;
+        self.open_secret(context, &blob)
+    }
+
+    fn seal_with(&self, plain: &[u8], aad_for: impl Fn(u8) -> Vec<u8>) -> Vec<u8> {
+        // `from_env` refuses an empty key list, so there is always a first key.
+        let (id, cipher) = &self.keys[0];
         let mut nonce = [0u8; 24];
         rand::rng().fill_bytes(&mut nonce);
-        let aad = aad(account, *id);
+        let aad = aad_for(*id);
         let ciphertext = cipher
             .encrypt(
                 &XNonce::from(nonce),
                 Payload {
-                    msg: &plain,
+                    msg: plain,
                     aad: &aad,
                 },
             )
@@ -112,8 +192,11 @@ impl Vault {
         out
     }
 
-    /// Open sealed tokens of `account`; returns them with their origin digest.
-    pub fn open(&self, account: &str, blob: &[u8]) -> Result<(Tokens, String), VaultError> {
+    fn open_with(
+        &self,
+        blob: &[u8],
+        aad_for: impl Fn(u8) -> Vec<u8>,
+    ) -> Result<Vec<u8>, VaultError> {
         if blob.len() < 2 + 24 + 16 || blob[0] != VERSION {
             return Err(VaultError::Format);
         }
@@ -124,8 +207,8 @@ impl Vault {
             .find(|(k, _)| *k == id)
             .map(|(_, c)| c)
             .ok_or(VaultError::UnknownKey(id))?;
-        let aad = aad(account, id);
-        let plain = cipher
+        let aad = aad_for(id);
+        cipher
             .decrypt(
                 &XNonce::try_from(&blob[2..26]).map_err(|_| VaultError::Format)?,
                 Payload {
@@ -133,18 +216,7 @@ impl Vault {
                     aad: &aad,
                 },
             )
-            .map_err(|_| VaultError::Open)?;
-        let sealed: Sealed = serde_json::from_slice(&plain).map_err(|_| VaultError::Format)?;
-        Ok((
-            Tokens {
-                access_token: SecretString::from(sealed.access_token),
-                refresh_token: sealed.refresh_token.map(SecretString::from),
-                access_expires_at: sealed.access_expires_at,
-                refresh_expires_at: sealed.refresh_expires_at,
-                scope: sealed.scope,
-            },
-            sealed.origin,
-        ))
+            .map_err(|_| VaultError::Open)
     }
 
     /// Whether `blob` was sealed with a key other than the current one (re-seal it).
@@ -171,6 +243,14 @@ fn cipher(b64: &str, var: &'static str) -> Result<XChaCha20Poly1305, VaultError>
         reason: "a key must be 32 bytes".into(),
     })?;
     Ok(XChaCha20Poly1305::new(&key))
+}
+
+fn secret_aad(context: &str, key_id: u8) -> Vec<u8> {
+    let mut aad = b"pinbridge-secret\0".to_vec();
+    aad.extend_from_slice(context.as_bytes());
+    aad.push(0);
+    aad.push(key_id);
+    aad
 }
 
 fn aad(account: &str, key_id: u8) -> Vec<u8> {
@@ -241,6 +321,51 @@ mod tests {
             only_new.open("main", &blob),
             Err(VaultError::UnknownKey(1))
         ));
+    }
+
+    fn env_error(keys: &str) -> String {
+        let keys = keys.to_string();
+        Vault::from_env(&|n| (n == "PINBRIDGE_TOKEN_KEYS").then(|| keys.clone()))
+            .map(|_| ())
+            .expect_err("refused at load")
+            .to_string()
+    }
+
+    #[test]
+    fn secrets_open_only_in_their_own_context() {
+        let v = vault(&[("PINBRIDGE_TOKEN_KEY", K1)]);
+        let blob = v.seal_secret("source:shop:secret", "shpss_hunter2");
+        assert!(!String::from_utf8_lossy(&blob).contains("hunter2"));
+        let opened = v.open_secret("source:shop:secret", &blob).unwrap();
+        assert_eq!(opened.expose_secret(), "shpss_hunter2");
+        let text = v.seal_text("websub:blog", "hunter2");
+        assert!(is_sealed_text(&text) && !text.contains("hunter2"));
+        assert_eq!(
+            v.open_text("websub:blog", &text).unwrap().expose_secret(),
+            "hunter2"
+        );
+        assert!(matches!(
+            v.open_secret("source:other:secret", &blob),
+            Err(VaultError::Open)
+        ));
+    }
+
+    #[test]
+    fn a_key_list_without_keys_is_refused_at_load() {
+        for list in [",", " , ,", ","] {
+            let err = env_error(list);
+            assert!(
+                err.contains("PINBRIDGE_TOKEN_KEYS") && err.contains("no key"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_key_ids_are_refused_without_echoing_keys() {
+        let err = env_error(&format!("1:{K1},1:{K2}"));
+        assert!(err.contains("key id 1 appears twice"), "{err}");
+        assert!(!err.contains(K1) && !err.contains(K2), "{err}");
     }
 
     #[test]

@@ -444,7 +444,30 @@ pub trait Store: Send + Sync + 'static {
     /// Drop delivery ids whose horizon has passed. Returns how many were dropped.
     async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64>;
 
+    /// Counts for status pages and metrics, maintained on write: the same cost at any size.
     async fn stats(&self) -> StoreResult<StoreStats>;
+
+    /// Whether the store is open and answers (readiness): counts nothing. The default, for
+    /// test doubles, asks for `stats`.
+    async fn ping(&self) -> StoreResult<()> {
+        self.stats().await.map(|_| ())
+    }
+
+    /// The `limit` most recently finished jobs in `state` (`"done"` or `"dead"`), newest first,
+    /// read from an index rather than by scanning every job. The default, for test doubles,
+    /// lists and sorts.
+    async fn recent_jobs(&self, state: &str, limit: usize) -> StoreResult<Vec<Job>> {
+        let filter = JobFilter {
+            source: None,
+            state: Some(state.to_string()),
+            limit: 0,
+        };
+        let mut jobs = self.jobs(filter).await?;
+        jobs.sort_by(|a, b| (b.updated, &b.id).cmp(&(a.updated, &a.id)));
+        jobs.truncate(limit);
+        Ok(jobs)
+    }
+
     async fn quarantined(&self) -> StoreResult<Vec<Quarantined>>;
 
     /// Make everything durable and stop background work (shutdown).

@@ -21,6 +21,9 @@ pub async fn open_configured(
     clock: Option<SharedClock>,
 ) -> StoreResult<Arc<dyn Store>> {
     if let Some(url) = &config.url {
+        if let Some(warning) = super::postgres::tls_warning(url.expose_secret()) {
+            tracing::warn!("{warning}");
+        }
         return Ok(Arc::new(
             PgStore::connect(url.expose_secret(), PG_CONNECTIONS).await?,
         ));

@@ -14,6 +14,15 @@ pub const DESCRIPTION_MAX: usize = 800;
 pub const ALT_TEXT_MAX: usize = 500;
 pub const LINK_MAX: usize = 2048;
 
+/// Instructions (and, at about 64 bytes each, memory) one render may use. A real Pin template
+/// uses a few hundred; a runtime route's template comes from the admin API and must not be
+/// able to spin or grow forever inside a sync worker.
+const FUEL: u64 = 50_000;
+/// Nesting of macro calls and includes: enough for any real template, far below a stack overflow.
+const RECURSION_LIMIT: usize = 32;
+/// The longest template source accepted (a Pin description is 800 characters).
+const TEMPLATE_MAX_BYTES: usize = 16 * 1024;
+
 const DEFAULT_TITLE: &str = "{{ title }}";
 const DEFAULT_DESCRIPTION: &str = "{{ description }}";
 const DEFAULT_LINK: &str = "{{ link }}";
@@ -54,13 +63,25 @@ impl Templates {
         let mut env = Environment::new();
         // Pin fields are plain text: escaping would turn "&" into "&amp;" on Pinterest.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_fuel(Some(FUEL));
+        env.set_recursion_limit(RECURSION_LIMIT);
         for (key, source, default) in [
             ("title", title, DEFAULT_TITLE),
             ("description", description, DEFAULT_DESCRIPTION),
             ("link", link, DEFAULT_LINK),
             ("alt_text", alt_text, DEFAULT_ALT_TEXT),
         ] {
-            env.add_template_owned(key, source.unwrap_or(default).to_string())
+            let source = source.unwrap_or(default);
+            if source.len() > TEMPLATE_MAX_BYTES {
+                return Err((
+                    key,
+                    format!(
+                        "the template is {} bytes; keep it under {TEMPLATE_MAX_BYTES}",
+                        source.len()
+                    ),
+                ));
+            }
+            env.add_template_owned(key, source.to_string())
                 .map_err(|e| (key, format!("not a valid template: {e}")))?;
         }
         Ok(Templates { env })
@@ -221,6 +242,29 @@ mod tests {
         it.link = Some(format!("https://example.com/{}", "a".repeat(3000)));
         let t = Templates::from_sources(None, None, None, None).unwrap();
         assert_eq!(t.render(&it).unwrap().link, None);
+    }
+
+    #[test]
+    fn a_template_that_would_loop_for_ages_runs_out_of_fuel() {
+        // 10^15 iterations without a budget: the render would never return.
+        let looping = "{% for a in range(100000) %}{% for b in range(100000) %}\
+                       {% for c in range(100000) %}x{% endfor %}{% endfor %}{% endfor %}";
+        let t = Templates::from_sources(Some(looping), None, None, None).unwrap();
+        let err = t.render(&item()).unwrap_err();
+        assert!(err.contains("template `title` failed"), "{err}");
+        assert!(err.contains("fuel"), "{err}");
+    }
+
+    #[test]
+    fn endless_recursion_and_huge_templates_are_refused() {
+        let recursive = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}";
+        let t = Templates::from_sources(None, Some(recursive), None, None).unwrap();
+        let err = t.render(&item()).unwrap_err();
+        assert!(err.contains("template `description` failed"), "{err}");
+        let huge = "x".repeat(TEMPLATE_MAX_BYTES + 1);
+        let err = Templates::from_sources(None, None, Some(&huge), None).unwrap_err();
+        assert_eq!(err.0, "link");
+        assert!(err.1.contains("keep it under"), "{}", err.1);
     }
 
     #[test]

@@ -124,3 +124,52 @@ fn secrets_do_not_appear_in_config_errors() {
     assert!(!err.to_string().contains("hunter2"), "{err}");
     assert!(!format!("{err:?}").contains("hunter2"));
 }
+
+/// The example config with its `[store]` lines replaced.
+fn with_store_line(find: &str, replace: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pinbridge.toml");
+    assert!(EXAMPLE.contains(find), "the example has `{find}`");
+    std::fs::write(&path, EXAMPLE.replacen(find, replace, 1)).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn token_key_lists_without_keys_or_with_a_repeated_id_are_refused() {
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    for (keys, expected) in [
+        (",".to_string(), "no key"),
+        (format!("1:{key},1:{key}"), "key id 1 appears twice"),
+    ] {
+        let line = format!("token_keys = \"{keys}\"");
+        let (_dir, path) = with_store_line("token_keys = \"${PINBRIDGE_TOKEN_KEY}\"", &line);
+        let out = check(&path);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{keys}: {stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(!stderr.contains(key), "a key is never echoed: {stderr}");
+    }
+}
+
+#[test]
+fn a_remote_postgres_url_without_verified_tls_is_warned_about() {
+    let (_dir, path) = with_store_line(
+        "# url = \"${PINBRIDGE_DATABASE_URL}\"",
+        "url = \"postgres://pinbridge:hunter2@db.example.com/pinbridge?sslmode=require\"",
+    );
+    let out = check(&path);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("warning: store.url connects to db.example.com with sslmode=require"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("sslmode=verify-full"), "{stdout}");
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+    let (_dir, path) = with_store_line(
+        "# url = \"${PINBRIDGE_DATABASE_URL}\"",
+        "url = \"postgres://pinbridge:hunter2@db.example.com/pinbridge?sslmode=verify-full\"",
+    );
+    let out = check(&path);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("warning"));
+}

@@ -379,9 +379,10 @@ async fn websub_callbacks_follow_the_feeds_in_force() {
     );
     std::fs::write(&path, &head).unwrap();
     let app = run(&path, &store_dir).await;
-    // Without hub.mode: 404 for a feed the subscriber does not know, 400 for one it knows.
+    // Without hub.mode: 404 for a feed the subscriber does not know, 400 for one it knows
+    // (whatever the callback token: the request is refused before the token is looked at).
     let callback = |base: String| async move {
-        reqwest::get(format!("{base}/websub/blog"))
+        reqwest::get(format!("{base}/websub/blog/some-token"))
             .await
             .unwrap()
             .status()

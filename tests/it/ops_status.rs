@@ -99,3 +99,37 @@ async fn the_status_page_lists_failures_and_retries_one_after_sign_in() {
         .unwrap();
     assert_eq!(job["state"]["state"], "pending");
 }
+
+#[tokio::test]
+async fn the_status_page_shows_the_newest_pins_first() {
+    use crate::ops_support::{T0, item, plan};
+    let server = start(&["main"], false).await;
+    let batch = (0..25)
+        .map(|i| (item("blog", &format!("k{i:02}")), plan("Board")))
+        .collect();
+    server.store.ingest_many(batch, T0).await.unwrap();
+    let leases = server.store.claim(25, 60_000, T0).await.unwrap();
+    assert_eq!(leases.len(), 25);
+    for (i, lease) in leases.iter().enumerate() {
+        let pin = format!("pin-{i:02}");
+        server
+            .store
+            .complete(lease, &pin, T0 + i as i64)
+            .await
+            .unwrap();
+    }
+    let html = server.get("/").await.text().await.unwrap();
+    let at = |pin: &str| html.find(&format!("pin {pin} ")).unwrap_or(usize::MAX);
+    // The 20 newest, newest first; the five oldest are not shown.
+    for i in 5..24 {
+        let (newer, older) = (format!("pin-{:02}", i + 1), format!("pin-{i:02}"));
+        assert!(at(&newer) < at(&older), "{newer} before {older}: {html}");
+    }
+    assert!(at("pin-05") < usize::MAX, "{html}");
+    for i in 0..5 {
+        assert!(
+            !html.contains(&format!("pin-{i:02} ")),
+            "pin-{i:02} shown: {html}"
+        );
+    }
+}

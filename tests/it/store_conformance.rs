@@ -19,6 +19,8 @@ use crate::store_conformance_edges::{
     a_repeated_replay_guard_is_a_no_op, an_older_version_never_overwrites_or_pins,
     replay_guards_expire_with_the_horizon,
 };
+mod counts;
+use counts::{counts_stay_exact_across_every_write, recent_jobs_are_the_newest_finished_first};
 
 /// A store under test plus whatever must live as long as it (a temp dir, a database).
 pub struct Backend {
@@ -62,7 +64,9 @@ macro_rules! conformance {
                 daily_pins_are_reserved_once_up_to_the_cap, account_blocks_keep_the_latest,
                 config_records_roundtrip, cancel_job_dead_letters_only_queued_jobs,
                 a_repeated_replay_guard_is_a_no_op, replay_guards_expire_with_the_horizon,
-                an_older_version_never_overwrites_or_pins);
+                an_older_version_never_overwrites_or_pins,
+                counts_stay_exact_across_every_write,
+                recent_jobs_are_the_newest_finished_first);
         }
     };
     (@each $open:path; $($check:ident),+) => {

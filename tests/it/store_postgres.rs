@@ -38,3 +38,60 @@ async fn store_pool(backend: &crate::store_conformance::Backend) -> sqlx::PgPool
         .clone()
         .expect("a PostgreSQL backend has a pool")
 }
+
+/// A database written before the counts existed (schema 4) gets them initialised from its rows
+/// by the migration, and kept from then on.
+#[tokio::test(flavor = "multi_thread")]
+async fn counts_are_initialised_from_rows_written_before_them() {
+    use pinbridge::item::{DedupKey, Item, SourceId};
+    use pinbridge::store::{IngestPlan, Store, Target};
+
+    if std::env::var("PINBRIDGE_TEST_POSTGRES_URL").is_err() && std::env::var("CI").is_err() {
+        eprintln!("SKIPPED: PINBRIDGE_TEST_POSTGRES_URL not set (run tests/postgres/setup.sh)");
+        return;
+    }
+    let backend = open_postgres().await;
+    let pg = store_pool(&backend).await;
+    // Back to schema 4: no counts table, no triggers, no finished index.
+    sqlx::raw_sql(
+        "DROP TABLE counts; DROP TRIGGER jobs_count_rows ON jobs;
+         DROP TRIGGER jobs_count_states ON jobs; DROP TRIGGER items_count_rows ON items;
+         DROP FUNCTION pinbridge_count_jobs(); DROP FUNCTION pinbridge_count_items();
+         DROP FUNCTION pinbridge_count(text, bigint); DROP INDEX jobs_finished;
+         DELETE FROM pinbridge_schema WHERE version >= 5;",
+    )
+    .execute(&pg)
+    .await
+    .expect("downgrade to schema 4");
+    let old = backend.store.clone();
+    let plan = IngestPlan {
+        targets: vec![Target {
+            route: "0".into(),
+            account: "main".into(),
+            board: "b".into(),
+            section: None,
+        }],
+        ..IngestPlan::default()
+    };
+    for key in ["1", "2", "3"] {
+        let item = Item::new(SourceId::new("blog"), DedupKey::new("guid", key));
+        old.ingest(&item, plan.clone(), 1_000).await.unwrap();
+    }
+    let lease = old.claim(1, 60_000, 1_000).await.unwrap().remove(0);
+    old.complete(&lease, "pin-1", 2_000).await.unwrap();
+
+    let store = PgStore::with_pool(pg.clone())
+        .await
+        .expect("migrate to the newest schema");
+    let stats = store.stats().await.unwrap();
+    assert_eq!(stats.items, 3);
+    assert_eq!(stats.jobs_by_state["pending"], 2);
+    assert_eq!(stats.jobs_by_state["done"], 1);
+    let lease = store.claim(1, 60_000, 3_000).await.unwrap().remove(0);
+    store.dead(&lease, "400", 3_001).await.unwrap();
+    let stats = store.stats().await.unwrap();
+    assert_eq!(stats.jobs_by_state["pending"], 1);
+    assert_eq!(stats.jobs_by_state["dead"], 1);
+    assert_eq!(store.recent_jobs("done", 5).await.unwrap().len(), 1);
+    old.close().await.unwrap();
+}

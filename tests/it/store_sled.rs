@@ -290,3 +290,94 @@ async fn a_damaged_tombstone_is_rebuilt_from_the_item_so_nothing_pins_twice() {
     assert_eq!(store.jobs(JobFilter::default()).await.unwrap().len(), 1);
     store.close().await.unwrap();
 }
+
+/// Items and jobs by state, counted record by record, to compare with `stats`.
+async fn recount(store: &SledStore) -> (u64, std::collections::BTreeMap<String, u64>) {
+    let items = store.items(ItemFilter::default()).await.unwrap().len() as u64;
+    let mut by_state = store.stats().await.unwrap().jobs_by_state;
+    by_state.values_mut().for_each(|n| *n = 0);
+    for job in store.jobs(JobFilter::default()).await.unwrap() {
+        *by_state.get_mut(job.state.name()).unwrap() += 1;
+    }
+    (items, by_state)
+}
+
+async fn assert_counts_exact(store: &SledStore) {
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.items, stats.jobs_by_state), recount(store).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_without_counts_is_recounted_once_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    {
+        let store = reopen(&path).await;
+        for key in ["1", "2", "3"] {
+            store.ingest(&item(key), plan(), T0).await.unwrap();
+        }
+        let lease = store.claim(1, 1000, T0).await.unwrap().remove(0);
+        store.complete(&lease, "pin-1", T0 + 1).await.unwrap();
+        store.close().await.unwrap();
+    }
+    {
+        // What a store written by a build without counts looks like: no counts, no marker.
+        let db = raw_reopen(&path).await;
+        db.open_tree(testing::COUNTS).unwrap().clear().unwrap();
+        db.open_tree(testing::META)
+            .unwrap()
+            .remove(testing::COUNTS_MARKER)
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = reopen(&path).await;
+    let stats = store.stats().await.unwrap();
+    assert_eq!(stats.items, 3);
+    assert_eq!(stats.jobs_by_state["pending"], 2);
+    assert_eq!(stats.jobs_by_state["done"], 1);
+    let done = store.recent_jobs("done", 5).await.unwrap();
+    assert_eq!(done.len(), 1, "the finished index is rebuilt too");
+    // Kept up to date from here on, and across another restart.
+    store.ingest(&item("4"), plan(), T0 + 2).await.unwrap();
+    assert_counts_exact(&store).await;
+    store.close().await.unwrap();
+    drop(store);
+    let store = reopen(&path).await;
+    assert_eq!(store.stats().await.unwrap().items, 4);
+    assert_counts_exact(&store).await;
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_stay_exact_when_a_damaged_job_is_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store");
+    let damaged;
+    {
+        let store = reopen(&path).await;
+        store.ingest(&item("1"), plan(), T0).await.unwrap();
+        store.ingest(&item("2"), plan(), T0).await.unwrap();
+        damaged = store.jobs(JobFilter::default()).await.unwrap()[1]
+            .id
+            .clone();
+        store.close().await.unwrap();
+    }
+    {
+        let db = raw_reopen(&path).await;
+        let jobs = db.open_tree(testing::JOBS).unwrap();
+        jobs.insert(damaged.0.as_bytes(), &b"\x00garbage"[..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = reopen(&path).await;
+    // The claim meets the damaged job and quarantines it: its state is lost with it.
+    assert_eq!(store.claim(10, 1000, T0 + 1).await.unwrap().len(), 1);
+    assert_eq!(store.stats().await.unwrap().jobs_by_state["leased"], 1);
+    assert_counts_exact(&store).await;
+    store.close().await.unwrap();
+    drop(store);
+    let store = reopen(&path).await;
+    assert_counts_exact(&store).await;
+    assert_eq!(store.stats().await.unwrap().jobs_by_state["unknown"], 1);
+    store.close().await.unwrap();
+}

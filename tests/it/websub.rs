@@ -20,10 +20,10 @@ use pinbridge::sources::feed::{FeedSource, PollReport, poll_cycle};
 use pinbridge::sources::websub::signature::sign;
 use pinbridge::sources::websub::{Maintained, Status, WebSub, WebSubSettings};
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
+pub(crate) const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// An RSS document with the given (guid, title) items, newest first, each with an image.
-fn rss(hub_in_doc: Option<&str>, items: &[(&str, &str)]) -> String {
+pub(crate) fn rss(hub_in_doc: Option<&str>, items: &[(&str, &str)]) -> String {
     let links = hub_in_doc.map_or(String::new(), |hub| {
         format!(
             r#"<atom:link rel="hub" href="{hub}"/><atom:link rel="self" href="https://shed.example/rss"/>"#
@@ -47,30 +47,38 @@ fn rss(hub_in_doc: Option<&str>, items: &[(&str, &str)]) -> String {
 }
 
 #[derive(Clone, Default)]
-struct Shared {
+pub(crate) struct Shared {
     /// The feed body served.
-    body: Arc<Mutex<String>>,
+    pub body: Arc<Mutex<String>>,
     /// `Link` header values sent with the feed.
-    links: Arc<Mutex<Vec<String>>>,
+    pub links: Arc<Mutex<Vec<String>>>,
     /// Every form the hub received.
-    requests: Arc<Mutex<Vec<HashMap<String, String>>>>,
-    hub_status: Arc<Mutex<u16>>,
+    pub requests: Arc<Mutex<Vec<HashMap<String, String>>>>,
+    pub hub_status: Arc<Mutex<u16>>,
 }
 
-struct World {
-    shared: Shared,
-    feed_url: String,
-    hub_url: String,
-    public: Url,
-    websub: Arc<WebSub>,
-    source: FeedSource,
-    store: Sled,
-    clock: ManualClock,
-    ingest: pinbridge::ingest::Ingest,
-    http: reqwest::Client,
+pub(crate) struct World {
+    pub shared: Shared,
+    pub feed_url: String,
+    pub hub_url: String,
+    pub public: Url,
+    pub websub: Arc<WebSub>,
+    pub source: FeedSource,
+    pub store: Sled,
+    pub clock: ManualClock,
+    pub ingest: pinbridge::ingest::Ingest,
+    pub http: reqwest::Client,
 }
 
-async fn world(links_in_headers: bool) -> World {
+pub(crate) async fn world(links_in_headers: bool) -> World {
+    world_with(links_in_headers, None).await
+}
+
+/// A world whose subscriber seals its secrets with `vault`.
+pub(crate) async fn world_with(
+    links_in_headers: bool,
+    vault: Option<Arc<pinbridge::pinterest::vault::Vault>>,
+) -> World {
     let shared = Shared::default();
     *shared.hub_status.lock().unwrap() = 202;
     let feed =
@@ -113,12 +121,15 @@ async fn world(links_in_headers: bool) -> World {
     // pinbridge's own server: bind first so public_url is known.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    let websub = Arc::new(WebSub::new(
-        public.clone(),
-        std::slice::from_ref(&source),
-        ingest.clone(),
-        WebSubSettings::default(),
-    ));
+    let websub = Arc::new(
+        WebSub::new(
+            public.clone(),
+            std::slice::from_ref(&source),
+            ingest.clone(),
+            WebSubSettings::default(),
+        )
+        .with_vault(vault),
+    );
     let router = pinbridge::sources::websub::router(websub.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.ok() });
     World {
@@ -136,13 +147,23 @@ async fn world(links_in_headers: bool) -> World {
 }
 
 impl World {
-    fn id(&self) -> SourceId {
+    pub fn id(&self) -> SourceId {
         SourceId::new("shed")
     }
-    fn callback(&self) -> String {
+    /// The tokenless callback URL subscriptions used before callbacks carried a token.
+    pub fn legacy_callback(&self) -> String {
         format!("{}websub/shed", self.public)
     }
-    fn last_request(&self) -> HashMap<String, String> {
+    /// The callback URL pinbridge last sent the hub (the tokenless one before any request).
+    pub fn callback(&self) -> String {
+        let requests = self.shared.requests.lock().unwrap();
+        requests
+            .iter()
+            .rev()
+            .find_map(|form| form.get("hub.callback").cloned())
+            .unwrap_or_else(|| self.legacy_callback())
+    }
+    pub fn last_request(&self) -> HashMap<String, String> {
         self.shared
             .requests
             .lock()
@@ -152,7 +173,7 @@ impl World {
             .expect("a hub request")
     }
     /// The hub's verification GET; returns (status, body).
-    async fn verify(&self, mode: &str, topic: &str, extra: &[(&str, &str)]) -> (u16, String) {
+    pub async fn verify(&self, mode: &str, topic: &str, extra: &[(&str, &str)]) -> (u16, String) {
         let mut query = vec![
             ("hub.mode", mode),
             ("hub.topic", topic),
@@ -168,7 +189,7 @@ impl World {
             .unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     }
-    async fn push(&self, body: &str, signature: Option<String>) -> (u16, String) {
+    pub async fn push(&self, body: &str, signature: Option<String>) -> (u16, String) {
         let mut req = self
             .http
             .post(self.callback())
@@ -180,7 +201,7 @@ impl World {
         let r = req.send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     }
-    async fn subscribe_and_verify(&self) -> String {
+    pub async fn subscribe_and_verify(&self) -> String {
         let done = self.websub.maintain(&self.id()).await.expect("maintain");
         assert!(matches!(done, Maintained::Requested { .. }), "{done:?}");
         let form = self.last_request();
@@ -191,7 +212,7 @@ impl World {
         assert_eq!((status, body.as_str()), (200, "chal-123"));
         form["hub.secret"].clone()
     }
-    async fn titles(&self) -> Vec<(String, usize)> {
+    pub async fn titles(&self) -> Vec<(String, usize)> {
         let mut t: Vec<(String, usize)> = self
             .store
             .recorded("shed")
@@ -218,7 +239,15 @@ async fn discovery_from_headers_subscribes_to_the_self_url_with_a_secret() {
     let form = w.last_request();
     assert_eq!(form["hub.mode"], "subscribe");
     assert_eq!(form["hub.topic"], "https://shed.example/topic");
-    assert_eq!(form["hub.callback"], w.callback());
+    // The callback carries a random token only the hub learns.
+    let token = form["hub.callback"]
+        .strip_prefix(&format!("{}/", w.legacy_callback()))
+        .expect("the callback is /websub/shed/{token}")
+        .to_string();
+    assert!(
+        token.len() == 32 && token.chars().all(|c| c.is_ascii_hexdigit()),
+        "{token}"
+    );
     assert_eq!(form["hub.lease_seconds"], "864000");
     let secret = &form["hub.secret"];
     assert!(secret.len() >= 32 && secret.len() < 200, "{secret}");
@@ -551,7 +580,11 @@ allow_private = true
         "the app never asked the hub"
     );
     let form = w.last_request();
-    assert_eq!(form["hub.callback"], format!("{public}websub/blog"));
+    assert!(
+        form["hub.callback"].starts_with(&format!("{public}websub/blog/")),
+        "{}",
+        form["hub.callback"]
+    );
     let r = w
         .http
         .get(&form["hub.callback"])

@@ -1,7 +1,18 @@
-//! `GET/POST /websub/{source_id}`: the hub's verification of intent and its content pushes.
+//! `GET/POST /websub/{source_id}/{token}`: the hub's verification of intent and its content
+//! pushes. The token is random per subscription and only sent to its hub, and a verification
+//! is accepted only for a request pinbridge sent and is still waiting on, with the lease the
+//! hub grants clamped: whoever merely knows a source id and its feed cannot confirm, extend or
+//! freeze a subscription.
+//!
+//! The tokenless `/websub/{source_id}` of subscriptions made before tokens existed still takes
+//! their signed pushes (until the next renewal moves the hub to a tokened URL, after which it
+//! answers 410 so the hub drops the old one); a verification there is always refused (404).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
+
+use subtle::ConstantTimeEq;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -19,11 +30,21 @@ use crate::sources::feed::page::fill_page_images;
 use crate::sources::feed::parse::parse_feed;
 use crate::sources::feed::poller::{baseline_count, submissions};
 
+/// The longest lease recorded, whatever the hub says: the spec suggests about 10 days, and a
+/// longer one would stop renewals (and with them any chance to notice a lost subscription).
+pub const MAX_LEASE: Duration = Duration::from_secs(10 * 24 * 3600);
+/// The shortest: a hub granting seconds would otherwise have us renewing in a loop.
+pub const MIN_LEASE: Duration = Duration::from_secs(60);
+
 /// The callback routes, to merge into the HTTP server.
 pub fn router(websub: Arc<WebSub>) -> Router {
     let limit = websub.settings.max_body_bytes;
     Router::new()
-        .route("/websub/{source_id}", get(verify).post(content))
+        .route("/websub/{source_id}/{token}", get(verify).post(content))
+        .route(
+            "/websub/{source_id}",
+            get(legacy_verify).post(legacy_content),
+        )
         .layer(DefaultBodyLimit::max(limit))
         .with_state(websub)
 }
@@ -45,13 +66,33 @@ fn failed(err: WebSubError) -> Response {
     }
 }
 
-/// Verification of intent: echo `hub.challenge` only for a topic we asked about.
+/// Whether `presented` is the subscription's callback token (compared in constant time).
+fn token_matches(sub: &Subscription, presented: &str) -> bool {
+    sub.token
+        .as_deref()
+        .is_some_and(|token| bool::from(token.as_bytes().ct_eq(presented.as_bytes())))
+}
+
+/// The lease to record: what the hub granted (or what we asked for), within the bounds.
+fn clamped_lease(granted: Option<&str>, asked: Duration) -> Duration {
+    granted
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(asked, Duration::from_secs)
+        .clamp(MIN_LEASE, MAX_LEASE)
+}
+
+/// A verification at the tokenless URL: never accepted (see the module doc).
+async fn legacy_verify(Path(_id): Path<String>) -> Response {
+    answer(StatusCode::NOT_FOUND, "no such subscription request")
+}
+
+/// Verification of intent: echo `hub.challenge` only for a request we sent and await.
 async fn verify(
     State(websub): State<Arc<WebSub>>,
-    Path(id): Path<String>,
+    Path((id, token)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    match verify_inner(&websub, &id, &query).await {
+    match verify_inner(&websub, &id, &token, &query).await {
         Ok(r) => r,
         Err(e) => failed(e),
     }
@@ -60,6 +101,7 @@ async fn verify(
 async fn verify_inner(
     websub: &WebSub,
     id: &str,
+    token: &str,
     query: &HashMap<String, String>,
 ) -> Result<Response, WebSubError> {
     let entry = websub.entry(id)?;
@@ -75,21 +117,24 @@ async fn verify_inner(
     let mut sub = websub.subscription(&source).await?;
     let now = websub.now();
     let refuse = || answer(StatusCode::NOT_FOUND, "no such subscription request");
+    if !token_matches(&sub, token) {
+        return Ok(refuse());
+    }
+    let window = ms(websub.settings.pending_timeout);
     match mode {
         "subscribe" => {
             let Some(challenge) = param("hub.challenge") else {
                 return Ok(answer(StatusCode::BAD_REQUEST, "hub.challenge is missing"));
             };
-            if !sub.accepts_subscribe(topic) {
-                tracing::warn!(source = %source, topic, "WebSub: refused a verification for a topic not asked for");
+            if !sub.awaits("subscribe", topic, now, window) {
+                tracing::warn!(source = %source, topic, "WebSub: refused a verification for no request we await");
                 return Ok(refuse());
             }
-            let lease_secs = param("hub.lease_seconds")
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(websub.settings.lease.as_secs());
-            let lease_ms = ms(std::time::Duration::from_secs(lease_secs));
+            let lease = clamped_lease(param("hub.lease_seconds"), websub.settings.lease);
+            let (lease_secs, lease_ms) = (lease.as_secs(), ms(lease));
             let renew_before = ms(websub.settings.renew_before);
             sub.status = Status::Active;
+            sub.awaiting = None;
             sub.lease_until = Some(now + lease_ms);
             sub.next_check = Some(now + (lease_ms - renew_before).max(lease_ms / 2).max(60_000));
             sub.note = None;
@@ -102,7 +147,8 @@ async fn verify_inner(
             let Some(challenge) = param("hub.challenge") else {
                 return Ok(answer(StatusCode::BAD_REQUEST, "hub.challenge is missing"));
             };
-            if sub.status != Status::Unsubscribing || sub.topic.as_deref() != Some(topic) {
+            if sub.status != Status::Unsubscribing || !sub.awaits("unsubscribe", topic, now, window)
+            {
                 return Ok(refuse());
             }
             websub.save(&source, &Subscription::default()).await?;
@@ -115,6 +161,7 @@ async fn verify_inner(
             }
             let reason = param("hub.reason").unwrap_or("no reason given");
             sub.status = Status::Denied;
+            sub.awaiting = None;
             sub.lease_until = None;
             sub.note = Some(format!("the hub denied the subscription: {reason}"));
             sub.next_check = Some(now + ms(websub.settings.retry_after));
@@ -132,11 +179,24 @@ async fn verify_inner(
 /// Content distribution: check the signature, parse, ingest durably, then answer 2xx.
 async fn content(
     State(websub): State<Arc<WebSub>>,
+    Path((id, token)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match content_inner(&websub, &id, Some(&token), &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => failed(e),
+    }
+}
+
+/// A push to the tokenless URL: only for a subscription made before tokens existed.
+async fn legacy_content(
+    State(websub): State<Arc<WebSub>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match content_inner(&websub, &id, &headers, &body).await {
+    match content_inner(&websub, &id, None, &headers, &body).await {
         Ok(r) => r,
         Err(e) => failed(e),
     }
@@ -145,12 +205,21 @@ async fn content(
 async fn content_inner(
     websub: &WebSub,
     id: &str,
+    token: Option<&str>,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, WebSubError> {
     let entry = websub.entry(id)?;
     let source = entry.source.clone();
     let sub = websub.subscription(source.id()).await?;
+    let addressed = match token {
+        Some(token) => token_matches(&sub, token),
+        None => sub.token.is_none(),
+    };
+    if !addressed {
+        // Not this subscription's callback (an old one, or a guess): 410 asks a hub to drop it.
+        return Ok(answer(StatusCode::GONE, "no active subscription"));
+    }
     if !matches!(
         sub.status,
         Status::Active | Status::Pending | Status::Unsubscribing

@@ -2,9 +2,11 @@
 //!
 //! When `server.public_url` is set, a feed that advertises a hub is subscribed to
 //! (`subscribe.rs`); the hub's verification of intent and its signed pushes arrive at
-//! `GET/POST /websub/{source_id}` (`callback.rs`) and pushed entries go through the same parser
-//! and `Ingest` as polled ones, so they dedup into one item. While subscribed the feed is still
-//! polled, slowly (`task.rs`). The subscription lives in the store (`state.rs`).
+//! `GET/POST /websub/{source_id}/{token}` (`callback.rs`; the token is random per subscription,
+//! so only the hub knows the URL) and pushed entries go through the same parser and `Ingest` as
+//! polled ones, so they dedup into one item. While subscribed the feed is still polled, slowly
+//! (`task.rs`). The subscription lives in the store (`state.rs`), its secret sealed when token
+//! keys are configured.
 
 pub mod callback;
 pub mod discover;
@@ -19,8 +21,11 @@ use std::time::Duration;
 
 use url::Url;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::ingest::Ingest;
 use crate::item::SourceId;
+use crate::pinterest::vault::{Vault, is_sealed_text};
 use crate::sources::feed::{FeedError, FeedSource};
 use crate::store::{Millis, StoreError};
 
@@ -92,6 +97,8 @@ pub struct WebSub {
     ingest: Ingest,
     settings: WebSubSettings,
     clients: subscribe::Clients,
+    /// Seals subscription secrets in the store; without keys they are kept as they are.
+    vault: Option<Arc<Vault>>,
 }
 
 impl WebSub {
@@ -119,7 +126,14 @@ impl WebSub {
             ingest,
             settings,
             clients: subscribe::Clients::default(),
+            vault: None,
         }
+    }
+
+    /// Seal subscription secrets in the store with `vault`.
+    pub fn with_vault(mut self, vault: Option<Arc<Vault>>) -> Self {
+        self.vault = vault;
+        self
     }
 
     pub fn settings(&self) -> &WebSubSettings {
@@ -133,38 +147,96 @@ impl WebSub {
             .ok_or_else(|| WebSubError::UnknownSource(id.to_string()))
     }
 
-    /// `<public_url>/websub/<id>`, whether or not public_url ends with a slash.
-    pub fn callback_url(&self, id: &SourceId) -> Result<Url, WebSubError> {
+    /// `<public_url>/websub/<id>/<token>`, whether or not public_url ends with a slash; without
+    /// a token, the URL subscriptions made before tokens used (to unsubscribe those).
+    pub fn callback_url(&self, id: &SourceId, token: Option<&str>) -> Result<Url, WebSubError> {
         let mut base = self.public_url.clone();
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        base.join(&format!("websub/{}", urlencode(id.as_str())))
+        let path = match token {
+            Some(token) => format!("websub/{}/{}", urlencode(id.as_str()), urlencode(token)),
+            None => format!("websub/{}", urlencode(id.as_str())),
+        };
+        base.join(&path)
             .map_err(|e| WebSubError::Callback(e.to_string()))
     }
 
-    /// The subscription as stored.
+    /// The subscription as stored, its secret opened. A sealed secret that cannot be opened
+    /// (keys changed) reads as none: pushes are then refused and the next renewal makes a new
+    /// one.
     pub async fn subscription(&self, id: &SourceId) -> Result<Subscription, WebSubError> {
         let state = self
             .ingest
             .store()
             .source_state(&state::record_id(id))
             .await?;
-        Ok(Subscription::from_state(&state))
+        let mut sub = Subscription::from_state(&state);
+        if let Some(stored) = &sub.secret
+            && is_sealed_text(stored.expose_secret())
+        {
+            let opened = match &self.vault {
+                Some(vault) => vault
+                    .open_text(&secret_context(id), stored.expose_secret())
+                    .map_err(|e| e.to_string()),
+                None => Err("no token keys are configured".to_string()),
+            };
+            sub.secret = match opened {
+                Ok(secret) => Some(secret),
+                Err(problem) => {
+                    tracing::warn!(source = %id, %problem, "WebSub: the stored subscription secret cannot be opened");
+                    None
+                }
+            };
+        }
+        Ok(sub)
     }
 
     pub(crate) async fn save(&self, id: &SourceId, sub: &Subscription) -> Result<(), StoreError> {
         let record = state::record_id(id);
         let store = self.ingest.store();
         let mut state = store.source_state(&record).await?;
-        sub.to_state(&mut state);
+        let mut sealed = sub.clone();
+        if let (Some(vault), Some(secret)) = (&self.vault, &sub.secret) {
+            let text = vault.seal_text(&secret_context(id), secret.expose_secret());
+            sealed.secret = Some(SecretString::from(text));
+        }
+        sealed.to_state(&mut state);
         store.set_source_state(&record, &state).await
+    }
+
+    /// Seal a secret stored in plain text by an older build (or before keys were configured).
+    /// Returns whether it was rewritten.
+    pub async fn seal_stored_secret(&self, id: &SourceId) -> Result<bool, WebSubError> {
+        if self.vault.is_none() {
+            return Ok(false);
+        }
+        let entry = self.entry(id.as_str())?;
+        let _guard = entry.lock.lock().await;
+        let state = self
+            .ingest
+            .store()
+            .source_state(&state::record_id(id))
+            .await?;
+        let raw = Subscription::from_state(&state);
+        match &raw.secret {
+            Some(secret) if !is_sealed_text(secret.expose_secret()) => {
+                self.save(id, &raw).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     pub(crate) fn now(&self) -> Millis {
         self.ingest.now_ms()
     }
+}
+
+/// What a subscription secret is sealed for: its source's record, so it opens nowhere else.
+fn secret_context(id: &SourceId) -> String {
+    format!("websub:{id}")
 }
 
 fn urlencode(s: &str) -> String {

@@ -64,7 +64,15 @@ pub struct Subscription {
     /// The `hub.secret` pushes are signed with. Never logged (Debug prints `***`).
     pub secret: Option<SecretString>,
     pub lease_until: Option<Millis>,
+    /// When the last request was sent to the hub.
     pub requested_at: Option<Millis>,
+    /// The request sent and not yet verified (`subscribe` or `unsubscribe`): a verification of
+    /// intent is accepted only for it, once.
+    pub awaiting: Option<String>,
+    /// The random last segment of this subscription's callback URL
+    /// (`/websub/{source id}/{token}`): only the hub it was sent to knows it. `None` for a
+    /// subscription made before callbacks carried one.
+    pub token: Option<String>,
     /// When `maintain` should act next (renew, retry, look for a hub again).
     pub next_check: Option<Millis>,
     /// The hub's denial reason or the last error, for status displays.
@@ -80,6 +88,8 @@ impl fmt::Debug for Subscription {
             .field("secret", &self.secret.as_ref().map(|_| "***"))
             .field("lease_until", &self.lease_until)
             .field("requested_at", &self.requested_at)
+            .field("awaiting", &self.awaiting)
+            .field("token", &self.token.as_ref().map(|_| "***"))
             .field("next_check", &self.next_check)
             .field("note", &self.note)
             .finish()
@@ -105,6 +115,8 @@ impl Subscription {
             secret: get("secret").map(SecretString::from),
             lease_until: num("lease_until"),
             requested_at: num("requested_at"),
+            awaiting: get("awaiting"),
+            token: get("token"),
             next_check: num("next_check"),
             note: get("note"),
         }
@@ -127,14 +139,21 @@ impl Subscription {
         );
         put("lease_until", self.lease_until.map(|v| v.to_string()));
         put("requested_at", self.requested_at.map(|v| v.to_string()));
+        put("awaiting", self.awaiting.clone());
+        put("token", self.token.clone());
         put("next_check", self.next_check.map(|v| v.to_string()));
         put("note", self.note.clone());
     }
 
-    /// A hub verification for `topic` is expected (or a renewal of an active lease).
-    pub fn accepts_subscribe(&self, topic: &str) -> bool {
-        matches!(self.status, Status::Pending | Status::Active)
+    /// A verification of intent for `mode` and `topic` answers the request we sent at most
+    /// `window` ms before `now` and have not seen verified. Anything else (a topic we did not
+    /// ask for, a replay, a verification nobody asked for) is refused.
+    pub fn awaits(&self, mode: &str, topic: &str, now: Millis, window: Millis) -> bool {
+        self.awaiting.as_deref() == Some(mode)
             && self.topic.as_deref() == Some(topic)
+            && self
+                .requested_at
+                .is_some_and(|at| at <= now && now - at <= window)
     }
 }
 
@@ -160,6 +179,8 @@ mod tests {
             secret: Some(SecretString::from("hunter2hunter2")),
             lease_until: Some(42),
             requested_at: Some(7),
+            awaiting: Some("subscribe".into()),
+            token: Some("tok".into()),
             next_check: Some(40),
             note: None,
         };
@@ -180,7 +201,10 @@ mod tests {
                 .values()
                 .any(|v| v.contains("hunter2"))
         );
-        assert!(back.accepts_subscribe("https://b.example/feed"));
-        assert!(!back.accepts_subscribe("https://b.example/other"));
+        assert_eq!(back.token.as_deref(), Some("tok"));
+        assert!(back.awaits("subscribe", "https://b.example/feed", 8, 10));
+        assert!(!back.awaits("subscribe", "https://b.example/other", 8, 10));
+        assert!(!back.awaits("unsubscribe", "https://b.example/feed", 8, 10));
+        assert!(!back.awaits("subscribe", "https://b.example/feed", 100, 10));
     }
 }

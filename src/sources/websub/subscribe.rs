@@ -29,27 +29,44 @@ pub enum Maintained {
     Requested { hub: String, topic: String },
 }
 
-/// One reqwest client per address policy, with the feed fetcher's SSRF guard.
+/// Whether a client follows redirects: discovery does (feeds move), the hub POST does not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Redirects {
+    Follow,
+    /// A 307/308 answer would resend the form, secret included, wherever it points (plain
+    /// http too); a hub that moved is found again by discovery instead.
+    Refuse,
+}
+
+/// One reqwest client per address and redirect policy, with the feed fetcher's SSRF guard.
 #[derive(Default)]
-pub(crate) struct Clients(Mutex<HashMap<bool, Client>>);
+pub(crate) struct Clients(Mutex<HashMap<(bool, Redirects), Client>>);
 
 impl Clients {
-    fn get(&self, allow_private: bool, connect_timeout: Duration) -> Result<Client, FeedError> {
+    fn get(
+        &self,
+        allow_private: bool,
+        redirects: Redirects,
+        connect_timeout: Duration,
+    ) -> Result<Client, FeedError> {
         let mut clients = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = clients.get(&allow_private) {
+        if let Some(c) = clients.get(&(allow_private, redirects)) {
             return Ok(c.clone());
         }
         // Each redirect hop is checked like the feed fetcher checks them (IP literals bypass
         // the resolver's guard).
-        let policy = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= fetch::MAX_REDIRECTS {
-                attempt.error("too many redirects")
-            } else if ssrf::check_url(attempt.url(), allow_private).is_err() {
-                attempt.error("redirect to a blocked address")
-            } else {
-                attempt.follow()
-            }
-        });
+        let policy = match redirects {
+            Redirects::Refuse => reqwest::redirect::Policy::none(),
+            Redirects::Follow => reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= fetch::MAX_REDIRECTS {
+                    attempt.error("too many redirects")
+                } else if ssrf::check_url(attempt.url(), allow_private).is_err() {
+                    attempt.error("redirect to a blocked address")
+                } else {
+                    attempt.follow()
+                }
+            }),
+        };
         let client = ssrf::guard(
             Client::builder()
                 .connect_timeout(connect_timeout)
@@ -59,7 +76,7 @@ impl Clients {
         )
         .build()
         .map_err(|e| FeedError::BadUrl(format!("could not build the HTTP client: {e}")))?;
-        clients.insert(allow_private, client.clone());
+        clients.insert((allow_private, redirects), client.clone());
         Ok(client)
     }
 }
@@ -110,17 +127,20 @@ impl WebSub {
                 .await?;
             return Err(err);
         }
-        let callback = self.callback_url(id)?;
-        let secret = {
+        let (secret, callback) = {
             let _guard = entry.lock.lock().await;
             let mut sub = self.subscription(id).await?;
-            // A renewal of the same topic at the same hub keeps its secret, so pushes signed
-            // before the hub re-verifies still check.
+            // A renewal of the same topic at the same hub keeps its secret and callback, so
+            // pushes signed before the hub re-verifies still check and still arrive.
             let same = sub.hub.as_deref() == Some(hub.as_str())
                 && sub.topic.as_deref() == Some(topic.as_str());
             let secret = match (&sub.secret, same) {
                 (Some(s), true) => s.expose_secret().to_string(),
                 _ => new_secret(),
+            };
+            let token = match (&sub.token, same) {
+                (Some(t), true) => t.clone(),
+                _ => new_token(),
             };
             if sub.status != Status::Active {
                 sub.status = Status::Pending;
@@ -128,10 +148,13 @@ impl WebSub {
             sub.hub = Some(hub.to_string());
             sub.topic = Some(topic.to_string());
             sub.secret = Some(SecretString::from(secret.clone()));
+            sub.token = Some(token.clone());
+            sub.awaiting = Some("subscribe".into());
             sub.requested_at = Some(now);
             sub.next_check = Some(now + ms(self.settings.pending_timeout));
+            let callback = self.callback_url(id, Some(&token))?;
             self.save(id, &sub).await?;
-            secret
+            (secret, callback)
         };
         let lease = self.settings.lease.as_secs().to_string();
         let form = [
@@ -156,22 +179,25 @@ impl WebSub {
     /// Ask the hub to stop pushing. The record is cleared when the hub verifies.
     pub async fn unsubscribe(&self, id: &SourceId) -> Result<(), WebSubError> {
         let entry = self.entry(id.as_str())?;
-        let (hub, topic) = {
+        let (hub, topic, token) = {
             let _guard = entry.lock.lock().await;
             let mut sub = self.subscription(id).await?;
             let (Some(hub), Some(topic)) = (sub.hub.clone(), sub.topic.clone()) else {
                 return Ok(());
             };
+            let now = self.now();
             sub.status = Status::Unsubscribing;
-            sub.next_check = Some(self.now() + ms(self.settings.retry_after));
+            sub.awaiting = Some("unsubscribe".into());
+            sub.requested_at = Some(now);
+            sub.next_check = Some(now + ms(self.settings.retry_after));
             self.save(id, &sub).await?;
-            (hub, topic)
+            (hub, topic, sub.token.clone())
         };
         let hub = Url::parse(&hub).map_err(|e| WebSubError::HubUnreachable {
             hub: hub.clone(),
             reason: e.to_string(),
         })?;
-        let callback = self.callback_url(id)?;
+        let callback = self.callback_url(id, token.as_deref())?;
         let form = [
             ("hub.mode", "unsubscribe"),
             ("hub.topic", topic.as_str()),
@@ -228,9 +254,11 @@ impl WebSub {
         let settings = source.settings();
         let url = source.url();
         ssrf::check_url(url, settings.allow_private)?;
-        let client = self
-            .clients
-            .get(settings.allow_private, settings.connect_timeout)?;
+        let client = self.clients.get(
+            settings.allow_private,
+            Redirects::Follow,
+            settings.connect_timeout,
+        )?;
         let fetch = async {
             let mut response = client
                 .get(url.clone())
@@ -284,7 +312,11 @@ impl WebSub {
         ssrf::check_url(hub, settings.allow_private).map_err(|e| unreachable(e.to_string()))?;
         let client = self
             .clients
-            .get(settings.allow_private, settings.connect_timeout)
+            .get(
+                settings.allow_private,
+                Redirects::Refuse,
+                settings.connect_timeout,
+            )
             .map_err(|e| unreachable(e.to_string()))?;
         let response = client
             .post(hub.clone())
@@ -317,6 +349,13 @@ fn network(url: &Url, err: &reqwest::Error) -> FeedError {
 /// 32 random bytes as hex: 64 characters, within the spec's 200-byte limit.
 fn new_secret() -> String {
     let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A callback URL's last segment: 16 random bytes as hex, unguessable.
+fn new_token() -> String {
+    let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
 }

@@ -21,6 +21,16 @@ pub async fn run(
 ) {
     let id = source.id().clone();
     tracing::info!(source = %id, url = %source.display_url(), "feed poller started (WebSub enabled)");
+    // A secret an older build (or a run without token keys) stored in plain text is sealed now.
+    match websub.seal_stored_secret(&id).await {
+        Ok(true) => {
+            tracing::info!(source = %id, "WebSub: the stored subscription secret is now sealed")
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(source = %id, error = %e, "WebSub: could not seal the stored secret")
+        }
+    }
     let lease = SourceLease::new();
     loop {
         let (state, check) = match (

@@ -215,6 +215,21 @@ pub(super) async fn jobs(pool: &PgPool, filter: &JobFilter) -> StoreResult<Vec<J
     rows.iter().map(job_from_row).collect()
 }
 
+/// The newest finished jobs in `state`, from the partial index `jobs_finished`.
+pub(super) async fn recent_jobs(pool: &PgPool, state: &str, limit: usize) -> StoreResult<Vec<Job>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM jobs j
+         WHERE j.state_name = $1 AND j.state_name IN ('done', 'dead')
+         ORDER BY j.updated DESC, j.id DESC LIMIT $2"
+    )))
+    .bind(state)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await
+    .map_err(io)?;
+    rows.iter().map(job_from_row).collect()
+}
+
 pub(super) async fn item_jobs(
     pool: &PgPool,
     source: &SourceId,

@@ -17,6 +17,7 @@ mod jobs;
 mod pacing;
 mod schema;
 mod state;
+mod tls;
 
 use async_trait::async_trait;
 use sqlx::PgPool;
@@ -26,6 +27,7 @@ use crate::item::{DedupKey, Item, SourceId};
 use crate::store::*;
 pub use schema::SCHEMA_VERSION;
 use schema::io;
+pub use tls::tls_warning;
 
 pub struct PgStore {
     pool: PgPool,
@@ -228,6 +230,18 @@ impl Store for PgStore {
 
     async fn stats(&self) -> StoreResult<StoreStats> {
         state::stats(&self.pool).await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(io)?;
+        Ok(())
+    }
+
+    async fn recent_jobs(&self, state: &str, limit: usize) -> StoreResult<Vec<Job>> {
+        jobs::recent_jobs(&self.pool, state, limit).await
     }
 
     async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {

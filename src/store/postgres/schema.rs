@@ -90,6 +90,57 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account, board, link)
     );
     "#,
+    // 5: counts maintained on write, so stats cost the same at any size. Triggers keep them in
+    // the transaction of every write to `jobs` and `items`, whatever code path makes it. Each
+    // count is spread over 8 slots (by backend pid) so concurrent transactions on different
+    // connections do not queue on one row; a read sums at most 8 rows per count. The triggers
+    // are created before the initial count: creating a trigger locks its table against writes
+    // until this migration commits, so no write is missed or counted twice. The partial index
+    // lists the newest finished jobs without scanning.
+    r#"
+    CREATE TABLE counts (
+        name text   NOT NULL,
+        slot int    NOT NULL,
+        n    bigint NOT NULL,
+        PRIMARY KEY (name, slot)
+    );
+    CREATE FUNCTION pinbridge_count(counter text, delta bigint) RETURNS void
+    LANGUAGE sql AS $$
+        INSERT INTO counts (name, slot, n) VALUES (counter, pg_backend_pid() % 8, delta)
+        ON CONFLICT (name, slot) DO UPDATE SET n = counts.n + EXCLUDED.n
+    $$;
+    CREATE FUNCTION pinbridge_count_jobs() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            PERFORM pinbridge_count('job:' || OLD.state_name, -1);
+        END IF;
+        IF TG_OP IN ('UPDATE', 'INSERT') THEN
+            PERFORM pinbridge_count('job:' || NEW.state_name, 1);
+        END IF;
+        RETURN NULL;
+    END
+    $$;
+    CREATE FUNCTION pinbridge_count_items() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pinbridge_count('items', CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END);
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER jobs_count_rows AFTER INSERT OR DELETE ON jobs
+        FOR EACH ROW EXECUTE FUNCTION pinbridge_count_jobs();
+    CREATE TRIGGER jobs_count_states AFTER UPDATE OF state_name ON jobs
+        FOR EACH ROW WHEN (OLD.state_name IS DISTINCT FROM NEW.state_name)
+        EXECUTE FUNCTION pinbridge_count_jobs();
+    CREATE TRIGGER items_count_rows AFTER INSERT OR DELETE ON items
+        FOR EACH ROW EXECUTE FUNCTION pinbridge_count_items();
+    INSERT INTO counts (name, slot, n)
+        SELECT 'job:' || state_name, 0, count(*) FROM jobs GROUP BY state_name;
+    INSERT INTO counts (name, slot, n) SELECT 'items', 0, count(*) FROM items;
+    CREATE INDEX jobs_finished ON jobs (state_name, updated DESC, id DESC)
+        WHERE state_name IN ('done', 'dead');
+    "#,
 ];
 
 /// The newest schema this build knows.

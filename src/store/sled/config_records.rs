@@ -56,7 +56,7 @@ pub(crate) fn write(
 pub(crate) fn cancel_job(inner: &Inner, id: &JobId, error: &str, now: Millis) -> StoreResult<bool> {
     let t = &inner.trees;
     inner.with_quarantine(|| {
-        (&t.jobs, &t.jobs_due).transaction(|(jobs, due)| {
+        (&t.jobs, &t.jobs_due, &t.counts).transaction(|(jobs, due, counts)| {
             let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                 return Ok(false);
             };
@@ -69,6 +69,7 @@ pub(crate) fn cancel_job(inner: &Inner, id: &JobId, error: &str, now: Millis) ->
             if let Some(at) = super::keys::due_time(&job.state) {
                 due.remove(super::keys::due_key(at, id))?;
             }
+            let old = job.state.clone();
             job.state = JobState::Dead {
                 error: error.to_string(),
                 at: now,
@@ -76,6 +77,7 @@ pub(crate) fn cancel_job(inner: &Inner, id: &JobId, error: &str, now: Millis) ->
             job.last_error = Some(error.to_string());
             job.updated = now;
             jobs.insert(id.0.as_bytes(), encode(&job))?;
+            super::counts::job_moved(counts, id, Some(&old), Some(&job.state))?;
             Ok(true)
         })
     })

@@ -7,6 +7,7 @@ use ::sled::transaction::TransactionalTree;
 use uuid::Uuid;
 
 use super::Inner;
+use super::counts;
 use super::envelope::encode;
 use super::keys;
 use super::trees::{self, DeliveryRecord, Tombstone, TxResult, tx_get};
@@ -61,9 +62,10 @@ pub(crate) fn ingest_batch(
             &t.jobs,
             &t.jobs_due,
             &t.item_jobs,
+            &t.counts,
         )
             .transaction(
-                |(deliveries, by_time, dedup, items, jobs, due, item_jobs)| {
+                |(deliveries, by_time, dedup, items, jobs, due, item_jobs, counts)| {
                     let tx = TxTrees {
                         deliveries,
                         by_time,
@@ -72,6 +74,7 @@ pub(crate) fn ingest_batch(
                         jobs,
                         due,
                         item_jobs,
+                        counts,
                     };
                     prepared.iter().map(|p| apply(&tx, p)).collect()
                 },
@@ -98,6 +101,7 @@ struct TxTrees<'a> {
     jobs: &'a TransactionalTree,
     due: &'a TransactionalTree,
     item_jobs: &'a TransactionalTree,
+    counts: &'a TransactionalTree,
 }
 
 /// Dedup one item and record it, its delivery id and its jobs.
@@ -118,6 +122,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
         jobs,
         due,
         item_jobs,
+        counts,
     } = *tx;
     // The delivery id and the replay guard: either one seen before makes the whole ingest a
     // no-op; both are checked before either is written.
@@ -152,6 +157,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
         jobs,
         due,
         item_jobs,
+        counts,
         item,
         ids: job_ids,
         now,
@@ -175,6 +181,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
             };
             dedup.insert(item_key.as_slice(), encode(&stone))?;
             items.insert(item_key.as_slice(), encode(&record))?;
+            counts::item_delta(counts, 1)?;
             Ok(Ingested::New { jobs: queued })
         }
         // Older than what is stored (a delivery overtaken by a later one): it must neither
@@ -191,6 +198,10 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
             Ok(Ingested::Duplicate)
         }
         Some(stone) => {
+            if stored.is_none() {
+                // The item record was lost (quarantined) and is written again below.
+                counts::item_delta(counts, 1)?;
+            }
             let mut record = stored.unwrap_or_else(|| StoredItem {
                 item: item.clone(),
                 fingerprint: stone.fingerprint,
@@ -227,6 +238,7 @@ struct JobWriter<'a> {
     jobs: &'a TransactionalTree,
     due: &'a TransactionalTree,
     item_jobs: &'a TransactionalTree,
+    counts: &'a TransactionalTree,
     item: &'a Item,
     ids: &'a [JobId],
     now: Millis,
@@ -247,6 +259,7 @@ impl JobWriter<'_> {
                 updated: self.now,
             };
             self.jobs.insert(id.0.as_bytes(), encode(&job))?;
+            counts::job_moved(self.counts, id, None, Some(&job.state))?;
             self.due.insert(keys::due_key(self.now, id), &[])?;
             self.item_jobs.insert(
                 keys::item_job_key(&self.item.source, &self.item.key, id),
@@ -269,10 +282,20 @@ pub(crate) fn forget(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreR
         }
     }
     inner.with_quarantine(|| {
-        (&t.dedup, &t.items, &t.jobs, &t.jobs_due, &t.item_jobs).transaction(
-            |(dedup, items, jobs, due, item_jobs)| {
+        (
+            &t.dedup,
+            &t.items,
+            &t.jobs,
+            &t.jobs_due,
+            &t.item_jobs,
+            &t.counts,
+        )
+            .transaction(|(dedup, items, jobs, due, item_jobs, counts)| {
                 let had_stone = dedup.remove(item_key.as_slice())?.is_some();
                 let had_item = items.remove(item_key.as_slice())?.is_some();
+                if had_item {
+                    counts::item_delta(counts, -1)?;
+                }
                 for (index_key, id) in &job_ids {
                     let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                         item_jobs.remove(index_key.as_slice())?;
@@ -285,10 +308,10 @@ pub(crate) fn forget(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreR
                         due.remove(keys::due_key(at, id))?;
                     }
                     jobs.remove(id.0.as_bytes())?;
+                    counts::job_moved(counts, id, Some(&job.state), None)?;
                     item_jobs.remove(index_key.as_slice())?;
                 }
                 Ok(had_stone || had_item)
-            },
-        )
+            })
     })
 }

@@ -27,13 +27,16 @@ fn runnable(state: &JobState, now: Millis) -> bool {
     }
 }
 
-/// Store `job` (whose state was `old`) and move its due-index entry to match its new state.
+/// Store `job` (whose state was `old`) and move its due-index entry and its counts to match its
+/// new state.
 pub(super) fn put_job(
     jobs: &TransactionalTree,
     due: &TransactionalTree,
+    counts: &TransactionalTree,
     old: &JobState,
     job: &Job,
 ) -> TxResult<()> {
+    super::counts::job_moved(counts, &job.id, Some(old), Some(&job.state))?;
     let before = keys::due_time(old);
     let after = keys::due_time(&job.state);
     if before != after {
@@ -87,7 +90,7 @@ fn claim_one(
 ) -> StoreResult<Option<Lease>> {
     let t = &inner.trees;
     inner.with_quarantine(|| {
-        (&t.jobs, &t.jobs_due, &t.items).transaction(|(jobs, due, items)| {
+        (&t.jobs, &t.jobs_due, &t.items, &t.counts).transaction(|(jobs, due, items, counts)| {
             let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                 // Index entry of a job that is gone (forgotten, quarantined).
                 due.remove(due_key)?;
@@ -110,7 +113,7 @@ fn claim_one(
                 };
                 job.last_error = Some(ITEM_GONE.into());
                 job.updated = now;
-                put_job(jobs, due, &old, &job)?;
+                put_job(jobs, due, counts, &old, &job)?;
                 return Ok(None);
             };
             // An expired lease's holder may have sent the create before it stalled or died,
@@ -125,7 +128,7 @@ fn claim_one(
                 reconcile,
             };
             job.updated = now;
-            put_job(jobs, due, &old, &job)?;
+            put_job(jobs, due, counts, &old, &job)?;
             Ok(Some(Lease {
                 job,
                 item: stored.item,
@@ -146,7 +149,7 @@ pub(crate) fn lease_write(
     let t = &inner.trees;
     let id = &lease.job.id;
     inner.with_quarantine(|| {
-        (&t.jobs, &t.jobs_due).transaction(|(jobs, due)| {
+        (&t.jobs, &t.jobs_due, &t.counts).transaction(|(jobs, due, counts)| {
             let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                 return Ok(LeaseOutcome::LeaseLost);
             };
@@ -156,7 +159,7 @@ pub(crate) fn lease_write(
             }
             let old = job.state.clone();
             change(&mut job);
-            put_job(jobs, due, &old, &job)?;
+            put_job(jobs, due, counts, &old, &job)?;
             Ok(LeaseOutcome::Applied)
         })
     })
@@ -166,7 +169,7 @@ pub(crate) fn lease_write(
 pub(crate) fn revive(inner: &Inner, id: &JobId, now: Millis) -> StoreResult<Job> {
     let t = &inner.trees;
     let found = inner.with_quarantine(|| {
-        (&t.jobs, &t.jobs_due).transaction(|(jobs, due)| {
+        (&t.jobs, &t.jobs_due, &t.counts).transaction(|(jobs, due, counts)| {
             let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                 return Ok(None);
             };
@@ -175,7 +178,7 @@ pub(crate) fn revive(inner: &Inner, id: &JobId, now: Millis) -> StoreResult<Job>
                 job.state = JobState::Pending { run_at: now };
                 job.attempts = 0;
                 job.updated = now;
-                put_job(jobs, due, &old, &job)?;
+                put_job(jobs, due, counts, &old, &job)?;
             }
             Ok(Some(job))
         })
@@ -214,8 +217,8 @@ pub(crate) fn recover_leases(db: &Db, trees: &Trees, now: Millis) -> StoreResult
         job.state = JobState::Unknown { since: now, at: 0 };
         job.updated = now;
         let result: Result<(), ::sled::transaction::TransactionError<trees::Corrupt>> =
-            (&trees.jobs, &trees.jobs_due)
-                .transaction(|(jobs, due)| put_job(jobs, due, &old, &job));
+            (&trees.jobs, &trees.jobs_due, &trees.counts)
+                .transaction(|(jobs, due, counts)| put_job(jobs, due, counts, &old, &job));
         result.map_err(|e| StoreError::Io(format!("{e:?}")))?;
     }
     Ok(count)

@@ -11,6 +11,7 @@ mod batch;
 mod commit;
 mod config_records;
 mod coord;
+mod counts;
 mod envelope;
 mod ingest;
 mod jobs;
@@ -125,6 +126,11 @@ impl SledStore {
             other => other,
         })?;
         let now = clock.now_ms();
+        // Before any write that adjusts them: a store from an older build (or with stale
+        // counts) is recounted once.
+        if counts::ensure(&db, &trees, now)? {
+            tracing::info!("store counts rebuilt from the records");
+        }
         let recovered = jobs::recover_leases(&db, &trees, now)?;
         if recovered > 0 {
             tracing::warn!(
@@ -283,7 +289,9 @@ pub mod testing {
         super::envelope::encode(value)
     }
     pub const SCHEMA_KEY: &[u8] = super::SCHEMA_KEY;
-    pub use super::trees::{DEDUP, ITEMS, JOBS, META, SOURCES};
+    /// The `meta` key that says the counts are exact (absent: recounted at open).
+    pub const COUNTS_MARKER: &[u8] = super::counts::MARKER;
+    pub use super::trees::{COUNTS, DEDUP, ITEMS, JOBS, META, SOURCES};
 }
 
 #[cfg(test)]

@@ -132,39 +132,41 @@ pub(crate) fn complete_pin(
         .link
         .map(|l| link_key(&target.account, &target.board, l));
     inner.with_quarantine(|| {
-        (&t.jobs, &t.jobs_due, &t.links, &t.board_pace).transaction(|(jobs, due, links, paces)| {
-            let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
-                return Ok(LeaseOutcome::LeaseLost);
-            };
-            match job.state {
-                JobState::Leased { token, .. } if token == lease.token => {}
-                _ => return Ok(LeaseOutcome::LeaseLost),
-            }
-            let old = job.state.clone();
-            job.state = JobState::Done {
-                pin_id: pin_id.to_string(),
-                at: now,
-            };
-            if let Some(note) = record.note {
-                job.last_error = Some(note.to_string());
-            }
-            job.updated = now;
-            put_job(jobs, due, &old, &job)?;
-            if record.note.is_none() {
-                if let Some(key) = &link {
-                    let current: Option<LinkHolder> = tx_get(links, trees::LINKS, key)?;
-                    if let Some(holder) =
-                        pacing::holder_after_pin(current.as_ref(), &job, pin_id, now)
-                    {
-                        links.insert(key.as_slice(), encode(&holder))?;
-                    }
+        (&t.jobs, &t.jobs_due, &t.links, &t.board_pace, &t.counts).transaction(
+            |(jobs, due, links, paces, counts)| {
+                let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+                    return Ok(LeaseOutcome::LeaseLost);
+                };
+                match job.state {
+                    JobState::Leased { token, .. } if token == lease.token => {}
+                    _ => return Ok(LeaseOutcome::LeaseLost),
                 }
-                let mut pace: BoardPace =
-                    tx_get(paces, trees::BOARD_PACE, &board)?.unwrap_or_default();
-                pace.pinned(now);
-                paces.insert(board.as_slice(), encode(&pace))?;
-            }
-            Ok(LeaseOutcome::Applied)
-        })
+                let old = job.state.clone();
+                job.state = JobState::Done {
+                    pin_id: pin_id.to_string(),
+                    at: now,
+                };
+                if let Some(note) = record.note {
+                    job.last_error = Some(note.to_string());
+                }
+                job.updated = now;
+                put_job(jobs, due, counts, &old, &job)?;
+                if record.note.is_none() {
+                    if let Some(key) = &link {
+                        let current: Option<LinkHolder> = tx_get(links, trees::LINKS, key)?;
+                        if let Some(holder) =
+                            pacing::holder_after_pin(current.as_ref(), &job, pin_id, now)
+                        {
+                            links.insert(key.as_slice(), encode(&holder))?;
+                        }
+                    }
+                    let mut pace: BoardPace =
+                        tx_get(paces, trees::BOARD_PACE, &board)?.unwrap_or_default();
+                    pace.pinned(now);
+                    paces.insert(board.as_slice(), encode(&pace))?;
+                }
+                Ok(LeaseOutcome::Applied)
+            },
+        )
     })
 }

@@ -11,8 +11,7 @@ use crate::store::{
     ItemFilter, Job, JobFilter, JobId, Quarantined, StoreResult, StoreStats, StoredItem,
 };
 
-/// Every state name, so stats list zero counts too.
-const STATE_NAMES: [&str; 6] = ["pending", "leased", "retry", "unknown", "done", "dead"];
+use super::counts::{self, STATE_NAMES};
 
 fn limit(n: usize) -> usize {
     if n == 0 { usize::MAX } else { n }
@@ -124,20 +123,53 @@ pub(crate) fn items(inner: &Inner, filter: &ItemFilter) -> StoreResult<Vec<Store
     Ok(out)
 }
 
-/// Counts by scanning (O(items + jobs)); fine for status pages at this project's sizes.
+/// The counts maintained on write (`counts.rs`): a constant number of reads. Only while they
+/// are not exact (a job or item record was quarantined since open) does this count by scanning.
 pub(crate) fn stats(inner: &Inner) -> StoreResult<StoreStats> {
+    let (items, jobs_by_state) = match counts::read(&inner.trees)? {
+        Some(counted) => counted,
+        None => recount(inner)?,
+    };
+    Ok(StoreStats {
+        items,
+        jobs_by_state,
+        quarantined: inner.trees.quarantine.len() as u64,
+        size_on_disk: inner.db.size_on_disk().map_err(io)?,
+    })
+}
+
+/// Counts by scanning every job and item (O(items + jobs)).
+fn recount(inner: &Inner) -> StoreResult<(u64, BTreeMap<String, u64>)> {
     let mut by_state: BTreeMap<String, u64> =
         STATE_NAMES.iter().map(|n| (n.to_string(), 0)).collect();
     each_job(inner, |job: Job| {
         *by_state.entry(job.state.name().to_string()).or_default() += 1;
         true
     })?;
-    Ok(StoreStats {
-        items: inner.trees.items.len() as u64,
-        jobs_by_state: by_state,
-        quarantined: inner.trees.quarantine.len() as u64,
-        size_on_disk: inner.db.size_on_disk().map_err(io)?,
-    })
+    Ok((inner.trees.items.len() as u64, by_state))
+}
+
+/// The newest `limit` finished jobs in `state` ("done" or "dead"), newest first: a reverse scan
+/// of the finished index that stops after `limit` jobs.
+pub(crate) fn recent_jobs(inner: &Inner, state: &str, limit: usize) -> StoreResult<Vec<Job>> {
+    let prefix = counts::finished_prefix(state);
+    let mut out = Vec::new();
+    for entry in inner.trees.counts.scan_prefix(&prefix).rev() {
+        if out.len() >= limit {
+            break;
+        }
+        let (key, _) = entry.map_err(io)?;
+        let Some(id) = counts::job_id_from_finished(prefix.len(), &key) else {
+            continue;
+        };
+        // A job quarantined since it finished leaves a dangling entry: skip it.
+        if let Some(found) = job(inner, &id)?
+            && found.state.name() == state
+        {
+            out.push(found);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn quarantined(inner: &Inner) -> StoreResult<Vec<Quarantined>> {

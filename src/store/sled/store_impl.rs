@@ -222,6 +222,25 @@ impl Store for SledStore {
         self.read(reads::stats).await
     }
 
+    async fn ping(&self) -> StoreResult<()> {
+        // One small read: the store is open (not closed) and sled answers.
+        self.read(|inner| {
+            inner
+                .trees
+                .meta
+                .get(super::SCHEMA_KEY)
+                .map(|_| ())
+                .map_err(trees::io)
+        })
+        .await
+    }
+
+    async fn recent_jobs(&self, state: &str, limit: usize) -> StoreResult<Vec<Job>> {
+        let state = state.to_string();
+        self.read(move |inner| reads::recent_jobs(inner, &state, limit))
+            .await
+    }
+
     async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
         self.read(reads::quarantined).await
     }

@@ -24,6 +24,8 @@ pub const QUARANTINE: &str = "quarantine";
 pub const CONFIG_RECORDS: &str = "config_records";
 pub const BOARD_PACE: &str = "board_pace";
 pub const LINKS: &str = "links";
+/// Counts maintained on write and the finished-jobs index (`counts.rs`).
+pub const COUNTS: &str = "counts";
 
 /// Every tree the store uses. Values are envelopes (`envelope.rs`) except in the index trees
 /// (`jobs_due`, `item_jobs`, `deliveries_by_time`), whose keys carry everything and values are empty.
@@ -57,6 +59,8 @@ pub(crate) struct Trees {
     pub board_pace: Tree,
     /// account + board + normalised link → `LinkHolder` (pacing)
     pub links: Tree,
+    /// `n/…` → count, `f/<done|dead>/<time><job id>` → () (`counts.rs`)
+    pub counts: Tree,
 }
 
 impl Trees {
@@ -76,6 +80,7 @@ impl Trees {
             config_records: db.open_tree(CONFIG_RECORDS)?,
             board_pace: db.open_tree(BOARD_PACE)?,
             links: db.open_tree(LINKS)?,
+            counts: db.open_tree(COUNTS)?,
         })
     }
 }
@@ -157,6 +162,10 @@ impl Trees {
         let Some(tree) = self.by_name(bad.tree) else {
             return Err(StoreError::Io(format!("no tree named {}", bad.tree)));
         };
+        if bad.tree == JOBS || bad.tree == ITEMS {
+            // The record's state cannot be read, so the counts cannot be adjusted exactly.
+            super::counts::mark_stale(self)?;
+        }
         let removed = tree
             .compare_and_swap(&bad.key, Some(&bad.raw), None as Option<&[u8]>)
             .map_err(io)?;
