@@ -97,7 +97,24 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
             ));
         }
     }
-    html.push_str("</ul><h2>Failures</h2>");
+    html.push_str("</ul>");
+    // Creates whose outcome is unknown: never repeated until a reconcile finds the board's
+    // Pins since the send, so an operator should see why one is still waiting.
+    let unknown = state.store.jobs(list("unknown")).await.unwrap_or_default();
+    if !unknown.is_empty() {
+        let now = state.clock.now_ms();
+        html.push_str("<h2>Waiting to reconcile</h2><table id=unknown><tr><th>job</th><th>board</th><th>why</th></tr>");
+        for job in &unknown {
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&job.id.0),
+                esc(&job.target.board),
+                esc(&crate::sync::reconcile::unknown_detail(job, now).unwrap_or_default())
+            ));
+        }
+        html.push_str("</table>");
+    }
+    html.push_str("<h2>Failures</h2>");
     if !admin {
         html.push_str(
             "<form method=post action=/ui/login><label>Admin token \

@@ -224,6 +224,7 @@ impl JobWriter<'_> {
                 last_error: None,
                 created: self.now,
                 updated: self.now,
+                create_sent: None,
             };
             self.jobs.insert(id.0.as_bytes(), encode(&job))?;
             self.due.insert(keys::due_key(self.now, id), &[])?;
