@@ -40,6 +40,7 @@ mod sources_opml;
 mod store_conformance;
 mod store_crash;
 mod store_postgres;
+mod store_sending;
 mod store_sled;
 mod sync_accounts;
 mod sync_boards;

@@ -15,6 +15,8 @@ use pinbridge::store::{
 };
 use pinbridge::store::{BoardSlot, LinkClaim, PinRecord};
 
+use crate::store_sending::sending_records_when_the_create_went_out;
+
 /// A store under test plus whatever must live as long as it (a temp dir, a database).
 pub struct Backend {
     pub store: Arc<dyn Store>,
@@ -55,7 +57,8 @@ macro_rules! conformance {
                 concurrent_source_lease_is_granted_once, write_slots_are_spaced_per_account,
                 concurrent_write_slots_grant_the_burst_once,
                 daily_pins_are_reserved_once_up_to_the_cap, account_blocks_keep_the_latest,
-                config_records_roundtrip, cancel_job_dead_letters_only_queued_jobs);
+                config_records_roundtrip, cancel_job_dead_letters_only_queued_jobs,
+                sending_records_when_the_create_went_out);
         }
     };
     (@each $open:path; $($check:ident),+) => {
@@ -72,14 +75,14 @@ macro_rules! conformance {
 
 conformance!(sled, super::open_sled);
 
-const T0: i64 = 1_700_000_000_000;
+pub(crate) const T0: i64 = 1_700_000_000_000;
 const LEASE: i64 = 60_000;
 
 fn src() -> SourceId {
     SourceId::new("blog")
 }
 
-fn item(key: &str, title: &str) -> Item {
+pub(crate) fn item(key: &str, title: &str) -> Item {
     let mut item = Item::new(src(), DedupKey::new("guid", key));
     item.title = title.into();
     item.link = Some(format!("https://example.com/{key}"));
@@ -96,7 +99,7 @@ fn target(board: &str) -> Target {
     }
 }
 
-fn plan(boards: &[&str]) -> IngestPlan {
+pub(crate) fn plan(boards: &[&str]) -> IngestPlan {
     IngestPlan {
         targets: boards.iter().map(|b| target(b)).collect(),
         ..IngestPlan::default()
