@@ -27,6 +27,7 @@ use crate::sources::shop::ShopSource;
 use crate::sources::webhook::WebhookSources;
 use crate::store::Store;
 use crate::sync::account::AccountRuntime;
+use crate::sync::reconcile::ReconcileBudget;
 use crate::sync::retry::Backoff;
 use crate::sync::route::{RouteRule, Routes, When};
 use crate::sync::tokens::{Refreshed, StoreTokens, initial_tokens, origin_of, persist_refreshed};
@@ -157,7 +158,11 @@ impl App {
                 cap: config.sync.backoff_cap,
             },
             lease: config.sync.lease,
-            reconcile_depth: config.sync.reconcile_depth,
+            reconcile: ReconcileBudget {
+                pages: config.sync.reconcile_page_budget(),
+                time: config.sync.reconcile_time,
+                skew: config.sync.reconcile_skew,
+            },
             idle_poll: Duration::from_millis(500),
             settle: config.pinterest.timeout,
         };

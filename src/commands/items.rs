@@ -52,7 +52,7 @@ async fn dispatch(
                     .await
                     .context("listing jobs")?;
                 for job in jobs {
-                    println!("{}", job_line(&job));
+                    println!("{}", job_line(&job, now));
                 }
                 return Ok(());
             }
@@ -96,7 +96,7 @@ async fn dispatch(
                 .await
                 .context("reading jobs")?
             {
-                println!("{}", job_line(&job));
+                println!("{}", job_line(&job, now));
             }
         }
         ItemsAction::Retry { jobs, all_dead } => {
@@ -149,10 +149,13 @@ pub fn source_line(id: &str, state: &crate::store::SourceState, now: i64) -> Str
     line
 }
 
-fn job_line(job: &crate::store::Job) -> String {
+fn job_line(job: &crate::store::Job, now: i64) -> String {
     let detail = match &job.state {
         JobState::Done { pin_id, .. } => format!("pin {pin_id}"),
         JobState::Dead { error, .. } => crate::redact::text(error),
+        JobState::Unknown { .. } => crate::redact::text(
+            &crate::sync::reconcile::unknown_detail(job, now).unwrap_or_default(),
+        ),
         _ => crate::redact::text(job.last_error.as_deref().unwrap_or_default()),
     };
     format!(

@@ -274,8 +274,33 @@ pub struct SyncConfig {
     /// How long a worker holds a job before another may take it over.
     #[serde(with = "super::duration")]
     pub lease: Duration,
-    /// How many of a board's newest Pins reconcile looks through after an ambiguous create.
-    pub reconcile_depth: usize,
+    /// After an ambiguous create, reconcile pages the board's Pins (newest first) back to when
+    /// the create was sent, at most this many pages (250 Pins each). Unset: from
+    /// `reconcile_depth` if that is set, else 20.
+    pub reconcile_pages: Option<u32>,
+    /// …and for at most this long; a reconcile out of budget leaves the job `unknown` and looks
+    /// again later, it never creates on a guess.
+    #[serde(with = "super::duration")]
+    pub reconcile_time: Duration,
+    /// How far Pinterest's `created_at` clock may be behind ours: Pins down to this much older
+    /// than the send are still looked at.
+    #[serde(with = "super::duration")]
+    pub reconcile_skew: Duration,
+    /// Deprecated: read as a page budget of `ceil(reconcile_depth / 250)` pages when
+    /// `reconcile_pages` is not set. Reconcile is bounded by time now, not by a count of Pins.
+    pub reconcile_depth: Option<usize>,
+}
+
+impl SyncConfig {
+    /// The page budget of one reconcile (see `reconcile_pages`).
+    pub fn reconcile_page_budget(&self) -> u32 {
+        const PAGE: usize = crate::pinterest::model::limits::PAGE_SIZE_MAX as usize;
+        match (self.reconcile_pages, self.reconcile_depth) {
+            (Some(pages), _) => pages,
+            (None, Some(depth)) => depth.div_ceil(PAGE).clamp(1, u32::MAX as usize) as u32,
+            (None, None) => 20,
+        }
+    }
 }
 
 impl Default for SyncConfig {
@@ -286,7 +311,10 @@ impl Default for SyncConfig {
             backoff_base: Duration::from_secs(5),
             backoff_cap: Duration::from_secs(3600),
             lease: Duration::from_secs(120),
-            reconcile_depth: 100,
+            reconcile_pages: None,
+            reconcile_time: Duration::from_secs(30),
+            reconcile_skew: Duration::from_secs(300),
+            reconcile_depth: None,
         }
     }
 }

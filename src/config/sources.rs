@@ -184,6 +184,9 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "backoff_base",
             "backoff_cap",
             "lease",
+            "reconcile_pages",
+            "reconcile_time",
+            "reconcile_skew",
             "reconcile_depth",
         ],
         "sources" => &[

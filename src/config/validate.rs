@@ -73,6 +73,18 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
     if config.sync.workers == 0 {
         problems.push(ConfigProblem::new("sync.workers", "must be at least 1"));
     }
+    if config.sync.reconcile_pages == Some(0) || config.sync.reconcile_depth == Some(0) {
+        problems.push(ConfigProblem::new(
+            "sync.reconcile_pages",
+            "must be at least 1: a reconcile that reads nothing can never find a Pin",
+        ));
+    }
+    if config.sync.reconcile_time.is_zero() {
+        problems.push(ConfigProblem::new(
+            "sync.reconcile_time",
+            "must be longer than 0s",
+        ));
+    }
 
     for (i, route) in config.routes.iter().enumerate() {
         let path = |key: &str| format!("routes[{i}].{key}");

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::HttpState;
 use super::auth::{Caller, SESSION_COOKIE, caller, same_origin};
 use super::session::SESSION_TTL;
-use crate::store::{JobId, JobState};
+use crate::store::{JobFilter, JobId, JobState};
 
 /// No scripts at all; the inline stylesheet and Pin images (from any https/http host) only;
 /// forms post only here; no framing (clickjacking), no `<base>` tricks.
@@ -100,7 +100,9 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
         ));
     }
     html.push_str("</table><h2>Queue</h2><ul id=queue>");
+    let mut unknown_jobs = 0;
     if let Ok(stats) = state.store.stats().await {
+        unknown_jobs = stats.jobs_by_state.get("unknown").copied().unwrap_or(0);
         for (name, count) in &stats.jobs_by_state {
             html.push_str(&format!("<li>{}: {count}</li>", esc(name)));
         }
@@ -126,7 +128,32 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
             ));
         }
     }
-    html.push_str("</ul><h2>Failures</h2>");
+    html.push_str("</ul>");
+    // Creates whose outcome is unknown: never repeated until a reconcile finds the board's
+    // Pins since the send, so an operator should see why one is still waiting. Listed only when
+    // the kept counts say there are some (the listing reads jobs; the counts cost nothing).
+    if unknown_jobs > 0 {
+        let filter = JobFilter {
+            state: Some("unknown".into()),
+            limit: 20,
+            ..JobFilter::default()
+        };
+        let unknown = state.store.jobs(filter).await.unwrap_or_default();
+        let now = state.clock.now_ms();
+        html.push_str("<h2>Waiting to reconcile</h2><table id=unknown><tr><th>job</th><th>board</th><th>why</th></tr>");
+        for job in &unknown {
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&job.id.0),
+                esc(&job.target.board),
+                esc(&crate::redact::text(
+                    &crate::sync::reconcile::unknown_detail(job, now).unwrap_or_default()
+                ))
+            ));
+        }
+        html.push_str("</table>");
+    }
+    html.push_str("<h2>Failures</h2>");
     html.push_str("<table id=dead><tr><th>job</th><th>board</th><th>error</th><th></th></tr>");
     for job in recent("dead").await.unwrap_or_default() {
         let error = match &job.state {

@@ -133,6 +133,23 @@ impl PinterestClient {
         self.all_pages(&["boards", board_id, "pins"], max).await
     }
 
+    /// One page of a board's Pins, newest first, from `bookmark` (`None`: the first page), at
+    /// the client's page size. Reconcile pages by time with this, deciding itself when to stop.
+    pub async fn board_pins_page(
+        &self,
+        board_id: &str,
+        bookmark: Option<&str>,
+    ) -> Result<Page<Pin>, ApiError> {
+        let path = ["boards", board_id, "pins"];
+        let mut call = Call::get(&path);
+        call.query
+            .push(("page_size", self.inner.page_size.to_string()));
+        if let Some(b) = bookmark {
+            call.query.push(("bookmark", b.to_string()));
+        }
+        self.send(call).await
+    }
+
     /// Follow bookmarks until the last page or `max` items.
     async fn all_pages<T: DeserializeOwned>(
         &self,

@@ -204,6 +204,19 @@ pub struct Job {
     pub last_error: Option<String>,
     pub created: Millis,
     pub updated: Millis,
+    /// When the latest create of this job was sent, written durably just before sending (see
+    /// [`Store::sending`]). After an ambiguous create, reconcile pages the board's Pins back to
+    /// this moment. `None` in records written before it existed: their creates can be no older
+    /// than the job, so `created` bounds them ([`Job::sent_since`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_sent: Option<Millis>,
+}
+
+impl Job {
+    /// The earliest moment this job's unresolved create may have been sent.
+    pub fn sent_since(&self) -> Millis {
+        self.create_sent.unwrap_or(self.created)
+    }
 }
 
 /// A job leased to a worker. Hand it back to `complete`, `retry`, `mark_unknown` or `dead`.
@@ -377,6 +390,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Extend a lease still held (long reconciles). `LeaseLost` if it was reclaimed.
     async fn extend(&self, lease: &Lease, until: Millis) -> StoreResult<LeaseOutcome>;
+
+    /// The create is about to be sent: extend the lease to `until` and record `now` as the
+    /// job's `create_sent`, durably, in one write. A reconcile after an ambiguous create (or a
+    /// crash) looks at the board's Pins back to that moment. `LeaseLost` if it was reclaimed.
+    /// The default only extends: a backend that does not record it leaves reconcile to look
+    /// back to the job's creation, which is safe but pages further.
+    async fn sending(
+        &self,
+        lease: &Lease,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let _ = now;
+        self.extend(lease, until).await
+    }
 
     /// The Pin was made (or found by reconcile): record its id, the job is done.
     async fn complete(&self, lease: &Lease, pin_id: &str, now: Millis)

@@ -256,6 +256,7 @@ mod tests {
             last_error: None,
             created: 0,
             updated: 0,
+            create_sent: None,
         }
     }
 

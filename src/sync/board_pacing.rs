@@ -46,6 +46,31 @@ impl BoardPacing {
         self.spacing.get(route).copied()
     }
 
+    /// Split a claimed batch into runs the engine may process concurrently. Jobs for one spaced
+    /// board share a run, in claim order (the queue's order): run side by side, the later job
+    /// could reach the board's slot first and take it, so the board's Pins would not keep
+    /// their order. Every other job runs on its own.
+    pub fn runs(&self, leases: Vec<Lease>) -> Vec<Vec<Lease>> {
+        let mut runs: Vec<Vec<Lease>> = Vec::new();
+        let mut by_board: HashMap<(String, String), usize> = HashMap::new();
+        for lease in leases {
+            let target = &lease.job.target;
+            if self.spacing(&target.route).is_none() {
+                runs.push(vec![lease]);
+                continue;
+            }
+            let board = (target.account.clone(), target.board.clone());
+            match by_board.get(&board) {
+                Some(&i) => runs[i].push(lease),
+                None => {
+                    by_board.insert(board, runs.len());
+                    runs.push(vec![lease]);
+                }
+            }
+        }
+        runs
+    }
+
     /// The checks for one leased job; `link` is the Pin's normalised link, if it has one.
     pub async fn gate(
         &self,

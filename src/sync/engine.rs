@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast};
@@ -19,13 +20,14 @@ use super::board_pacing::{BoardPacing, Gate};
 use super::boards::ResolveError;
 use super::link_index::normalise_link;
 use super::quota;
-use super::reconcile::find_existing_pin;
+use super::reconcile::{ReconcileBudget, Search, find_existing_pin};
 use super::retry::Backoff;
 use super::template::{PinText, Templates};
 use crate::clock::SharedClock;
-use crate::pinterest::ApiError;
 use crate::pinterest::model::{MediaSource, PinCreate};
-use crate::store::{Attempt, Lease, LeaseOutcome, Millis, PinRecord, Store, StoreResult};
+use crate::store::{Lease, LeaseOutcome, Millis, PinRecord, Store, StoreResult};
+
+mod failure;
 
 /// How long a 429 that cites spam pauses the account, at least.
 const SPAM_PAUSE: Duration = Duration::from_secs(3600);
@@ -37,7 +39,8 @@ pub struct SyncSettings {
     pub max_attempts: u32,
     pub backoff: Backoff,
     pub lease: Duration,
-    pub reconcile_depth: usize,
+    /// How far a reconcile pages the board back (`reconcile.rs`).
+    pub reconcile: ReconcileBudget,
     /// How often to look for due retries when nothing wakes the engine.
     pub idle_poll: Duration,
     /// The least wait between an ambiguous create and the reconcile that looks for its Pin: a
@@ -124,6 +127,9 @@ enum Failure {
     },
     /// The create may have been applied: reconcile before trying again.
     Ambiguous { error: String },
+    /// A reconcile ran out of budget before it could tell: stay `unknown` and look again later,
+    /// never create on a guess.
+    Undecided { error: String },
     /// Will not succeed by repeating: dead letter.
     Permanent { error: String },
 }
@@ -237,8 +243,13 @@ impl Engine {
     /// Run until `shutdown`, then let in-flight jobs finish.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut inflight = JoinSet::new();
+        // Jobs claimed and not yet processed: a run of one spaced board's jobs is one task.
+        let busy = Arc::new(AtomicUsize::new(0));
         loop {
-            let free = self.settings.workers.saturating_sub(inflight.len());
+            let free = self
+                .settings
+                .workers
+                .saturating_sub(busy.load(Ordering::SeqCst));
             let mut claimed = 0;
             if free > 0 && !shutdown.is_cancelled() {
                 let now = self.clock.now_ms();
@@ -249,9 +260,15 @@ impl Engine {
                 {
                     Ok(leases) => {
                         claimed = leases.len();
-                        for lease in leases {
+                        for run in self.pacing().runs(leases) {
                             let engine = self.clone();
-                            inflight.spawn(async move { engine.process(lease).await });
+                            let mut held = Held::new(busy.clone(), run.len());
+                            inflight.spawn(async move {
+                                for lease in run {
+                                    engine.process(lease).await;
+                                    held.release_one();
+                                }
+                            });
                         }
                     }
                     Err(e) => tracing::error!(error = %e, "Claiming jobs failed; will retry."),
@@ -260,7 +277,7 @@ impl Engine {
             if shutdown.is_cancelled() {
                 break;
             }
-            if claimed > 0 && inflight.len() < self.settings.workers {
+            if claimed > 0 && busy.load(Ordering::SeqCst) < self.settings.workers {
                 continue;
             }
             tokio::select! {
@@ -291,8 +308,21 @@ impl Engine {
                 return Ok(done);
             }
             done += leases.len();
-            futures::future::join_all(leases.into_iter().map(|l| self.process(l))).await;
+            let runs = self.pacing().runs(leases);
+            futures::future::join_all(runs.into_iter().map(|run| async move {
+                for lease in run {
+                    self.process(lease).await;
+                }
+            }))
+            .await;
         }
+    }
+
+    fn pacing(&self) -> Arc<BoardPacing> {
+        self.pacing
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     async fn process(&self, lease: Lease) {
@@ -385,12 +415,8 @@ impl Engine {
             Err(error) => return Outcome::Failed(Failure::Permanent { error }),
         };
         let link = text.link.as_deref().map(normalise_link);
-        let pacing = self
-            .pacing
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match pacing
+        match self
+            .pacing()
             .gate(self.store.as_ref(), lease, link.as_deref(), now)
             .await
         {
@@ -440,18 +466,19 @@ impl Engine {
                 &account.client,
                 &board_id,
                 &text,
-                self.settings.reconcile_depth,
+                lease.job.sent_since(),
+                &self.settings.reconcile,
             )
             .await
             {
-                Ok(Some(pin_id)) => {
+                Ok(Search::Found(pin_id)) => {
                     return Outcome::Created {
                         pin_id,
                         reconciled: true,
                         link,
                     };
                 }
-                Ok(None) if lease.job.attempts >= self.settings.max_attempts => {
+                Ok(Search::Absent) if lease.job.attempts >= self.settings.max_attempts => {
                     return Outcome::Failed(Failure::Permanent {
                         error: format!(
                             "gave up after {} attempts (the Pin is not on the board): {}",
@@ -460,7 +487,12 @@ impl Engine {
                         ),
                     });
                 }
-                Ok(None) => {}
+                Ok(Search::Absent) => {}
+                Ok(Search::Undecided(why)) => {
+                    return Outcome::Failed(Failure::Undecided {
+                        error: format!("could not tell whether the Pin was made: {why}"),
+                    });
+                }
                 Err(e) => return Outcome::Failed(self.classify(account, e, false).await),
             }
         }
@@ -499,9 +531,11 @@ impl Engine {
         }
         // The waits above (limiter, board lookups, reconcile) may have outlived the lease; if
         // another worker reclaimed the job, sending this create could make a second Pin.
-        // Extending fails exactly when the lease was taken over.
-        let until = self.clock.now_ms() + self.settings.lease.as_millis() as i64;
-        match self.store.extend(lease, until).await {
+        // Extending fails exactly when the lease was taken over. The same durable write records
+        // when the create is sent: a reconcile after it pages the board back to that moment.
+        let sent = self.clock.now_ms();
+        let until = sent + self.settings.lease.as_millis() as i64;
+        match self.store.sending(lease, until, sent).await {
             Ok(LeaseOutcome::Applied) => {}
             Ok(LeaseOutcome::LeaseLost) => return Outcome::LeaseLost,
             Err(e) => {
@@ -526,211 +560,31 @@ impl Engine {
             Err(e) => Outcome::Failed(self.classify(account, e, true).await),
         }
     }
+}
 
-    async fn classify_resolve(&self, account: &AccountRuntime, error: ResolveError) -> Failure {
-        match error {
-            ResolveError::Api(e) => self.classify(account, e, false).await,
-            other => Failure::Permanent {
-                error: other.to_string(),
-            },
-        }
+/// A run's share of the engine's busy count, given back job by job, and all of it if the task
+/// ends early (a panic), so the dispatcher never waits for workers that are gone.
+struct Held {
+    busy: Arc<AtomicUsize>,
+    jobs: usize,
+}
+
+impl Held {
+    fn new(busy: Arc<AtomicUsize>, jobs: usize) -> Self {
+        busy.fetch_add(jobs, Ordering::SeqCst);
+        Self { busy, jobs }
     }
 
-    /// Sort an API error into a failure kind. `create` is true for the Pin create itself,
-    /// where an unclear outcome must be reconciled.
-    async fn classify(&self, account: &AccountRuntime, error: ApiError, create: bool) -> Failure {
-        let now = self.clock.now_ms();
-        let message = error.to_string();
-        match &error {
-            ApiError::RateLimited {
-                retry_after, spam, ..
-            } => {
-                // Without Retry-After, wait a minute: the write quota is per minute. A spam
-                // block is not a quota: pause the account for at least an hour.
-                let mut wait = retry_after.unwrap_or(Duration::from_secs(60));
-                if *spam {
-                    wait = wait.max(SPAM_PAUSE);
-                }
-                metrics::counter!("pinbridge_rate_limit_waits_total", "account" => account.name.clone(), "kind" => "429")
-                    .increment(1);
-                let until = now + wait.as_millis() as i64;
-                account.block_until(until);
-                account.slow_down();
-                let problem = spam.then(|| {
-                    format!(
-                        "paused until {}: Pinterest flagged the account's Pins as spam: {message}",
-                        httpdate::fmt_http_date(
-                            std::time::UNIX_EPOCH + Duration::from_millis(until.max(0) as u64)
-                        )
-                    )
-                });
-                if let Some(p) = &problem {
-                    account.set_problem(Some(p.clone()));
-                    tracing::warn!(account = %account.name, problem = %p, "The account is paused.");
-                }
-                self.persist_block(account, until, problem).await;
-                Failure::Wait {
-                    at: until,
-                    error: message,
-                }
-            }
-            ApiError::Unauthorized { .. } | ApiError::Auth(_) => {
-                let until = now + 5 * 60_000;
-                let problem = format!(
-                    "needs `pinbridge auth --account {}`: {message}",
-                    account.name
-                );
-                if account.set_problem(Some(problem.clone())) {
-                    tracing::error!(account = %account.name, problem = %problem, "The account cannot work; its jobs wait.");
-                }
-                self.persist_problem(account, Some(problem)).await;
-                Failure::Wait {
-                    at: until,
-                    error: message,
-                }
-            }
-            ApiError::NotFound { .. } => {
-                // The board or section may have been deleted: look names up again next time.
-                account.boards.invalidate().await;
-                Failure::Permanent { error: message }
-            }
-            ApiError::Forbidden { .. } | ApiError::Rejected { .. } => {
-                Failure::Permanent { error: message }
-            }
-            _ if create && error.maybe_applied() => Failure::Ambiguous { error: message },
-            _ if error.is_transient() => Failure::Transient {
-                error: message,
-                retry_after: None,
-            },
-            _ => Failure::Permanent { error: message },
+    fn release_one(&mut self) {
+        if self.jobs > 0 {
+            self.jobs -= 1;
+            self.busy.fetch_sub(1, Ordering::SeqCst);
         }
     }
+}
 
-    async fn persist_block(
-        &self,
-        account: &AccountRuntime,
-        until: Millis,
-        problem: Option<String>,
-    ) {
-        quota::share_block(self.store.as_ref(), account, until).await;
-        let result = self
-            .store
-            .update_account_state(
-                &account.name,
-                Box::new(move |state| {
-                    state.blocked_until = Some(state.blocked_until.unwrap_or(0).max(until));
-                    if problem.is_some() {
-                        state.problem.clone_from(&problem);
-                    }
-                }),
-            )
-            .await;
-        if let Err(e) = result {
-            tracing::error!(account = %account.name, error = %e, "Could not persist the rate-limit block.");
-        }
-    }
-
-    /// Set (or with `None` clear) the account's problem in its store record.
-    async fn persist_problem(&self, account: &AccountRuntime, problem: Option<String>) {
-        account.set_problem(problem.clone());
-        let result = self
-            .store
-            .update_account_state(
-                &account.name,
-                Box::new(move |state| state.problem.clone_from(&problem)),
-            )
-            .await;
-        if let Err(e) = result {
-            tracing::error!(account = %account.name, error = %e, "Could not persist the account problem.");
-        }
-    }
-
-    /// Record today's Pin count, so a restart keeps counting against the daily cap.
-    async fn persist_day(&self, account: &AccountRuntime, day: i64, sent: u32) {
-        let result = self
-            .store
-            .update_account_state(
-                &account.name,
-                Box::new(move |state| {
-                    // Never back: a count from another task or replica may be ahead.
-                    if state.day.is_some_and(|d| d > day)
-                        || (state.day == Some(day) && state.day_pins >= sent)
-                    {
-                        return;
-                    }
-                    state.day = Some(day);
-                    state.day_pins = sent;
-                }),
-            )
-            .await;
-        if let Err(e) = result {
-            tracing::error!(account = %account.name, error = %e, "Could not persist the daily Pin count.");
-        }
-    }
-
-    /// Write a failure back to the store.
-    async fn fail(
-        &self,
-        lease: &Lease,
-        failure: Failure,
-        now: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        let job = lease.job.id.to_string();
-        match failure {
-            Failure::Wait { at, error } => {
-                self.store
-                    .retry(lease, at, &error, Attempt::Free, now)
-                    .await
-            }
-            Failure::Ambiguous { error } => {
-                // Never dead-lettered from here, even on the last attempt: the Pin may exist.
-                // The reconcile at the next claim decides (see `attempt`).
-                let attempts = lease.job.attempts + 1;
-                let delay = self
-                    .settings
-                    .backoff
-                    .delay(attempts, &mut rand::rng())
-                    .max(self.settings.settle);
-                let at = now + delay.as_millis() as i64;
-                tracing::warn!(job = %job, error = %error, retry_in = ?delay, "Create outcome unknown; the board will be checked before trying again.");
-                self.store.mark_unknown(lease, &error, at, now).await
-            }
-            Failure::Transient { error, retry_after } => {
-                let attempts = lease.job.attempts + 1;
-                if attempts >= self.settings.max_attempts {
-                    return self
-                        .bury(
-                            lease,
-                            &format!("gave up after {attempts} attempts: {error}"),
-                            now,
-                        )
-                        .await;
-                }
-                let mut delay = self.settings.backoff.delay(attempts, &mut rand::rng());
-                if let Some(after) = retry_after {
-                    delay = delay.max(after);
-                }
-                let at = now + delay.as_millis() as i64;
-                tracing::warn!(job = %job, error = %error, retry_in = ?delay, "Pin creation failed; will retry.");
-                let _ = self.events.send(SyncEvent::Retrying {
-                    job,
-                    at,
-                    error: error.clone(),
-                });
-                self.store
-                    .retry(lease, at, &error, Attempt::Counts, now)
-                    .await
-            }
-            Failure::Permanent { error } => self.bury(lease, &error, now).await,
-        }
-    }
-
-    async fn bury(&self, lease: &Lease, error: &str, now: Millis) -> StoreResult<LeaseOutcome> {
-        tracing::error!(job = %lease.job.id, error = %error, "Job moved to the dead letter.");
-        let _ = self.events.send(SyncEvent::Dead {
-            job: lease.job.id.to_string(),
-            error: error.to_string(),
-        });
-        self.store.dead(lease, error, now).await
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.busy.fetch_sub(self.jobs, Ordering::SeqCst);
     }
 }

@@ -133,3 +133,40 @@ async fn the_status_page_shows_the_newest_pins_first() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_job_waiting_to_reconcile_says_why_on_the_status_page() {
+    let server = start(&["main"], false).await;
+    let id = server.job_ending("u", None, None).await;
+    let job = server
+        .store
+        .job(&pinbridge::store::JobId(id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    // Reclaim the expired lease (a crash mid-create) and record an undecided reconcile.
+    let lease = server
+        .store
+        .claim(1, 60_000, crate::ops_support::T0 + 120_000)
+        .await
+        .unwrap()
+        .pop()
+        .expect("the job is reclaimed");
+    assert!(lease.reconcile && lease.job.id == job.id);
+    let reason = "could not tell whether the Pin was made: reconcile_pages (1) ran out";
+    server
+        .store
+        .retry(
+            &lease,
+            crate::ops_support::T0 + 180_000,
+            reason,
+            pinbridge::store::Attempt::Free,
+            crate::ops_support::T0 + 120_001,
+        )
+        .await
+        .unwrap();
+    let html = server.get("/").await.text().await.unwrap();
+    assert!(html.contains("Waiting to reconcile"), "{html}");
+    assert!(html.contains(&id) && html.contains(reason), "{html}");
+    assert!(html.contains("not created again"), "{html}");
+}

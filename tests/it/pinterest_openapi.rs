@@ -47,6 +47,13 @@ async fn scenario() -> Vec<Exchange> {
     client.create_pin(&pin(&board.id, "Bread")).await.unwrap();
     client.get_pin(&made.id).await.unwrap();
     client.board_pins(&board.id, 10).await.unwrap();
+    // Reconcile's paging: one page at a time, newest first, on to the next by bookmark.
+    let first = client.board_pins_page(&board.id, None).await.unwrap();
+    assert!(first.bookmark.is_some(), "three Pins, two a page");
+    client
+        .board_pins_page(&board.id, first.bookmark.as_deref())
+        .await
+        .unwrap();
 
     // Failures: 400, 404 (board, section, pin), 409, 429, 5xx, 401 + refresh.
     client
@@ -61,6 +68,10 @@ async fn scenario() -> Vec<Exchange> {
     client.create_board("Recipes", None).await.unwrap_err();
     client.create_section(&board.id, "").await.unwrap_err();
     env.get("boards?page_size=251").send().await.unwrap();
+    env.get(&format!("boards/{}/pins?page_size=0", board.id))
+        .send()
+        .await
+        .unwrap();
     env.sandbox.set_faults(Faults {
         burst_429: 1,
         ..Faults::default()

@@ -21,6 +21,7 @@ use crate::store_conformance_edges::{
 };
 mod counts;
 use counts::{counts_stay_exact_across_every_write, recent_jobs_are_the_newest_finished_first};
+use crate::store_sending::sending_records_when_the_create_went_out;
 
 /// A store under test plus whatever must live as long as it (a temp dir, a database).
 pub struct Backend {
@@ -66,7 +67,8 @@ macro_rules! conformance {
                 a_repeated_replay_guard_is_a_no_op, replay_guards_expire_with_the_horizon,
                 an_older_version_never_overwrites_or_pins,
                 counts_stay_exact_across_every_write,
-                recent_jobs_are_the_newest_finished_first);
+                recent_jobs_are_the_newest_finished_first,
+                sending_records_when_the_create_went_out);
         }
     };
     (@each $open:path; $($check:ident),+) => {
@@ -83,14 +85,14 @@ macro_rules! conformance {
 
 conformance!(sled, super::open_sled);
 
-const T0: i64 = 1_700_000_000_000;
+pub(crate) const T0: i64 = 1_700_000_000_000;
 const LEASE: i64 = 60_000;
 
 fn src() -> SourceId {
     SourceId::new("blog")
 }
 
-fn item(key: &str, title: &str) -> Item {
+pub(crate) fn item(key: &str, title: &str) -> Item {
     let mut item = Item::new(src(), DedupKey::new("guid", key));
     item.title = title.into();
     item.link = Some(format!("https://example.com/{key}"));
@@ -107,7 +109,7 @@ fn target(board: &str) -> Target {
     }
 }
 
-fn plan(boards: &[&str]) -> IngestPlan {
+pub(crate) fn plan(boards: &[&str]) -> IngestPlan {
     IngestPlan {
         targets: boards.iter().map(|b| target(b)).collect(),
         ..IngestPlan::default()

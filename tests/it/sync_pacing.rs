@@ -25,10 +25,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 const T0: i64 = 1_790_000_000_000;
-const MINUTE: i64 = 60_000;
+pub(crate) const MINUTE: i64 = 60_000;
 const SHOP_SECRET: &str = "pacing-shop-secret";
 
-fn feed(items: &[(&str, &str)]) -> String {
+pub(crate) fn feed(items: &[(&str, &str)]) -> String {
     let mut out = String::from(
         r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Shop</title><link>https://shop.example/</link><description>d</description>"#,
     );
@@ -41,7 +41,7 @@ fn feed(items: &[(&str, &str)]) -> String {
     out
 }
 
-struct Harness {
+pub(crate) struct Harness {
     sandbox: Sandbox,
     user: SandboxUser,
     api_base: String,
@@ -50,11 +50,11 @@ struct Harness {
     clock: ManualClock,
     shutdown: CancellationToken,
     routes: String,
-    workers: usize,
+    pub(crate) workers: usize,
 }
 
 impl Harness {
-    async fn start(feed_body: String, routes: &str) -> Harness {
+    pub(crate) async fn start(feed_body: String, routes: &str) -> Harness {
         let shutdown = CancellationToken::new();
         let clock = ManualClock::new(T0);
         let sandbox = Sandbox::with_clock(SandboxConfig::default(), Arc::new(clock.clone()));
@@ -134,7 +134,7 @@ max_attempts = 3
     }
 
     /// Open the store and build the app (a "process start").
-    async fn app(&self) -> App {
+    pub(crate) async fn app(&self) -> App {
         let mut tries = 0;
         let store: Arc<dyn Store> = loop {
             match SledStore::open_async(
@@ -158,7 +158,7 @@ max_attempts = 3
             .unwrap()
     }
 
-    fn pins_on(&self, board: &str) -> Vec<SandboxPin> {
+    pub(crate) fn pins_on(&self, board: &str) -> Vec<SandboxPin> {
         self.sandbox
             .pins()
             .into_iter()
@@ -166,7 +166,7 @@ max_attempts = 3
             .collect()
     }
 
-    fn advance(&self, ms: i64) {
+    pub(crate) fn advance(&self, ms: i64) {
         self.clock.advance_ms(ms);
     }
 }
@@ -177,13 +177,13 @@ impl Drop for Harness {
     }
 }
 
-async fn poll(app: &App) {
+pub(crate) async fn poll(app: &App) {
     poll_cycle(&app.feeds()[0], &app.ingest, &CancellationToken::new())
         .await
         .expect("poll");
 }
 
-async fn jobs(app: &App) -> Vec<Job> {
+pub(crate) async fn jobs(app: &App) -> Vec<Job> {
     app.store.jobs(JobFilter::default()).await.unwrap()
 }
 
@@ -252,7 +252,7 @@ async fn send_product(base: &str, id: u64, handle: &str, title: &str) {
     );
 }
 
-const SPACED: &str = r#"
+pub(crate) const SPACED: &str = r#"
 [[routes]]
 source = "blog"
 board = "Products"

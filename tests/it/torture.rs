@@ -260,7 +260,7 @@ async fn send_webhooks(listen: String, acked: Arc<AtomicUsize>, sends: Arc<Atomi
 }
 
 /// Open the store in this process (the child is dead), read its counts, close it.
-async fn open_store(path: &Path, run: usize) -> BTreeMap<String, u64> {
+pub(crate) async fn open_store(path: &Path, run: usize) -> BTreeMap<String, u64> {
     let mut tries = 0;
     loop {
         match SledStore::open_async(path.to_path_buf(), SledOptions::default(), None).await {
@@ -281,7 +281,7 @@ async fn open_store(path: &Path, run: usize) -> BTreeMap<String, u64> {
     }
 }
 
-fn seed() -> u64 {
+pub(crate) fn seed() -> u64 {
     std::env::var("PINBRIDGE_TORTURE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

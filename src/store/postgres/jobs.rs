@@ -8,8 +8,7 @@ use super::io;
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::*;
 
-const JOB_COLUMNS: &str =
-    "j.id, j.source, j.item_key, j.target, j.state, j.attempts, j.last_error, j.created, j.updated";
+const JOB_COLUMNS: &str = "j.id, j.source, j.item_key, j.target, j.state, j.attempts, j.last_error, j.created, j.updated, j.create_sent";
 
 pub(super) fn job_from_row(row: &PgRow) -> StoreResult<Job> {
     let decode = |e: serde_json::Error| {
@@ -25,6 +24,7 @@ pub(super) fn job_from_row(row: &PgRow) -> StoreResult<Job> {
         last_error: row.get("last_error"),
         created: row.get("created"),
         updated: row.get("updated"),
+        create_sent: row.get("create_sent"),
     })
 }
 
@@ -128,6 +128,36 @@ async fn set_state(
     .await
     .map_err(io)?;
     Ok(())
+}
+
+/// Extend a held lease to `until` and record that the create is sent at `now`.
+pub(super) async fn sending(
+    pool: &PgPool,
+    lease: &Lease,
+    until: Millis,
+    now: Millis,
+) -> StoreResult<LeaseOutcome> {
+    let mut state = lease.job.state.clone();
+    if let JobState::Leased { until: u, .. } = &mut state {
+        *u = until;
+    }
+    let done = sqlx::query(
+        "UPDATE jobs SET state = $3, due = $4, create_sent = $5
+         WHERE id = $1 AND state_name = 'leased' AND lease_token = $2",
+    )
+    .bind(&lease.job.id.0)
+    .bind(lease.token.0 as i64)
+    .bind(json(&state))
+    .bind(until)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map_err(io)?;
+    Ok(if done.rows_affected() == 1 {
+        LeaseOutcome::Applied
+    } else {
+        LeaseOutcome::LeaseLost
+    })
 }
 
 /// Apply a lease holder's outcome if it still holds the lease (fencing by token).

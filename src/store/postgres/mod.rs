@@ -116,6 +116,15 @@ impl Store for PgStore {
         .await
     }
 
+    async fn sending(
+        &self,
+        lease: &Lease,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        jobs::sending(&self.pool, lease, until, now).await
+    }
+
     async fn complete(
         &self,
         lease: &Lease,

@@ -141,6 +141,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX jobs_finished ON jobs (state_name, updated DESC, id DESC)
         WHERE state_name IN ('done', 'dead');
     "#,
+    // 6 (reconcile by time): when each job's latest create was sent, written just before it
+    // is sent. A job an older version may have sent (leased or unknown) gets its creation time,
+    // the earliest its create can have been sent, so reconcile looks back far enough.
+    r#"
+    ALTER TABLE jobs ADD COLUMN create_sent bigint;
+    UPDATE jobs SET create_sent = created WHERE state_name IN ('leased', 'unknown');
+    "#,
 ];
 
 /// The newest schema this build knows.

@@ -257,6 +257,7 @@ impl JobWriter<'_> {
                 last_error: None,
                 created: self.now,
                 updated: self.now,
+                create_sent: None,
             };
             self.jobs.insert(id.0.as_bytes(), encode(&job))?;
             counts::job_moved(self.counts, id, None, Some(&job.state))?;

@@ -58,6 +58,24 @@ impl Store for SledStore {
         .await
     }
 
+    async fn sending(
+        &self,
+        lease: &Lease,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<LeaseOutcome> {
+        let lease = lease.clone();
+        self.write(move |inner| {
+            jobs::lease_write(inner, &lease, |job| {
+                if let JobState::Leased { until: u, .. } = &mut job.state {
+                    *u = until;
+                }
+                job.create_sent = Some(now);
+            })
+        })
+        .await
+    }
+
     async fn complete(
         &self,
         lease: &Lease,
