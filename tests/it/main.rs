@@ -5,6 +5,7 @@ mod cli_sources;
 mod config_check;
 mod config_fetch;
 mod feed_adaptive;
+mod feed_cap;
 mod feed_fetch;
 mod feed_fuzz;
 mod feed_parse;

@@ -5,6 +5,7 @@
 //! task (schedule, backfill, state); `poller::poll_now` is the dry run behind `pinbridge poll`.
 
 pub mod cache;
+pub mod cap;
 pub mod charset;
 pub mod error;
 pub mod extras;
