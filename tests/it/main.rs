@@ -6,6 +6,7 @@ mod config_check;
 mod config_fetch;
 mod feed_adaptive;
 mod feed_cap;
+mod feed_depth;
 mod feed_fetch;
 mod feed_fuzz;
 mod feed_parse;

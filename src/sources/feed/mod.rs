@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod cap;
 pub mod charset;
+pub mod depth;
 pub mod error;
 pub mod extras;
 pub mod fetch;

@@ -17,6 +17,7 @@ use feed_rs::parser::{Builder, ParseErrorKind, ParseFeedError};
 use url::Url;
 
 use super::charset;
+use super::depth;
 use super::error::FeedError;
 use super::extras;
 use super::images::{self, MinSize};
@@ -50,6 +51,9 @@ pub fn parse_feed(
     let normalized = charset::normalize(body, content_type);
     let body: &[u8] = &normalized;
     let is_json = body.iter().find(|b| **b == b'<' || **b == b'{') == Some(&b'{');
+    // Before feed-rs sees it: a deeply nested document would overflow its recursive parser's
+    // stack and abort the process (see depth.rs).
+    depth::check(body, is_json, depth::MAX_NESTING)?;
     let base_uri = (!is_json && needs_base_uri(body)).then_some(feed_url.as_str());
     let parser = Builder::new()
         .base_uri(base_uri)
