@@ -56,7 +56,7 @@ async fn a_feed_that_rotates_guids_pins_at_most_the_cap_per_poll() {
 
     // First contact: the backfill policy (none) records everything as baseline.
     poll_cycle(&src, &ingest, &token).await.expect("saved");
-    assert!(store.state("spin").await.extra.get(EXTRA_KEY).is_none());
+    assert!(!store.state("spin").await.extra.contains_key(EXTRA_KEY));
 
     // Second poll: 120 new ids, the newest `cap` pinned, the rest recorded and skipped.
     clock.advance_ms(15 * 60 * 1000);
@@ -121,7 +121,7 @@ async fn a_feed_that_rotates_guids_pins_at_most_the_cap_per_poll() {
     let recorded = store.recorded("spin").await;
     assert_eq!(recorded.len(), 3 * ENTRIES);
     assert_eq!(recorded.iter().map(|r| r.jobs).sum::<usize>(), 2 * cap);
-    assert!(store.state("spin").await.extra.get(EXTRA_KEY).is_none());
+    assert!(!store.state("spin").await.extra.contains_key(EXTRA_KEY));
     assert_eq!(fetches.load(Ordering::SeqCst), 4);
 }
 

@@ -20,6 +20,9 @@ const TEXT_ELEMENTS: [&[u8]; 6] = [
     b"description",
 ];
 
+/// Picks the elements to drop: told the element's start and whether it has no text in it.
+type Refused = dyn Fn(&BytesStart<'_>, bool) -> bool;
+
 /// What was removed, for the log.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Skipped {
@@ -30,7 +33,7 @@ pub struct Skipped {
 /// `body` without the fields behind `error`, or `None` when `error` is not about one field or
 /// no such field was found (then the error stands).
 pub fn without_refused_fields(body: &[u8], error: &ParseErrorKind) -> Option<(Vec<u8>, Skipped)> {
-    let (refused, why): (Box<dyn Fn(&BytesStart<'_>, bool) -> bool>, String) = match error {
+    let (refused, why): (Box<Refused>, String) = match error {
         ParseErrorKind::UnknownMimeType(mime) => {
             let why = format!("a text field of type {mime:?}, which feed-rs cannot read");
             let mime = mime.clone();
@@ -67,7 +70,7 @@ pub fn without_refused_fields(body: &[u8], error: &ParseErrorKind) -> Option<(Ve
 
 /// The byte ranges of the text elements `refused` picks, outermost only. `refused` is told
 /// whether the element has no text in it.
-fn spans(body: &[u8], refused: &dyn Fn(&BytesStart<'_>, bool) -> bool) -> Vec<(usize, usize)> {
+fn spans(body: &[u8], refused: &Refused) -> Vec<(usize, usize)> {
     let mut reader = Reader::from_reader(body);
     reader.config_mut().check_end_names = false;
     let mut spans = Vec::new();
@@ -89,10 +92,10 @@ fn spans(body: &[u8], refused: &dyn Fn(&BytesStart<'_>, bool) -> bool) -> Vec<(u
                     open = Some((before, depth, start.into_owned(), false));
                 }
             }
-            Event::Empty(start) => {
-                if open.is_none() && is_text_element(&start) && refused(&start, true) {
-                    spans.push((before, after));
-                }
+            Event::Empty(start)
+                if open.is_none() && is_text_element(&start) && refused(&start, true) =>
+            {
+                spans.push((before, after));
             }
             Event::Text(t) if !t.iter().all(u8::is_ascii_whitespace) => {
                 if let Some((_, _, _, text)) = &mut open {
