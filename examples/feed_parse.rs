@@ -8,8 +8,8 @@
 //! WordPress-style feed whose images are only in each post's HTML. The two are timed back to
 //! back in several rounds; the overhead is the median of the rounds' ratios, the times the
 //! median rounds. The right-hand columns time parts of parse_feed alone (charset
-//! normalisation, the side scan for item images feed-rs drops) and what remains of the
-//! difference (building the `Item`s: links, image choice, dedup keys; and feed-rs's base URI
+//! normalisation, the nesting-depth scan every document gets before feed-rs, the side scan
+//! for item images feed-rs drops) and what remains of the difference (building the `Item`s: links, image choice, dedup keys; and feed-rs's base URI
 //! when the document needs one).
 //!
 //! cargo run --release --example feed_parse
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use pinbridge::item::SourceId;
 use pinbridge::sources::feed::images::MinSize;
 use pinbridge::sources::feed::parse::parse_feed;
-use pinbridge::sources::feed::{charset, extras};
+use pinbridge::sources::feed::{charset, depth, extras};
 use url::Url;
 
 const ROUNDS: usize = 15;
@@ -154,7 +154,7 @@ fn main() -> anyhow::Result<()> {
         height: 0,
     };
     println!(
-        "{:<24} {:>8} {:>9} {:>10} {:>9} {:>10} | {:>8} {:>9} {:>9}",
+        "{:<24} {:>8} {:>9} {:>10} {:>9} {:>10} | {:>8} {:>9} {:>9} {:>9}",
         "corpus",
         "bytes",
         "raw µs",
@@ -162,6 +162,7 @@ fn main() -> anyhow::Result<()> {
         "overhead",
         "pinbr MB/s",
         "charset",
+        "depth",
         "side-scan",
         "rest"
     );
@@ -202,6 +203,19 @@ fn main() -> anyhow::Result<()> {
                 .collect(),
         );
         let is_json = ct.is_some();
+        let depth_scan = median(
+            (0..3)
+                .map(|_| {
+                    per_call(|| {
+                        drop(std::hint::black_box(depth::check(
+                            bytes,
+                            is_json,
+                            depth::MAX_NESTING,
+                        )))
+                    })
+                })
+                .collect(),
+        );
         let scan = median(
             (0..3)
                 .map(|_| {
@@ -223,7 +237,7 @@ fn main() -> anyhow::Result<()> {
             bytes_all += bytes.len();
         }
         println!(
-            "{:<24} {:>8} {:>9.1} {:>10.1} {:>8.1}% {:>10.1} | {:>8.1} {:>9.1} {:>9.1}{note}",
+            "{:<24} {:>8} {:>9.1} {:>10.1} {:>8.1}% {:>10.1} | {:>8.1} {:>9.1} {:>9.1} {:>9.1}{note}",
             name,
             bytes.len(),
             raw * 1e6,
@@ -231,8 +245,9 @@ fn main() -> anyhow::Result<()> {
             overhead * 100.0,
             bytes.len() as f64 / ours / 1e6,
             charset * 1e6,
+            depth_scan * 1e6,
             scan * 1e6,
-            (ours - raw - charset - scan) * 1e6
+            (ours - raw - charset - depth_scan - scan) * 1e6
         );
     }
     println!(

@@ -211,6 +211,7 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "min_image_width",
             "min_image_height",
             "park_after",
+            "max_new_items_per_poll",
             "parked_interval",
             "image_from_page",
             "adaptive",

@@ -178,7 +178,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 struct StubFetcher;
 #[async_trait]
 impl MediaFetcher for StubFetcher {
-    async fn get_json(&self, url: &url::Url) -> Result<Option<Value>, FetchError> {
+    async fn get_json(&self, url: &url::Url, _: bool) -> Result<Option<Value>, FetchError> {
         Ok(url
             .path()
             .ends_with("/1")

@@ -400,6 +400,20 @@ async fn unreadable_push_is_400_and_push_without_subscription_is_410() {
 }
 
 #[tokio::test]
+async fn a_deeply_nested_push_is_400_and_does_not_abort_the_process() {
+    // The push path parses like a poll: 20,000 nested <media:content> overflowed the parsing
+    // thread's stack (aborting everything) before the nesting limit.
+    let w = world(true).await;
+    let secret = w.subscribe_and_verify().await;
+    let deep = String::from_utf8(super::feed_depth::nested_media_rss(20_000)).unwrap();
+    let (status, body) = w
+        .push(&deep, sign("sha256", deep.as_bytes(), secret.as_bytes()))
+        .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("nested deeper than"), "{body}");
+}
+
+#[tokio::test]
 async fn the_lease_is_renewed_before_it_ends_with_the_same_secret() {
     let w = world(true).await;
     let secret = w.subscribe_and_verify().await;

@@ -16,7 +16,8 @@ use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 /// The document as feed-rs should see it.
 pub fn normalize<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
-    let (bom_encoding, bom_len) = Encoding::for_bom(body).unwrap_or((UTF_8, 0));
+    let sniffed = Encoding::for_bom(body).or_else(|| utf16_without_bom(body));
+    let (bom_encoding, bom_len) = sniffed.unwrap_or((UTF_8, 0));
     let first = body[bom_len..]
         .iter()
         .find(|b| !b.is_ascii_whitespace())
@@ -28,7 +29,7 @@ pub fn normalize<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]
         };
     }
     let declared = declared_encoding(&body[bom_len..]);
-    let encoding = if bom_len > 0 {
+    let encoding = if sniffed.is_some() {
         bom_encoding
     } else if let Some(enc) = declared.and_then(label) {
         enc
@@ -62,6 +63,16 @@ pub fn normalize<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]
     match text {
         Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
         Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+    }
+}
+
+/// UTF-16 without a byte-order mark, told by how `<?` is spelled (XML 1.0 Appendix F.1), as
+/// `Encoding::for_bom` answers, with nothing to skip.
+fn utf16_without_bom(body: &[u8]) -> Option<(&'static Encoding, usize)> {
+    match body.get(..4)? {
+        [0, b'<', 0, b'?'] => Some((encoding_rs::UTF_16BE, 0)),
+        [b'<', 0, b'?', 0] => Some((encoding_rs::UTF_16LE, 0)),
+        _ => None,
     }
 }
 
@@ -263,6 +274,16 @@ mod tests {
 
     fn norm(body: &[u8], ct: Option<&str>) -> String {
         String::from_utf8(normalize(body, ct).into_owned()).expect("normalize yields UTF-8")
+    }
+
+    #[test]
+    fn utf16_without_a_bom_is_sniffed_from_its_declaration() {
+        let doc = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss version=\"2.0\"><t>é</t></rss>";
+        let le: Vec<u8> = doc.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = doc.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let utf8 = doc.replace("utf-16", "UTF-8");
+        assert_eq!(norm(&le, None), utf8);
+        assert_eq!(norm(&be, None), utf8);
     }
 
     #[test]

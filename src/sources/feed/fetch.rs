@@ -90,6 +90,8 @@ pub struct Fetcher {
     polls: Arc<Semaphore>,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     limits: FetchLimits,
+    /// Host names dialled at a fixed address without DNS or the guard ([`Self::with_pinned_host`]).
+    pinned: Arc<Vec<(String, std::net::SocketAddr)>>,
 }
 
 impl Default for Fetcher {
@@ -114,7 +116,21 @@ impl Fetcher {
             polls: Arc::new(Semaphore::new(limits.global * POLLS_PER_FETCH_SLOT)),
             hosts: Arc::default(),
             limits,
+            pinned: Arc::default(),
         }
+    }
+
+    /// The same fetcher, dialling `host` at `addr` without DNS and without the address guard
+    /// for that one name; every other host, and every redirect away from it, is guarded as
+    /// usual. Tests use it to stand a loopback server in for a public site, which is the only
+    /// way to see what the guard does with that site's redirects. Not reachable from config.
+    #[doc(hidden)]
+    pub fn with_pinned_host(mut self, host: &str, addr: std::net::SocketAddr) -> Self {
+        let mut pinned = (*self.pinned).clone();
+        pinned.push((host.to_ascii_lowercase(), addr));
+        self.pinned = Arc::new(pinned);
+        self.clients = Arc::default();
+        self
     }
 
     /// The same fetcher with room for `polls` whole polls at once instead of
@@ -158,18 +174,20 @@ impl Fetcher {
         if let Some(client) = clients.get(&(connect_timeout, allow_private)) {
             return Ok(client.clone());
         }
-        let client = super::ssrf::guard(
-            Client::builder()
-                .connect_timeout(connect_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .gzip(true)
-                .brotli(true)
-                .deflate(true)
-                .pool_idle_timeout(Duration::from_secs(10)),
-            allow_private,
-        )
-        .build()
-        .map_err(|e| FeedError::BadUrl(format!("could not build the HTTP client: {e}")))?;
+        let mut builder = Client::builder()
+            .connect_timeout(connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .pool_idle_timeout(Duration::from_secs(10));
+        // reqwest consults these before the (guarded) resolver.
+        for (host, addr) in self.pinned.iter() {
+            builder = builder.resolve(host, *addr);
+        }
+        let client = super::ssrf::guard(builder, allow_private)
+            .build()
+            .map_err(|e| FeedError::BadUrl(format!("could not build the HTTP client: {e}")))?;
         clients.insert((connect_timeout, allow_private), client.clone());
         Ok(client)
     }

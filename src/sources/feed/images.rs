@@ -40,6 +40,18 @@ impl MinSize {
 /// Relative URLs are resolved against `base` (the item link, else the feed URL); only http(s)
 /// results are kept.
 pub fn choose(entry: &Entry, own: Option<&str>, base: &Url, min: MinSize) -> Option<ChosenImage> {
+    choose_with(entry, own, base, base, min)
+}
+
+/// [`choose`], with `<img>` URLs in the content and summary resolved against `html_base` (the
+/// `xml:base` in scope at the content) instead of `base`.
+pub fn choose_with(
+    entry: &Entry,
+    own: Option<&str>,
+    base: &Url,
+    html_base: &Url,
+    min: MinSize,
+) -> Option<ChosenImage> {
     let resolve = |raw: &str| absolute(raw, base);
     let contents: Vec<&MediaContent> = entry
         .media
@@ -106,7 +118,7 @@ pub fn choose(entry: &Entry, own: Option<&str>, base: &Url, min: MinSize) -> Opt
     ];
     html.into_iter()
         .flatten()
-        .find_map(|html| first_img(html, base))
+        .find_map(|html| first_img(html, html_base))
 }
 
 /// The largest by area among those with both dimensions, else the first.

@@ -5,8 +5,12 @@
 //! task (schedule, backfill, state); `poller::poll_now` is the dry run behind `pinbridge poll`.
 
 pub mod cache;
+pub mod cap;
 pub mod charset;
+pub mod content_base;
+pub mod depth;
 pub mod error;
+mod explain;
 pub mod extras;
 pub mod fetch;
 pub mod images;
@@ -14,6 +18,7 @@ mod img_tags;
 pub mod page;
 pub mod parse;
 pub mod poller;
+mod repair;
 pub mod schedule;
 pub mod settings;
 pub mod ssrf;

@@ -13,13 +13,17 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use feed_rs::model::{Entry, Feed};
-use feed_rs::parser::{Builder, ParseErrorKind, ParseFeedError};
+use feed_rs::parser::{Builder, ParseFeedError, Parser};
 use url::Url;
 
 use super::charset;
+use super::content_base;
+use super::depth;
 use super::error::FeedError;
+use super::explain;
 use super::extras;
 use super::images::{self, MinSize};
+use super::repair;
 use crate::item::{DedupKey, Item, SourceId};
 
 const NO_ID: &str = "\u{0}pinbridge:no-id";
@@ -50,12 +54,15 @@ pub fn parse_feed(
     let normalized = charset::normalize(body, content_type);
     let body: &[u8] = &normalized;
     let is_json = body.iter().find(|b| **b == b'<' || **b == b'{') == Some(&b'{');
+    // Before feed-rs sees it: a deeply nested document would overflow its recursive parser's
+    // stack and abort the process (see depth.rs).
+    depth::check(body, is_json, depth::MAX_NESTING)?;
     let base_uri = (!is_json && needs_base_uri(body)).then_some(feed_url.as_str());
     let parser = Builder::new()
         .base_uri(base_uri)
         .id_generator(|_links, _title, _base| NO_ID.to_string())
         .build();
-    let feed = parser.parse(body).map_err(|e| explain(e, body))?;
+    let feed = parse_skipping_refused_fields(&parser, body)?;
     let own_images = extras::item_images(body, is_json);
     // The side scan must line up with feed-rs's entries; if it does not (odd nesting), it is
     // not used rather than risk giving an item another item's image.
@@ -64,11 +71,60 @@ pub fn parse_feed(
     } else {
         vec![None; feed.entries.len()]
     };
+    // The same for the xml:base in scope at each entry's content (only read when there is one).
+    let content_bases = match base_uri {
+        Some(_) if memchr::memmem::find(body, b"xml:base").is_some() => {
+            content_base::content_bases(body, feed_url)
+        }
+        _ => Vec::new(),
+    };
+    let content_bases = if content_bases.len() == feed.entries.len() {
+        content_bases
+    } else {
+        vec![None; feed.entries.len()]
+    };
     let ttl = feed
         .ttl
         .map(|minutes| Duration::from_secs(u64::from(minutes) * 60));
-    let items = to_items(source, feed, feed_url, &own_images, min_image);
+    let items = to_items(
+        source,
+        feed,
+        feed_url,
+        &own_images,
+        &content_bases,
+        min_image,
+    );
     Ok(ParsedFeed { items, ttl })
+}
+
+/// How many times a document is read again without a field feed-rs refused (each round drops
+/// every field of one refused kind; a real feed has one or two such kinds at most).
+const MAX_REPAIRS: usize = 8;
+
+/// `parser.parse(body)`, but a field feed-rs refuses (an Atom text construct of a type it does
+/// not know, an empty inline `<content>`) costs only that field, not the whole feed.
+fn parse_skipping_refused_fields(parser: &Parser, body: &[u8]) -> Result<Feed, FeedError> {
+    let mut repaired: Option<Vec<u8>> = None;
+    let mut rounds = 0;
+    loop {
+        let current = repaired.as_deref().unwrap_or(body);
+        let err = match parser.parse(current) {
+            Ok(feed) => return Ok(feed),
+            Err(err) => err,
+        };
+        let fixed = match &err {
+            ParseFeedError::ParseError(kind) if rounds < MAX_REPAIRS => {
+                repair::without_refused_fields(current, kind)
+            }
+            _ => None,
+        };
+        let Some((fixed, skipped)) = fixed else {
+            return Err(explain::explain(err, current));
+        };
+        tracing::debug!(elements = skipped.elements, why = %skipped.why, "skipped fields feed-rs refused");
+        rounds += 1;
+        repaired = Some(fixed);
+    }
 }
 
 /// Whether feed-rs must be given the feed URL as its base URI to keep this document's URLs.
@@ -112,6 +168,7 @@ fn to_items(
     feed: Feed,
     feed_url: &Url,
     own_images: &[Option<String>],
+    content_bases: &[Option<Url>],
     min_image: MinSize,
 ) -> Vec<Item> {
     let ids: Vec<Option<&str>> = feed
@@ -133,7 +190,9 @@ fn to_items(
             let link_url = alternate_link(entry, feed_url);
             let own = own_images.get(position).and_then(|o| o.as_deref());
             let base = link_url.as_ref().unwrap_or(feed_url);
-            let image = images::choose(entry, own, base, min_image);
+            // URLs in the content are relative to the xml:base in scope there, when there is one.
+            let html_base = content_bases.get(position).and_then(Option::as_ref);
+            let image = images::choose_with(entry, own, base, html_base.unwrap_or(base), min_image);
             let link = link_url.map(String::from);
             let key = match ids[position] {
                 // A guid repeated within one document is not an identity on its own.
@@ -245,55 +304,6 @@ fn alternate_link(entry: &Entry, feed_url: &Url) -> Option<Url> {
             })
         })
         .find_map(|l| images::absolute_url(&l.href, feed_url))
-}
-
-/// A feed-rs error in words, with a hint when the body is an HTML page instead of a feed.
-fn explain(err: ParseFeedError, body: &[u8]) -> FeedError {
-    match err {
-        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => {
-            if looks_like_html(body) {
-                let hint = match discover_feed_link(body) {
-                    Some(link) => format!("; the page names a feed at {link}, use that as `url`"),
-                    None => {
-                        "; set `url` to the address of the site's RSS, Atom or JSON feed".into()
-                    }
-                };
-                FeedError::parse(format!("this is an HTML page, not a feed{hint}"))
-            } else {
-                FeedError::parse(
-                    "no RSS, Atom or JSON Feed found (the document's root is not <rss>, <feed>, <rdf:RDF> or a JSON Feed object)",
-                )
-            }
-        }
-        ParseFeedError::ParseError(kind) => FeedError::parse(kind.to_string()),
-        ParseFeedError::XmlReader(e) => FeedError::parse(format!("malformed XML: {e}")),
-        ParseFeedError::JsonSerde(e) => FeedError::parse(format!("malformed JSON Feed: {e}")),
-        ParseFeedError::JsonUnsupportedVersion(v) => FeedError::parse(format!(
-            "unsupported JSON Feed version `{v}` (expected https://jsonfeed.org/version/1 or 1.1)"
-        )),
-        ParseFeedError::IoError(e) => FeedError::parse(format!("could not read the body: {e}")),
-    }
-}
-
-fn looks_like_html(body: &[u8]) -> bool {
-    let head = String::from_utf8_lossy(&body[..body.len().min(4096)]).to_ascii_lowercase();
-    head.contains("<html") || head.contains("<!doctype html")
-}
-
-/// `<link rel="alternate" type="application/rss+xml" href="…">` in an HTML page.
-fn discover_feed_link(body: &[u8]) -> Option<String> {
-    let html = String::from_utf8_lossy(body);
-    let selector = scraper::Selector::parse("link[rel~=alternate][href][type]").ok()?;
-    let doc = scraper::Html::parse_document(&html);
-    doc.select(&selector).find_map(|link| {
-        let kind = link.value().attr("type")?.to_ascii_lowercase();
-        let is_feed = ["rss", "atom", "feed+json", "rdf"]
-            .iter()
-            .any(|k| kind.contains(k));
-        is_feed
-            .then(|| link.value().attr("href").map(str::to_owned))
-            .flatten()
-    })
 }
 
 #[cfg(test)]

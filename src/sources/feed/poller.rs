@@ -149,7 +149,8 @@ pub async fn poll_cycle_with_progress(
     state.last_poll = Some(now);
     let schedule = source.schedule();
     let report = match result {
-        Ok((poll, report, new_times)) => {
+        Ok((poll, report, new_times, over_cap)) => {
+            super::cap::note(source, &mut state, over_cap, now);
             // The items are durable (submit_many returned): only now advance the checkpoint.
             state.etag = poll.etag;
             state.last_modified = poll.last_modified;
@@ -206,9 +207,10 @@ pub async fn poll_cycle_with_progress(
     Ok(report)
 }
 
-/// What `submit` did: the poll (items taken out), its report, and when the new items were
-/// published (their date, or now when they have none) for the adaptive interval.
-type Submitted = (Poll, PollReport, Vec<Millis>);
+/// What `submit` did: the poll (items taken out), its report, when the new items were
+/// published (their date, or now when they have none) for the adaptive interval, and how many
+/// new items were held back by `max_new_items_per_poll`.
+type Submitted = (Poll, PollReport, Vec<Millis>, usize);
 
 /// Hand the poll's items to ingest (durable batches of [`SUBMIT_CHUNK`], oldest first),
 /// applying the backfill policy on first contact.
@@ -227,6 +229,16 @@ async fn submit(
     } else {
         baseline_count(source.settings().backfill, total)
     };
+    let mut skips: Vec<Option<String>> = (0..total)
+        .map(|i| (i < baseline).then(|| BASELINE_REASON.to_string()))
+        .collect();
+    // First contact is the backfill policy's; every later poll is capped.
+    let over_cap = if state.baselined {
+        let cap = source.settings().max_new_items_per_poll;
+        super::cap::mark_over_cap(ingest.store().as_ref(), &items, &mut skips, cap).await?
+    } else {
+        0
+    };
     tokio::select! {
         _ = shutdown.cancelled() => return Ok(None),
         filled = fill_page_images(source, ingest.store().as_ref(), &mut items, baseline) => filled?,
@@ -236,7 +248,20 @@ async fn submit(
         .iter()
         .map(|item| item.published_ms.unwrap_or(now))
         .collect();
-    let batch = submissions(items, baseline);
+    let batch: Vec<(Item, Submission)> = items
+        .into_iter()
+        .zip(skips.iter().cloned())
+        .map(|(item, skip_reason)| {
+            let delivery = None;
+            (
+                item,
+                Submission {
+                    skip_reason,
+                    delivery,
+                },
+            )
+        })
+        .collect();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut batch = batch.into_iter().peekable();
     while batch.peek().is_some() {
@@ -251,7 +276,7 @@ async fn submit(
             Ingested::New { .. } => {
                 report.0 += 1;
                 new_times.extend(dates.get(i).copied());
-                if i >= baseline {
+                if skips[i].is_none() {
                     report.2 += 1;
                 }
             }
@@ -270,6 +295,7 @@ async fn submit(
             not_modified,
         },
         new_times,
+        over_cap,
     )))
 }
 

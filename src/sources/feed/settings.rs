@@ -111,7 +111,15 @@ pub struct FeedSettings {
     /// between `min_interval` and `max_interval` (see `schedule::Schedule::adaptive_interval`);
     /// `interval` applies until something has been observed.
     pub adaptive: bool,
+    /// At most this many items never seen before are pinned per poll (after the first); the
+    /// rest are recorded as seen and skipped, never pinned later. A feed that rotates its guids
+    /// would otherwise queue a Pin for every entry on every poll.
+    pub max_new_items_per_poll: usize,
 }
+
+/// The default of `max_new_items_per_poll`: far more than an honest feed publishes between
+/// two polls, far fewer than a runaway one would queue.
+pub const DEFAULT_MAX_NEW_ITEMS_PER_POLL: usize = 50;
 
 /// The default interval between polls.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
@@ -137,6 +145,7 @@ impl Default for FeedSettings {
             image_from_page: false,
             categories: Vec::new(),
             adaptive: false,
+            max_new_items_per_poll: DEFAULT_MAX_NEW_ITEMS_PER_POLL,
         }
     }
 }
@@ -195,6 +204,14 @@ impl FeedSettings {
         }
         if self.park_after == 0 {
             problem("park_after", "must be at least 1".into());
+        }
+        if self.max_new_items_per_poll == 0 {
+            problem(
+                "max_new_items_per_poll",
+                format!(
+                    "must be at least 1 (0 would never pin anything new); the default is {DEFAULT_MAX_NEW_ITEMS_PER_POLL}"
+                ),
+            );
         }
         if self.parked_interval < self.interval {
             problem(
@@ -354,6 +371,16 @@ mod tests {
                 "sources[0].parked_interval"
             ]
         );
+    }
+
+    #[test]
+    fn max_new_items_per_poll_defaults_to_50_and_must_be_positive() {
+        let (s, _) = parse("url = \"https://example.com/f\"\nmax_new_items_per_poll = 7");
+        assert_eq!(s.map(|s| s.max_new_items_per_poll), Some(7));
+        assert_eq!(FeedSettings::default().max_new_items_per_poll, 50);
+        let (_, problems) = parse("url = \"https://example.com/f\"\nmax_new_items_per_poll = 0");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "sources[0].max_new_items_per_poll");
     }
 
     #[test]

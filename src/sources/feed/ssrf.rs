@@ -58,6 +58,10 @@ fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
     if seg[..6] == [0; 6] {
         return Some("a deprecated IPv4-compatible address");
     }
+    // IPv4-translated ::ffff:0:a.b.c.d (SIIT, RFC 7915) also reaches the embedded IPv4 address.
+    if seg[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return v4_reason(embedded_v4(seg[6], seg[7]));
+    }
     // NAT64 (64:ff9b::/96) reaches the embedded IPv4 address: judge that.
     if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         return v4_reason(embedded_v4(seg[6], seg[7]));
@@ -70,6 +74,8 @@ fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
         return v4_reason(embedded_v4(seg[1], seg[2]));
     }
     Some(match seg[0] {
+        // The rest of ::/8 is reserved by the IETF (only the forms above are in use).
+        0x0000..=0x00ff => "a reserved address",
         0xfc00..=0xfdff => "a unique local (private) address",
         0xfe80..=0xfebf => "a link-local address",
         0xfec0..=0xfeff => "a site-local address",
@@ -271,6 +277,48 @@ mod tests {
             "3fff::1",
         ] {
             assert!(reason(ip).is_some(), "{ip} should be refused");
+        }
+    }
+
+    #[test]
+    fn ipv4_embedded_in_ipv6_is_judged_by_the_ipv4_address() {
+        for ip in [
+            // IPv4-mapped, every private v4 range.
+            "::ffff:0:0",
+            "::ffff:a00:1",
+            "::ffff:ac10:1",
+            "::ffff:c0a8:101",
+            "::ffff:a9fe:a9fe",
+            "::ffff:100.64.0.1",
+            // IPv4-translated (SIIT, ::ffff:0:0:0/96).
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:10.0.0.1",
+            "::ffff:0:169.254.169.254",
+            // IPv4-compatible.
+            "::10.0.0.1",
+            "::169.254.169.254",
+            // NAT64 well-known prefix and 6to4 with a private v4 inside.
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::192.168.0.1",
+            "64:ff9b::0.0.0.0",
+            "2002:a00:1::1",
+            "2002:a9fe:a9fe::",
+            "2002:ac10:1::1",
+            // The rest of ::/8 is reserved.
+            "::1:0:0:1",
+            "0:0:0:1::1",
+            "::fffe:7f00:1",
+        ] {
+            assert!(reason(ip).is_some(), "{ip} should be refused");
+            let url = format!("http://[{ip}]/feed");
+            assert!(
+                check_url(&Url::parse(&url).expect("url"), false).is_err(),
+                "{url} should be refused before sending"
+            );
+        }
+        // The same forms around a public v4 address are public.
+        for ip in ["::ffff:0:8.8.8.8", "64:ff9b::1.1.1.1", "2002:101:101::1"] {
+            assert_eq!(reason(ip), None, "{ip} is public");
         }
     }
 

@@ -1,13 +1,18 @@
 //! Fetching a JSON document a payload refers to (a WordPress attachment for its featured image).
 //!
-//! Behind a trait so that the feed work's SSRF-guarded fetcher can be plugged in; the default
-//! is a plain reqwest client with timeouts, few redirects and a size cap.
+//! The URL comes from the payload, so a sender could aim it anywhere: the default fetcher is the
+//! feed sources' SSRF-guarded one (no loopback, private or metadata addresses unless the source
+//! sets `allow_private`, every redirect hop checked again), with a total timeout and a size cap.
+//! Behind a trait so tests can answer without a network.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
 use url::Url;
+
+use crate::sources::feed::error::{FeedError, redact};
+use crate::sources::feed::fetch::{FetchOptions, Fetcher};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -21,32 +26,41 @@ pub enum FetchError {
     TooLarge { url: String, limit: usize },
     #[error("GET {url}: response is not JSON: {reason}")]
     NotJson { url: String, reason: String },
+    /// The address guard refused the URL or a redirect (the message says which and why).
+    #[error("{0}")]
+    Blocked(String),
 }
 
 /// GETs JSON documents for payload mappers.
 #[async_trait]
 pub trait MediaFetcher: Send + Sync + 'static {
     /// The document at `url`; `Ok(None)` when the server says it does not exist (404, 410).
-    async fn get_json(&self, url: &Url) -> Result<Option<Value>, FetchError>;
+    /// Loopback and private addresses are reached only when `allow_private` (the source's
+    /// setting) is true.
+    async fn get_json(&self, url: &Url, allow_private: bool) -> Result<Option<Value>, FetchError>;
 }
 
-/// The default fetcher: reqwest with a total timeout, at most 3 redirects and a size cap.
-#[derive(Clone, Debug)]
+/// The default fetcher: the guarded feed fetcher with a total timeout and a size cap.
+#[derive(Clone)]
 pub struct HttpFetcher {
-    client: reqwest::Client,
+    fetcher: Fetcher,
+    timeout: Duration,
     max_bytes: usize,
 }
 
 impl HttpFetcher {
     pub fn new(timeout: Duration, max_bytes: usize) -> Result<Self, FetchError> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .user_agent(concat!("pinbridge/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FetchError::Client(e.to_string()))?;
-        Ok(Self { client, max_bytes })
+        Ok(Self::with_fetcher(Fetcher::new(), timeout, max_bytes))
+    }
+
+    /// Over an existing feed fetcher (sharing its connections and limits, or a test's pinned
+    /// host).
+    pub fn with_fetcher(fetcher: Fetcher, timeout: Duration, max_bytes: usize) -> Self {
+        Self {
+            fetcher,
+            timeout,
+            max_bytes,
+        }
     }
 
     /// 10 s timeout, 1 MiB cap.
@@ -57,49 +71,46 @@ impl HttpFetcher {
 
 #[async_trait]
 impl MediaFetcher for HttpFetcher {
-    async fn get_json(&self, url: &Url) -> Result<Option<Value>, FetchError> {
-        let failed = |e: reqwest::Error| FetchError::Request {
-            url: url.to_string(),
-            reason: e.without_url().to_string(),
+    async fn get_json(&self, url: &Url, allow_private: bool) -> Result<Option<Value>, FetchError> {
+        let opts = FetchOptions {
+            accept: "application/json",
+            etag: None,
+            last_modified: None,
+            timeout: self.timeout,
+            connect_timeout: self.timeout.min(Duration::from_secs(5)),
+            max_body_bytes: self.max_bytes as u64,
+            user_agent: None,
+            allow_private,
         };
-        let mut response = self
-            .client
-            .get(url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(failed)?;
-        let status = response.status();
-        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            return Err(FetchError::Status {
-                url: url.to_string(),
-                status: status.as_u16(),
-            });
-        }
-        let too_large = || FetchError::TooLarge {
-            url: url.to_string(),
-            limit: self.max_bytes,
-        };
-        if response
-            .content_length()
-            .is_some_and(|n| n > self.max_bytes as u64)
-        {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(failed)? {
-            if body.len() + chunk.len() > self.max_bytes {
-                return Err(too_large());
+        let shown = redact(url);
+        let response = match self.fetcher.get(url, &opts).await {
+            Ok(response) => response,
+            Err(FeedError::Http {
+                status: 404 | 410, ..
+            }) => return Ok(None),
+            Err(FeedError::Http { status, .. }) => {
+                return Err(FetchError::Status { url: shown, status });
             }
-            body.extend_from_slice(&chunk);
-        }
-        serde_json::from_slice(&body)
+            Err(FeedError::TooLarge { .. }) => {
+                return Err(FetchError::TooLarge {
+                    url: shown,
+                    limit: self.max_bytes,
+                });
+            }
+            Err(blocked @ FeedError::Blocked { .. }) => {
+                return Err(FetchError::Blocked(blocked.to_string()));
+            }
+            Err(other) => {
+                return Err(FetchError::Request {
+                    url: shown,
+                    reason: other.to_string(),
+                });
+            }
+        };
+        serde_json::from_slice(&response.body)
             .map(Some)
             .map_err(|e| FetchError::NotJson {
-                url: url.to_string(),
+                url: shown,
                 reason: e.to_string(),
             })
     }

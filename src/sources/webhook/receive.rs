@@ -99,7 +99,12 @@ pub async fn prepare(
         .map(&input, fetcher)
         .await
         .map_err(|e| match e {
-            MapError::Fetch(_) => Rejection::Unavailable(e.to_string()),
+            MapError::Fetch(cause) => {
+                // The sender is only told to retry: which address answered what (or was refused)
+                // is for the operator's log, not for whoever can post to this endpoint.
+                tracing::warn!(source = %hook.id, error = %cause, "webhook: featured image lookup failed, asking the sender to retry");
+                Rejection::Unavailable(FETCH_FAILED.into())
+            }
             MapError::Field(_) | MapError::MissingHeader(_) => Rejection::BadRequest(e.to_string()),
         })?;
     let horizon_ms = i64::try_from(hook.settings.delivery_horizon.as_millis()).unwrap_or(i64::MAX);
@@ -173,6 +178,9 @@ fn replay_guard(
 }
 
 const NO_IMAGE: &str = "no usable image";
+
+/// The whole answer to the sender when a lookup the payload needs failed (503).
+pub const FETCH_FAILED: &str = "featured image lookup failed; retry later";
 
 fn no_image(item: &Item) -> bool {
     item.image_url

@@ -88,9 +88,10 @@ impl Mapper {
             Preset::Woocommerce => Mapper::Woocommerce,
             Preset::Ghost => Mapper::Ghost,
             Preset::WpWebhooks => Mapper::WpWebhooks,
-            Preset::Wordpress => {
-                Mapper::Wordpress(wordpress::WordPress::new(settings.site_url.as_deref())?)
-            }
+            Preset::Wordpress => Mapper::Wordpress(wordpress::WordPress::new(
+                settings.site_url.as_deref(),
+                settings.allow_private,
+            )?),
             Preset::StandardWebhooks
             | Preset::Svix
             | Preset::Github

@@ -14,14 +14,19 @@ use crate::sources::webhook::json::At;
 #[derive(Clone, Debug)]
 pub struct WordPress {
     site: Option<Url>,
+    /// The source's `allow_private`: whether the lookup may reach loopback or private addresses.
+    allow_private: bool,
 }
 
 impl WordPress {
-    pub fn new(site_url: Option<&str>) -> Result<Self, String> {
+    pub fn new(site_url: Option<&str>, allow_private: bool) -> Result<Self, String> {
         let site = site_url
             .map(|s| Url::parse(s.trim()).map_err(|e| format!("site_url is not a URL: {e}")))
             .transpose()?;
-        Ok(Self { site })
+        Ok(Self {
+            site,
+            allow_private,
+        })
     }
 
     pub async fn map(
@@ -34,7 +39,7 @@ impl WordPress {
         if item.image_url.is_none() && skip.is_none() {
             let url = media_id.and_then(|id| self.media_url(item.link.as_deref(), id));
             if let Some(url) = url
-                && let Some(doc) = fetcher.get_json(&url).await?
+                && let Some(doc) = fetcher.get_json(&url, self.allow_private).await?
             {
                 let media = At::root(&doc);
                 item.image_url = media

@@ -149,6 +149,10 @@ pub struct WebhookSettings {
     /// the origin of the post's `link`.
     #[serde(default)]
     pub site_url: Option<String>,
+    /// WordPress: let the featured-image lookup reach loopback and private addresses (a site on
+    /// the same host or network). Off by default: the lookup URL comes from the payload.
+    #[serde(default)]
+    pub allow_private: bool,
     // ---- scheme = "generic" ----
     #[serde(default)]
     pub signature_header: Option<String>,
@@ -201,6 +205,7 @@ impl WebhookSettings {
             storefront_url: None,
             shop_domain: None,
             site_url: None,
+            allow_private: false,
             signature_header: None,
             algorithm: None,
             encoding: None,
