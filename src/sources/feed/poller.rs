@@ -252,12 +252,11 @@ async fn submit(
         .into_iter()
         .zip(skips.iter().cloned())
         .map(|(item, skip_reason)| {
-            let delivery = None;
             (
                 item,
                 Submission {
                     skip_reason,
-                    delivery,
+                    ..Submission::default()
                 },
             )
         })
