@@ -85,12 +85,10 @@ pub fn source_json(source: &SourceView, polled: &SourceState) -> Value {
     let mut json = info.json(polled);
     json["origin"] = json!(source.origin);
     json["settings"] = source.settings.clone();
-    // Feed URLs often carry a credential in their query: shown with the values redacted.
-    if let Some(url) = json["settings"].get_mut("url")
-        && let Some(text) = url.as_str()
-    {
-        *url = json!(crate::redact::url(text));
-    }
+    // The settings go out as stored, query and all: this is the authenticated interface that
+    // `pinbridge sources export` and read-modify-write clients use, and a redacted URL written
+    // back would break the feed. Human-facing views (status page, CLI listings, logs, stored
+    // errors) redact instead.
     json
 }
 

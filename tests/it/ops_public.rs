@@ -152,12 +152,20 @@ async fn urls_and_addresses_are_redacted_for_the_admin_too() {
     let server = with_private_things().await;
     let page = server.get("/").await.text().await.unwrap();
     assert!(page.contains("blog"), "the admin sees the source: {page}");
-    let sources = server.get("/api/v1/sources").await.text().await.unwrap();
-    for shown in [&page, &sources] {
-        assert!(!shown.contains("s3cr3t-query"), "{shown}");
-        assert!(!shown.contains("10.20.30.40"), "{shown}");
-        assert!(shown.contains("token=REDACTED"), "{shown}");
-    }
+    assert!(!page.contains("s3cr3t-query"), "{page}");
+    assert!(!page.contains("10.20.30.40"), "{page}");
+    assert!(page.contains("token=REDACTED"), "{page}");
+    // The API gives the admin a source's settings as stored (export and read-modify-write
+    // clients need the real URL), but its stored error is redacted there too.
+    let sources: Value = server.get("/api/v1/sources").await.json().await.unwrap();
+    let blog = sources["sources"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["id"] == "blog"))
+        .unwrap_or_else(|| panic!("the blog source is listed: {sources}"));
+    let error = blog["last_error"].as_str().unwrap_or_default();
+    assert!(!error.contains("s3cr3t-query"), "{error}");
+    assert!(!error.contains("10.20.30.40"), "{error}");
+    assert!(error.contains("token=REDACTED"), "{error}");
 }
 
 #[tokio::test]

@@ -20,8 +20,8 @@ use crate::store_conformance_edges::{
     replay_guards_expire_with_the_horizon,
 };
 mod counts;
-use counts::{counts_stay_exact_across_every_write, recent_jobs_are_the_newest_finished_first};
 use crate::store_sending::sending_records_when_the_create_went_out;
+use counts::{counts_stay_exact_across_every_write, recent_jobs_are_the_newest_finished_first};
 
 /// A store under test plus whatever must live as long as it (a temp dir, a database).
 pub struct Backend {

@@ -291,12 +291,10 @@ async fn import(api: &AdminClient, file: &Path, dry_run: bool) -> Result<(), Com
     Ok(())
 }
 
-/// Two feed addresses name the same feed (as URLs, ignoring a trailing slash). Compared with
-/// query values redacted: the admin API shows source URLs that way, so an OPML file holding
-/// the real URL still matches the source it came from.
+/// Two feed addresses name the same feed (as URLs, ignoring a trailing slash).
 fn same_url(a: &str, b: &str) -> bool {
     let normal = |u: &str| {
-        url::Url::parse(&crate::redact::url(u))
+        url::Url::parse(u)
             .map(|u| u.to_string())
             .unwrap_or_else(|_| u.to_string())
             .trim_end_matches('/')
