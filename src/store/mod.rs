@@ -179,6 +179,20 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// The state a dead job is retried in. One whose create may have been sent (a send time is
+    /// recorded) is `unknown`, so the board is searched before any create: a dead letter
+    /// reached through failed reconciles must not turn into a blind second Pin on retry.
+    pub fn revived(job: &Job, now: Millis) -> JobState {
+        if job.create_sent.is_some() {
+            JobState::Unknown {
+                since: now,
+                at: now,
+            }
+        } else {
+            JobState::Pending { run_at: now }
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             JobState::Pending { .. } => "pending",

@@ -20,7 +20,9 @@ use crate::store_conformance_edges::{
     replay_guards_expire_with_the_horizon,
 };
 mod counts;
-use crate::store_sending::sending_records_when_the_create_went_out;
+use crate::store_sending::{
+    a_revived_job_that_sent_reconciles_first, sending_records_when_the_create_went_out,
+};
 use counts::{counts_stay_exact_across_every_write, recent_jobs_are_the_newest_finished_first};
 
 /// A store under test plus whatever must live as long as it (a temp dir, a database).
@@ -68,7 +70,8 @@ macro_rules! conformance {
                 an_older_version_never_overwrites_or_pins,
                 counts_stay_exact_across_every_write,
                 recent_jobs_are_the_newest_finished_first,
-                sending_records_when_the_create_went_out);
+                sending_records_when_the_create_went_out,
+                a_revived_job_that_sent_reconciles_first);
         }
     };
     (@each $open:path; $($check:ident),+) => {

@@ -52,7 +52,8 @@ async fn counts_are_initialised_from_rows_written_before_them() {
     }
     let backend = open_postgres().await;
     let pg = store_pool(&backend).await;
-    // Back to schema 4: no counts table, no triggers, no finished index.
+    // Back to schema 4: no counts table, no triggers, no finished index (the `create_sent`
+    // column of migration 6 stays; that migration adds it only if it is missing).
     sqlx::raw_sql(
         "DROP TABLE counts; DROP TRIGGER jobs_count_rows ON jobs;
          DROP TRIGGER jobs_count_states ON jobs; DROP TRIGGER items_count_rows ON items;

@@ -55,3 +55,44 @@ pub(crate) async fn sending_records_when_the_create_went_out(store: Arc<dyn Stor
         "unchanged by the fenced write"
     );
 }
+
+/// Retrying a dead job whose create went out (dead after failed reconciles, or cancelled while
+/// unknown) must look for the Pin first: it comes back `unknown`, claimed for reconcile. A job
+/// that never sent comes back `pending` as before.
+pub(crate) async fn a_revived_job_that_sent_reconciles_first(store: Arc<dyn Store>) {
+    store
+        .ingest(&item("sent", "A"), plan(&["b"]), T0)
+        .await
+        .unwrap();
+    store
+        .ingest(&item("unsent", "B"), plan(&["b"]), T0)
+        .await
+        .unwrap();
+    let leases = store.claim(2, 1_000, T0 + 10).await.unwrap();
+    assert_eq!(leases.len(), 2);
+    for lease in &leases {
+        if lease.job.item.0 == "sent" {
+            store.sending(lease, T0 + 10_000, T0 + 20).await.unwrap();
+        }
+        store.dead(lease, "gave up", T0 + 30).await.unwrap();
+    }
+    for lease in &leases {
+        let revived = store.revive(&lease.job.id, T0 + 40).await.unwrap();
+        let expected = if lease.job.item.0 == "sent" {
+            "unknown"
+        } else {
+            "pending"
+        };
+        assert_eq!(revived.state.name(), expected, "{:?}", lease.job.item);
+    }
+    let again = store.claim(2, 1_000, T0 + 50).await.unwrap();
+    assert_eq!(again.len(), 2, "both run again");
+    for lease in again {
+        assert_eq!(
+            lease.reconcile,
+            lease.job.item.0 == "sent",
+            "only the job that sent reconciles first: {:?}",
+            lease.job.item
+        );
+    }
+}

@@ -197,14 +197,23 @@ pub(super) async fn lease_write(
 }
 
 pub(super) async fn revive(pool: &PgPool, id: &JobId, now: Millis) -> StoreResult<Job> {
-    let state = JobState::Pending { run_at: now };
+    let Some(dead) = job(pool, id).await? else {
+        return Err(StoreError::NotFound {
+            what: "job",
+            id: id.0.clone(),
+        });
+    };
+    let state = JobState::revived(&dead, now);
+    // `create_sent` only ever goes from unset to set, so the state chosen from this read stays
+    // right even if the job changes in between (the `dead` guard then makes this a no-op).
     sqlx::query(
-        "UPDATE jobs SET state = $2, state_name = 'pending', due = $3, attempts = 0, updated = $3
+        "UPDATE jobs SET state = $2, state_name = $4, due = $3, attempts = 0, updated = $3
          WHERE id = $1 AND state_name = 'dead'",
     )
     .bind(&id.0)
     .bind(json(&state))
     .bind(now)
+    .bind(state.name())
     .execute(pool)
     .await
     .map_err(io)?;

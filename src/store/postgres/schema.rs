@@ -145,7 +145,7 @@ const MIGRATIONS: &[&str] = &[
     // is sent. A job an older version may have sent (leased or unknown) gets its creation time,
     // the earliest its create can have been sent, so reconcile looks back far enough.
     r#"
-    ALTER TABLE jobs ADD COLUMN create_sent bigint;
+    ALTER TABLE jobs ADD COLUMN IF NOT EXISTS create_sent bigint;
     UPDATE jobs SET create_sent = created WHERE state_name IN ('leased', 'unknown');
     "#,
 ];

@@ -175,7 +175,7 @@ pub(crate) fn revive(inner: &Inner, id: &JobId, now: Millis) -> StoreResult<Job>
             };
             if let JobState::Dead { .. } = job.state {
                 let old = job.state.clone();
-                job.state = JobState::Pending { run_at: now };
+                job.state = JobState::revived(&job, now);
                 job.attempts = 0;
                 job.updated = now;
                 put_job(jobs, due, counts, &old, &job)?;
