@@ -49,6 +49,18 @@ pub async fn mark_over_cap(
     Ok(marked)
 }
 
+/// The warning and the counter `pinbridge_feed_items_over_cap_total` for items held back by a
+/// poll or a WebSub push (a push does not write the source's state: the poller owns it).
+pub(crate) fn report(source: &FeedSource, over_cap: usize) {
+    if over_cap == 0 {
+        return;
+    }
+    let cap = source.settings().max_new_items_per_poll;
+    tracing::warn!(source = %source.id(), cap, skipped = over_cap, "more new items than max_new_items_per_poll: the rest were recorded as seen and not pinned");
+    metrics::counter!("pinbridge_feed_items_over_cap_total", "source" => source.id().0.clone())
+        .increment(over_cap as u64);
+}
+
 /// Says so when a poll held new items back: a warning, the counter
 /// `pinbridge_feed_items_over_cap_total`, and a note in the source's state that the next poll
 /// within the cap clears.
@@ -57,10 +69,8 @@ pub(crate) fn note(source: &FeedSource, state: &mut SourceState, over_cap: usize
         state.extra.remove(EXTRA_KEY);
         return;
     }
+    report(source, over_cap);
     let cap = source.settings().max_new_items_per_poll;
-    tracing::warn!(source = %source.id(), cap, skipped = over_cap, "more new items than max_new_items_per_poll: the rest were recorded as seen and not pinned");
-    metrics::counter!("pinbridge_feed_items_over_cap_total", "source" => source.id().0.clone())
-        .increment(over_cap as u64);
     state.extra.insert(
         EXTRA_KEY.into(),
         format!(

@@ -229,16 +229,9 @@ async fn submit(
     } else {
         baseline_count(source.settings().backfill, total)
     };
-    let mut skips: Vec<Option<String>> = (0..total)
-        .map(|i| (i < baseline).then(|| BASELINE_REASON.to_string()))
-        .collect();
-    // First contact is the backfill policy's; every later poll is capped.
-    let over_cap = if state.baselined {
-        let cap = source.settings().max_new_items_per_poll;
-        super::cap::mark_over_cap(ingest.store().as_ref(), &items, &mut skips, cap).await?
-    } else {
-        0
-    };
+    let mut skips = baseline_skips(total, baseline);
+    let over_cap =
+        cap_new_items(source, ingest.store().as_ref(), state, &items, &mut skips).await?;
     tokio::select! {
         _ = shutdown.cancelled() => return Ok(None),
         filled = fill_page_images(source, ingest.store().as_ref(), &mut items, baseline) => filled?,
@@ -248,19 +241,7 @@ async fn submit(
         .iter()
         .map(|item| item.published_ms.unwrap_or(now))
         .collect();
-    let batch: Vec<(Item, Submission)> = items
-        .into_iter()
-        .zip(skips.iter().cloned())
-        .map(|(item, skip_reason)| {
-            (
-                item,
-                Submission {
-                    skip_reason,
-                    ..Submission::default()
-                },
-            )
-        })
-        .collect();
+    let batch = submissions(items, skips.clone());
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut batch = batch.into_iter().peekable();
     while batch.peek().is_some() {
@@ -301,22 +282,45 @@ async fn submit(
 /// How many of `total` items (oldest first) are recorded as baseline on first contact.
 /// The items of one poll (or push) ready for ingest: the first `baseline` recorded as seen at
 /// first contact, the rest to pin.
-pub fn submissions(items: Vec<Item>, baseline: usize) -> Vec<(Item, Submission)> {
+/// The ingest batch of a poll or a WebSub push: each item with its skip reason (from
+/// [`baseline_skips`] and [`cap_new_items`]).
+pub fn submissions(items: Vec<Item>, skips: Vec<Option<String>>) -> Vec<(Item, Submission)> {
     items
         .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let skip_reason = (i < baseline).then(|| BASELINE_REASON.to_string());
+        .zip(skips)
+        .map(|(item, skip_reason)| {
             (
                 item,
                 Submission {
                     skip_reason,
-                    delivery: None,
                     ..Submission::default()
                 },
             )
         })
         .collect()
+}
+
+/// On first contact the oldest `baseline` items are recorded as seen, not pinned.
+pub fn baseline_skips(total: usize, baseline: usize) -> Vec<Option<String>> {
+    (0..total)
+        .map(|i| (i < baseline).then(|| BASELINE_REASON.to_string()))
+        .collect()
+}
+
+/// After first contact (which is the backfill policy's), at most `max_new_items_per_poll` new
+/// items of one poll or push are pinned; the rest are marked skipped. Returns how many.
+pub async fn cap_new_items(
+    source: &FeedSource,
+    store: &dyn crate::store::Store,
+    state: &SourceState,
+    items: &[Item],
+    skips: &mut [Option<String>],
+) -> Result<usize, crate::store::StoreError> {
+    if !state.baselined {
+        return Ok(0);
+    }
+    let cap = source.settings().max_new_items_per_poll;
+    super::cap::mark_over_cap(store, items, skips, cap).await
 }
 
 pub fn baseline_count(backfill: Backfill, total: usize) -> usize {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,7 +28,7 @@ use crate::item::{Item, SourceId};
 use crate::sources::feed::images::MinSize;
 use crate::sources::feed::page::fill_page_images;
 use crate::sources::feed::parse::parse_feed;
-use crate::sources::feed::poller::{baseline_count, submissions};
+use crate::sources::feed::poller::{baseline_count, baseline_skips, cap_new_items, submissions};
 
 /// The longest lease recorded, whatever the hub says: the spec suggests about 10 days, and a
 /// longer one would stop renewals (and with them any chance to notice a lost subscription).
@@ -47,6 +47,18 @@ pub fn router(websub: Arc<WebSub>) -> Router {
         )
         .layer(DefaultBodyLimit::max(limit))
         .with_state(websub)
+}
+
+/// Whether reading a body failed because it was longer than the limit (not a broken connection).
+fn is_over_limit(err: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 fn answer(status: StatusCode, text: impl Into<String>) -> Response {
@@ -181,9 +193,9 @@ async fn content(
     State(websub): State<Arc<WebSub>>,
     Path((id, token)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    match content_inner(&websub, &id, Some(&token), &headers, &body).await {
+    match content_inner(&websub, &id, Some(&token), &headers, body).await {
         Ok(r) => r,
         Err(e) => failed(e),
     }
@@ -194,9 +206,9 @@ async fn legacy_content(
     State(websub): State<Arc<WebSub>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    match content_inner(&websub, &id, None, &headers, &body).await {
+    match content_inner(&websub, &id, None, &headers, body).await {
         Ok(r) => r,
         Err(e) => failed(e),
     }
@@ -207,7 +219,7 @@ async fn content_inner(
     id: &str,
     token: Option<&str>,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Body,
 ) -> Result<Response, WebSubError> {
     let entry = websub.entry(id)?;
     let source = entry.source.clone();
@@ -230,18 +242,31 @@ async fn content_inner(
     let Some(secret) = &sub.secret else {
         return Ok(answer(StatusCode::GONE, "no active subscription"));
     };
+    // The body is read only now, for a subscription this callback really addresses, and only
+    // up to the source's own limit: an unknown id or a guessed token costs no buffered body.
+    let limit = usize::try_from(source.settings().max_body_bytes).unwrap_or(usize::MAX);
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(e) if is_over_limit(&e) => {
+            return Ok(answer(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the pushed body is larger than the source's max_body_bytes",
+            ));
+        }
+        Err(_) => {
+            return Ok(answer(
+                StatusCode::BAD_REQUEST,
+                "the body could not be read",
+            ));
+        }
+    };
+    let body = &body;
     let signature = headers.get("x-hub-signature").and_then(|v| v.to_str().ok());
     use secrecy::ExposeSecret;
     if let Err(problem) = signature::verify(signature, body, secret.expose_secret().as_bytes()) {
         // The spec: a mismatch is acknowledged (so a forger learns nothing) and ignored.
         tracing::warn!(source = %source.id(), %problem, "WebSub push ignored");
         return Ok(answer(StatusCode::ACCEPTED, "ignored"));
-    }
-    if body.len() as u64 > source.settings().max_body_bytes {
-        return Ok(answer(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the pushed body is larger than the source's max_body_bytes",
-        ));
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -284,7 +309,11 @@ async fn content_inner(
     };
     fill_page_images(&source, store.as_ref(), &mut items, baseline).await?;
     let total = items.len();
-    let batch = submissions(items, baseline);
+    // A push is capped like a poll: a publisher rotating ids must not queue a Pin per push item.
+    let mut skips = baseline_skips(total, baseline);
+    let over_cap = cap_new_items(&source, store.as_ref(), &state, &items, &mut skips).await?;
+    crate::sources::feed::cap::report(&source, over_cap);
+    let batch = submissions(items, skips);
     let outcomes = if batch.is_empty() {
         Vec::new()
     } else {
