@@ -28,7 +28,8 @@ static URL_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 static TOKEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[0-9A-Za-z:.%\[\]]+").expect("a valid token pattern"));
 
-/// `raw` with every query value and any password replaced by [`REDACTED`]. Text that is not
+/// `raw` with every query value and any password (or a lone user name, usually a key)
+/// replaced by [`REDACTED`]. Text that is not
 /// an absolute URL is returned with the URLs inside it redacted (see [`text`]).
 pub fn url(raw: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(raw) else {
@@ -36,6 +37,9 @@ pub fn url(raw: &str) -> String {
     };
     if parsed.password().is_some() {
         let _ = parsed.set_password(Some(REDACTED));
+    } else if !parsed.username().is_empty() {
+        // A user name without a password is usually an API key (`https://KEY@host/`).
+        let _ = parsed.set_username(REDACTED);
     }
     if let Some(query) = parsed.query() {
         // Rebuilt by hand rather than with `query_pairs_mut`, which would percent-encode the
@@ -51,6 +55,18 @@ pub fn url(raw: &str) -> String {
         parsed.set_query(Some(&hidden.join("&")));
     }
     parsed.to_string()
+}
+
+/// A request path for the log: a WebSub callback's token (`/websub/{source}/{token}`) is a
+/// capability, so whoever reads the logs must not learn it.
+pub fn callback_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path
+        .strip_prefix("/websub/")
+        .and_then(|rest| rest.split_once('/'))
+    {
+        Some((source, _token)) => format!("/websub/{source}/{REDACTED}").into(),
+        None => path.into(),
+    }
 }
 
 /// `message` with every URL in it passed through [`url`].
@@ -110,6 +126,16 @@ mod tests {
         assert_eq!(
             url("https://user:pw@shop.example/f"),
             "https://user:REDACTED@shop.example/f"
+        );
+        assert_eq!(
+            callback_path("/websub/blog/abc123"),
+            "/websub/blog/REDACTED"
+        );
+        assert_eq!(callback_path("/websub/blog"), "/websub/blog");
+        assert_eq!(callback_path("/hooks/shop"), "/hooks/shop");
+        assert_eq!(
+            url("https://sk_live_123@shop.example/f"),
+            "https://REDACTED@shop.example/f"
         );
         assert_eq!(
             url("https://shop.example/feed.xml"),

@@ -214,7 +214,8 @@ fn layered(router: Router) -> Router {
             .get(&REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-");
-        tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        let path = crate::redact::callback_path(request.uri().path());
+        tracing::info_span!("http", method = %request.method(), path = %path, request_id = %id)
     });
     router
         // Outermost first: id set, secrets hidden, then traced, id echoed in the answer.

@@ -99,14 +99,17 @@ async fn a_password_in_the_feed_url_never_reaches_the_error() {
     let src = source("s", &format!("http://reader:hunter2@{addr}/feed"), |s| {
         s.allow_private = false
     });
-    assert_eq!(src.display_url(), format!("http://reader:***@{addr}/feed"));
+    assert_eq!(
+        src.display_url(),
+        format!("http://reader:REDACTED@{addr}/feed")
+    );
     let err = src
         .poll_once(&SourceState::default())
         .await
         .expect_err("refused");
     let text = err.to_string();
     assert!(!text.contains("hunter2"), "{text}");
-    assert!(text.contains("reader:***@"), "{text}");
+    assert!(text.contains("reader:REDACTED@"), "{text}");
     // Network failures too (nothing listens on port 9 of this loopback address).
     let err = source("s", "http://reader:hunter2@127.0.0.1:9/feed", |_| {})
         .poll_once(&SourceState::default())

@@ -65,17 +65,10 @@ fn reason_suffix(status: &u16) -> String {
     }
 }
 
-/// `url` for messages and logs: a password in it (`https://user:secret@host/feed`, common for
-/// private feeds) is replaced by `***`.
+/// `url` for messages and logs: credentials and query values (`?token=…`, common for private
+/// feeds) hidden, as everywhere pinbridge shows a URL.
 pub fn redact(url: &url::Url) -> String {
-    if url.password().is_some() {
-        let mut shown = url.clone();
-        // Only fails for URLs that cannot have credentials, which this one has.
-        if shown.set_password(Some("***")).is_ok() {
-            return shown.to_string();
-        }
-    }
-    url.to_string()
+    crate::redact::url(url.as_str())
 }
 
 /// The readable reason inside a reqwest error: the innermost I/O error when there is one

@@ -81,7 +81,7 @@ impl FeedSource {
         &self.url
     }
 
-    /// The URL for messages and logs, with any password replaced by `***`.
+    /// The URL for messages and logs, credentials and query values hidden.
     pub fn display_url(&self) -> String {
         error::redact(&self.url)
     }
