@@ -103,7 +103,7 @@ async fn the_status_page_lists_failures_and_retries_one_after_sign_in() {
 #[tokio::test]
 async fn the_status_page_shows_the_newest_pins_first() {
     use crate::ops_support::{T0, item, plan};
-    let server = start(&["main"], false).await;
+    let server = start(&["main"], true).await;
     let batch = (0..25)
         .map(|i| (item("blog", &format!("k{i:02}")), plan("Board")))
         .collect();
@@ -136,7 +136,7 @@ async fn the_status_page_shows_the_newest_pins_first() {
 
 #[tokio::test]
 async fn a_job_waiting_to_reconcile_says_why_on_the_status_page() {
-    let server = start(&["main"], false).await;
+    let server = start(&["main"], true).await;
     let id = server.job_ending("u", None, None).await;
     let job = server
         .store

@@ -137,6 +137,8 @@ async fn a_webhook_while_the_store_is_poisoned_gets_503_and_readiness_says_why()
     let clock: SharedClock = Arc::new(h.clock.clone());
     let mut state = pinbridge::http::HttpState::new(h.store.clone(), clock);
     state.accounts = Arc::new(vec!["main".to_string()]);
+    // Readiness details (the reasons) are shown without a token on the admin listener.
+    state.listener = pinbridge::http::Listener::Admin;
     let (base, _stop) = serve(pinbridge::http::router(state, axum::Router::new())).await;
     assert_eq!(readyz(&base).await.0, 200);
 
