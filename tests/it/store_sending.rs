@@ -60,10 +60,8 @@ pub(crate) async fn sending_records_when_the_create_went_out(store: Arc<dyn Stor
 /// unknown) must look for the Pin first: it comes back `unknown`, claimed for reconcile. A job
 /// that never sent comes back `pending` as before.
 pub(crate) async fn a_revived_job_that_sent_reconciles_first(store: Arc<dyn Store>) {
-    store
-        .ingest(&item("sent", "A"), plan(&["b"]), T0)
-        .await
-        .unwrap();
+    let sent = item("sent", "A");
+    store.ingest(&sent, plan(&["b"]), T0).await.unwrap();
     store
         .ingest(&item("unsent", "B"), plan(&["b"]), T0)
         .await
@@ -71,14 +69,14 @@ pub(crate) async fn a_revived_job_that_sent_reconciles_first(store: Arc<dyn Stor
     let leases = store.claim(2, 1_000, T0 + 10).await.unwrap();
     assert_eq!(leases.len(), 2);
     for lease in &leases {
-        if lease.job.item.0 == "sent" {
+        if lease.job.item == sent.key {
             store.sending(lease, T0 + 10_000, T0 + 20).await.unwrap();
         }
         store.dead(lease, "gave up", T0 + 30).await.unwrap();
     }
     for lease in &leases {
         let revived = store.revive(&lease.job.id, T0 + 40).await.unwrap();
-        let expected = if lease.job.item.0 == "sent" {
+        let expected = if lease.job.item == sent.key {
             "unknown"
         } else {
             "pending"
@@ -87,10 +85,11 @@ pub(crate) async fn a_revived_job_that_sent_reconciles_first(store: Arc<dyn Stor
     }
     let again = store.claim(2, 1_000, T0 + 50).await.unwrap();
     assert_eq!(again.len(), 2, "both run again");
+    assert_eq!(again.iter().filter(|l| l.reconcile).count(), 1);
     for lease in again {
         assert_eq!(
             lease.reconcile,
-            lease.job.item.0 == "sent",
+            lease.job.item == sent.key,
             "only the job that sent reconciles first: {:?}",
             lease.job.item
         );
