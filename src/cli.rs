@@ -1,4 +1,4 @@
-//! The command line (design §5). `pinbridge --help` lists the commands.
+//! The command line. `pinbridge --help` lists the commands.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

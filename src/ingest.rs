@@ -1,4 +1,4 @@
-//! The one door from sources to the store (design §1).
+//! The one door from sources to the store.
 //!
 //! Sources hand normalized [`Item`]s to an [`Ingest`] handle. It matches them against the
 //! routes, decides whether they can become Pins at all (an item without an image is recorded as

@@ -1,7 +1,7 @@
 //! `Item`: the one shape every source produces, and the small newtypes around it.
 //!
 //! A source (feed, shop, webhook) turns whatever it read into `Item`s. Nothing else crosses from
-//! the sources to the sync engine (design §1), so this is the contract between the two halves.
+//! the sources to the sync engine, so this is the contract between the two halves.
 
 use std::collections::BTreeMap;
 use std::fmt;

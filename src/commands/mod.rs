@@ -1,4 +1,4 @@
-//! The commands of design §5, one file each. `main.rs` only parses and dispatches.
+//! The commands, one file each. `main.rs` only parses and dispatches.
 
 pub mod auth;
 mod check;

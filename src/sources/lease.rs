@@ -1,4 +1,4 @@
-//! One replica polls a source at a time (issue 7).
+//! One replica polls a source at a time.
 //!
 //! Feed and shop pollers run every poll under the source's lease in the store: take it, read
 //! the schedule again under it (another replica may just have polled), poll, save the state,

@@ -1,4 +1,4 @@
-//! The store: what pinbridge remembers, behind one semantic trait (design §3).
+//! The store: what pinbridge remembers, behind one semantic trait.
 //!
 //! It is not a key-value bag: `ingest` dedups an item and queues its outbox jobs in one durable
 //! transaction, and the job methods implement the lease state machine
@@ -299,7 +299,7 @@ pub struct AccountState {
 /// A change to an account's record, applied atomically by `update_account_state`. It may run
 /// more than once (a backend may retry its transaction), so it must only depend on its input.
 pub type AccountUpdate = Box<dyn Fn(&mut AccountState) + Send + Sync>;
-/// An account's quota as several replicas share it (issue 7): the rate-limit block and the
+/// An account's quota as several replicas share it: the rate-limit block and the
 /// daily Pin count, read from the store before each create.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountQuota {
@@ -382,7 +382,7 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The semantic store contract (design §3). All methods are durable when they return `Ok`.
+/// The semantic store contract. All methods are durable when they return `Ok`.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Dedup `item` by `(source, key)` and, in one transaction, record it and queue the plan's
@@ -521,7 +521,7 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
-    // --- Pacing (issue 5 §7): per-board spacing and one Pin per link per board. The rules are
+    // --- Pacing: per-board spacing and one Pin per link per board. The rules are
     // in `pacing.rs`; each backend applies them in one transaction. The defaults are "no
     // pacing" for test doubles and wrappers; both real backends override every one of them
     // (checked by the conformance suite). ---
@@ -577,7 +577,7 @@ pub trait Store: Send + Sync + 'static {
         self.complete(lease, pin_id, now).await
     }
 
-    // ---- Replicas (issue 7): coordination between processes that share one store. ----
+    // ---- Replicas: coordination between processes that share one store. ----
 
     /// Whether several pinbridge processes may share this store (PostgreSQL). The engine then
     /// takes write slots, daily counts and rate-limit blocks through the store, not only in
@@ -625,7 +625,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// The account's shared block and daily count.
     async fn account_quota(&self, account: &str) -> StoreResult<AccountQuota>;
-    // --- Live configuration (issue 8): sources, routes and pause overrides made through the
+    // --- Live configuration: sources, routes and pause overrides made through the
     // admin API, merged with the config file at start and on every reload. Defaults keep test
     // doubles compiling; both real backends implement all three.
 

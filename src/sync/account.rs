@@ -144,7 +144,7 @@ impl AccountRuntime {
         self.daily_cap
     }
 
-    /// Take the day's count as the shared store has it (issue 7: other replicas count too).
+    /// Take the day's count as the shared store has it (other replicas count too).
     pub fn observe_day(&self, day: i64, sent: u32) {
         let mut today = self.today.lock().unwrap_or_else(|p| p.into_inner());
         if day > today.day || (day == today.day && sent > today.sent) {

@@ -1,4 +1,4 @@
-//! An account's quota when several replicas share the store (issue 7).
+//! An account's quota when several replicas share the store.
 //!
 //! Alone, a process paces its writes with its own token bucket and keeps the daily count and
 //! rate-limit block in memory (restored from the store at start). With a shared store

@@ -1,4 +1,4 @@
-//! Routes: which boards an item goes to (design §4).
+//! Routes: which boards an item goes to.
 //!
 //! A route names a source (or `*`), an account, a board and optionally a section, and may
 //! narrow itself with `when`: a category/tag, or a regex on the title or link. One item can

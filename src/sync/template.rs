@@ -1,5 +1,5 @@
 //! Pin fields from item fields: minijinja templates per route, HTML stripped, cut to the API's
-//! limits on a character boundary (design §4).
+//! limits on a character boundary.
 
 use std::collections::BTreeMap;
 

@@ -132,7 +132,7 @@ fn api() -> Api {
             handlers::retry_all_dead,
         )
         .add(Method::GET, "/stats", handlers::stats)
-        // Live configuration (issue 8).
+        // Live configuration.
         .add(Method::POST, "/sources", live::create_source)
         .add(Method::POST, "/sources/import", live::import_sources)
         .add(Method::PUT, "/sources/{id}", live::replace_source)

@@ -3,7 +3,7 @@
 //!   Content-Type `charset`, then UTF-8 if valid, else Windows-1252 as browsers do), and the
 //!   declaration is rewritten to say UTF-8 so nothing decodes it twice;
 //! - an `<rss>` root without a version (or with one feed-rs does not know) is read as RSS 2.0
-//!   (feed-rs rejects it: feed-rs issue #275);
+//!   (feed-rs rejects it: reported to feed-rs as #275);
 //! - JSON Feed items with numeric ids and feeds without a title (both common, both fatal in
 //!   feed-rs) are repaired.
 //!

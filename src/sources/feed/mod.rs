@@ -1,5 +1,5 @@
 //! RSS / Atom / JSON Feed sources: poll a feed politely, turn its entries into `Item`s with
-//! stable dedup keys, and hand them to `ingest` (design §1, reference/feeds.md).
+//! stable dedup keys, and hand them to `ingest`.
 //!
 //! `FeedSource` is one configured feed (fetch + parse, no store access); `poller::run` is its
 //! task (schedule, backfill, state); `poller::poll_now` is the dry run behind `pinbridge poll`.

@@ -1,7 +1,7 @@
 //! Parsing a fetched feed with feed-rs and turning its entries into `Item`s with pinbridge's
 //! own dedup keys.
 //!
-//! Key order (design §6, Miniflux's rules): guid / Atom id / JSON id → link → image URL → a hash
+//! Key order (Miniflux's rules): guid / Atom id / JSON id → link → image URL → a hash
 //! of title + content. feed-rs invents an id when an entry has none (a hash of link + title, or a
 //! random UUID when there is no link either), which must never become a dedup key: a UUID
 //! changes on every parse and pins the item again each poll, and a title edit changes the hash.

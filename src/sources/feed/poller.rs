@@ -59,7 +59,7 @@ pub async fn run(source: FeedSource, ingest: Ingest, shutdown: CancellationToken
         if sleep_or_cancel(Duration::from_millis(wait as u64), &shutdown).await {
             break;
         }
-        // Under the source's lease: one replica polls it at a time (issue 7).
+        // Under the source's lease: one replica polls it at a time.
         let (src, ing) = (&source, &ingest);
         let report = match lease
             .turn(&ingest, source.id(), &shutdown, move |token| async move {

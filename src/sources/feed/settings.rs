@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 use crate::config::ConfigProblem;
 use crate::config::serde_util::join;
 
-/// What to do with the items a feed already has when pinbridge first sees it (design §4).
+/// What to do with the items a feed already has when pinbridge first sees it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Backfill {
     /// Record them as seen, pin none (the default: no flood on first contact).

@@ -1,5 +1,5 @@
 //! Etsy's request budget: 10 requests a second and 10,000 in a sliding 24 hours per API key by
-//! default (reference/feeds.md §4.1). Every Etsy source using one key shares one [`Budget`], so
+//! default. Every Etsy source using one key shares one [`Budget`], so
 //! ten shops on one key together stay within the key's limits.
 //!
 //! The per-second limit waits; the daily one refuses (the poll fails and is retried after the

@@ -1,6 +1,6 @@
 //! A shop's task: wait for its time, read the shop, hand the items to `ingest` in one durable
 //! batch, and only then advance its state. First contact applies the backfill policy, as for
-//! feeds (design §4); errors back off and park like a feed's.
+//! feeds; errors back off and park like a feed's.
 
 use std::time::Duration;
 
@@ -40,7 +40,7 @@ pub async fn run(source: ShopSource, ingest: Ingest, shutdown: CancellationToken
         if sleep_or_cancel(wait, &shutdown).await {
             break;
         }
-        // Under the source's lease: one replica polls it at a time (issue 7).
+        // Under the source's lease: one replica polls it at a time.
         let (src, ing) = (&source, &ingest);
         let report = match lease
             .turn(&ingest, source.id(), &shutdown, move |token| async move {

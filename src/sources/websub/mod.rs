@@ -1,4 +1,4 @@
-//! WebSub push for feed sources (W3C WebSub, reference/feeds.md §5).
+//! WebSub push for feed sources (W3C WebSub).
 //!
 //! When `server.public_url` is set, a feed that advertises a hub is subscribed to
 //! (`subscribe.rs`); the hub's verification of intent and its signed pushes arrive at

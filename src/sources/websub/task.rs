@@ -62,7 +62,7 @@ pub async fn run(
         }
         let now = ingest.now_ms();
         if poll_at <= now {
-            // Under the source's lease: one replica polls it at a time (issue 7).
+            // Under the source's lease: one replica polls it at a time.
             let (src, ing) = (&source, &ingest);
             let report = match lease
                 .turn(&ingest, &id, &shutdown, move |token| async move {

@@ -1,4 +1,4 @@
-//! Replica coordination (issue 7): source leases and each account's shared quota. Every
+//! Replica coordination: source leases and each account's shared quota. Every
 //! decision is one statement on one row (`INSERT … ON CONFLICT DO UPDATE … WHERE`), so two
 //! replicas racing for the same lease or slot are ordered by the row lock, never both granted.
 

@@ -279,7 +279,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    // --- Pacing (issue 5 §7) ---
+    // --- Pacing ---
 
     async fn reserve_board_slot(
         &self,
@@ -317,7 +317,7 @@ impl Store for PgStore {
         pacing::complete_pin(&self.pool, lease, pin_id, record, now).await
     }
 
-    // Replicas (issue 7): see `coord.rs`.
+    // Replicas: see `coord.rs`.
 
     fn shared(&self) -> bool {
         true

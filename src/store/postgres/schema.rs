@@ -48,7 +48,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX deliveries_keep ON deliveries (keep_until);
     "#,
-    // 2 (replicas, issue 7): who polls each source, and each account's quota shared by every
+    // 2 (replicas): who polls each source, and each account's quota shared by every
     // replica (next write slot, rate-limit block, daily count), each updated in one statement.
     r#"
     CREATE TABLE source_leases (
@@ -65,7 +65,7 @@ const MIGRATIONS: &[&str] = &[
         day_pins      int    NOT NULL DEFAULT 0
     );
     "#,
-    // 3 (live configuration, issue 8): sources, routes and pause overrides made through the API.
+    // 3 (live configuration): sources, routes and pause overrides made through the API.
     r#"
     CREATE TABLE config_records (
         kind text NOT NULL,
@@ -74,7 +74,7 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, id)
     );
     "#,
-    // 4 (pacing, issue 5): per-board spacing record, and the link index (one Pin per link per board).
+    // 4 (pacing): per-board spacing record, and the link index (one Pin per link per board).
     r#"
     CREATE TABLE board_pace (
         account text  NOT NULL,

@@ -3,7 +3,7 @@
 //! A writer finishes its sled write, takes a ticket (`note_write`), and waits for a flush that
 //! started after the ticket was taken. The flusher snapshots the ticket counter, calls sled's
 //! `flush()` and then `sync_all()` on the data files (sled's `flush()` ends in `sync_file_range`,
-//! which survives a killed process but not power loss, design §3), and wakes every waiter whose
+//! which survives a killed process but not power loss), and wakes every waiter whose
 //! ticket the snapshot covers. Writers arriving during a flush are served together by the next
 //! one, so N concurrent writers cost far fewer than N flushes. `flush_async()` is never used: with
 //! seven or more concurrent awaiters it hangs sled 0.34.7 (sled #1308).

@@ -1,4 +1,4 @@
-//! Replica coordination (issue 7) for the embedded store: source leases, write slots, daily
+//! Replica coordination for the embedded store: source leases, write slots, daily
 //! counts and blocks, kept in memory.
 //!
 //! sled is opened by one process at a time, so there is nobody to coordinate with across

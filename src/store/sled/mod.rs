@@ -46,7 +46,7 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SledOptions {
-    /// sled's page cache size. sled's resident memory runs well above it (design §3), so it is
+    /// sled's page cache size. sled's resident memory runs well above it, so it is
     /// small by default (64 MiB) instead of sled's 1 GiB.
     pub cache_capacity_bytes: u64,
     /// Runs before every fsync and may fail it: tests inject disk errors with it.
@@ -91,7 +91,7 @@ pub(crate) struct Inner {
     batcher: Batcher,
     closed: AtomicBool,
     path: PathBuf,
-    /// Source leases and shared quotas (issue 7), in memory: one process per sled store.
+    /// Source leases and shared quotas, in memory: one process per sled store.
     pub(crate) coord: coord::Coordination,
 }
 

@@ -297,7 +297,7 @@ impl Store for SledStore {
             .map_err(|e| StoreError::Io(format!("stopping the store flusher failed: {e}")))
     }
 
-    // --- Pacing (issue 5 §7) ---
+    // --- Pacing ---
 
     async fn reserve_board_slot(
         &self,
@@ -353,7 +353,7 @@ impl Store for SledStore {
         .await
     }
 
-    // Replicas (issue 7): in memory, see `coord.rs`.
+    // Replicas: in memory, see `coord.rs`.
 
     async fn try_lease_source(
         &self,

@@ -20,7 +20,7 @@ pub const DELIVERIES: &str = "deliveries";
 pub const DELIVERIES_BY_TIME: &str = "deliveries_by_time";
 pub const META: &str = "meta";
 pub const QUARANTINE: &str = "quarantine";
-/// Runtime configuration records (live configuration, issue 8).
+/// Runtime configuration records (live configuration).
 pub const CONFIG_RECORDS: &str = "config_records";
 pub const BOARD_PACE: &str = "board_pace";
 pub const LINKS: &str = "links";
