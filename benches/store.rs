@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
-use pinbridge::store::{IngestPlan, Ingested, Store, Target};
+use pinbridge::store::{IngestPlan, Ingested, Target};
 
 fn item(n: usize) -> Item {
     let mut item = Item::new(

@@ -4,17 +4,19 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::Router;
 use pinbridge::clock::ManualClock;
 use pinbridge::ingest::{Ingest, IngestConfig};
-use pinbridge::item::{DedupKey, Fingerprint, Item, SourceId};
+use pinbridge::item::SourceId;
 use pinbridge::sources::feed::{FeedSettings, FeedSource, Fetcher};
 use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::*;
 use pinbridge::sync::route::{RouteRule, Routes, When};
+
+mod mem_store;
+pub use mem_store::{MemStore, Recorded};
 
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/feeds/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -120,217 +122,5 @@ impl Sled {
             .source_state(&SourceId::new(source))
             .await
             .expect("state")
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct Recorded {
-    pub item: Item,
-    pub fingerprint: Fingerprint,
-    pub skip_reason: Option<String>,
-    pub jobs: usize,
-}
-
-/// In-memory store: ingest dedups by (source, key) and remembers the plan; source state is kept.
-#[derive(Default)]
-pub struct MemStore {
-    pub items: Mutex<Vec<((SourceId, DedupKey), Recorded)>>,
-    pub states: Mutex<HashMap<SourceId, SourceState>>,
-    /// Number of ingest_many calls (one per poll that had items).
-    pub batches: Mutex<usize>,
-}
-
-impl MemStore {
-    pub fn recorded(&self) -> Vec<Recorded> {
-        self.items
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, r)| r.clone())
-            .collect()
-    }
-    fn ingest_one(&self, item: &Item, plan: IngestPlan) -> Ingested {
-        let mut items = self.items.lock().unwrap();
-        let key = (item.source.clone(), item.key.clone());
-        if let Some((_, known)) = items.iter_mut().find(|(k, _)| *k == key) {
-            if known.fingerprint == item.fingerprint() {
-                return Ingested::Duplicate;
-            }
-            known.item = item.clone();
-            known.fingerprint = item.fingerprint();
-            return Ingested::Changed { jobs: 0 };
-        }
-        let jobs = if plan.skip_reason.is_some() {
-            0
-        } else {
-            plan.targets.len()
-        };
-        items.push((
-            key,
-            Recorded {
-                item: item.clone(),
-                fingerprint: item.fingerprint(),
-                skip_reason: plan.skip_reason,
-                jobs,
-            },
-        ));
-        Ingested::New { jobs }
-    }
-}
-
-fn unsupported<T>() -> StoreResult<T> {
-    Err(StoreError::Io(
-        "not supported by the feed tests' store".into(),
-    ))
-}
-
-#[async_trait]
-impl Store for MemStore {
-    async fn ingest(&self, item: &Item, plan: IngestPlan, _now: Millis) -> StoreResult<Ingested> {
-        Ok(self.ingest_one(item, plan))
-    }
-    async fn ingest_many(
-        &self,
-        batch: Vec<(Item, IngestPlan)>,
-        _now: Millis,
-    ) -> StoreResult<Vec<Ingested>> {
-        *self.batches.lock().unwrap() += 1;
-        Ok(batch
-            .into_iter()
-            .map(|(item, plan)| self.ingest_one(&item, plan))
-            .collect())
-    }
-    async fn claim(&self, _: usize, _: i64, _: Millis) -> StoreResult<Vec<Lease>> {
-        unsupported()
-    }
-    async fn extend(&self, _: &Lease, _: Millis) -> StoreResult<LeaseOutcome> {
-        unsupported()
-    }
-    async fn complete(&self, _: &Lease, _: &str, _: Millis) -> StoreResult<LeaseOutcome> {
-        unsupported()
-    }
-    async fn retry(
-        &self,
-        _: &Lease,
-        _: Millis,
-        _: &str,
-        _: Attempt,
-        _: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        unsupported()
-    }
-    async fn mark_unknown(
-        &self,
-        _: &Lease,
-        _: &str,
-        _: Millis,
-        _: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        unsupported()
-    }
-    async fn dead(&self, _: &Lease, _: &str, _: Millis) -> StoreResult<LeaseOutcome> {
-        unsupported()
-    }
-    async fn revive(&self, _: &JobId, _: Millis) -> StoreResult<Job> {
-        unsupported()
-    }
-    async fn job(&self, _: &JobId) -> StoreResult<Option<Job>> {
-        unsupported()
-    }
-    async fn jobs(&self, _: JobFilter) -> StoreResult<Vec<Job>> {
-        unsupported()
-    }
-    async fn item_jobs(&self, _: &SourceId, _: &DedupKey) -> StoreResult<Vec<Job>> {
-        unsupported()
-    }
-    async fn item(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Option<StoredItem>> {
-        let items = self.items.lock().unwrap();
-        Ok(items
-            .iter()
-            .find(|((s, k), _)| s == source && k == key)
-            .map(|(_, r)| StoredItem {
-                item: r.item.clone(),
-                fingerprint: r.fingerprint,
-                first_seen: 0,
-                last_seen: 0,
-                changes: 0,
-                disposition: match &r.skip_reason {
-                    Some(reason) => ItemDisposition::Skipped {
-                        reason: reason.clone(),
-                    },
-                    None => ItemDisposition::Queued,
-                },
-            }))
-    }
-    async fn items(&self, _: ItemFilter) -> StoreResult<Vec<StoredItem>> {
-        unsupported()
-    }
-    async fn forget(&self, _: &SourceId, _: &DedupKey) -> StoreResult<bool> {
-        unsupported()
-    }
-    async fn source_state(&self, source: &SourceId) -> StoreResult<SourceState> {
-        Ok(self
-            .states
-            .lock()
-            .unwrap()
-            .get(source)
-            .cloned()
-            .unwrap_or_default())
-    }
-    async fn set_source_state(&self, source: &SourceId, state: &SourceState) -> StoreResult<()> {
-        self.states
-            .lock()
-            .unwrap()
-            .insert(source.clone(), state.clone());
-        Ok(())
-    }
-    async fn account_state(&self, _: &str) -> StoreResult<AccountState> {
-        unsupported()
-    }
-    async fn set_account_state(&self, _: &str, _: &AccountState) -> StoreResult<()> {
-        unsupported()
-    }
-    async fn purge_deliveries(&self, _: Millis) -> StoreResult<u64> {
-        unsupported()
-    }
-    async fn stats(&self) -> StoreResult<StoreStats> {
-        unsupported()
-    }
-    async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
-        unsupported()
-    }
-    async fn close(&self) -> StoreResult<()> {
-        Ok(())
-    }
-    // One poller per source in these tests: the source lease is always granted.
-    async fn try_lease_source(
-        &self,
-        _: &SourceId,
-        _: &str,
-        _: Millis,
-        _: Millis,
-    ) -> StoreResult<Option<LeaseToken>> {
-        Ok(Some(LeaseToken(1)))
-    }
-    async fn release_source(&self, _: &SourceId, _: LeaseToken) -> StoreResult<()> {
-        Ok(())
-    }
-    async fn take_write_slot(
-        &self,
-        _: &str,
-        _: f64,
-        _: u32,
-        _: Millis,
-    ) -> StoreResult<Result<(), Millis>> {
-        unsupported()
-    }
-    async fn reserve_daily_pin(&self, _: &str, _: i64, _: u32) -> StoreResult<Option<u32>> {
-        unsupported()
-    }
-    async fn block_account(&self, _: &str, _: Millis) -> StoreResult<()> {
-        unsupported()
-    }
-    async fn account_quota(&self, _: &str) -> StoreResult<AccountQuota> {
-        unsupported()
     }
 }

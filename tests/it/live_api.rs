@@ -2,7 +2,8 @@
 //! `/api/v1`, checked like the file, kept in the store across restarts.
 
 use pinbridge::item::SourceId;
-use pinbridge::store::{JobFilter, JobState, SourceState, Store};
+use pinbridge::store::prelude::*;
+use pinbridge::store::{JobFilter, JobState, SourceState};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;

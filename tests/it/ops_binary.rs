@@ -10,7 +10,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use pinbridge::item::{DedupKey, SourceId};
 use pinbridge::pinterest::sandbox::{Sandbox, SandboxConfig};
-use pinbridge::store::Store;
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
 use sha2::Sha256;
 use tokio::net::TcpListener;

@@ -11,7 +11,7 @@ use axum::routing::get;
 use pinbridge::item::SourceId;
 use pinbridge::sources::feed::run;
 use pinbridge::sources::lease::{Leased, SourceLease};
-use pinbridge::store::Store;
+use pinbridge::store::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use super::feed_support::{ingest, serve, sled_store, source};

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 
 use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
-use pinbridge::store::{IngestPlan, JobId, JobState, Store, Target};
+use pinbridge::store::{IngestPlan, JobId, JobState, Target};
 
 const CHILD_ENV: &str = "PINBRIDGE_STORE_CRASH_DIR";
 const ROUND_ENV: &str = "PINBRIDGE_STORE_CRASH_ROUND";

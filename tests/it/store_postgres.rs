@@ -2,6 +2,7 @@
 
 use pinbridge::store::StoreError;
 use pinbridge::store::postgres::{PgStore, SCHEMA_VERSION};
+use pinbridge::store::prelude::*;
 
 use crate::store_conformance::open_postgres;
 
@@ -44,7 +45,7 @@ async fn store_pool(backend: &crate::store_conformance::Backend) -> sqlx::PgPool
 #[tokio::test(flavor = "multi_thread")]
 async fn counts_are_initialised_from_rows_written_before_them() {
     use pinbridge::item::{DedupKey, Item, SourceId};
-    use pinbridge::store::{IngestPlan, Store, Target};
+    use pinbridge::store::{IngestPlan, Target};
 
     if std::env::var("PINBRIDGE_TEST_POSTGRES_URL").is_err() && std::env::var("CI").is_err() {
         eprintln!("SKIPPED: PINBRIDGE_TEST_POSTGRES_URL not set (run tests/postgres/setup.sh)");

@@ -4,9 +4,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SCHEMA_VERSION, SledOptions, SledStore, testing};
 use pinbridge::store::{
-    IngestPlan, Ingested, ItemFilter, JobFilter, JobState, SourceState, Store, StoreError, Target,
+    IngestPlan, Ingested, ItemFilter, JobFilter, JobState, SourceState, StoreError, Target,
 };
 
 const T0: i64 = 1_700_000_000_000;

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use pinbridge::clock::SharedClock;
 use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore, SyncHook};
-use pinbridge::store::{IngestPlan, Ingested, SourceState, Store, StoreError, Target};
+use pinbridge::store::{IngestPlan, Ingested, SourceState, StoreError, Target};
 use serde_json::Value;
 
 use crate::webhook_support::{Harness, serve, shopify_settings, vector};

@@ -3,8 +3,9 @@
 //! by every later holder until a reconcile decides.
 
 use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
-use pinbridge::store::{Attempt, IngestPlan, JobState, LeaseOutcome, Store, Target};
+use pinbridge::store::{Attempt, IngestPlan, JobState, LeaseOutcome, Target};
 
 const T0: i64 = 1_790_000_000_000;
 

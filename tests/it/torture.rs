@@ -21,7 +21,7 @@ use axum::routing::get;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use pinbridge::pinterest::sandbox::{FailMode, Faults, Sandbox, SandboxConfig};
-use pinbridge::store::Store;
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -16,7 +16,7 @@ use pinbridge::pinterest::vault::Vault;
 use pinbridge::sources::feed::poll_cycle;
 use pinbridge::sources::websub::signature::sign;
 use pinbridge::sources::websub::{Status, WebSub, WebSubSettings};
-use pinbridge::store::Store;
+use pinbridge::store::prelude::*;
 
 const TEN_DAYS_MS: i64 = 10 * DAY_MS;
 

@@ -1,12 +1,9 @@
-//! Runtime configuration records (live configuration) and the cancel of a queued job.
+//! Runtime configuration records (live configuration).
 
 use sqlx::{PgPool, Row};
 
-use super::ingest::json;
 use super::schema::io;
-use crate::store::{
-    ConfigRecord, ConfigRecordKind, JobId, JobState, Millis, StoreError, StoreResult,
-};
+use crate::store::{ConfigRecord, ConfigRecordKind, StoreError, StoreResult};
 
 pub(super) async fn all(pool: &PgPool) -> StoreResult<Vec<ConfigRecord>> {
     let rows = sqlx::query("SELECT kind, id, body FROM config_records")
@@ -59,29 +56,4 @@ pub(super) async fn write(
         .map_err(io)?;
     }
     tx.commit().await.map_err(io)
-}
-
-pub(super) async fn cancel_job(
-    pool: &PgPool,
-    id: &JobId,
-    error: &str,
-    now: Millis,
-) -> StoreResult<bool> {
-    let state = JobState::Dead {
-        error: error.to_string(),
-        at: now,
-    };
-    let done = sqlx::query(
-        "UPDATE jobs SET state = $2, state_name = 'dead', due = NULL, lease_token = NULL,
-                last_error = $3, updated = $4
-         WHERE id = $1 AND state_name IN ('pending', 'retry', 'unknown')",
-    )
-    .bind(&id.0)
-    .bind(json(&state))
-    .bind(error)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map_err(io)?;
-    Ok(done.rows_affected() == 1)
 }

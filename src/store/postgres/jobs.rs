@@ -1,7 +1,9 @@
-//! The outbox in SQL: claims with `FOR UPDATE SKIP LOCKED`, lease-fenced writes, listings.
+//! The outbox in SQL: claims with `FOR UPDATE SKIP LOCKED`, and every other write as a
+//! `store::transitions` rule applied to the job row read under its row lock (`FOR UPDATE`), so
+//! the state machine is the one sled applies, not a restatement of it in SQL.
 
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Postgres, Row, Transaction};
 
 use super::ingest::json;
 use super::io;
@@ -54,45 +56,25 @@ pub(super) async fn claim(
     .map_err(io)?;
     let mut leases = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut job = job_from_row(&row)?;
+        let job = job_from_row(&row)?;
         let item: Option<serde_json::Value> = row.get("item");
         let Some(item) = item.and_then(|v| serde_json::from_value::<Item>(v).ok()) else {
-            let error = "its item record is gone (forgotten); nothing to pin";
-            let state = JobState::Dead {
-                error: error.into(),
-                at: now,
-            };
-            set_state(&mut tx, &job.id, &state, None, None, Some(error), now).await?;
+            let why = "its item record is gone (forgotten); nothing to pin";
+            write_job(&mut tx, &transitions::orphaned(&job, why, now)).await?;
             continue;
         };
-        // An expired lease's holder may have sent the create: reconcile, as for unknown jobs.
-        let reconcile = matches!(
-            job.state,
-            JobState::Unknown { .. } | JobState::Leased { .. }
-        );
         let token: i64 = sqlx::query_scalar("SELECT nextval('lease_tokens')")
             .fetch_one(&mut *tx)
             .await
             .map_err(io)?;
-        let until = now.saturating_add(lease_ms);
-        job.state = JobState::Leased {
-            token: LeaseToken(token as u64),
-            until,
-            reconcile,
+        let (token, until) = (LeaseToken(token as u64), now.saturating_add(lease_ms));
+        // The query above picks what `transitions::runnable` allows, by the indexed due time.
+        let Some((job, reconcile)) = transitions::lease(&job, token, until, now) else {
+            continue;
         };
-        job.updated = now;
-        set_state(
-            &mut tx,
-            &job.id,
-            &job.state,
-            Some(until),
-            Some(token),
-            None,
-            now,
-        )
-        .await?;
+        write_job(&mut tx, &job).await?;
         leases.push(Lease {
-            token: LeaseToken(token as u64),
+            token,
             until,
             reconcile,
             item,
@@ -103,124 +85,116 @@ pub(super) async fn claim(
     Ok(leases)
 }
 
-async fn set_state(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+/// The job row, locked until the transaction ends.
+pub(super) async fn lock_job(
+    tx: &mut Transaction<'_, Postgres>,
     id: &JobId,
-    state: &JobState,
-    due: Option<Millis>,
-    token: Option<i64>,
-    error: Option<&str>,
-    now: Millis,
-) -> StoreResult<()> {
+) -> StoreResult<Option<Job>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {JOB_COLUMNS} FROM jobs j WHERE j.id = $1 FOR UPDATE"
+    )))
+    .bind(&id.0)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(io)?;
+    row.as_ref().map(job_from_row).transpose()
+}
+
+/// Write back a job as a transition left it, with the columns derived from its state (its due
+/// time, and the lease token that fences a leased job's writes).
+pub(super) async fn write_job(tx: &mut Transaction<'_, Postgres>, job: &Job) -> StoreResult<()> {
+    let token = match job.state {
+        JobState::Leased { token, .. } => Some(token.0 as i64),
+        _ => None,
+    };
     sqlx::query(
         "UPDATE jobs SET state = $2, state_name = $3, due = $4, lease_token = $5,
-                last_error = COALESCE($6, last_error), updated = $7
+                attempts = $6, last_error = $7, updated = $8, create_sent = $9
          WHERE id = $1",
     )
-    .bind(&id.0)
-    .bind(json(state))
-    .bind(state.name())
-    .bind(due)
+    .bind(&job.id.0)
+    .bind(json(&job.state))
+    .bind(job.state.name())
+    .bind(transitions::due(&job.state))
     .bind(token)
-    .bind(error)
-    .bind(now)
+    .bind(i32::try_from(job.attempts).unwrap_or(i32::MAX))
+    .bind(&job.last_error)
+    .bind(job.updated)
+    .bind(job.create_sent)
     .execute(&mut **tx)
     .await
     .map_err(io)?;
     Ok(())
 }
 
-/// Extend a held lease to `until` and record that the create is sent at `now`.
-pub(super) async fn sending(
-    pool: &PgPool,
+/// Apply a lease holder's transition to the job row inside `tx`: nothing is written when the
+/// transition answers `LeaseLost` (the lease was reclaimed, or the job moved on).
+pub(super) async fn lease_write_in(
+    tx: &mut Transaction<'_, Postgres>,
     lease: &Lease,
-    until: Millis,
-    now: Millis,
+    change: impl FnOnce(&Job) -> Result<Job, LeaseOutcome>,
 ) -> StoreResult<LeaseOutcome> {
-    let mut state = lease.job.state.clone();
-    if let JobState::Leased { until: u, .. } = &mut state {
-        *u = until;
+    let Some(job) = lock_job(tx, &lease.job.id).await? else {
+        return Ok(LeaseOutcome::LeaseLost);
+    };
+    match change(&job) {
+        Ok(next) => {
+            write_job(tx, &next).await?;
+            Ok(LeaseOutcome::Applied)
+        }
+        Err(outcome) => Ok(outcome),
     }
-    let done = sqlx::query(
-        "UPDATE jobs SET state = $3, due = $4, create_sent = $5
-         WHERE id = $1 AND state_name = 'leased' AND lease_token = $2",
-    )
-    .bind(&lease.job.id.0)
-    .bind(lease.token.0 as i64)
-    .bind(json(&state))
-    .bind(until)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map_err(io)?;
-    Ok(if done.rows_affected() == 1 {
-        LeaseOutcome::Applied
-    } else {
-        LeaseOutcome::LeaseLost
-    })
 }
 
-/// Apply a lease holder's outcome if it still holds the lease (fencing by token).
+/// [`lease_write_in`] as its own transaction.
 pub(super) async fn lease_write(
     pool: &PgPool,
     lease: &Lease,
-    state: &JobState,
-    due: Option<Millis>,
-    attempts: i32,
-    error: Option<&str>,
-    now: Millis,
+    change: impl FnOnce(&Job) -> Result<Job, LeaseOutcome>,
 ) -> StoreResult<LeaseOutcome> {
-    let keep_lease = matches!(state, JobState::Leased { .. });
-    let done = sqlx::query(
-        "UPDATE jobs SET state = $3, state_name = $4, due = $5,
-                lease_token = CASE WHEN $6 THEN lease_token ELSE NULL END,
-                attempts = attempts + $7, last_error = COALESCE($8, last_error), updated = $9
-         WHERE id = $1 AND state_name = 'leased' AND lease_token = $2",
-    )
-    .bind(&lease.job.id.0)
-    .bind(lease.token.0 as i64)
-    .bind(json(state))
-    .bind(state.name())
-    .bind(due)
-    .bind(keep_lease)
-    .bind(attempts)
-    .bind(error)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map_err(io)?;
-    Ok(if done.rows_affected() == 1 {
-        LeaseOutcome::Applied
-    } else {
-        LeaseOutcome::LeaseLost
-    })
+    let mut tx = pool.begin().await.map_err(io)?;
+    let outcome = lease_write_in(&mut tx, lease, change).await?;
+    tx.commit().await.map_err(io)?;
+    Ok(outcome)
 }
 
+/// Dead → queued again (see `transitions::revive`); other states are returned unchanged.
 pub(super) async fn revive(pool: &PgPool, id: &JobId, now: Millis) -> StoreResult<Job> {
-    let Some(dead) = job(pool, id).await? else {
+    let mut tx = pool.begin().await.map_err(io)?;
+    let Some(job) = lock_job(&mut tx, id).await? else {
         return Err(StoreError::NotFound {
             what: "job",
             id: id.0.clone(),
         });
     };
-    let state = JobState::revived(&dead, now);
-    // `create_sent` only ever goes from unset to set, so the state chosen from this read stays
-    // right even if the job changes in between (the `dead` guard then makes this a no-op).
-    sqlx::query(
-        "UPDATE jobs SET state = $2, state_name = $4, due = $3, attempts = 0, updated = $3
-         WHERE id = $1 AND state_name = 'dead'",
-    )
-    .bind(&id.0)
-    .bind(json(&state))
-    .bind(now)
-    .bind(state.name())
-    .execute(pool)
-    .await
-    .map_err(io)?;
-    job(pool, id).await?.ok_or_else(|| StoreError::NotFound {
-        what: "job",
-        id: id.0.clone(),
-    })
+    let job = match transitions::revive(&job, now) {
+        Some(next) => {
+            write_job(&mut tx, &next).await?;
+            next
+        }
+        None => job,
+    };
+    tx.commit().await.map_err(io)?;
+    Ok(job)
+}
+
+/// A queued job to the dead letter (see `transitions::cancel`). Returns whether it moved.
+pub(super) async fn cancel(
+    pool: &PgPool,
+    id: &JobId,
+    error: &str,
+    now: Millis,
+) -> StoreResult<bool> {
+    let mut tx = pool.begin().await.map_err(io)?;
+    let Some(next) = lock_job(&mut tx, id)
+        .await?
+        .and_then(|job| transitions::cancel(&job, error, now))
+    else {
+        return Ok(false);
+    };
+    write_job(&mut tx, &next).await?;
+    tx.commit().await.map_err(io)?;
+    Ok(true)
 }
 
 pub(super) async fn job(pool: &PgPool, id: &JobId) -> StoreResult<Option<Job>> {

@@ -1,4 +1,5 @@
-//! The PostgreSQL store: the same [`Store`] contract as sled, for several replicas.
+//! The PostgreSQL store: the same [`Store`] contract as sled, for several replicas. The outbox
+//! is in `outbox_impl.rs`; the other capabilities are here.
 //!
 //! Dedup is a primary key plus `ON CONFLICT DO NOTHING`, an ingest is one transaction (durable at
 //! commit: `synchronous_commit` is on by default), outbox claims use `FOR UPDATE SKIP LOCKED`, and
@@ -14,6 +15,7 @@ mod config_records;
 mod coord;
 mod ingest;
 mod jobs;
+mod outbox_impl;
 mod pacing;
 mod schema;
 mod state;
@@ -72,7 +74,7 @@ fn redact(url: &str) -> String {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl Items for PgStore {
     async fn ingest(&self, item: &Item, plan: IngestPlan, now: Millis) -> StoreResult<Ingested> {
         let mut tx = self.pool.begin().await.map_err(io)?;
         let outcome = ingest::ingest(&mut tx, item, &plan, now).await?;
@@ -95,103 +97,6 @@ impl Store for PgStore {
         Ok(out)
     }
 
-    async fn claim(&self, max: usize, lease_ms: i64, now: Millis) -> StoreResult<Vec<Lease>> {
-        jobs::claim(&self.pool, max, lease_ms, now).await
-    }
-
-    async fn extend(&self, lease: &Lease, until: Millis) -> StoreResult<LeaseOutcome> {
-        let mut state = lease.job.state.clone();
-        if let JobState::Leased { until: u, .. } = &mut state {
-            *u = until;
-        }
-        jobs::lease_write(
-            &self.pool,
-            lease,
-            &state,
-            Some(until),
-            0,
-            None,
-            lease.job.updated,
-        )
-        .await
-    }
-
-    async fn sending(
-        &self,
-        lease: &Lease,
-        until: Millis,
-        now: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        jobs::sending(&self.pool, lease, until, now).await
-    }
-
-    async fn complete(
-        &self,
-        lease: &Lease,
-        pin_id: &str,
-        now: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        let state = JobState::Done {
-            pin_id: pin_id.to_string(),
-            at: now,
-        };
-        jobs::lease_write(&self.pool, lease, &state, None, 0, None, now).await
-    }
-
-    async fn retry(
-        &self,
-        lease: &Lease,
-        at: Millis,
-        error: &str,
-        attempt: Attempt,
-        now: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        let inc = i32::from(attempt == Attempt::Counts);
-        // A reconcile lease's create may have been sent: the job stays `unknown` until a
-        // reconcile decides, or the next holder would create a second Pin.
-        let state = if lease.reconcile {
-            JobState::Unknown { since: now, at }
-        } else {
-            JobState::Retry { at }
-        };
-        jobs::lease_write(&self.pool, lease, &state, Some(at), inc, Some(error), now).await
-    }
-
-    async fn mark_unknown(
-        &self,
-        lease: &Lease,
-        error: &str,
-        at: Millis,
-        now: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        let state = JobState::Unknown { since: now, at };
-        jobs::lease_write(&self.pool, lease, &state, Some(at), 1, Some(error), now).await
-    }
-
-    async fn dead(&self, lease: &Lease, error: &str, now: Millis) -> StoreResult<LeaseOutcome> {
-        let state = JobState::Dead {
-            error: error.to_string(),
-            at: now,
-        };
-        jobs::lease_write(&self.pool, lease, &state, None, 0, Some(error), now).await
-    }
-
-    async fn revive(&self, job: &JobId, now: Millis) -> StoreResult<Job> {
-        jobs::revive(&self.pool, job, now).await
-    }
-
-    async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
-        jobs::job(&self.pool, id).await
-    }
-
-    async fn jobs(&self, filter: JobFilter) -> StoreResult<Vec<Job>> {
-        jobs::jobs(&self.pool, &filter).await
-    }
-
-    async fn item_jobs(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Vec<Job>> {
-        jobs::item_jobs(&self.pool, source, key).await
-    }
-
     async fn item(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Option<StoredItem>> {
         state::item(&self.pool, source, key).await
     }
@@ -204,6 +109,18 @@ impl Store for PgStore {
         ingest::forget(&self.pool, source, key).await
     }
 
+    async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM deliveries WHERE keep_until <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(io)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl SourceStates for PgStore {
     async fn source_state(&self, source: &SourceId) -> StoreResult<SourceState> {
         state::get(&self.pool, "source_state", "source", source.as_str()).await
     }
@@ -212,6 +129,23 @@ impl Store for PgStore {
         state::set(&self.pool, "source_state", "source", source.as_str(), value).await
     }
 
+    async fn try_lease_source(
+        &self,
+        source: &SourceId,
+        holder: &str,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<LeaseToken>> {
+        coord::try_lease_source(&self.pool, source, holder, until, now).await
+    }
+
+    async fn release_source(&self, source: &SourceId, token: LeaseToken) -> StoreResult<()> {
+        coord::release_source(&self.pool, source, token).await
+    }
+}
+
+#[async_trait]
+impl Accounts for PgStore {
     async fn account_state(&self, account: &str) -> StoreResult<AccountState> {
         state::get(&self.pool, "account_state", "account", account).await
     }
@@ -228,59 +162,36 @@ impl Store for PgStore {
         pacing::update_account(&self.pool, account, &update).await
     }
 
-    async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM deliveries WHERE keep_until <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(io)?;
-        Ok(done.rows_affected())
-    }
-
-    async fn stats(&self) -> StoreResult<StoreStats> {
-        state::stats(&self.pool).await
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(io)?;
-        Ok(())
-    }
-
-    async fn recent_jobs(&self, state: &str, limit: usize) -> StoreResult<Vec<Job>> {
-        jobs::recent_jobs(&self.pool, state, limit).await
-    }
-
-    async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
-        // PostgreSQL checks its own pages; there is no application-level quarantine here.
-        Ok(Vec::new())
-    }
-
-    async fn config_records(&self) -> StoreResult<Vec<ConfigRecord>> {
-        config_records::all(&self.pool).await
-    }
-
-    async fn write_config_records(
+    async fn take_write_slot(
         &self,
-        put: &[ConfigRecord],
-        delete: &[(ConfigRecordKind, String)],
-    ) -> StoreResult<()> {
-        config_records::write(&self.pool, put, delete).await
+        account: &str,
+        per_minute: f64,
+        burst: u32,
+        now: Millis,
+    ) -> StoreResult<Result<(), Millis>> {
+        coord::take_write_slot(&self.pool, account, per_minute, burst, now).await
     }
 
-    async fn cancel_job(&self, job: &JobId, error: &str, now: Millis) -> StoreResult<bool> {
-        config_records::cancel_job(&self.pool, job, error, now).await
+    async fn reserve_daily_pin(
+        &self,
+        account: &str,
+        day: i64,
+        cap: u32,
+    ) -> StoreResult<Option<u32>> {
+        coord::reserve_daily_pin(&self.pool, account, day, cap).await
     }
 
-    async fn close(&self) -> StoreResult<()> {
-        self.pool.close().await;
-        Ok(())
+    async fn block_account(&self, account: &str, until: Millis) -> StoreResult<()> {
+        coord::block_account(&self.pool, account, until).await
     }
 
-    // --- Pacing ---
+    async fn account_quota(&self, account: &str) -> StoreResult<AccountQuota> {
+        coord::account_quota(&self.pool, account).await
+    }
+}
 
+#[async_trait]
+impl Pacing for PgStore {
     async fn reserve_board_slot(
         &self,
         lease: &Lease,
@@ -316,51 +227,55 @@ impl Store for PgStore {
     ) -> StoreResult<LeaseOutcome> {
         pacing::complete_pin(&self.pool, lease, pin_id, record, now).await
     }
+}
 
-    // Replicas: see `coord.rs`.
+#[async_trait]
+impl ConfigRecords for PgStore {
+    async fn config_records(&self) -> StoreResult<Vec<ConfigRecord>> {
+        config_records::all(&self.pool).await
+    }
 
+    async fn write_config_records(
+        &self,
+        put: &[ConfigRecord],
+        delete: &[(ConfigRecordKind, String)],
+    ) -> StoreResult<()> {
+        config_records::write(&self.pool, put, delete).await
+    }
+}
+
+#[async_trait]
+impl Health for PgStore {
+    async fn stats(&self) -> StoreResult<StoreStats> {
+        state::stats(&self.pool).await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(io)?;
+        Ok(())
+    }
+
+    async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
+        // PostgreSQL checks its own pages; there is no application-level quarantine here.
+        Ok(Vec::new())
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        self.pool.close().await;
+        Ok(())
+    }
+
+    /// Never: a failed fsync is PostgreSQL's to recover from (see the top of this file), and a
+    /// commit it could not flush comes back as that call's error.
+    fn write_failure(&self) -> Option<String> {
+        None
+    }
+
+    /// Replicas coordinate through the database (see `coord.rs`).
     fn shared(&self) -> bool {
         true
-    }
-
-    async fn try_lease_source(
-        &self,
-        source: &SourceId,
-        holder: &str,
-        until: Millis,
-        now: Millis,
-    ) -> StoreResult<Option<LeaseToken>> {
-        coord::try_lease_source(&self.pool, source, holder, until, now).await
-    }
-
-    async fn release_source(&self, source: &SourceId, token: LeaseToken) -> StoreResult<()> {
-        coord::release_source(&self.pool, source, token).await
-    }
-
-    async fn take_write_slot(
-        &self,
-        account: &str,
-        per_minute: f64,
-        burst: u32,
-        now: Millis,
-    ) -> StoreResult<Result<(), Millis>> {
-        coord::take_write_slot(&self.pool, account, per_minute, burst, now).await
-    }
-
-    async fn reserve_daily_pin(
-        &self,
-        account: &str,
-        day: i64,
-        cap: u32,
-    ) -> StoreResult<Option<u32>> {
-        coord::reserve_daily_pin(&self.pool, account, day, cap).await
-    }
-
-    async fn block_account(&self, account: &str, until: Millis) -> StoreResult<()> {
-        coord::block_account(&self.pool, account, until).await
-    }
-
-    async fn account_quota(&self, account: &str) -> StoreResult<AccountQuota> {
-        coord::account_quota(&self.pool, account).await
     }
 }

@@ -6,7 +6,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use super::ingest::json;
 use super::io;
-use super::jobs::job_from_row;
+use super::jobs::{self, job_from_row};
 use crate::store::pacing::{self, BoardPace};
 use crate::store::*;
 
@@ -202,28 +202,14 @@ pub(super) async fn complete_pin(
     now: Millis,
 ) -> StoreResult<LeaseOutcome> {
     let target = &lease.job.target;
-    let state = JobState::Done {
-        pin_id: pin_id.to_string(),
-        at: now,
-    };
     let mut tx = pool.begin().await.map_err(io)?;
-    // The fenced write of `jobs::lease_write`, inside this transaction.
-    let done = sqlx::query(
-        "UPDATE jobs SET state = $3, state_name = 'done', due = NULL, lease_token = NULL,
-                last_error = COALESCE($4, last_error), updated = $5
-         WHERE id = $1 AND state_name = 'leased' AND lease_token = $2",
-    )
-    .bind(&lease.job.id.0)
-    .bind(lease.token.0 as i64)
-    .bind(json(&state))
-    .bind(record.note)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(io)?;
-    if done.rows_affected() != 1 {
+    let outcome = jobs::lease_write_in(&mut tx, lease, |job| {
+        transitions::complete(job, lease, pin_id, record.note, now)
+    })
+    .await?;
+    if outcome == LeaseOutcome::LeaseLost {
         tx.rollback().await.map_err(io)?;
-        return Ok(LeaseOutcome::LeaseLost);
+        return Ok(outcome);
     }
     if record.note.is_none() {
         if let Some(link) = record.link {

@@ -141,7 +141,7 @@ mod tests {
     use super::*;
     use crate::item::{DedupKey, SourceId};
     use crate::store::sled::{SledOptions, SledStore};
-    use crate::store::{Delivery, JobFilter, Store, Target};
+    use crate::store::{Delivery, Health, Items, JobFilter, Outbox, Target};
 
     fn item(n: u32, title: &str) -> Item {
         let mut item = Item::new(

@@ -5,7 +5,7 @@ use ::sled::Transactional;
 use super::Inner;
 use super::envelope::encode;
 use super::trees::{self, io, tx_get};
-use crate::store::{ConfigRecord, ConfigRecordKind, Job, JobId, JobState, Millis, StoreResult};
+use crate::store::{ConfigRecord, ConfigRecordKind, Job, JobId, Millis, StoreResult, transitions};
 
 /// `kind \0 id`: ids never hold a NUL, so kinds sort apart and one kind is one prefix.
 fn key(kind: ConfigRecordKind, id: &str) -> Vec<u8> {
@@ -57,27 +57,13 @@ pub(crate) fn cancel_job(inner: &Inner, id: &JobId, error: &str, now: Millis) ->
     let t = &inner.trees;
     inner.with_quarantine(|| {
         (&t.jobs, &t.jobs_due, &t.counts).transaction(|(jobs, due, counts)| {
-            let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+            let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                 return Ok(false);
             };
-            if !matches!(
-                job.state,
-                JobState::Pending { .. } | JobState::Retry { .. } | JobState::Unknown { .. }
-            ) {
+            let Some(next) = transitions::cancel(&job, error, now) else {
                 return Ok(false);
-            }
-            if let Some(at) = super::keys::due_time(&job.state) {
-                due.remove(super::keys::due_key(at, id))?;
-            }
-            let old = job.state.clone();
-            job.state = JobState::Dead {
-                error: error.to_string(),
-                at: now,
             };
-            job.last_error = Some(error.to_string());
-            job.updated = now;
-            jobs.insert(id.0.as_bytes(), encode(&job))?;
-            super::counts::job_moved(counts, id, Some(&old), Some(&job.state))?;
+            super::jobs::put_job(jobs, due, counts, &job.state, &next)?;
             Ok(true)
         })
     })

@@ -14,7 +14,7 @@ use super::trees::{self, DeliveryRecord, Tombstone, TxResult, tx_get};
 use crate::item::{DedupKey, Fingerprint, Item, SourceId};
 use crate::store::{
     IngestPlan, Ingested, ItemDisposition, Job, JobId, JobState, Millis, OnChange, StoreError,
-    StoreResult, StoredItem,
+    StoreResult, StoredItem, transitions,
 };
 
 /// One ingest in its own transaction (`ingest_many` applies items one by one with this).
@@ -305,7 +305,7 @@ pub(crate) fn forget(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreR
                     if matches!(job.state, JobState::Done { .. }) {
                         continue;
                     }
-                    if let Some(at) = keys::due_time(&job.state) {
+                    if let Some(at) = transitions::due(&job.state) {
                         due.remove(keys::due_key(at, id))?;
                     }
                     jobs.remove(id.0.as_bytes())?;

@@ -11,21 +11,11 @@ use super::keys;
 use super::trees::{self, Trees, TxResult, io, tx_get};
 use crate::store::{
     Job, JobId, JobState, Lease, LeaseOutcome, LeaseToken, Millis, StoreError, StoreResult,
-    StoredItem,
+    StoredItem, transitions,
 };
 
 /// Why a job whose item vanished cannot run.
 const ITEM_GONE: &str = "its item record is gone (forgotten or quarantined); nothing to pin";
-
-fn runnable(state: &JobState, now: Millis) -> bool {
-    match state {
-        JobState::Pending { run_at } => *run_at <= now,
-        JobState::Retry { at } => *at <= now,
-        JobState::Unknown { at, .. } => *at <= now,
-        JobState::Leased { until, .. } => *until < now,
-        JobState::Done { .. } | JobState::Dead { .. } => false,
-    }
-}
 
 /// Store `job` (whose state was `old`) and move its due-index entry and its counts to match its
 /// new state.
@@ -37,8 +27,8 @@ pub(super) fn put_job(
     job: &Job,
 ) -> TxResult<()> {
     super::counts::job_moved(counts, &job.id, Some(old), Some(&job.state))?;
-    let before = keys::due_time(old);
-    let after = keys::due_time(&job.state);
+    let before = transitions::due(old);
+    let after = transitions::due(&job.state);
     if before != after {
         if let Some(at) = before {
             due.remove(keys::due_key(at, &job.id))?;
@@ -91,43 +81,32 @@ fn claim_one(
     let t = &inner.trees;
     inner.with_quarantine(|| {
         (&t.jobs, &t.jobs_due, &t.items, &t.counts).transaction(|(jobs, due, items, counts)| {
-            let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+            let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                 // Index entry of a job that is gone (forgotten, quarantined).
                 due.remove(due_key)?;
                 return Ok(None);
             };
-            let current = keys::due_time(&job.state).map(|at| keys::due_key(at, id));
+            let current = transitions::due(&job.state).map(|at| keys::due_key(at, id));
             if current.as_deref() != Some(due_key) {
                 due.remove(due_key)?;
                 return Ok(None);
             }
-            if !runnable(&job.state, now) {
+            if !transitions::runnable(&job.state, now) {
                 return Ok(None);
             }
             let old = job.state.clone();
             let item_key = keys::item_key(&job.source, &job.item);
             let Some(stored) = tx_get::<StoredItem>(items, trees::ITEMS, &item_key)? else {
-                job.state = JobState::Dead {
-                    error: ITEM_GONE.into(),
-                    at: now,
-                };
-                job.last_error = Some(ITEM_GONE.into());
-                job.updated = now;
-                put_job(jobs, due, counts, &old, &job)?;
+                let orphan = transitions::orphaned(&job, ITEM_GONE, now);
+                put_job(jobs, due, counts, &old, &orphan)?;
                 return Ok(None);
             };
-            // An expired lease's holder may have sent the create before it stalled or died,
-            // so the next holder looks for the Pin first, as for an unknown job.
-            let reconcile = matches!(old, JobState::Unknown { .. } | JobState::Leased { .. });
             // sled's id generator is monotonic across restarts, so tokens only grow.
             let token = LeaseToken(jobs.generate_id()?);
             let until = now.saturating_add(lease_ms);
-            job.state = JobState::Leased {
-                token,
-                until,
-                reconcile,
+            let Some((job, reconcile)) = transitions::lease(&job, token, until, now) else {
+                return Ok(None);
             };
-            job.updated = now;
             put_job(jobs, due, counts, &old, &job)?;
             Ok(Some(Lease {
                 job,
@@ -140,47 +119,46 @@ fn claim_one(
     })
 }
 
-/// Apply `change` to the leased job if `lease` still holds it; otherwise change nothing.
+/// Apply a lease holder's transition (from `store::transitions`) to the job as stored; it
+/// answers `LeaseLost` when the lease no longer holds the job, and then nothing changes.
 pub(crate) fn lease_write(
     inner: &Inner,
     lease: &Lease,
-    change: impl Fn(&mut Job),
+    change: impl Fn(&Job) -> Result<Job, LeaseOutcome>,
 ) -> StoreResult<LeaseOutcome> {
     let t = &inner.trees;
     let id = &lease.job.id;
     inner.with_quarantine(|| {
         (&t.jobs, &t.jobs_due, &t.counts).transaction(|(jobs, due, counts)| {
-            let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+            let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                 return Ok(LeaseOutcome::LeaseLost);
             };
-            match job.state {
-                JobState::Leased { token, .. } if token == lease.token => {}
-                _ => return Ok(LeaseOutcome::LeaseLost),
+            match change(&job) {
+                Ok(next) => {
+                    put_job(jobs, due, counts, &job.state, &next)?;
+                    Ok(LeaseOutcome::Applied)
+                }
+                Err(outcome) => Ok(outcome),
             }
-            let old = job.state.clone();
-            change(&mut job);
-            put_job(jobs, due, counts, &old, &job)?;
-            Ok(LeaseOutcome::Applied)
         })
     })
 }
 
-/// Dead → pending with a fresh attempt budget. Other states are returned unchanged.
+/// Dead → queued again (see `transitions::revive`). Other states are returned unchanged.
 pub(crate) fn revive(inner: &Inner, id: &JobId, now: Millis) -> StoreResult<Job> {
     let t = &inner.trees;
     let found = inner.with_quarantine(|| {
         (&t.jobs, &t.jobs_due, &t.counts).transaction(|(jobs, due, counts)| {
-            let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+            let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                 return Ok(None);
             };
-            if let JobState::Dead { .. } = job.state {
-                let old = job.state.clone();
-                job.state = JobState::revived(&job, now);
-                job.attempts = 0;
-                job.updated = now;
-                put_job(jobs, due, counts, &old, &job)?;
+            match transitions::revive(&job, now) {
+                Some(next) => {
+                    put_job(jobs, due, counts, &job.state, &next)?;
+                    Ok(Some(next))
+                }
+                None => Ok(Some(job)),
             }
-            Ok(Some(job))
         })
     })?;
     found.ok_or_else(|| StoreError::NotFound {
@@ -205,17 +183,13 @@ pub(crate) fn recover_leases(db: &Db, trees: &Trees, now: Millis) -> StoreResult
         };
         if let Some(job) =
             trees.decode_or_quarantine::<Job>(db, trees::JOBS, id.0.as_bytes(), raw, now)?
-            && matches!(job.state, JobState::Leased { .. })
+            && let Some(next) = transitions::recovered(&job, now)
         {
-            leased.push(job);
+            leased.push((job.state, next));
         }
     }
     let count = leased.len();
-    for mut job in leased {
-        let old = job.state.clone();
-        // Due at once, whatever clock the next claim uses.
-        job.state = JobState::Unknown { since: now, at: 0 };
-        job.updated = now;
+    for (old, job) in leased {
         let result: Result<(), ::sled::transaction::TransactionError<trees::Corrupt>> =
             (&trees.jobs, &trees.jobs_due, &trees.counts)
                 .transaction(|(jobs, due, counts)| put_job(jobs, due, counts, &old, &job));

@@ -6,7 +6,7 @@
 //! so byte order equals numeric order, which makes the due and expiry indexes plain range scans.
 
 use crate::item::{DedupKey, SourceId};
-use crate::store::{JobId, JobState, Millis};
+use crate::store::{JobId, Millis};
 
 fn push_part(out: &mut Vec<u8>, part: &[u8]) {
     // Parts longer than 4 GiB cannot occur (items are parsed from bounded bodies).
@@ -62,16 +62,6 @@ pub(crate) fn delivery_time_key(keep_until: Millis, delivery_key: &[u8]) -> Vec<
 
 /// When a job in `state` may next be claimed, or `None` when it never will (done, dead).
 ///
-pub(crate) fn due_time(state: &JobState) -> Option<Millis> {
-    match state {
-        JobState::Pending { run_at } => Some(*run_at),
-        JobState::Retry { at } => Some(*at),
-        JobState::Unknown { at, .. } => Some(*at),
-        JobState::Leased { until, .. } => Some(*until),
-        JobState::Done { .. } | JobState::Dead { .. } => None,
-    }
-}
-
 /// `jobs_due` key: due time then job id (ids sort by creation, so ties keep queue order).
 pub(crate) fn due_key(due: Millis, job: &JobId) -> Vec<u8> {
     let mut out = time_bytes(due).to_vec();

@@ -16,6 +16,7 @@ mod envelope;
 mod ingest;
 mod jobs;
 mod keys;
+mod outbox_impl;
 mod pacing;
 mod reads;
 mod state;

@@ -9,8 +9,8 @@ use super::jobs::put_job;
 use super::trees::{self, io, tx_get};
 use crate::store::pacing::{self, BoardPace};
 use crate::store::{
-    BoardSlot, Job, JobState, Lease, LeaseOutcome, LinkClaim, LinkHolder, Millis, PinRecord,
-    StoreResult,
+    BoardSlot, Job, Lease, LeaseOutcome, LinkClaim, LinkHolder, Millis, PinRecord, StoreResult,
+    transitions,
 };
 
 fn push_part(out: &mut Vec<u8>, part: &[u8]) {
@@ -134,23 +134,14 @@ pub(crate) fn complete_pin(
     inner.with_quarantine(|| {
         (&t.jobs, &t.jobs_due, &t.links, &t.board_pace, &t.counts).transaction(
             |(jobs, due, links, paces, counts)| {
-                let Some(mut job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+                let Some(stored) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
                     return Ok(LeaseOutcome::LeaseLost);
                 };
-                match job.state {
-                    JobState::Leased { token, .. } if token == lease.token => {}
-                    _ => return Ok(LeaseOutcome::LeaseLost),
-                }
-                let old = job.state.clone();
-                job.state = JobState::Done {
-                    pin_id: pin_id.to_string(),
-                    at: now,
+                let job = match transitions::complete(&stored, lease, pin_id, record.note, now) {
+                    Ok(job) => job,
+                    Err(outcome) => return Ok(outcome),
                 };
-                if let Some(note) = record.note {
-                    job.last_error = Some(note.to_string());
-                }
-                job.updated = now;
-                put_job(jobs, due, counts, &old, &job)?;
+                put_job(jobs, due, counts, &stored.state, &job)?;
                 if record.note.is_none() {
                     if let Some(key) = &link {
                         let current: Option<LinkHolder> = tx_get(links, trees::LINKS, key)?;

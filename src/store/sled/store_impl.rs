@@ -1,21 +1,22 @@
-//! `impl Store for SledStore`: each method hops to a blocking thread and, for writes, waits for
-//! the group commit.
+//! The sled store's capabilities other than the outbox (that is `outbox_impl.rs`): each
+//! method hops to a blocking thread and, for writes, waits for the group commit. Coordination
+//! between replicas is in memory here (see `coord.rs`): one process owns a sled store.
 
 use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 
-use super::{SledStore, config_records, ingest, jobs, pacing, reads, state, trees};
+use super::{SledStore, config_records, ingest, pacing, reads, state, trees};
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::{
-    AccountQuota, AccountState, Attempt, BoardSlot, ConfigRecord, ConfigRecordKind, IngestPlan,
-    Ingested, ItemFilter, Job, JobFilter, JobId, JobState, Lease, LeaseOutcome, LeaseToken,
-    LinkClaim, LinkHolder, Millis, PinRecord, Quarantined, SourceState, Store, StoreError,
-    StoreResult, StoreStats, StoredItem,
+    AccountQuota, AccountState, AccountUpdate, Accounts, BoardSlot, ConfigRecord, ConfigRecordKind,
+    ConfigRecords, Health, IngestPlan, Ingested, ItemFilter, Items, Lease, LeaseOutcome,
+    LeaseToken, LinkClaim, LinkHolder, Millis, Pacing, PinRecord, Quarantined, SourceState,
+    SourceStates, StoreError, StoreResult, StoreStats, StoredItem,
 };
 
 #[async_trait]
-impl Store for SledStore {
+impl Items for SledStore {
     async fn ingest(&self, item: &Item, plan: IngestPlan, now: Millis) -> StoreResult<Ingested> {
         if self.inner.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);
@@ -41,146 +42,6 @@ impl Store for SledStore {
         .await
     }
 
-    async fn claim(&self, max: usize, lease_ms: i64, now: Millis) -> StoreResult<Vec<Lease>> {
-        self.write(move |inner| jobs::claim(inner, max, lease_ms, now))
-            .await
-    }
-
-    async fn extend(&self, lease: &Lease, until: Millis) -> StoreResult<LeaseOutcome> {
-        let lease = lease.clone();
-        self.write(move |inner| {
-            jobs::lease_write(inner, &lease, |job| {
-                if let JobState::Leased { until: u, .. } = &mut job.state {
-                    *u = until;
-                }
-            })
-        })
-        .await
-    }
-
-    async fn sending(
-        &self,
-        lease: &Lease,
-        until: Millis,
-        now: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        let lease = lease.clone();
-        self.write(move |inner| {
-            jobs::lease_write(inner, &lease, |job| {
-                if let JobState::Leased { until: u, .. } = &mut job.state {
-                    *u = until;
-                }
-                job.create_sent = Some(now);
-            })
-        })
-        .await
-    }
-
-    async fn complete(
-        &self,
-        lease: &Lease,
-        pin_id: &str,
-        now: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        let lease = lease.clone();
-        let pin_id = pin_id.to_string();
-        self.write(move |inner| {
-            jobs::lease_write(inner, &lease, |job| {
-                job.state = JobState::Done {
-                    pin_id: pin_id.clone(),
-                    at: now,
-                };
-                job.updated = now;
-            })
-        })
-        .await
-    }
-
-    async fn retry(
-        &self,
-        lease: &Lease,
-        at: Millis,
-        error: &str,
-        attempt: Attempt,
-        now: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        let lease = lease.clone();
-        let error = error.to_string();
-        self.write(move |inner| {
-            jobs::lease_write(inner, &lease, |job| {
-                // A reconcile lease's create may have been sent: until a reconcile decides,
-                // the job stays `unknown`, or the next holder would create a second Pin.
-                job.state = if lease.reconcile {
-                    JobState::Unknown { since: now, at }
-                } else {
-                    JobState::Retry { at }
-                };
-                if attempt == Attempt::Counts {
-                    job.attempts = job.attempts.saturating_add(1);
-                }
-                job.last_error = Some(error.clone());
-                job.updated = now;
-            })
-        })
-        .await
-    }
-
-    async fn mark_unknown(
-        &self,
-        lease: &Lease,
-        error: &str,
-        at: Millis,
-        now: Millis,
-    ) -> StoreResult<LeaseOutcome> {
-        let lease = lease.clone();
-        let error = error.to_string();
-        self.write(move |inner| {
-            jobs::lease_write(inner, &lease, |job| {
-                job.state = JobState::Unknown { since: now, at };
-                job.attempts = job.attempts.saturating_add(1);
-                job.last_error = Some(error.clone());
-                job.updated = now;
-            })
-        })
-        .await
-    }
-
-    async fn dead(&self, lease: &Lease, error: &str, now: Millis) -> StoreResult<LeaseOutcome> {
-        let lease = lease.clone();
-        let error = error.to_string();
-        self.write(move |inner| {
-            jobs::lease_write(inner, &lease, |job| {
-                job.state = JobState::Dead {
-                    error: error.clone(),
-                    at: now,
-                };
-                job.last_error = Some(error.clone());
-                job.updated = now;
-            })
-        })
-        .await
-    }
-
-    async fn revive(&self, job: &JobId, now: Millis) -> StoreResult<Job> {
-        let id = job.clone();
-        self.write(move |inner| jobs::revive(inner, &id, now)).await
-    }
-
-    async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
-        let id = id.clone();
-        self.read(move |inner| reads::job(inner, &id)).await
-    }
-
-    async fn jobs(&self, filter: JobFilter) -> StoreResult<Vec<Job>> {
-        self.read(move |inner| reads::jobs(inner, &filter)).await
-    }
-
-    async fn item_jobs(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Vec<Job>> {
-        let (source, key) = (source.clone(), key.clone());
-        self.read(move |inner| reads::item_jobs(inner, &source, &key))
-            .await
-    }
-
     async fn item(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Option<StoredItem>> {
         let (source, key) = (source.clone(), key.clone());
         self.read(move |inner| reads::item(inner, &source, &key))
@@ -196,7 +57,14 @@ impl Store for SledStore {
         self.write(move |inner| ingest::forget(inner, &source, &key))
             .await
     }
+    async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
+        self.write(move |inner| state::purge_deliveries(inner, now))
+            .await
+    }
+}
 
+#[async_trait]
+impl SourceStates for SledStore {
     async fn source_state(&self, source: &SourceId) -> StoreResult<SourceState> {
         let source = source.clone();
         self.read(move |inner| state::get_state(inner, trees::SOURCES, source.as_str()))
@@ -209,6 +77,29 @@ impl Store for SledStore {
             .await
     }
 
+    async fn try_lease_source(
+        &self,
+        source: &SourceId,
+        holder: &str,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<LeaseToken>> {
+        self.open_check()?;
+        Ok(self
+            .inner
+            .coord
+            .try_lease_source(source.as_str(), holder, until, now))
+    }
+
+    async fn release_source(&self, source: &SourceId, token: LeaseToken) -> StoreResult<()> {
+        self.open_check()?;
+        self.inner.coord.release_source(source.as_str(), token);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Accounts for SledStore {
     async fn account_state(&self, account: &str) -> StoreResult<AccountState> {
         let account = account.to_string();
         self.read(move |inner| state::get_state(inner, trees::ACCOUNTS, &account))
@@ -224,18 +115,68 @@ impl Store for SledStore {
     async fn update_account_state(
         &self,
         account: &str,
-        update: crate::store::AccountUpdate,
+        update: AccountUpdate,
     ) -> StoreResult<AccountState> {
         let account = account.to_string();
         self.write(move |inner| state::update_account(inner, &account, &update))
             .await
     }
 
-    async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
-        self.write(move |inner| state::purge_deliveries(inner, now))
-            .await
+    async fn take_write_slot(
+        &self,
+        account: &str,
+        per_minute: f64,
+        burst: u32,
+        now: Millis,
+    ) -> StoreResult<Result<(), Millis>> {
+        self.open_check()?;
+        Ok(self
+            .inner
+            .coord
+            .take_write_slot(account, per_minute, burst, now))
     }
 
+    async fn reserve_daily_pin(
+        &self,
+        account: &str,
+        day: i64,
+        cap: u32,
+    ) -> StoreResult<Option<u32>> {
+        self.open_check()?;
+        Ok(self.inner.coord.reserve_daily_pin(account, day, cap))
+    }
+
+    async fn block_account(&self, account: &str, until: Millis) -> StoreResult<()> {
+        self.open_check()?;
+        self.inner.coord.block_account(account, until);
+        Ok(())
+    }
+
+    async fn account_quota(&self, account: &str) -> StoreResult<AccountQuota> {
+        self.open_check()?;
+        Ok(self.inner.coord.account_quota(account))
+    }
+}
+
+#[async_trait]
+impl ConfigRecords for SledStore {
+    async fn config_records(&self) -> StoreResult<Vec<ConfigRecord>> {
+        self.read(config_records::all).await
+    }
+
+    async fn write_config_records(
+        &self,
+        put: &[ConfigRecord],
+        delete: &[(ConfigRecordKind, String)],
+    ) -> StoreResult<()> {
+        let (put, delete) = (put.to_vec(), delete.to_vec());
+        self.write(move |inner| config_records::write(inner, &put, &delete))
+            .await
+    }
+}
+
+#[async_trait]
+impl Health for SledStore {
     async fn stats(&self) -> StoreResult<StoreStats> {
         self.read(reads::stats).await
     }
@@ -253,34 +194,8 @@ impl Store for SledStore {
         .await
     }
 
-    async fn recent_jobs(&self, state: &str, limit: usize) -> StoreResult<Vec<Job>> {
-        let state = state.to_string();
-        self.read(move |inner| reads::recent_jobs(inner, &state, limit))
-            .await
-    }
-
     async fn quarantined(&self) -> StoreResult<Vec<Quarantined>> {
         self.read(reads::quarantined).await
-    }
-
-    async fn config_records(&self) -> StoreResult<Vec<ConfigRecord>> {
-        self.read(config_records::all).await
-    }
-
-    async fn write_config_records(
-        &self,
-        put: &[ConfigRecord],
-        delete: &[(ConfigRecordKind, String)],
-    ) -> StoreResult<()> {
-        let (put, delete) = (put.to_vec(), delete.to_vec());
-        self.write(move |inner| config_records::write(inner, &put, &delete))
-            .await
-    }
-
-    async fn cancel_job(&self, job: &JobId, error: &str, now: Millis) -> StoreResult<bool> {
-        let (job, error) = (job.clone(), error.to_string());
-        self.write(move |inner| config_records::cancel_job(inner, &job, &error, now))
-            .await
     }
 
     fn write_failure(&self) -> Option<String> {
@@ -297,8 +212,13 @@ impl Store for SledStore {
             .map_err(|e| StoreError::Io(format!("stopping the store flusher failed: {e}")))
     }
 
-    // --- Pacing ---
+    fn shared(&self) -> bool {
+        false
+    }
+}
 
+#[async_trait]
+impl Pacing for SledStore {
     async fn reserve_board_slot(
         &self,
         lease: &Lease,
@@ -351,63 +271,6 @@ impl Store for SledStore {
             pacing::complete_pin(inner, &lease, &pin_id, record, now)
         })
         .await
-    }
-
-    // Replicas: in memory, see `coord.rs`.
-
-    async fn try_lease_source(
-        &self,
-        source: &SourceId,
-        holder: &str,
-        until: Millis,
-        now: Millis,
-    ) -> StoreResult<Option<LeaseToken>> {
-        self.open_check()?;
-        Ok(self
-            .inner
-            .coord
-            .try_lease_source(source.as_str(), holder, until, now))
-    }
-
-    async fn release_source(&self, source: &SourceId, token: LeaseToken) -> StoreResult<()> {
-        self.open_check()?;
-        self.inner.coord.release_source(source.as_str(), token);
-        Ok(())
-    }
-
-    async fn take_write_slot(
-        &self,
-        account: &str,
-        per_minute: f64,
-        burst: u32,
-        now: Millis,
-    ) -> StoreResult<Result<(), Millis>> {
-        self.open_check()?;
-        Ok(self
-            .inner
-            .coord
-            .take_write_slot(account, per_minute, burst, now))
-    }
-
-    async fn reserve_daily_pin(
-        &self,
-        account: &str,
-        day: i64,
-        cap: u32,
-    ) -> StoreResult<Option<u32>> {
-        self.open_check()?;
-        Ok(self.inner.coord.reserve_daily_pin(account, day, cap))
-    }
-
-    async fn block_account(&self, account: &str, until: Millis) -> StoreResult<()> {
-        self.open_check()?;
-        self.inner.coord.block_account(account, until);
-        Ok(())
-    }
-
-    async fn account_quota(&self, account: &str) -> StoreResult<AccountQuota> {
-        self.open_check()?;
-        Ok(self.inner.coord.account_quota(account))
     }
 }
 

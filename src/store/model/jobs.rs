@@ -1,0 +1,136 @@
+//! Outbox jobs: their ids, lease tokens, states, and what a lease holder gets and answers.
+//! The rules that move a job between states live in `store::transitions`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Millis, Target};
+use crate::item::{DedupKey, Item, SourceId};
+
+/// A job's id: sortable by creation time.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub String);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A fencing token: each lease gets a new, larger one. Writes carrying an old token are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LeaseToken(pub u64);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum JobState {
+    /// Ready to run at `run_at`.
+    Pending {
+        run_at: Millis,
+    },
+    /// A worker holds it until `until`; after that it may be reclaimed.
+    Leased {
+        token: LeaseToken,
+        until: Millis,
+        /// The job was `unknown` when leased: look for the Pin before creating one.
+        reconcile: bool,
+    },
+    /// Failed transiently; runs again at `at`.
+    Retry {
+        at: Millis,
+    },
+    /// The create was sent and its outcome is not known (timeout, reset, 5xx after send).
+    /// At `at` the job is claimed again, for reconcile first.
+    Unknown {
+        since: Millis,
+        at: Millis,
+    },
+    Done {
+        pin_id: String,
+        at: Millis,
+    },
+    Dead {
+        error: String,
+        at: Millis,
+    },
+}
+
+impl JobState {
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobState::Pending { .. } => "pending",
+            JobState::Leased { .. } => "leased",
+            JobState::Retry { .. } => "retry",
+            JobState::Unknown { .. } => "unknown",
+            JobState::Done { .. } => "done",
+            JobState::Dead { .. } => "dead",
+        }
+    }
+}
+
+/// An outbox job: one Pin for one item on one target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub source: SourceId,
+    pub item: DedupKey,
+    pub target: Target,
+    pub state: JobState,
+    /// Attempts that counted (a 429 does not count).
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created: Millis,
+    pub updated: Millis,
+    /// When the latest create of this job was sent, written durably just before sending (see
+    /// [`Outbox::sending`](crate::store::Outbox::sending)). After an ambiguous create, reconcile pages the board's Pins back to
+    /// this moment. `None` in records written before it existed: their creates can be no older
+    /// than the job, so `created` bounds them ([`Job::sent_since`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_sent: Option<Millis>,
+}
+
+impl Job {
+    /// The earliest moment this job's unresolved create may have been sent.
+    pub fn sent_since(&self) -> Millis {
+        self.create_sent.unwrap_or(self.created)
+    }
+}
+
+/// A job leased to a worker. Hand it back to `complete`, `retry`, `mark_unknown` or `dead`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub job: Job,
+    pub item: Item,
+    pub token: LeaseToken,
+    pub until: Millis,
+    /// The job was `unknown`: search the board for the Pin before creating a second one.
+    pub reconcile: bool,
+}
+
+/// Whether a lease holder's write took effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    Applied,
+    /// The lease expired and was reclaimed, or the job moved on: the write was ignored.
+    LeaseLost,
+}
+
+/// How `retry` should count the failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// A real failure: it uses up an attempt.
+    Counts,
+    /// Rate limited or waiting for the account: it does not.
+    Free,
+}
+
+/// Filters for listing jobs.
+#[derive(Clone, Debug, Default)]
+pub struct JobFilter {
+    pub source: Option<SourceId>,
+    /// A state name as in [`JobState::name`].
+    pub state: Option<String>,
+    pub limit: usize,
+}
