@@ -1,6 +1,6 @@
 //! The on-disk shape of every record: `[version byte][serde_json payload][crc32 BE]`.
 //!
-//! sled 0.34 has had corruption reports in the wild (reliability.md §1.3), so each value carries
+//! sled 0.34 has had corruption reports in the wild, so each value carries
 //! its own checksum: a record that fails it is quarantined instead of being trusted or panicking.
 
 use serde::Serialize;
