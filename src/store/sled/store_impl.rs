@@ -57,6 +57,7 @@ impl Items for SledStore {
         self.write(move |inner| ingest::forget(inner, &source, &key))
             .await
     }
+
     async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
         self.write(move |inner| state::purge_deliveries(inner, now))
             .await
