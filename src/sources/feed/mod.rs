@@ -2,7 +2,8 @@
 //! stable dedup keys, and hand them to `ingest`.
 //!
 //! `FeedSource` is one configured feed (fetch + parse, no store access); `poller::run` is its
-//! task (schedule, backfill, state); `poller::poll_now` is the dry run behind `pinbridge poll`.
+//! task (schedule, backfill, state) on the polling base's loop (`crate::sources::poll`);
+//! `poller::poll_now` is the dry run behind `pinbridge poll`.
 
 pub mod cap;
 pub mod charset;

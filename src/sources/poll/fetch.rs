@@ -1,6 +1,7 @@
-//! Fetching a feed: one shared reqwest client (per connect-timeout and address policy),
-//! conditional GET, redirects followed by hand so each hop is checked, and a body cap counted
-//! after decompression so a gzip bomb stops at the limit.
+//! Fetching for every polled source (feeds, shop APIs, linked pages, WebSub hubs): one shared
+//! reqwest client (per connect-timeout and address policy), conditional GET, redirects followed
+//! by hand so each hop is checked, and a body cap counted after decompression so a gzip bomb
+//! stops at the limit (`body.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
