@@ -22,4 +22,4 @@ pub use error::FeedError;
 pub use fetch::{FetchOptions, Fetcher};
 pub use report::PollReport;
 pub use settings::{Backfill, Polling};
-pub use task::{Next, Poller, run_loop};
+pub use task::{Next, Poller, UpkeepUnreadable, run_loop};

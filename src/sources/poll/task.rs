@@ -29,6 +29,11 @@ pub enum Next {
     Stop,
 }
 
+/// The upkeep's schedule could not be read; the source has logged why, and the loop looks
+/// again after a pause.
+#[derive(Debug)]
+pub struct UpkeepUnreadable;
+
 /// A source the poll loop drives.
 pub trait Poller: Send + Sync {
     /// The source's id: its state record and its lease.
@@ -54,9 +59,8 @@ pub trait Poller: Send + Sync {
         async {}
     }
 
-    /// When the source's upkeep is next due; `Ok(None)` for a source without upkeep. An error
-    /// has been logged by the source; the loop looks again after a pause.
-    fn upkeep_due(&self) -> impl Future<Output = Result<Option<Millis>, ()>> + Send {
+    /// When the source's upkeep is next due; `Ok(None)` for a source without upkeep.
+    fn upkeep_due(&self) -> impl Future<Output = Result<Option<Millis>, UpkeepUnreadable>> + Send {
         async { Ok(None) }
     }
 

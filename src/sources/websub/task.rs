@@ -14,7 +14,7 @@ use crate::shutdown::sleep_or_cancel;
 use crate::sources::context::SourceContext;
 use crate::sources::feed::FeedSource;
 use crate::sources::poll::lease::SourceLease;
-use crate::sources::poll::{Next, PollReport, Poller, run_loop};
+use crate::sources::poll::{Next, PollReport, Poller, UpkeepUnreadable, run_loop};
 use crate::store::{Millis, StoreError};
 
 /// Poll `source` and keep its subscription alive until `shutdown`.
@@ -73,13 +73,13 @@ impl Poller for Subscribed {
         }
     }
 
-    async fn upkeep_due(&self) -> Result<Option<Millis>, ()> {
+    async fn upkeep_due(&self) -> Result<Option<Millis>, UpkeepUnreadable> {
         match self.websub.next_check(self.id()).await {
             // No check recorded yet: due now.
             Ok(check) => Ok(Some(check.unwrap_or_else(|| self.websub.now()))),
             Err(e) => {
                 tracing::warn!(source = %self.id(), error = %e, "could not read the WebSub state; retrying in 30s");
-                Err(())
+                Err(UpkeepUnreadable)
             }
         }
     }
