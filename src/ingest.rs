@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
 use crate::item::{Item, SourceId};
+use crate::sources::context::SourceContext;
 use crate::store::{Delivery, IngestPlan, Ingested, OnChange, Store, StoreResult};
 use crate::sync::route::Routes;
 
@@ -83,8 +84,15 @@ impl Ingest {
             .clone()
     }
 
+    /// The whole store, for the service's own wiring and tests. Sources get
+    /// [`Self::context`] instead.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// What a source may do with the store: its state, its lease, known items, submissions.
+    pub fn context(&self) -> SourceContext {
+        SourceContext::new(self.clone(), self.inner.store.clone())
     }
 
     pub fn now_ms(&self) -> crate::store::Millis {

@@ -1,7 +1,13 @@
-//! Where items come from: feeds, shops and webhooks. Each hands `Item`s to `crate::ingest`.
+//! Where items come from: feeds, shops and webhooks. Each hands `Item`s to `crate::ingest`
+//! through its [`context::SourceContext`]; feeds, shops and WebSub poll on the shared
+//! [`poll`] base.
+pub mod context;
 pub mod feed;
-pub mod lease;
 pub mod opml;
+pub mod poll;
 pub mod shop;
 pub mod webhook;
 pub mod websub;
+
+/// The source lease under its old path (it is part of the polling base now).
+pub use poll::lease;

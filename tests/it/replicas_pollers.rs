@@ -82,6 +82,7 @@ async fn a_poll_runs_only_under_the_lease_and_only_when_due() {
     let blog = SourceId::new("blog");
     let shutdown = CancellationToken::new();
     let (a, b) = (SourceLease::new(), SourceLease::new());
+    let ctx = ingest.context();
     let now = ingest.now_ms();
     // Another replica holds the lease: this one does not poll.
     let held = sled
@@ -91,14 +92,14 @@ async fn a_poll_runs_only_under_the_lease_and_only_when_due() {
         .unwrap()
         .unwrap();
     let busy = a
-        .poll_if_due(&ingest, &blog, &shutdown, |_| async { "polled" })
+        .poll_if_due(&ctx, &blog, &shutdown, |_| async { "polled" })
         .await
         .unwrap();
     assert!(matches!(busy, Leased::Busy), "{busy:?}");
     sled.store.release_source(&blog, held).await.unwrap();
     // Free and due (never polled): it polls, and gives the lease back afterwards.
     let polled = a
-        .poll_if_due(&ingest, &blog, &shutdown, |_| async { "polled" })
+        .poll_if_due(&ctx, &blog, &shutdown, |_| async { "polled" })
         .await
         .unwrap();
     assert!(matches!(polled, Leased::Polled("polled")), "{polled:?}");
@@ -107,7 +108,7 @@ async fn a_poll_runs_only_under_the_lease_and_only_when_due() {
     state.next_poll = Some(now + 60_000);
     sled.store.set_source_state(&blog, &state).await.unwrap();
     let not_due = b
-        .poll_if_due(&ingest, &blog, &shutdown, |_| async { "polled" })
+        .poll_if_due(&ctx, &blog, &shutdown, |_| async { "polled" })
         .await
         .unwrap();
     assert!(matches!(not_due, Leased::NotDue), "{not_due:?}");

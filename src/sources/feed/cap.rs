@@ -7,7 +7,8 @@
 
 use super::FeedSource;
 use crate::item::Item;
-use crate::store::{Millis, SourceState, Store, StoreError};
+use crate::sources::context::KnownItems;
+use crate::store::{Millis, SourceState, StoreError};
 
 /// The `SourceState.extra` key that tells the last poll that went over the cap.
 pub const EXTRA_KEY: &str = "over_cap";
@@ -23,8 +24,8 @@ pub fn reason(cap: usize) -> String {
 /// and returns how many it marked. Items that already have a skip reason (baseline) are not
 /// counted. The store is asked only when there are more candidates than `cap`, which an
 /// ordinary poll of a feed with fewer entries than the cap never has.
-pub async fn mark_over_cap(
-    store: &dyn Store,
+pub async fn mark_over_cap<K: KnownItems + ?Sized>(
+    known: &K,
     items: &[Item],
     skips: &mut [Option<String>],
     cap: usize,
@@ -36,7 +37,7 @@ pub async fn mark_over_cap(
     let (mut kept, mut marked) = (0, 0);
     // Newest first: like `backfill = "latest:N"`, the newest new items are the ones pinned.
     for (item, skip) in items.iter().zip(skips.iter_mut()).rev() {
-        if skip.is_some() || store.item(&item.source, &item.key).await?.is_some() {
+        if skip.is_some() || known.known_item(&item.source, &item.key).await?.is_some() {
             continue;
         }
         if kept < cap {

@@ -13,7 +13,7 @@
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use super::error::FeedError;
+use crate::sources::poll::error::FeedError;
 
 /// The deepest element (or JSON array/object) nesting accepted.
 ///

@@ -5,7 +5,7 @@ use feed_rs::parser::{ParseErrorKind, ParseFeedError};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use super::error::FeedError;
+use crate::sources::poll::error::FeedError;
 
 /// RSS versions feed-rs 2.4 reads (it compares the `version` attribute exactly).
 const RSS_VERSIONS: [&str; 3] = ["2.0", "0.91", "0.92"];

@@ -2,26 +2,27 @@
 //! stable dedup keys, and hand them to `ingest`.
 //!
 //! `FeedSource` is one configured feed (fetch + parse, no store access); `poller::run` is its
-//! task (schedule, backfill, state); `poller::poll_now` is the dry run behind `pinbridge poll`.
+//! task (schedule, backfill, state) on the polling base's loop (`crate::sources::poll`);
+//! `poller::poll_now` is the dry run behind `pinbridge poll`.
 
-pub mod cache;
 pub mod cap;
 pub mod charset;
 pub mod content_base;
 pub mod depth;
-pub mod error;
+mod dry_run;
 mod explain;
 pub mod extras;
-pub mod fetch;
 pub mod images;
 mod img_tags;
 pub mod page;
 pub mod parse;
 pub mod poller;
 mod repair;
-pub mod schedule;
 pub mod settings;
-pub mod ssrf;
+mod submit;
+
+// The polling base these grew out of, under their old paths.
+pub use crate::sources::poll::{cache, error, fetch, schedule, ssrf};
 
 use url::Url;
 
@@ -96,24 +97,14 @@ impl FeedSource {
     }
 
     pub(crate) fn schedule(&self) -> Schedule {
-        Schedule {
-            interval: self.settings.interval,
-            jitter: self.settings.jitter,
-            floor: self.settings.min_interval,
-            ceiling: self.settings.max_interval,
-        }
+        self.settings.polling().schedule()
     }
 
     fn fetch_options(&self, state: &SourceState) -> FetchOptions {
         FetchOptions {
-            accept: fetch::FEED_ACCEPT,
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
-            timeout: self.settings.timeout,
-            connect_timeout: self.settings.connect_timeout,
-            max_body_bytes: self.settings.max_body_bytes,
-            user_agent: self.settings.user_agent.clone(),
-            allow_private: self.settings.allow_private,
+            ..self.settings.polling().fetch_options(fetch::FEED_ACCEPT)
         }
     }
 

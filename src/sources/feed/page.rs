@@ -5,8 +5,9 @@
 use url::Url;
 
 use super::FeedSource;
-use super::fetch::FetchOptions;
 use super::images::absolute;
+use crate::sources::context::KnownItems;
+use crate::sources::poll::fetch::FetchOptions;
 
 /// Pages are read only as far as their `<head>` matters; a page larger than this is cut off
 /// (the fetch fails and the item simply stays without an image).
@@ -34,7 +35,7 @@ impl FeedSource {
         let response = match self.fetcher.get(&url, &opts).await {
             Ok(response) => response,
             Err(err) => {
-                tracing::debug!(source = %self.id(), page = %super::error::redact(&url), error = %err, "no image from the page");
+                tracing::debug!(source = %self.id(), page = %crate::sources::poll::error::redact(&url), error = %err, "no image from the page");
                 return None;
             }
         };
@@ -69,9 +70,9 @@ pub fn meta_image(html: &str, base: &Url) -> Option<String> {
 /// Give image-less items (from index `from` on: earlier ones are baseline and never pinned)
 /// their page's image. A known item keeps the image it was recorded with, so its fingerprint
 /// does not flip between "with page image" and "without" from poll to poll.
-pub(crate) async fn fill_page_images(
+pub(crate) async fn fill_page_images<K: KnownItems + ?Sized>(
     source: &FeedSource,
-    store: &dyn crate::store::Store,
+    known: &K,
     items: &mut [crate::item::Item],
     from: usize,
 ) -> Result<(), crate::store::StoreError> {
@@ -86,8 +87,8 @@ pub(crate) async fn fill_page_images(
         let Some(link) = item.link.clone() else {
             continue;
         };
-        if let Some(known) = store.item(source.id(), &item.key).await? {
-            item.image_url = known.item.image_url;
+        if let Some(recorded) = known.known_item(source.id(), &item.key).await? {
+            item.image_url = recorded.item.image_url;
             continue;
         }
         if fetched == MAX_PAGES_PER_POLL {

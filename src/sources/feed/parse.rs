@@ -19,12 +19,12 @@ use url::Url;
 use super::charset;
 use super::content_base;
 use super::depth;
-use super::error::FeedError;
 use super::explain;
 use super::extras;
 use super::images::{self, MinSize};
 use super::repair;
 use crate::item::{DedupKey, Item, SourceId};
+use crate::sources::poll::error::FeedError;
 
 const NO_ID: &str = "\u{0}pinbridge:no-id";
 

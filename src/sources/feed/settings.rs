@@ -1,66 +1,13 @@
 //! `[[sources]] kind = "feed"`: the keys a feed source owns, their defaults and validation.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::config::ConfigProblem;
 use crate::config::serde_util::join;
-
-/// What to do with the items a feed already has when pinbridge first sees it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Backfill {
-    /// Record them as seen, pin none (the default: no flood on first contact).
-    #[default]
-    None,
-    /// Pin the newest N (oldest first), record the rest as seen.
-    Latest(usize),
-    /// Pin them all, oldest first.
-    All,
-}
-
-impl FromStr for Backfill {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        let bad = || {
-            format!(
-                "`{s}` is not a backfill policy; write \"none\", \"latest:N\" (N ≥ 1) or \"all\""
-            )
-        };
-        match s {
-            "none" => Ok(Backfill::None),
-            "all" => Ok(Backfill::All),
-            _ => {
-                let n = s.strip_prefix("latest:").ok_or_else(bad)?;
-                match n.trim().parse::<usize>() {
-                    Ok(n) if n >= 1 => Ok(Backfill::Latest(n)),
-                    _ => Err(bad()),
-                }
-            }
-        }
-    }
-}
-
-impl fmt::Display for Backfill {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Backfill::None => f.write_str("none"),
-            Backfill::Latest(n) => write!(f, "latest:{n}"),
-            Backfill::All => f.write_str("all"),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Backfill {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
+pub use crate::sources::poll::settings::{Backfill, check_url};
+use crate::sources::poll::settings::{Polling, check_fetch_knobs};
 
 /// A feed source's settings. Every key but `url` has a default.
 #[derive(Clone, Debug, Deserialize)]
@@ -159,6 +106,24 @@ impl FeedSettings {
         }
     }
 
+    /// The polling keys, as the poll loop, the schedule and the fetcher read them.
+    pub fn polling(&self) -> Polling {
+        Polling {
+            interval: self.interval,
+            jitter: self.jitter,
+            backfill: self.backfill,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            max_body_bytes: self.max_body_bytes,
+            user_agent: self.user_agent.clone(),
+            allow_private: self.allow_private,
+            park_after: self.park_after,
+            parked_interval: self.parked_interval,
+            min_interval: self.min_interval,
+            max_interval: self.max_interval,
+        }
+    }
+
     /// Report everything wrong with these settings under `path` (e.g. `sources[2]`).
     pub fn validate(&self, path: &str, problems: &mut Vec<ConfigProblem>) {
         let mut problem = |key: &str, message: String| {
@@ -234,55 +199,6 @@ impl FeedSettings {
     }
 }
 
-/// The fetch settings feeds and shops share: jitter, timeouts, body cap, User-Agent.
-pub(crate) fn check_fetch_knobs(
-    jitter: f64,
-    timeout: Duration,
-    connect_timeout: Duration,
-    max_body_bytes: u64,
-    user_agent: Option<&str>,
-    problem: &mut impl FnMut(&str, String),
-) {
-    if !(0.0..=0.5).contains(&jitter) {
-        problem(
-            "jitter",
-            format!("{jitter} is out of range; use a fraction from 0 to 0.5"),
-        );
-    }
-    if timeout.is_zero() {
-        problem("timeout", "must be longer than zero".into());
-    }
-    if connect_timeout.is_zero() {
-        problem("connect_timeout", "must be longer than zero".into());
-    }
-    if max_body_bytes < 1024 {
-        problem(
-            "max_body_bytes",
-            format!(
-                "{max_body_bytes} bytes is too small for any feed or shop page; the default is 15 MiB"
-            ),
-        );
-    }
-    if let Some(agent) = user_agent
-        && (agent.trim().is_empty() || reqwest::header::HeaderValue::from_str(agent).is_err())
-    {
-        problem("user_agent", "must be non-empty printable ASCII".into());
-    }
-}
-
-/// The url must be absolute http(s) with a host.
-pub(crate) fn check_url(raw: &str) -> Result<url::Url, String> {
-    let url =
-        url::Url::parse(raw.trim()).map_err(|e| format!("`{raw}` is not a valid URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("`{raw}` must start with http:// or https://"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("`{raw}` has no host"));
-    }
-    Ok(url)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,17 +225,6 @@ mod tests {
         assert_eq!(s.connect_timeout, Duration::from_secs(10));
         assert_eq!(s.max_body_bytes, 15 * 1024 * 1024);
         assert!(!s.allow_private);
-    }
-
-    #[test]
-    fn backfill_forms_parse() {
-        assert_eq!("none".parse(), Ok(Backfill::None));
-        assert_eq!("all".parse(), Ok(Backfill::All));
-        assert_eq!("latest:5".parse(), Ok(Backfill::Latest(5)));
-        for bad in ["latest:0", "latest:", "latest:x", "some", ""] {
-            let err = bad.parse::<Backfill>().expect_err(bad);
-            assert!(err.contains("latest:N"), "{err}");
-        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::sources::feed::FeedError;
+use crate::sources::poll::FeedError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]

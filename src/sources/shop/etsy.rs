@@ -12,18 +12,19 @@ use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 use url::Url;
 
+use super::JSON_ACCEPT;
 use super::budget::{Budget, EtsyBudgets};
 use super::error::ShopError;
+use super::etsy_listing::{Listing, ListingRef, Page, ShopRef, created_ms, to_item};
+pub use super::etsy_listing::{format_price, listing_key};
 use super::settings::{EtsySettings, check_base};
-use super::{JSON_ACCEPT, fetch_options};
-use crate::item::{DedupKey, Item, SourceId};
-use crate::sources::feed::{FeedError, Fetcher};
-use crate::store::Store;
+use crate::item::{Item, SourceId};
+use crate::sources::context::KnownItems;
+use crate::sources::poll::{FeedError, Fetcher};
 
 /// Listings per page and ids per batch call: Etsy's maximum for both.
 pub const PAGE: usize = 100;
@@ -31,65 +32,6 @@ pub const PAGE: usize = 100;
 const MAX_INLINE_WAIT: Duration = Duration::from_secs(60);
 /// 429s in a row for one request before the poll gives up.
 const MAX_429_RETRIES: u32 = 3;
-
-#[derive(Deserialize)]
-struct Page<T> {
-    #[serde(default)]
-    count: Option<u64>,
-    results: Vec<T>,
-}
-
-#[derive(Deserialize)]
-struct ListingRef {
-    listing_id: u64,
-}
-
-#[derive(Deserialize)]
-struct ShopRef {
-    shop_id: u64,
-    #[serde(default)]
-    shop_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Listing {
-    listing_id: u64,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    price: Option<Money>,
-    #[serde(default)]
-    original_creation_timestamp: Option<i64>,
-    #[serde(default)]
-    created_timestamp: Option<i64>,
-    #[serde(default)]
-    images: Vec<Image>,
-}
-
-#[derive(Deserialize)]
-struct Money {
-    amount: i64,
-    divisor: i64,
-    currency_code: String,
-}
-
-#[derive(Deserialize)]
-struct Image {
-    #[serde(default)]
-    url_fullxfull: Option<String>,
-    #[serde(default)]
-    rank: Option<i64>,
-    #[serde(default)]
-    alt_text: Option<String>,
-}
 
 /// One configured Etsy source.
 pub struct EtsySource {
@@ -150,13 +92,16 @@ impl EtsySource {
     }
 
     /// The listings the store does not know yet, oldest first, and how many were listed in all.
-    pub async fn fetch_new(&self, store: &dyn Store) -> Result<(Vec<Item>, usize), ShopError> {
+    pub async fn fetch_new<K: KnownItems + ?Sized>(
+        &self,
+        known: &K,
+    ) -> Result<(Vec<Item>, usize), ShopError> {
         let ids = self.list_ids().await?;
         let total = ids.len();
         let mut unknown = Vec::new();
         for id in ids {
             let key = listing_key(id);
-            if store.item(&self.id, &key).await?.is_none() {
+            if known.known_item(&self.id, &key).await?.is_none() {
                 unknown.push(id);
             }
         }
@@ -260,7 +205,7 @@ impl EtsySource {
 
     /// GET within the budget, waiting out short 429s.
     async fn get_json<T: DeserializeOwned>(&self, url: Url, what: &str) -> Result<T, ShopError> {
-        let opts = fetch_options(&self.settings.polling(), JSON_ACCEPT);
+        let opts = self.settings.polling().fetch_options(JSON_ACCEPT);
         let mut throttled = 0;
         loop {
             self.budget.acquire().await?;
@@ -316,101 +261,4 @@ fn secret_header(value: &SecretString, key: &str) -> Result<HeaderValue, String>
         .map_err(|_| format!("`{key}` contains characters a header cannot carry"))?;
     header.set_sensitive(true);
     Ok(header)
-}
-
-/// The dedup key of a listing: its id survives renewals, which give it new timestamps.
-pub fn listing_key(id: u64) -> DedupKey {
-    DedupKey::new("listing", &id.to_string())
-}
-
-fn created_ms(l: &Listing) -> Option<i64> {
-    l.original_creation_timestamp
-        .or(l.created_timestamp)
-        .map(|s| s.saturating_mul(1000))
-}
-
-fn to_item(source: &SourceId, l: Listing) -> Item {
-    let mut item = Item::new(source.clone(), listing_key(l.listing_id));
-    item.published_ms = created_ms(&l);
-    item.title = l.title.unwrap_or_default();
-    item.description = l.description.unwrap_or_default();
-    item.link = l.url.filter(|u| !u.trim().is_empty());
-    // Rank 1 is the listing's main photo; without ranks, the first.
-    let image = l
-        .images
-        .into_iter()
-        .filter(|i| i.url_fullxfull.is_some())
-        .min_by_key(|i| i.rank.unwrap_or(i64::MAX));
-    if let Some(image) = image {
-        item.image_url = image.url_fullxfull;
-        item.image_alt = image.alt_text.filter(|a| !a.trim().is_empty());
-    }
-    if let Some(price) = l.price {
-        item.fields
-            .insert("price".into(), format_price(price.amount, price.divisor));
-        item.fields.insert("currency".into(), price.currency_code);
-    }
-    item.fields
-        .insert("listing_id".into(), l.listing_id.to_string());
-    item.categories = l.tags;
-    item
-}
-
-/// `amount / divisor` as a decimal: 1250 / 100 → "12.50". Exact for power-of-ten divisors.
-pub fn format_price(amount: i64, divisor: i64) -> String {
-    if divisor <= 1 {
-        return amount.to_string();
-    }
-    let digits = divisor.checked_ilog10().unwrap_or(0);
-    if 10i64.checked_pow(digits) == Some(divisor) {
-        let sign = if amount < 0 { "-" } else { "" };
-        let abs = amount.unsigned_abs();
-        let d = divisor.unsigned_abs();
-        return format!(
-            "{sign}{}.{:0width$}",
-            abs / d,
-            abs % d,
-            width = digits as usize
-        );
-    }
-    format!("{:.2}", amount as f64 / divisor as f64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prices_are_exact_decimals() {
-        assert_eq!(format_price(1250, 100), "12.50");
-        assert_eq!(format_price(5, 100), "0.05");
-        assert_eq!(format_price(-1999, 100), "-19.99");
-        assert_eq!(format_price(7, 1), "7");
-        assert_eq!(format_price(10, 3), "3.33");
-    }
-
-    #[test]
-    fn the_rank_one_image_and_tags_make_the_item() {
-        let listing: Listing = serde_json::from_value(serde_json::json!({
-            "listing_id": 77, "title": "Mug", "url": "https://www.etsy.com/listing/77/mug",
-            "tags": ["mug", "ceramic"], "price": {"amount": 2400, "divisor": 100, "currency_code": "EUR"},
-            "created_timestamp": 1700000000,
-            "images": [
-                {"url_fullxfull": "https://i.etsystatic.com/2.jpg", "rank": 2},
-                {"url_fullxfull": "https://i.etsystatic.com/1.jpg", "rank": 1, "alt_text": "A blue mug"}
-            ]
-        }))
-        .unwrap();
-        let item = to_item(&SourceId::new("etsy"), listing);
-        assert_eq!(item.key.as_str(), "listing:77");
-        assert_eq!(
-            item.image_url.as_deref(),
-            Some("https://i.etsystatic.com/1.jpg")
-        );
-        assert_eq!(item.image_alt.as_deref(), Some("A blue mug"));
-        assert_eq!(item.fields["price"], "24.00");
-        assert_eq!(item.fields["currency"], "EUR");
-        assert_eq!(item.categories, ["mug", "ceramic"]);
-        assert_eq!(item.published_ms, Some(1_700_000_000_000));
-    }
 }

@@ -2,12 +2,13 @@
 //! products (`products.json` or a collection's Atom feed), polled like feeds and keyed by the
 //! shop's own ids (`listing:<id>`, `product:<id>`) so renewals and re-sends never pin twice.
 //!
-//! Everything is fetched through the feed module's guarded `Fetcher` (SSRF guard, timeouts, body
+//! Everything is fetched through the polling base's guarded `Fetcher` (SSRF guard, timeouts, body
 //! cap). Etsy calls also go through one shared [`budget::Budget`] per API key.
 
 pub mod budget;
 pub mod error;
 pub mod etsy;
+mod etsy_listing;
 pub mod poller;
 pub mod settings;
 pub mod shopify;
@@ -20,8 +21,7 @@ pub use settings::{EtsySettings, Polling, ShopifySettings};
 pub use shopify::ShopifySource;
 
 use crate::item::{Item, SourceId};
-use crate::sources::feed::fetch::FetchOptions;
-use crate::store::Store;
+use crate::sources::context::KnownItems;
 
 /// What the shop APIs are asked for.
 pub(crate) const JSON_ACCEPT: &str = "application/json";
@@ -63,11 +63,11 @@ impl ShopSource {
         }
     }
 
-    /// Read the shop once. No writes; `store` is only asked which items it knows.
-    pub async fn fetch(&self, store: &dyn Store) -> Result<Fetched, ShopError> {
+    /// Read the shop once. No writes; `known` is only asked which items are recorded.
+    pub async fn fetch<K: KnownItems + ?Sized>(&self, known: &K) -> Result<Fetched, ShopError> {
         match self {
             ShopSource::Etsy(s) => {
-                let (items, listed) = s.fetch_new(store).await?;
+                let (items, listed) = s.fetch_new(known).await?;
                 Ok(Fetched { items, listed })
             }
             ShopSource::Shopify(s) => {
@@ -78,18 +78,5 @@ impl ShopSource {
                 })
             }
         }
-    }
-}
-
-pub(crate) fn fetch_options(polling: &Polling, accept: &'static str) -> FetchOptions {
-    FetchOptions {
-        accept,
-        etag: None,
-        last_modified: None,
-        timeout: polling.timeout,
-        connect_timeout: polling.connect_timeout,
-        max_body_bytes: polling.max_body_bytes,
-        user_agent: polling.user_agent.clone(),
-        allow_private: polling.allow_private,
     }
 }

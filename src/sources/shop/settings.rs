@@ -1,7 +1,8 @@
 //! `[[sources]] kind = "etsy"` and `kind = "shopify"`: their keys, defaults and validation.
 //!
-//! Both kinds share the polling keys of a feed (interval, backfill, timeouts, `allow_private`);
-//! they are repeated in each struct rather than flattened, so unknown keys are still reported.
+//! Both kinds share the polling keys of a feed (interval, backfill, timeouts, `allow_private`),
+//! read as one `sources::poll::settings::Polling`; they are repeated in each struct rather than
+//! flattened, so unknown keys are still reported.
 
 use std::time::Duration;
 
@@ -10,65 +11,40 @@ use serde::Deserialize;
 
 use crate::config::ConfigProblem;
 use crate::config::serde_util::join;
-use crate::sources::feed::Backfill;
-use crate::sources::feed::schedule::Schedule;
-
-/// The polling keys both kinds have.
-#[derive(Clone, Debug)]
-pub struct Polling {
-    pub interval: Duration,
-    pub jitter: f64,
-    pub backfill: Backfill,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub max_body_bytes: u64,
-    pub user_agent: Option<String>,
-    pub allow_private: bool,
-    pub park_after: u32,
-    pub parked_interval: Duration,
-}
+pub use crate::sources::poll::settings::Polling;
+use crate::sources::poll::settings::{Backfill, check_fetch_knobs};
 
 /// No shop is polled more often than this (politeness floor, as for feeds).
 pub const MIN_INTERVAL: Duration = Duration::from_secs(5 * 60);
 /// No backoff waits longer than this.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
-impl Polling {
-    pub fn schedule(&self) -> Schedule {
-        Schedule {
-            interval: self.interval,
-            jitter: self.jitter,
-            floor: MIN_INTERVAL,
-            ceiling: MAX_INTERVAL,
-        }
-    }
-
-    fn validate(&self, path: &str, problems: &mut Vec<ConfigProblem>) {
-        let mut problem = |key: &str, message: String| {
-            problems.push(ConfigProblem::new(join(path, key), message));
-        };
-        let fmt = |d: Duration| humantime::format_duration(d).to_string();
-        if self.interval < MIN_INTERVAL {
-            problem(
-                "interval",
-                format!(
-                    "{} is too short; poll a shop at most every {}",
-                    fmt(self.interval),
-                    fmt(MIN_INTERVAL)
-                ),
-            );
-        }
-        crate::sources::feed::settings::check_fetch_knobs(
-            self.jitter,
-            self.timeout,
-            self.connect_timeout,
-            self.max_body_bytes,
-            self.user_agent.as_deref(),
-            &mut problem,
+/// The checks of the polling keys a shop has.
+fn validate_polling(polling: &Polling, path: &str, problems: &mut Vec<ConfigProblem>) {
+    let mut problem = |key: &str, message: String| {
+        problems.push(ConfigProblem::new(join(path, key), message));
+    };
+    let fmt = |d: Duration| humantime::format_duration(d).to_string();
+    if polling.interval < MIN_INTERVAL {
+        problem(
+            "interval",
+            format!(
+                "{} is too short; poll a shop at most every {}",
+                fmt(polling.interval),
+                fmt(MIN_INTERVAL)
+            ),
         );
-        if self.park_after == 0 {
-            problem("park_after", "must be at least 1".into());
-        }
+    }
+    check_fetch_knobs(
+        polling.jitter,
+        polling.timeout,
+        polling.connect_timeout,
+        polling.max_body_bytes,
+        polling.user_agent.as_deref(),
+        &mut problem,
+    );
+    if polling.park_after == 0 {
+        problem("park_after", "must be at least 1".into());
     }
 }
 
@@ -132,6 +108,8 @@ macro_rules! shop_settings {
                     allow_private: self.allow_private,
                     park_after: self.park_after,
                     parked_interval: self.parked_interval,
+                    min_interval: MIN_INTERVAL,
+                    max_interval: MAX_INTERVAL,
                 }
             }
         }
@@ -189,7 +167,7 @@ impl EtsySettings {
     }
 
     pub fn validate(&self, path: &str, problems: &mut Vec<ConfigProblem>) {
-        self.polling().validate(path, problems);
+        validate_polling(&self.polling(), path, problems);
         let mut problem = |key: &str, message: &str| {
             problems.push(ConfigProblem::new(join(path, key), message));
         };
@@ -250,7 +228,7 @@ impl EtsySettings {
 
 impl ShopifySettings {
     pub fn validate(&self, path: &str, problems: &mut Vec<ConfigProblem>) {
-        self.polling().validate(path, problems);
+        validate_polling(&self.polling(), path, problems);
         if self.store.trim().is_empty() {
             problems.push(ConfigProblem::new(
                 join(path, "store"),

@@ -10,13 +10,14 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use url::Url;
 
+use super::JSON_ACCEPT;
 use super::error::ShopError;
 use super::settings::{ShopifySettings, check_base};
-use super::{JSON_ACCEPT, fetch_options};
 use crate::item::{DedupKey, Item, SourceId};
-use crate::sources::feed::fetch::FEED_ACCEPT;
 use crate::sources::feed::images::MinSize;
-use crate::sources::feed::{Fetcher, parse};
+use crate::sources::feed::parse;
+use crate::sources::poll::Fetcher;
+use crate::sources::poll::fetch::FEED_ACCEPT;
 
 /// Products per page: Shopify's maximum.
 pub const LIMIT: usize = 250;
@@ -110,7 +111,7 @@ impl ShopifySource {
     }
 
     async fn fetch_products(&self) -> Result<Vec<Item>, ShopError> {
-        let opts = fetch_options(&self.settings.polling(), JSON_ACCEPT);
+        let opts = self.settings.polling().fetch_options(JSON_ACCEPT);
         let mut items = Vec::new();
         for page in 1..=MAX_PAGE {
             let url = self.url(
@@ -149,7 +150,7 @@ impl ShopifySource {
 
     async fn fetch_collection(&self, handle: &str) -> Result<Vec<Item>, ShopError> {
         let url = self.url(&["collections", &format!("{handle}.atom")], &[]);
-        let opts = fetch_options(&self.settings.polling(), FEED_ACCEPT);
+        let opts = self.settings.polling().fetch_options(FEED_ACCEPT);
         let response = self
             .fetcher
             .get(&url, &opts)
@@ -173,7 +174,7 @@ impl ShopifySource {
         })
         .await
         .map_err(|e| {
-            ShopError::Feed(crate::sources::feed::FeedError::Parse {
+            ShopError::Feed(crate::sources::poll::FeedError::Parse {
                 message: format!("the parser stopped unexpectedly: {e}"),
             })
         })?

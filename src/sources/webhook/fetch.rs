@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use url::Url;
 
-use crate::sources::feed::error::{FeedError, redact};
-use crate::sources::feed::fetch::{FetchOptions, Fetcher};
+use crate::sources::poll::error::{FeedError, redact};
+use crate::sources::poll::fetch::{FetchOptions, Fetcher};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {

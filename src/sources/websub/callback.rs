@@ -28,7 +28,8 @@ use crate::item::{Item, SourceId};
 use crate::sources::feed::images::MinSize;
 use crate::sources::feed::page::fill_page_images;
 use crate::sources::feed::parse::parse_feed;
-use crate::sources::feed::poller::{baseline_count, baseline_skips, cap_new_items, submissions};
+use crate::sources::feed::poller::cap_new_items;
+use crate::sources::poll::report::{baseline_count, baseline_skips, submissions};
 
 /// The longest lease recorded, whatever the hub says: the spec suggests about 10 days, and a
 /// longer one would stop renewals (and with them any chance to notice a lost subscription).
@@ -300,24 +301,24 @@ async fn content_inner(
             ));
         }
     };
-    let store = websub.ingest.store();
-    let state = store.source_state(source.id()).await?;
+    let ctx = &websub.ctx;
+    let state = ctx.state(source.id()).await?;
     let baseline = if state.baselined {
         0
     } else {
         baseline_count(settings.backfill, items.len())
     };
-    fill_page_images(&source, store.as_ref(), &mut items, baseline).await?;
+    fill_page_images(&source, ctx, &mut items, baseline).await?;
     let total = items.len();
     // A push is capped like a poll: a publisher rotating ids must not queue a Pin per push item.
     let mut skips = baseline_skips(total, baseline);
-    let over_cap = cap_new_items(&source, store.as_ref(), &state, &items, &mut skips).await?;
+    let over_cap = cap_new_items(&source, ctx, &state, &items, &mut skips).await?;
     crate::sources::feed::cap::report(&source, over_cap);
     let batch = submissions(items, skips);
     let outcomes = if batch.is_empty() {
         Vec::new()
     } else {
-        websub.ingest.submit_many(batch).await?
+        ctx.submit_many(batch).await?
     };
     let new = outcomes
         .iter()

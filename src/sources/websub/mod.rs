@@ -26,7 +26,9 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::ingest::Ingest;
 use crate::item::SourceId;
 use crate::pinterest::vault::{Vault, is_sealed_text};
-use crate::sources::feed::{FeedError, FeedSource};
+use crate::sources::context::SourceContext;
+use crate::sources::feed::FeedSource;
+use crate::sources::poll::FeedError;
 use crate::store::{Millis, StoreError};
 
 pub use callback::router;
@@ -94,7 +96,9 @@ pub(crate) struct Entry {
 pub struct WebSub {
     public_url: Url,
     entries: HashMap<String, Arc<Entry>>,
-    ingest: Ingest,
+    /// What the subscriber and the pushes may do with the store: subscription records, the
+    /// feed's schedule, known items, submissions.
+    ctx: SourceContext,
     settings: WebSubSettings,
     clients: subscribe::Clients,
     /// Seals subscription secrets in the store; without keys they are kept as they are.
@@ -123,7 +127,7 @@ impl WebSub {
         Self {
             public_url,
             entries,
-            ingest,
+            ctx: ingest.context(),
             settings,
             clients: subscribe::Clients::default(),
             vault: None,
@@ -167,11 +171,7 @@ impl WebSub {
     /// (keys changed) reads as none: pushes are then refused and the next renewal makes a new
     /// one.
     pub async fn subscription(&self, id: &SourceId) -> Result<Subscription, WebSubError> {
-        let state = self
-            .ingest
-            .store()
-            .source_state(&state::record_id(id))
-            .await?;
+        let state = self.ctx.state(&state::record_id(id)).await?;
         let mut sub = Subscription::from_state(&state);
         if let Some(stored) = &sub.secret
             && is_sealed_text(stored.expose_secret())
@@ -195,15 +195,14 @@ impl WebSub {
 
     pub(crate) async fn save(&self, id: &SourceId, sub: &Subscription) -> Result<(), StoreError> {
         let record = state::record_id(id);
-        let store = self.ingest.store();
-        let mut state = store.source_state(&record).await?;
+        let mut state = self.ctx.state(&record).await?;
         let mut sealed = sub.clone();
         if let (Some(vault), Some(secret)) = (&self.vault, &sub.secret) {
             let text = vault.seal_text(&secret_context(id), secret.expose_secret());
             sealed.secret = Some(SecretString::from(text));
         }
         sealed.to_state(&mut state);
-        store.set_source_state(&record, &state).await
+        self.ctx.save_state(&record, &state).await
     }
 
     /// Seal a secret stored in plain text by an older build (or before keys were configured).
@@ -214,11 +213,7 @@ impl WebSub {
         }
         let entry = self.entry(id.as_str())?;
         let _guard = entry.lock.lock().await;
-        let state = self
-            .ingest
-            .store()
-            .source_state(&state::record_id(id))
-            .await?;
+        let state = self.ctx.state(&state::record_id(id)).await?;
         let raw = Subscription::from_state(&state);
         match &raw.secret {
             Some(secret) if !is_sealed_text(secret.expose_secret()) => {
@@ -230,7 +225,7 @@ impl WebSub {
     }
 
     pub(crate) fn now(&self) -> Millis {
-        self.ingest.now_ms()
+        self.ctx.now_ms()
     }
 }
 

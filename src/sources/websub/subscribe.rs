@@ -16,7 +16,8 @@ use super::discover::{Discovery, discover};
 use super::state::Status;
 use super::{Entry, WebSub, WebSubError, ms};
 use crate::item::SourceId;
-use crate::sources::feed::{FeedError, FeedSource, fetch, ssrf};
+use crate::sources::feed::FeedSource;
+use crate::sources::poll::{FeedError, fetch, ssrf};
 
 /// What `maintain` did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,12 +215,11 @@ impl WebSub {
         if sub.status != Status::Active || sub.lease_until.is_none_or(|until| until <= now) {
             return Ok(());
         }
-        let store = self.ingest.store();
-        let mut state = store.source_state(id).await?;
+        let mut state = self.ctx.state(id).await?;
         let later = now + ms(self.settings.fallback_interval);
         if state.next_poll.is_none_or(|at| at < later) {
             state.next_poll = Some(later);
-            store.set_source_state(id, &state).await?;
+            self.ctx.save_state(id, &state).await?;
         }
         Ok(())
     }
@@ -341,8 +341,8 @@ impl WebSub {
 fn network(url: &Url, err: &reqwest::Error) -> FeedError {
     FeedError::BadUrl(format!(
         "{} could not be fetched: {}",
-        crate::sources::feed::error::redact(url),
-        crate::sources::feed::error::describe(err)
+        crate::sources::poll::error::redact(url),
+        crate::sources::poll::error::describe(err)
     ))
 }
 

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::ingest::Ingest;
 use crate::item::SourceId;
+use crate::sources::context::SourceContext;
 use crate::store::{Millis, StoreError};
 
 /// How long a lease runs without renewal: a replica killed mid-poll holds its sources this
@@ -70,7 +70,7 @@ impl SourceLease {
     /// is cancelled on shutdown or when the lease is lost.
     pub async fn poll_if_due<T, F, Fut>(
         &self,
-        ingest: &Ingest,
+        ctx: &SourceContext,
         source: &SourceId,
         shutdown: &CancellationToken,
         poll: F,
@@ -79,12 +79,11 @@ impl SourceLease {
         F: FnOnce(CancellationToken) -> Fut,
         Fut: Future<Output = T>,
     {
-        let store = ingest.store();
         let outcome = self
-            .with_lease(ingest, source, shutdown, |lost| async move {
+            .with_lease(ctx, source, shutdown, |lost| async move {
                 // Read under the lease: another replica may have polled just before.
-                let state = store.source_state(source).await?;
-                if state.next_poll.is_some_and(|at| at > ingest.now_ms()) {
+                let state = ctx.state(source).await?;
+                if state.next_poll.is_some_and(|at| at > ctx.now_ms()) {
                     return Ok(Leased::NotDue);
                 }
                 Ok(Leased::Polled(poll(lost).await))
@@ -97,7 +96,7 @@ impl SourceLease {
     /// when another replica holds the lease. A store error comes back as the poll's error.
     pub async fn turn<T, E, F, Fut>(
         &self,
-        ingest: &Ingest,
+        ctx: &SourceContext,
         source: &SourceId,
         shutdown: &CancellationToken,
         poll: F,
@@ -107,7 +106,7 @@ impl SourceLease {
         Fut: Future<Output = Result<T, E>>,
         E: From<StoreError>,
     {
-        match self.poll_if_due(ingest, source, shutdown, poll).await {
+        match self.poll_if_due(ctx, source, shutdown, poll).await {
             Ok(Leased::Polled(result)) => Turn::Polled(result),
             Ok(Leased::NotDue) => Turn::Again,
             Ok(Leased::Busy) => {
@@ -125,7 +124,7 @@ impl SourceLease {
     /// holder has it. `work` gets a token cancelled on shutdown or when the lease is lost.
     pub async fn with_lease<T, F, Fut>(
         &self,
-        ingest: &Ingest,
+        ctx: &SourceContext,
         key: &SourceId,
         shutdown: &CancellationToken,
         work: F,
@@ -134,10 +133,9 @@ impl SourceLease {
         F: FnOnce(CancellationToken) -> Fut,
         Fut: Future<Output = T>,
     {
-        let store = ingest.store();
-        let now = ingest.now_ms();
-        let Some(token) = store
-            .try_lease_source(key, &self.holder, now + millis(SOURCE_LEASE), now)
+        let now = ctx.now_ms();
+        let Some(token) = ctx
+            .try_lease(key, &self.holder, now + millis(SOURCE_LEASE), now)
             .await?
         else {
             return Ok(None);
@@ -151,9 +149,9 @@ impl SourceLease {
             tokio::select! {
                 done = &mut work => break done,
                 _ = renew.tick() => {
-                    let now = ingest.now_ms();
-                    let held = store
-                        .try_lease_source(key, &self.holder, now + millis(SOURCE_LEASE), now)
+                    let now = ctx.now_ms();
+                    let held = ctx
+                        .try_lease(key, &self.holder, now + millis(SOURCE_LEASE), now)
                         .await;
                     if !matches!(held, Ok(Some(t)) if t == token) {
                         tracing::warn!(source = %key, "lost the source's lease mid-poll; this poll is dropped");
@@ -162,7 +160,7 @@ impl SourceLease {
                 }
             }
         };
-        if let Err(e) = store.release_source(key, token).await {
+        if let Err(e) = ctx.release_lease(key, token).await {
             // It runs out by itself; another replica waits at most SOURCE_LEASE.
             tracing::warn!(source = %key, error = %e, "could not release the source's lease");
         }

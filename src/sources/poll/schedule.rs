@@ -1,4 +1,4 @@
-//! When to poll a feed next.
+//! When to poll a source next (feeds and shops; the examples are a feed's).
 //!
 //! After a success: the longest of our interval and the publisher's hints (RSS `<ttl>`,
 //! `Cache-Control: max-age`, `Expires`, `Retry-After`), clamped to [floor, ceiling], then spread
