@@ -24,7 +24,8 @@ macro_rules! step {
 }
 
 impl Engine {
-    /// One try at the job: resolve the board, reconcile if needed, create the Pin.
+    /// One try at the job: admit it, resolve the board, reconcile if an earlier create was
+    /// unclear, admit the write, keep the lease, create the Pin.
     pub(super) async fn attempt(&self, lease: &Lease) -> Outcome {
         let admitted = step!(self.admit(lease).await);
         let board = step!(self.resolve_board(lease, admitted.account).await);
