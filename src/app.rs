@@ -20,19 +20,15 @@ use crate::item::SourceId;
 use crate::live::Live;
 use crate::live::parts::Parts;
 use crate::live::runtime::Runtime;
-use crate::pinterest::vault::Vault;
-use crate::pinterest::{Credentials, PinterestClient, TokenManager};
 use crate::sources::feed::FeedSource;
 use crate::sources::shop::ShopSource;
 use crate::sources::webhook::WebhookSources;
 use crate::store::Store;
-use crate::sync::account::AccountRuntime;
+use crate::sync::accounts_factory::AccountsFactory;
 use crate::sync::reconcile::ReconcileBudget;
 use crate::sync::retry::Backoff;
 use crate::sync::route::{RouteRule, Routes, When};
-use crate::sync::tokens::{Refreshed, StoreTokens, initial_tokens, origin_of, persist_refreshed};
 use crate::sync::{Engine, SyncSettings};
-use secrecy::ExposeSecret;
 
 /// The assembled service, ready to run.
 pub struct App {
@@ -78,77 +74,9 @@ impl App {
             wake.clone(),
         );
 
-        let http = reqwest::Client::builder()
-            .timeout(config.pinterest.timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("pinbridge/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the Pinterest HTTP client")?;
-        let token_url = token_url(&config.pinterest.api_base)?;
-        let vault = vault_for(config)?.map(Arc::new);
-        let (refreshed_tx, refreshed_rx) = tokio::sync::mpsc::unbounded_channel::<Refreshed>();
-        match &vault {
-            Some(vault) => {
-                tokio::spawn(persist_refreshed(
-                    refreshed_rx,
-                    store.clone(),
-                    vault.clone(),
-                ));
-            }
-            None if store.shared() && config.accounts.iter().any(|a| a.refresh_token.is_some()) => {
-                tracing::warn!(
-                    "No PINBRIDGE_TOKEN_KEY on a shared store: replicas cannot share refreshed tokens, so after the first refresh the others hold a retired refresh token and their account needs `pinbridge auth`. Set the same PINBRIDGE_TOKEN_KEY on every replica."
-                );
-            }
-            None if config.accounts.iter().any(|a| a.refresh_token.is_some()) => {
-                tracing::warn!(
-                    "No PINBRIDGE_TOKEN_KEY: refreshed tokens are kept in memory only and the configured ones are used again after a restart."
-                );
-            }
-            None => {}
-        }
-        let credentials = match (&config.pinterest.client_id, &config.pinterest.client_secret) {
-            (Some(id), Some(secret)) => Some(Credentials {
-                client_id: id.clone(),
-                client_secret: secret.clone(),
-            }),
-            _ => None,
-        };
-        let mut accounts = Vec::new();
-        for account in &config.accounts {
-            let tokens = initial_tokens(account, store.as_ref(), vault.as_deref()).await?;
-            let (name, origin, tx) = (
-                account.name.clone(),
-                origin_of(account),
-                refreshed_tx.clone(),
-            );
-            let manager = TokenManager::new(
-                token_url.clone(),
-                credentials.clone(),
-                tokens,
-                http.clone(),
-                clock.clone(),
-            );
-            let manager =
-                Arc::new(match &vault {
-                    // Replicas on one store refresh in turns and share the result (a refresh
-                    // retires the refresh token every other replica holds).
-                    Some(vault) if store.shared() => manager.shared_with(Arc::new(
-                        StoreTokens::new(store.clone(), vault.clone(), account, clock.clone()),
-                    )),
-                    _ => manager.on_refresh(move |tokens| {
-                        // Only hand off: the manager holds its lock while calling this.
-                        let _ = tx.send((name.clone(), origin.clone(), tokens.clone()));
-                    }),
-                });
-            let client = PinterestClient::new(&config.pinterest.api_base, http.clone(), manager);
-            accounts.push(Arc::new(AccountRuntime::new(
-                account.name.clone(),
-                client,
-                account.writes_per_minute,
-                account.daily_cap,
-            )));
-        }
+        let factory = AccountsFactory::new(config)?;
+        let vault = factory.vault().cloned();
+        let accounts = factory.build(&store, &clock).await?;
 
         let settings = SyncSettings {
             workers: config.sync.workers,
@@ -340,16 +268,6 @@ impl App {
     }
 }
 
-/// The token vault: `store.token_keys`, else `PINBRIDGE_TOKEN_KEYS` / `PINBRIDGE_TOKEN_KEY`.
-pub fn vault_for(config: &Config) -> anyhow::Result<Option<Vault>> {
-    Ok(match &config.store.token_keys {
-        Some(keys) => Vault::from_env(&|name| {
-            (name == "PINBRIDGE_TOKEN_KEYS").then(|| keys.expose_secret().to_string())
-        })?,
-        None => Vault::from_env(&|name| std::env::var(name).ok())?,
-    })
-}
-
 /// Count Pins created and jobs dead-lettered (`pinbridge_pins_total{outcome}`) from the
 /// engine's events, until shutdown.
 async fn count_sync_events(
@@ -383,18 +301,6 @@ async fn count_sync_events(
             Err(RecvError::Closed) => return,
         }
     }
-}
-
-/// The token endpoint under the API root (`…/v5/oauth/token`), whether or not the configured
-/// root ends in `/`.
-pub fn token_url(api_base: &url::Url) -> anyhow::Result<url::Url> {
-    let mut base = api_base.clone();
-    if !base.path().ends_with('/') {
-        let path = format!("{}/", base.path());
-        base.set_path(&path);
-    }
-    base.join("oauth/token")
-        .context("pinterest.api_base cannot be joined with oauth/token")
 }
 
 /// The name a route's jobs carry: its `name`, or `routes[i]`.

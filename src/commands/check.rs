@@ -5,15 +5,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::CommandError;
-use crate::app::App;
-use crate::clock::SystemClock;
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
+use crate::store::Store;
 use crate::store::sled::{SledOptions, SledStore};
+use crate::sync::accounts_factory::AccountsFactory;
+use crate::sync::online_check::{AccountAnswer, BoardAnswer, OnlineReport};
 
 pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
     let config = Config::load(path)?;
     // Refused at load by `serve` too; said here so a bad key list is found before deploying.
-    crate::app::vault_for(&config).map_err(|e| {
+    crate::sync::accounts_factory::vault_for(&config).map_err(|e| {
         CommandError::Usage(format!(
             "the token keys (store.token_keys, or $PINBRIDGE_TOKEN_KEYS / $PINBRIDGE_TOKEN_KEY) are refused: {e:#}"
         ))
@@ -34,14 +36,9 @@ pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
     if !online {
         return Ok(());
     }
-    // A throwaway store: checking must not touch (or lock) the real one.
-    let dir = tempfile::tempdir().map_err(anyhow::Error::from)?;
-    let store = Arc::new(
-        SledStore::open(&dir.path().join("check.sled"), SledOptions::default(), None)
-            .map_err(anyhow::Error::from)?,
-    );
-    let app = App::build_with_store(&config, Arc::new(SystemClock), store).await?;
-    let problems = app.engine.check_online(&app.ingest.routes()).await;
+    let report = check_online(&config).await?;
+    print_found(&report);
+    let problems = report.problems();
     if problems.is_empty() {
         println!("online: every account answered and every named board resolved");
         Ok(())
@@ -53,5 +50,44 @@ pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
             "{} online problem(s) found",
             problems.len()
         )))
+    }
+}
+
+/// Build the configured accounts (not the service) and ask Pinterest about them.
+async fn check_online(config: &Config) -> anyhow::Result<OnlineReport> {
+    // A throwaway store: checking must not touch (or lock) the real one.
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(
+        &dir.path().join("check.sled"),
+        SledOptions::default(),
+        None,
+    )?);
+    let clock: SharedClock = Arc::new(SystemClock);
+    let accounts = AccountsFactory::new(config)?.build(&store, &clock).await?;
+    let (routes, create_missing) = crate::sync::online_check::configured_routes(config);
+    Ok(crate::sync::online_check::check_online(&accounts, &routes, &create_missing).await)
+}
+
+/// What answered: each account's user, each route's board.
+fn print_found(report: &OnlineReport) {
+    for check in &report.accounts {
+        if let AccountAnswer::SignedIn { username } = &check.answer {
+            println!(
+                "account `{}`: signed in as {}",
+                check.account,
+                username.as_deref().unwrap_or("(no username)")
+            );
+        }
+    }
+    for check in &report.routes {
+        match &check.answer {
+            BoardAnswer::Found { id } => {
+                println!("route `{}`: board `{}` is {id}", check.route, check.board)
+            }
+            BoardAnswer::WillBeCreated { name } => {
+                println!("route `{}`: board `{name}` will be created", check.route)
+            }
+            BoardAnswer::Failed(_) => {}
+        }
     }
 }

@@ -1,4 +1,5 @@
 //! Integration tests: one binary, one module per area.
+mod check_online;
 mod cli_items;
 mod cli_retry;
 mod cli_sources;

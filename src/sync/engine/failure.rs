@@ -1,164 +1,104 @@
-//! How a job attempt's failure is classified and written back: rate limits wait without using
-//! an attempt, ambiguous creates become `unknown`, undecided reconciles wait `unknown`,
-//! permanent errors go to the dead letter. Also the account records those failures update.
+//! How a job attempt's failure is carried out and written back: rate limits block the account
+//! and wait without using an attempt, ambiguous creates become `unknown`, undecided reconciles
+//! wait `unknown`, permanent errors go to the dead letter. Which class an error is in is decided
+//! in `classify.rs`.
 
 use std::time::Duration;
 
-use super::{Engine, Failure, SPAM_PAUSE, SyncEvent};
+use super::classify::{AttemptContext, Class, classify};
+use super::{Engine, SyncEvent};
 use crate::pinterest::ApiError;
 use crate::store::{Attempt, Lease, LeaseOutcome, Millis, StoreResult};
 use crate::sync::account::AccountRuntime;
 use crate::sync::boards::ResolveError;
-use crate::sync::quota;
+
+/// A classified failure.
+pub(super) enum Failure {
+    /// Try later without using up an attempt (rate limit, account waiting for auth).
+    Wait { at: Millis, error: String },
+    /// A real failure: try again with backoff, or dead-letter after `max_attempts`.
+    Transient {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// The create may have been applied: reconcile before trying again.
+    Ambiguous { error: String },
+    /// A reconcile ran out of budget before it could tell: stay `unknown` and look again later,
+    /// never create on a guess.
+    Undecided { error: String },
+    /// Will not succeed by repeating: dead letter.
+    Permanent { error: String },
+}
 
 impl Engine {
-    pub(super) async fn classify_resolve(
+    /// A board or section lookup that failed: API errors are classified as any other, a board
+    /// that does not exist (and may not be created) is permanent.
+    pub(super) async fn classify_resolve_error(
         &self,
         account: &AccountRuntime,
         error: ResolveError,
     ) -> Failure {
         match error {
-            ResolveError::Api(e) => self.classify(account, e, false).await,
+            ResolveError::Api(e) => self.classify_api_error(account, e, false).await,
             other => Failure::Permanent {
                 error: other.to_string(),
             },
         }
     }
 
-    /// Sort an API error into a failure kind. `create` is true for the Pin create itself,
+    /// Sort an API error into a failure kind and carry out what its class asks of the account
+    /// (block, problem, forgetting board names). `create` is true for the Pin create itself,
     /// where an unclear outcome must be reconciled.
-    pub(super) async fn classify(
+    pub(super) async fn classify_api_error(
         &self,
         account: &AccountRuntime,
         error: ApiError,
         create: bool,
     ) -> Failure {
-        let now = self.clock.now_ms();
-        let message = error.to_string();
-        match &error {
-            ApiError::RateLimited {
-                retry_after, spam, ..
+        let context = AttemptContext {
+            account: &account.name,
+            now: self.clock.now_ms(),
+            create,
+        };
+        match classify(&error, context) {
+            Class::BlockAccount {
+                until,
+                problem,
+                error,
             } => {
-                // Without Retry-After, wait a minute: the write quota is per minute. A spam
-                // block is not a quota: pause the account for at least an hour.
-                let mut wait = retry_after.unwrap_or(Duration::from_secs(60));
-                if *spam {
-                    wait = wait.max(SPAM_PAUSE);
-                }
                 metrics::counter!("pinbridge_rate_limit_waits_total", "account" => account.name.clone(), "kind" => "429")
                     .increment(1);
-                let until = now + wait.as_millis() as i64;
                 account.block_until(until);
                 account.slow_down();
-                let problem = spam.then(|| {
-                    format!(
-                        "paused until {}: Pinterest flagged the account's Pins as spam: {message}",
-                        httpdate::fmt_http_date(
-                            std::time::UNIX_EPOCH + Duration::from_millis(until.max(0) as u64)
-                        )
-                    )
-                });
                 if let Some(p) = &problem {
                     account.set_problem(Some(p.clone()));
                     tracing::warn!(account = %account.name, problem = %p, "The account is paused.");
                 }
                 self.persist_block(account, until, problem).await;
-                Failure::Wait {
-                    at: until,
-                    error: message,
-                }
+                Failure::Wait { at: until, error }
             }
-            ApiError::Unauthorized { .. } | ApiError::Auth(_) => {
-                let until = now + 5 * 60_000;
-                let problem = format!(
-                    "needs `pinbridge auth --account {}`: {message}",
-                    account.name
-                );
+            Class::NeedsAuth {
+                until,
+                problem,
+                error,
+            } => {
                 if account.set_problem(Some(problem.clone())) {
                     tracing::error!(account = %account.name, problem = %problem, "The account cannot work; its jobs wait.");
                 }
                 self.persist_problem(account, Some(problem)).await;
-                Failure::Wait {
-                    at: until,
-                    error: message,
-                }
+                Failure::Wait { at: until, error }
             }
-            ApiError::NotFound { .. } => {
+            Class::BoardGone { error } => {
                 // The board or section may have been deleted: look names up again next time.
                 account.boards.invalidate().await;
-                Failure::Permanent { error: message }
+                Failure::Permanent { error }
             }
-            ApiError::Forbidden { .. } | ApiError::Rejected { .. } => {
-                Failure::Permanent { error: message }
-            }
-            _ if create && error.maybe_applied() => Failure::Ambiguous { error: message },
-            _ if error.is_transient() => Failure::Transient {
-                error: message,
+            Class::Dead { error } => Failure::Permanent { error },
+            Class::Unknown { error } => Failure::Ambiguous { error },
+            Class::Retry { error } => Failure::Transient {
+                error,
                 retry_after: None,
             },
-            _ => Failure::Permanent { error: message },
-        }
-    }
-
-    pub(super) async fn persist_block(
-        &self,
-        account: &AccountRuntime,
-        until: Millis,
-        problem: Option<String>,
-    ) {
-        quota::share_block(self.store.as_ref(), account, until).await;
-        let result = self
-            .store
-            .update_account_state(
-                &account.name,
-                Box::new(move |state| {
-                    state.blocked_until = Some(state.blocked_until.unwrap_or(0).max(until));
-                    if problem.is_some() {
-                        state.problem.clone_from(&problem);
-                    }
-                }),
-            )
-            .await;
-        if let Err(e) = result {
-            tracing::error!(account = %account.name, error = %e, "Could not persist the rate-limit block.");
-        }
-    }
-
-    /// Set (or with `None` clear) the account's problem in its store record.
-    pub(super) async fn persist_problem(&self, account: &AccountRuntime, problem: Option<String>) {
-        account.set_problem(problem.clone());
-        let result = self
-            .store
-            .update_account_state(
-                &account.name,
-                Box::new(move |state| state.problem.clone_from(&problem)),
-            )
-            .await;
-        if let Err(e) = result {
-            tracing::error!(account = %account.name, error = %e, "Could not persist the account problem.");
-        }
-    }
-
-    /// Record today's Pin count, so a restart keeps counting against the daily cap.
-    pub(super) async fn persist_day(&self, account: &AccountRuntime, day: i64, sent: u32) {
-        let result = self
-            .store
-            .update_account_state(
-                &account.name,
-                Box::new(move |state| {
-                    // Never back: a count from another task or replica may be ahead.
-                    if state.day.is_some_and(|d| d > day)
-                        || (state.day == Some(day) && state.day_pins >= sent)
-                    {
-                        return;
-                    }
-                    state.day = Some(day);
-                    state.day_pins = sent;
-                }),
-            )
-            .await;
-        if let Err(e) = result {
-            tracing::error!(account = %account.name, error = %e, "Could not persist the daily Pin count.");
         }
     }
 

@@ -1,0 +1,132 @@
+//! `check --online`: every account answers with its token, every route's named board resolves.
+//! Creates nothing and prints nothing: the report says what was found, the command shows it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::account::AccountRuntime;
+use super::boards::ResolveError;
+use super::route::Routes;
+use crate::config::Config;
+
+/// What the check found, accounts first, then routes, each in configuration order.
+#[derive(Debug, Default)]
+pub struct OnlineReport {
+    pub accounts: Vec<AccountCheck>,
+    pub routes: Vec<RouteCheck>,
+}
+
+/// How one account answered.
+#[derive(Debug)]
+pub struct AccountCheck {
+    pub account: String,
+    pub answer: AccountAnswer,
+}
+
+#[derive(Debug)]
+pub enum AccountAnswer {
+    /// The token works; Pinterest named the user (when it did).
+    SignedIn { username: Option<String> },
+    /// The account could not be used: why.
+    Failed(String),
+}
+
+/// How one route's board resolved.
+#[derive(Debug)]
+pub struct RouteCheck {
+    pub route: String,
+    /// The board as the route names it.
+    pub board: String,
+    pub answer: BoardAnswer,
+}
+
+#[derive(Debug)]
+pub enum BoardAnswer {
+    Found {
+        id: String,
+    },
+    /// The board does not exist and the route says `create_missing`: the first Pin creates it.
+    WillBeCreated {
+        name: String,
+    },
+    /// The board cannot be used: why.
+    Failed(String),
+}
+
+impl OnlineReport {
+    /// Every problem, readable, in the order found.
+    pub fn problems(&self) -> Vec<String> {
+        let accounts = self
+            .accounts
+            .iter()
+            .filter_map(|check| match &check.answer {
+                AccountAnswer::Failed(why) => Some(format!("account `{}`: {why}", check.account)),
+                AccountAnswer::SignedIn { .. } => None,
+            });
+        let routes = self.routes.iter().filter_map(|check| match &check.answer {
+            BoardAnswer::Failed(why) => Some(format!("route `{}`: {why}", check.route)),
+            BoardAnswer::Found { .. } | BoardAnswer::WillBeCreated { .. } => None,
+        });
+        accounts.chain(routes).collect()
+    }
+}
+
+/// The routes `config` defines, and the names of those that may create a missing board.
+pub fn configured_routes(config: &Config) -> (Routes, HashSet<String>) {
+    let create_missing = config
+        .routes
+        .iter()
+        .enumerate()
+        .filter(|(_, route)| route.create_missing)
+        .map(|(i, route)| crate::app::route_name(i, route.name.as_deref()))
+        .collect();
+    (crate::app::ingest_config(config).routes, create_missing)
+}
+
+/// Ask every account who it is, and resolve every route's board (without creating it).
+/// `create_missing` names the routes whose missing board is not a problem.
+pub async fn check_online(
+    accounts: &[Arc<AccountRuntime>],
+    routes: &Routes,
+    create_missing: &HashSet<String>,
+) -> OnlineReport {
+    let mut report = OnlineReport::default();
+    for account in accounts {
+        let answer = match account.client.user_account().await {
+            Ok(user) => AccountAnswer::SignedIn {
+                username: user.username,
+            },
+            Err(e) => AccountAnswer::Failed(e.to_string()),
+        };
+        report.accounts.push(AccountCheck {
+            account: account.name.clone(),
+            answer,
+        });
+    }
+    let by_name: HashMap<&str, &AccountRuntime> = accounts
+        .iter()
+        .map(|a| (a.name.as_str(), a.as_ref()))
+        .collect();
+    for rule in routes.rules() {
+        let answer = match by_name.get(rule.account.as_str()) {
+            None => BoardAnswer::Failed(format!("account `{}` is not configured", rule.account)),
+            Some(account) => match account
+                .boards
+                .board_id(&account.client, &rule.board, false)
+                .await
+            {
+                Ok(id) => BoardAnswer::Found { id },
+                Err(ResolveError::NoBoard(name)) if create_missing.contains(&rule.name) => {
+                    BoardAnswer::WillBeCreated { name }
+                }
+                Err(e) => BoardAnswer::Failed(e.to_string()),
+            },
+        };
+        report.routes.push(RouteCheck {
+            route: rule.name.clone(),
+            board: rule.board.clone(),
+            answer,
+        });
+    }
+    report
+}
