@@ -8,7 +8,7 @@ use std::sync::Arc;
 use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::{JobFilter, JobId, JobState, Store};
 
-use crate::ops_support::{T0, item, plan};
+use crate::support::ops::{T0, item, plan};
 
 struct Setup {
     dir: tempfile::TempDir,

@@ -7,9 +7,7 @@ use std::process::{Command, Output};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::ops_binary::{
-    OPS_ADMIN, binary, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
-};
+use crate::support::binary::*;
 
 fn fixture(name: &str) -> String {
     format!("{}/tests/fixtures/opml/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -54,15 +52,13 @@ async fn listed(config: &Path) -> Vec<String> {
 async fn broken_imports_wrong_tokens_and_restarts_through_the_cli() {
     let stop = CancellationToken::new();
     let (api, token) = sandbox(&stop).await;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    let port = free_port();
-    let config = dir.path().join("pinbridge.toml");
-    std::fs::write(&config, config_text(&api, &token, &data, port)).unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
+    let TestBinary {
+        mut child,
+        base,
+        dir,
+        config,
+        ..
+    } = spawn_binary(&api, &token).await;
 
     let before = listed(&config).await;
     assert_eq!(before.len(), 1, "{before:?}");

@@ -7,7 +7,7 @@ use pinbridge::sources::feed::images::MinSize;
 use pinbridge::sources::feed::parse::{ParsedFeed, parse_feed};
 use url::Url;
 
-use super::feed_support::fixture;
+use crate::support::feed::fixture;
 
 fn parse(name: &str, url: &str) -> Result<ParsedFeed, String> {
     parse_feed(

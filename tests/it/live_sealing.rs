@@ -7,7 +7,7 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::json;
 
-use super::live_support::*;
+use crate::support::live::*;
 
 const SECRET: &str = "api-shop-secret-sealed-7f3a";
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -48,13 +48,13 @@ fn on_disk(dir: &Path, needle: &str) -> bool {
     false
 }
 
-async fn create_shop(app: &Running) {
+async fn create_shop(app: &TestApp) {
     let body = json!({"id": "shop", "kind": "webhook", "preset": "shopify", "secret": SECRET, "storefront_url": "https://shop.example"});
     let (code, made) = app.api(Method::POST, "/sources", Some(body)).await;
     assert_eq!(code, 201, "{made}");
 }
 
-async fn stored_body(app: &Running) -> String {
+async fn stored_body(app: &TestApp) -> String {
     let records = app.store.config_records().await.unwrap();
     records
         .iter()
@@ -68,12 +68,9 @@ async fn stored_body(app: &Running) -> String {
 async fn an_api_webhook_secret_is_sealed_at_rest_and_verifies_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (path, store_dir) = config(dir.path(), true);
-    let app = run(&path, &store_dir).await;
+    let app = spawn_app(&path, &store_dir).await;
     create_shop(&app).await;
-    assert_eq!(
-        send(&app.client, &app.base, "shop", SECRET, 1).await,
-        Some(200)
-    );
+    assert_eq!(app.send_product("shop", SECRET, 1).await, Some(200));
     assert!(!stored_body(&app).await.contains(SECRET));
     app.stop().await;
     assert!(
@@ -81,11 +78,8 @@ async fn an_api_webhook_secret_is_sealed_at_rest_and_verifies_after_a_restart() 
         "the secret is in the store's files"
     );
 
-    let app = run(&path, &store_dir).await;
-    assert_eq!(
-        send(&app.client, &app.base, "shop", SECRET, 2).await,
-        Some(200)
-    );
+    let app = spawn_app(&path, &store_dir).await;
+    assert_eq!(app.send_product("shop", SECRET, 2).await, Some(200));
     assert_eq!(
         send(&app.client, &app.base, "shop", "a wrong secret", 3).await,
         Some(401)
@@ -97,7 +91,7 @@ async fn an_api_webhook_secret_is_sealed_at_rest_and_verifies_after_a_restart() 
 async fn a_plain_secret_stored_earlier_is_sealed_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let (path, store_dir) = config(dir.path(), false);
-    let app = run(&path, &store_dir).await;
+    let app = spawn_app(&path, &store_dir).await;
     create_shop(&app).await;
     assert!(
         stored_body(&app).await.contains(SECRET),
@@ -106,15 +100,12 @@ async fn a_plain_secret_stored_earlier_is_sealed_at_the_next_start() {
     app.stop().await;
 
     let (path, store_dir) = config(dir.path(), true);
-    let app = run(&path, &store_dir).await;
+    let app = spawn_app(&path, &store_dir).await;
     let body = stored_body(&app).await;
     assert!(
         !body.contains(SECRET) && body.contains("sealed:v1:"),
         "{body}"
     );
-    assert_eq!(
-        send(&app.client, &app.base, "shop", SECRET, 4).await,
-        Some(200)
-    );
+    assert_eq!(app.send_product("shop", SECRET, 4).await, Some(200));
     app.stop().await;
 }

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::ops_binary::{
+use crate::support::binary::{
     OPS_ADMIN, binary, config_text, free_port, sandbox, send_product, signal, spawn, wait_exit,
     wait_ready,
 };

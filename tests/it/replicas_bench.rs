@@ -1,4 +1,4 @@
-//! End-to-end Pins per minute with 1 vs 3 replicas on one PostgreSQL store (issue 7), against
+//! End-to-end Pins per minute with 1 vs 3 replicas on one PostgreSQL store (replicas share one store), against
 //! a sandbox whose write quota is off (not the bottleneck) and which answers every call after
 //! a fixed latency, like a remote API. A benchmark, not a check: `#[ignore]`d, run by hand:
 //!
@@ -12,14 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use pinbridge::pinterest::sandbox::{Faults, Sandbox, SandboxConfig};
-use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
-use super::replicas_cluster::{
-    SHOP_SECRET, free_addr, postgres_schema, product, spawn_router, start_replica_of,
+use crate::support::feed_server::serve_until;
+use crate::support::replicas::{
+    SHOP_SECRET, free_addr, postgres_schema, product, start_replica_of,
 };
 
 fn knob(name: &str, default: u64) -> u64 {
@@ -66,9 +64,7 @@ workers = {workers}
 
 async fn send(http: &reqwest::Client, listen: &str, i: usize) {
     let body = product(i);
-    let mut mac = Hmac::<Sha256>::new_from_slice(SHOP_SECRET.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let signature = crate::support::shopify::signature(SHOP_SECRET, &body);
     loop {
         let answer = http
             .post(format!("http://{listen}/hooks/shop"))
@@ -116,7 +112,7 @@ async fn measure(
     sandbox.create_board(&user, "Shop");
     let api = format!(
         "http://{}/v5/",
-        spawn_router(sandbox.router(), &shutdown).await
+        serve_until(sandbox.router(), &shutdown).await
     );
     let dir = tempfile::tempdir().unwrap();
     let listens: Vec<String> = (0..replicas).map(|_| free_addr()).collect();

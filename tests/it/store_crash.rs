@@ -15,7 +15,9 @@ use rand::{Rng, SeedableRng};
 
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::sled::{SledOptions, SledStore};
-use pinbridge::store::{IngestPlan, JobId, JobState, Store, Target};
+use pinbridge::store::{JobId, JobState, Store};
+
+use crate::support::plans::plan;
 
 const CHILD_ENV: &str = "PINBRIDGE_STORE_CRASH_DIR";
 const ROUND_ENV: &str = "PINBRIDGE_STORE_CRASH_ROUND";
@@ -27,18 +29,6 @@ fn item(key: &str) -> Item {
     item.description = "x".repeat(200);
     item.image_url = Some(format!("https://example.com/{key}.jpg"));
     item
-}
-
-fn plan() -> IngestPlan {
-    IngestPlan {
-        targets: vec![Target {
-            route: "0".into(),
-            account: "main".into(),
-            board: "b".into(),
-            section: None,
-        }],
-        ..IngestPlan::default()
-    }
 }
 
 fn say(line: String) {

@@ -19,7 +19,7 @@ use pinbridge::sync::template::Templates;
 use pinbridge::sync::{Engine, RouteRuntime, SyncSettings};
 use tokio::sync::Notify;
 
-use super::pinterest_support::{Env, pin, start, unlimited};
+use crate::support::pinterest::{Env, pin, start, unlimited};
 
 fn engine(env: &Env, store: Arc<dyn Store>, pages: u32) -> Engine {
     let account = AccountRuntime::new("main".into(), env.client(), 100_000, 100_000);

@@ -3,7 +3,7 @@
 
 use pinbridge::store::ItemDisposition;
 
-use crate::webhook_support::*;
+use crate::support::webhook::*;
 
 #[tokio::test]
 async fn a_repeated_delivery_id_is_a_2xx_duplicate_that_changes_nothing() {

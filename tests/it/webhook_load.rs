@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 
-use crate::webhook_support::*;
+use crate::support::webhook::*;
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)

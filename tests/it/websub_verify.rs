@@ -10,8 +10,8 @@ use axum::routing::post;
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::serve;
-use super::websub::{DAY_MS, World, rss, world, world_with};
+use crate::support::feed::serve;
+use crate::support::websub::{DAY_MS, World, rss, world, world_with};
 use pinbridge::pinterest::vault::Vault;
 use pinbridge::sources::feed::poll_cycle;
 use pinbridge::sources::websub::signature::sign;

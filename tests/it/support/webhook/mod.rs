@@ -184,16 +184,8 @@ impl Reply {
 
 /// Serve a router on 127.0.0.1:0 until the token is cancelled.
 pub async fn serve(app: axum::Router) -> (String, CancellationToken) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let cancel = CancellationToken::new();
-    let token = cancel.clone();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await
-            .ok();
-    });
+    let addr = super::feed_server::serve_until(app, &cancel).await;
     (format!("http://{addr}"), cancel)
 }
 

@@ -125,3 +125,12 @@ pub fn unlimited() -> SandboxConfig {
         ..SandboxConfig::default()
     }
 }
+
+/// Serve `sandbox` on a loopback port until `shutdown`; returns its API base
+/// (`http://127.0.0.1:<port>/v5/`).
+pub async fn serve_sandbox(sandbox: &Sandbox, shutdown: &CancellationToken) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}/v5/", listener.local_addr().unwrap());
+    sandbox.spawn(listener, shutdown.clone());
+    api
+}
