@@ -2,6 +2,7 @@
 
 use std::process::{Command, Output};
 
+use crate::support::binary::output_text as text;
 use crate::support::feed_server::FeedServer;
 
 const FEED: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
@@ -63,14 +64,6 @@ async fn run(setup: &Setup, args: &[&str]) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::support::binary::output_text as text;
 use crate::support::binary::*;
 
 fn fixture(name: &str) -> String {
@@ -25,14 +26,6 @@ async fn cli(config: &Path, args: &[&str]) -> Output {
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The data lines of `sources list` (without header and count).

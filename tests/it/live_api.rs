@@ -30,19 +30,12 @@ pub(crate) fn source<'a>(list: &'a Value, id: &str) -> &'a Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sources_and_routes_are_managed_over_the_api() {
-    let AppSetup {
-        stop,
-        api,
-        token,
-        dir: _dir,
-        path,
-        store_dir,
-        ..
-    } = AppSetup::start().await;
+    let setup = AppSetup::start().await;
+    let (path, store_dir, stop) = (&setup.path, &setup.store_dir, &setup.stop);
     let feed = feed_server(2).await;
-    let head = head("127.0.0.1:0", &store_dir, &api, &token);
+    let head = setup.head();
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}",
             shop_source("shop", &[SECRET]),
@@ -50,7 +43,7 @@ async fn sources_and_routes_are_managed_over_the_api() {
         ),
     )
     .unwrap();
-    let app = spawn_app(&path, &store_dir).await;
+    let app = spawn_app(path, store_dir).await;
 
     // Create a feed source: it starts polling at once.
     let blog = json!({"id": "blog", "kind": "feed", "url": feed.url, "interval": "30m", "allow_private": true});
@@ -235,19 +228,12 @@ async fn sources_and_routes_are_managed_over_the_api() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_is_all_or_nothing_and_skips_what_exists() {
-    let AppSetup {
-        stop,
-        api,
-        token,
-        dir: _dir,
-        path,
-        store_dir,
-        ..
-    } = AppSetup::start().await;
+    let setup = AppSetup::start().await;
+    let (path, store_dir, stop) = (&setup.path, &setup.store_dir, &setup.stop);
     let feed = feed_server(1).await;
-    let head = head("127.0.0.1:0", &store_dir, &api, &token);
-    std::fs::write(&path, format!("{head}{}", feed_source("blog", &feed.url))).unwrap();
-    let app = spawn_app(&path, &store_dir).await;
+    let head = setup.head();
+    std::fs::write(path, format!("{head}{}", feed_source("blog", &feed.url))).unwrap();
+    let app = spawn_app(path, store_dir).await;
     let entry =
         |id: &str, url: &str| json!({"id": id, "kind": "feed", "url": url, "allow_private": true});
 

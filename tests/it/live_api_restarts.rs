@@ -92,20 +92,13 @@ async fn deleting_a_source_with_queued_jobs_needs_a_choice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_changes_survive_a_restart() {
-    let AppSetup {
-        stop,
-        api,
-        token,
-        dir: _dir,
-        path,
-        store_dir,
-        ..
-    } = AppSetup::start().await;
+    let setup = AppSetup::start().await;
+    let (path, store_dir, stop) = (&setup.path, &setup.store_dir, &setup.stop);
     let feed = feed_server(2).await;
-    let head = head("127.0.0.1:0", &store_dir, &api, &token);
-    std::fs::write(&path, format!("{head}{}", shop_source("shop", &[SECRET]))).unwrap();
+    let head = setup.head();
+    std::fs::write(path, format!("{head}{}", shop_source("shop", &[SECRET]))).unwrap();
 
-    let app = spawn_app(&path, &store_dir).await;
+    let app = spawn_app(path, store_dir).await;
     let (code, _) = app
         .api(
             Method::POST,
@@ -130,7 +123,7 @@ async fn api_changes_survive_a_restart() {
     // The interval passes while the service is down.
     let hits = feed.hits();
     {
-        let store = open_store(&store_dir).await;
+        let store = open_store(store_dir).await;
         let mut state: SourceState = store.source_state(&SourceId::new("blog")).await.unwrap();
         state.next_poll = Some(0);
         store
@@ -140,7 +133,7 @@ async fn api_changes_survive_a_restart() {
         store.close().await.unwrap();
     }
 
-    let app = spawn_app(&path, &store_dir).await;
+    let app = spawn_app(path, store_dir).await;
     let (_, list) = app.api(Method::GET, "/sources", None).await;
     assert_eq!(source(&list, "blog")["origin"], "api");
     assert_eq!(

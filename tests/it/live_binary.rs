@@ -10,15 +10,8 @@ use crate::support::live::{eventually, send};
 const OTHER: &str = "second-shop-secret";
 
 async fn status(client: &reqwest::Client, base: &str) -> Value {
-    client
-        .get(format!("{base}/api/v1/config/status"))
-        .bearer_auth(OPS_ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    let url = format!("{base}/api/v1/config/status");
+    crate::support::admin::get_json(client, &url, OPS_ADMIN).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,19 +17,12 @@ pub(crate) const NEW: &str = "new-shop-secret";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
-    let AppSetup {
-        stop,
-        api,
-        token,
-        dir: _dir,
-        path,
-        store_dir,
-        ..
-    } = AppSetup::start().await;
+    let setup = AppSetup::start().await;
+    let (path, store_dir, stop) = (&setup.path, &setup.store_dir, &setup.stop);
     let feed = feed_server(3).await;
-    let head = head("127.0.0.1:0", &store_dir, &api, &token);
+    let head = setup.head();
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}",
             shop_source("shop", &[OLD]),
@@ -37,7 +30,7 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
         ),
     )
     .unwrap();
-    let app = spawn_app(&path, &store_dir).await;
+    let app = spawn_app(path, store_dir).await;
 
     // Four senders post signed deliveries with the old secret until told to stop.
     let acked = Arc::new(Mutex::new(Vec::new()));
@@ -70,7 +63,7 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
 
     // 1: add a feed source and its route.
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}{}{}",
             shop_source("shop", &[OLD]),
@@ -102,7 +95,7 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
 
     // 2: rotate the webhook's secret, keeping the old one.
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}{}{}",
             shop_source("shop", &[NEW, OLD]),
@@ -127,7 +120,7 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
 
     // 3: change the shop's route (another board). Queued jobs keep their targets.
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}{}{}",
             shop_source("shop", &[NEW, OLD]),
@@ -195,7 +188,7 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
     assert_eq!(status["last_reload"]["ok"], true);
     // The rotated-out secret: drop OLD, and it stops verifying.
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}",
             shop_source("shop", &[NEW]),

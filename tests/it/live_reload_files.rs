@@ -11,25 +11,18 @@ use super::live_reload::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_reload_leaves_the_running_config_untouched() {
-    let AppSetup {
-        stop,
-        api,
-        token,
-        dir: _dir,
-        path,
-        store_dir,
-        ..
-    } = AppSetup::start().await;
+    let setup = AppSetup::start().await;
+    let (path, store_dir, stop) = (&setup.path, &setup.store_dir, &setup.stop);
     let feed = feed_server(2).await;
-    let head = head("127.0.0.1:0", &store_dir, &api, &token);
+    let head = setup.head();
     let good = format!(
         "{head}{}{}{}",
         shop_source("shop", &[OLD]),
         feed_source("blog", &feed.url),
         route("*", "All")
     );
-    std::fs::write(&path, &good).unwrap();
-    let app = spawn_app(&path, &store_dir).await;
+    std::fs::write(path, &good).unwrap();
+    let app = spawn_app(path, store_dir).await;
     eventually("the feed is polled", || async { feed.hits() >= 1 }).await;
 
     // A misspelt key, a bad regex, and the old secret dropped for a new one.
@@ -39,7 +32,7 @@ async fn an_invalid_reload_leaves_the_running_config_untouched() {
         feed_source("blog", &feed.url).replace("backfill", "backfil"),
         route("*", "All")
     );
-    std::fs::write(&path, &bad).unwrap();
+    std::fs::write(path, &bad).unwrap();
     assert!(
         !app.live.reload(Trigger::Sighup).await,
         "an invalid file is refused"
@@ -97,9 +90,9 @@ async fn an_invalid_reload_leaves_the_running_config_untouched() {
     assert_eq!(sources["sources"].as_array().unwrap().len(), 2);
 
     // A broken file (not TOML at all) is refused the same way; fixing it applies.
-    std::fs::write(&path, "[server\nlisten = ").unwrap();
+    std::fs::write(path, "[server\nlisten = ").unwrap();
     assert!(!app.live.reload(Trigger::Watch).await);
-    std::fs::write(&path, &good).unwrap();
+    std::fs::write(path, &good).unwrap();
     assert!(app.live.reload(Trigger::Watch).await);
     let (_, status) = app.api(Method::GET, "/config/status", None).await;
     assert_eq!(status["last_reload"]["ok"], true, "{status}");
@@ -110,22 +103,16 @@ async fn an_invalid_reload_leaves_the_running_config_untouched() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_config_reloads_when_the_file_changes() {
-    let AppSetup {
-        stop,
-        api,
-        token,
-        dir: _dir,
-        path,
-        store_dir,
-        ..
-    } = AppSetup::start().await;
-    let head = head("127.0.0.1:0", &store_dir, &api, &token)
+    let setup = AppSetup::start().await;
+    let (path, store_dir, stop) = (&setup.path, &setup.store_dir, &setup.stop);
+    let head = setup
+        .head()
         .replace("[server]\n", "[server]\nwatch_config = true\n");
-    std::fs::write(&path, format!("{head}{}", shop_source("shop", &[OLD]))).unwrap();
-    let app = spawn_app(&path, &store_dir).await;
+    std::fs::write(path, format!("{head}{}", shop_source("shop", &[OLD]))).unwrap();
+    let app = spawn_app(path, store_dir).await;
     assert_eq!(app.send_product("other", OLD, 1).await, Some(404));
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}",
             shop_source("shop", &[OLD]),
@@ -147,22 +134,15 @@ async fn watch_config_reloads_when_the_file_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websub_callbacks_follow_the_feeds_in_force() {
-    let AppSetup {
-        stop,
-        api,
-        token,
-        dir: _dir,
-        path,
-        store_dir,
-        ..
-    } = AppSetup::start().await;
+    let setup = AppSetup::start().await;
+    let (path, store_dir, stop) = (&setup.path, &setup.store_dir, &setup.stop);
     let feed = feed_server(1).await;
-    let head = head("127.0.0.1:0", &store_dir, &api, &token).replace(
+    let head = setup.head().replace(
         "[server]\n",
         "[server]\npublic_url = \"https://pinbridge.example/\"\n",
     );
-    std::fs::write(&path, &head).unwrap();
-    let app = spawn_app(&path, &store_dir).await;
+    std::fs::write(path, &head).unwrap();
+    let app = spawn_app(path, store_dir).await;
     // Without hub.mode: 404 for a feed the subscriber does not know, 400 for one it knows
     // (whatever the callback token: the request is refused before the token is looked at).
     let callback = |base: String| async move {

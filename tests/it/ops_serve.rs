@@ -167,15 +167,8 @@ async fn with_admin_listen_the_public_port_serves_only_webhooks_and_health() {
 
     // Public: webhooks and health only, even with the token.
     assert_eq!(send_product(&client, &base, 3).await, Some(200));
-    let ready: serde_json::Value = client
-        .get(format!("{base}/readyz"))
-        .bearer_auth(OPS_ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready =
+        crate::support::admin::get_json(&client, &format!("{base}/readyz"), OPS_ADMIN).await;
     assert_eq!(ready, serde_json::json!({"ready": true}));
     for path in ["/", "/metrics", "/api/v1/sources", "/api/v1/openapi.json"] {
         let answer = client

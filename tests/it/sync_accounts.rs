@@ -11,10 +11,11 @@ use pinbridge::config::Config;
 use pinbridge::pinterest::sandbox::{FailMode, Faults, Sandbox, SandboxConfig};
 use pinbridge::sources::feed::poller::poll_cycle;
 use pinbridge::store::sled::{SledOptions, SledStore};
-use pinbridge::store::{Job, JobFilter, Store};
+use pinbridge::store::{Job, Store};
 use pinbridge::sync::AccountStatus;
 use tokio_util::sync::CancellationToken;
 
+use crate::support::engine;
 use crate::support::feed_server::FeedServer;
 
 const T0: i64 = 1_790_000_000_000;
@@ -154,22 +155,11 @@ impl Harness {
     }
 
     fn pins_on(&self, board: &str) -> usize {
-        self.sandbox
-            .pins()
-            .iter()
-            .filter(|p| p.board_name == board)
-            .count()
+        engine::pins_on(&self.sandbox, board).len()
     }
 
     async fn jobs(&self, state: &str) -> Vec<Job> {
-        self.store
-            .jobs(JobFilter {
-                source: None,
-                state: Some(state.into()),
-                limit: 100,
-            })
-            .await
-            .unwrap()
+        engine::jobs_in(self.store.as_ref(), state).await
     }
 }
 

@@ -2,7 +2,6 @@
 //! engine, and the Pinterest sandbox. Time for retries is a `ManualClock`, so nothing sleeps.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use pinbridge::app::App;
 use pinbridge::clock::ManualClock;
@@ -10,8 +9,9 @@ use pinbridge::config::Config;
 use pinbridge::item::{DedupKey, SourceId};
 use pinbridge::pinterest::sandbox::{Sandbox, SandboxConfig, SandboxPin, SandboxUser};
 use pinbridge::sources::feed::poller::{PollReport, poll_cycle};
-use pinbridge::store::{JobFilter, Store};
 use tokio_util::sync::CancellationToken;
+
+use crate::support::engine;
 
 use crate::support::feed_server::FeedServer;
 
@@ -118,24 +118,11 @@ max_attempts = 3
 
     /// Open the store and build the app (a "process start").
     pub(crate) async fn app(&self) -> App {
-        let store: Arc<dyn Store> = Arc::new(
-            crate::support::sled::open_retrying(
-                &self.dir.path().join("store"),
-                Some(Arc::new(self.clock.clone())),
-            )
-            .await,
-        );
-        App::build_with_store(&self.config(), Arc::new(self.clock.clone()), store)
-            .await
-            .unwrap()
+        engine::build_app(&self.dir.path().join("store"), &self.clock, &self.config()).await
     }
 
     pub(crate) fn pins_on(&self, board: &str) -> Vec<SandboxPin> {
-        self.sandbox
-            .pins()
-            .into_iter()
-            .filter(|p| p.board_name == board)
-            .collect()
+        engine::pins_on(&self.sandbox, board)
     }
 }
 
@@ -152,14 +139,7 @@ pub(crate) async fn poll(app: &App) -> PollReport {
 }
 
 pub(crate) async fn jobs_in(app: &App, state: &str) -> Vec<pinbridge::store::Job> {
-    app.store
-        .jobs(JobFilter {
-            source: None,
-            state: Some(state.into()),
-            limit: 100,
-        })
-        .await
-        .unwrap()
+    engine::jobs_in(app.store.as_ref(), state).await
 }
 
 #[tokio::test]

@@ -11,8 +11,10 @@ use pinbridge::clock::{Clock, ManualClock};
 use pinbridge::config::Config;
 use pinbridge::pinterest::sandbox::{Sandbox, SandboxConfig, SandboxPin, SandboxUser};
 use pinbridge::sources::feed::poller::poll_cycle;
-use pinbridge::store::{Job, JobFilter, JobState, Store};
+use pinbridge::store::{Job, JobFilter, JobState};
 use tokio_util::sync::CancellationToken;
+
+use crate::support::engine;
 
 use crate::support::feed_server::FeedServer;
 
@@ -114,24 +116,11 @@ max_attempts = 3
 
     /// Open the store and build the app (a "process start").
     pub(crate) async fn app(&self) -> App {
-        let store: Arc<dyn Store> = Arc::new(
-            crate::support::sled::open_retrying(
-                &self.dir.path().join("store"),
-                Some(Arc::new(self.clock.clone())),
-            )
-            .await,
-        );
-        App::build_with_store(&self.config(), Arc::new(self.clock.clone()), store)
-            .await
-            .unwrap()
+        engine::build_app(&self.dir.path().join("store"), &self.clock, &self.config()).await
     }
 
     pub(crate) fn pins_on(&self, board: &str) -> Vec<SandboxPin> {
-        self.sandbox
-            .pins()
-            .into_iter()
-            .filter(|p| p.board_name == board)
-            .collect()
+        engine::pins_on(&self.sandbox, board)
     }
 
     pub(crate) fn advance(&self, ms: i64) {

@@ -49,18 +49,7 @@ fn feed_body() -> String {
 }
 
 fn product(i: usize) -> String {
-    serde_json::json!({
-        "id": 9_000_000 + i,
-        "title": format!("Product {i}"),
-        "body_html": format!("<p>Product number {i}.</p>"),
-        "handle": format!("product-{i}"),
-        "status": "active",
-        "published_at": "2026-11-20T10:00:00-05:00",
-        "variants": [{"id": 1, "price": "10.00"}],
-        "images": [{"id": 1, "position": 1, "src": format!("https://cdn.shop.example/{i}.jpg")}],
-        "image": {"id": 1, "src": format!("https://cdn.shop.example/{i}.jpg")}
-    })
-    .to_string()
+    crate::support::shopify::numbered_product(9_000_000, i)
 }
 
 /// Every (board, link) that must end with exactly one Pin.

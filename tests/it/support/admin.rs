@@ -26,3 +26,16 @@ pub async fn api(
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
 }
+
+/// GET `url` with `token` and read the answer as JSON.
+pub async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
+    client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

@@ -111,8 +111,9 @@ pub struct AppSetup {
     /// The sandbox's API base and its user's access token.
     pub api: String,
     pub token: String,
-    pub dir: tempfile::TempDir,
-    /// Where the config file goes (`pinbridge.toml` in `dir`).
+    /// Holds the config file and the store; removed when the setup is dropped.
+    _dir: tempfile::TempDir,
+    /// Where the config file goes (`pinbridge.toml` in the temp dir).
     pub path: PathBuf,
     pub store_dir: PathBuf,
 }
@@ -128,7 +129,7 @@ impl AppSetup {
             stop,
             api,
             token,
-            dir,
+            _dir: dir,
             path,
             store_dir,
         }

@@ -111,20 +111,22 @@ pub fn signal(child: &Child, name: &str) {
     assert!(status.success());
 }
 
+/// What a CLI run printed: stdout, then stderr.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Poll `/api/v1/jobs?state=done` until a job is done (a Pin was made); panics with
 /// `failure()` after the deadline.
 pub async fn wait_for_a_pin(client: &reqwest::Client, base: &str, failure: impl Fn() -> String) {
     let start = Instant::now();
     loop {
-        let done: serde_json::Value = client
-            .get(format!("{base}/api/v1/jobs?state=done"))
-            .bearer_auth(OPS_ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let url = format!("{base}/api/v1/jobs?state=done");
+        let done = super::admin::get_json(client, &url, OPS_ADMIN).await;
         if !done["jobs"].as_array().unwrap().is_empty() {
             return;
         }

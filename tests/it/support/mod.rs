@@ -6,6 +6,7 @@ pub mod admin;
 pub mod app;
 pub mod binary;
 pub mod config;
+pub mod engine;
 pub mod feed;
 pub mod feed_server;
 pub mod live;

@@ -16,19 +16,9 @@ use tokio::process::{Child, Command};
 
 pub const SHOP_SECRET: &str = "replicas-shop-secret";
 
+/// Product `i` of the run: id 7,000,000 + i, handle `product-<i>`.
 pub fn product(i: usize) -> String {
-    serde_json::json!({
-        "id": 7_000_000 + i,
-        "title": format!("Product {i}"),
-        "body_html": format!("<p>Product number {i}.</p>"),
-        "handle": format!("product-{i}"),
-        "status": "active",
-        "published_at": "2026-11-20T10:00:00-05:00",
-        "variants": [{"id": 1, "price": "10.00"}],
-        "images": [{"id": 1, "position": 1, "src": format!("https://cdn.shop.example/{i}.jpg")}],
-        "image": {"id": 1, "src": format!("https://cdn.shop.example/{i}.jpg")}
-    })
-    .to_string()
+    super::shopify::numbered_product(7_000_000, i)
 }
 
 /// An address that was free a moment ago (the child binds it itself).

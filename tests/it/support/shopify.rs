@@ -41,3 +41,19 @@ pub fn signature(secret: &str, body: &str) -> String {
     mac.update(body.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
+
+/// Product number `i` of a run whose ids start at `first_id`: handle `product-<i>`, one image.
+pub fn numbered_product(first_id: usize, i: usize) -> String {
+    serde_json::json!({
+        "id": first_id + i,
+        "title": format!("Product {i}"),
+        "body_html": format!("<p>Product number {i}.</p>"),
+        "handle": format!("product-{i}"),
+        "status": "active",
+        "published_at": "2026-11-20T10:00:00-05:00",
+        "variants": [{"id": 1, "price": "10.00"}],
+        "images": [{"id": 1, "position": 1, "src": format!("https://cdn.shop.example/{i}.jpg")}],
+        "image": {"id": 1, "src": format!("https://cdn.shop.example/{i}.jpg")}
+    })
+    .to_string()
+}
