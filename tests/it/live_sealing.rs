@@ -30,22 +30,7 @@ fn config(dir: &Path, keys: bool) -> (std::path::PathBuf, std::path::PathBuf) {
 
 /// Whether any file under `dir` contains `needle`.
 fn on_disk(dir: &Path, needle: &str) -> bool {
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if std::fs::read(&path)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes())
-            {
-                return true;
-            }
-        }
-    }
-    false
+    crate::support::sled::on_disk(dir, needle)
 }
 
 async fn create_shop(app: &TestApp) {

@@ -13,8 +13,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::binary::{
-    OPS_ADMIN, SECRET, binary, free_port, send_product, signal, spawn, wait_exit, wait_for_a_pin,
-    wait_ready,
+    OPS_ADMIN, binary, free_port, send_product, shop_to_board, signal, spawn, wait_exit,
+    wait_for_a_pin, wait_ready,
 };
 
 #[tokio::test]
@@ -49,18 +49,9 @@ client_id = "{client_id}"
 client_secret = "{client_secret}"
 [[accounts]]
 name = "main"
-[[sources]]
-id = "shop"
-kind = "webhook"
-preset = "shopify"
-secret = "{SECRET}"
-storefront_url = "https://shop.example"
-[[routes]]
-source = "shop"
-board = "Shop"
-create_missing = true
-"#,
-            data = dir.path().join("data/pinbridge.sled").display()
+{shop}"#,
+            data = dir.path().join("data/pinbridge.sled").display(),
+            shop = shop_to_board(),
         ),
     )
     .unwrap();

@@ -6,9 +6,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
+
+use crate::support::slow_client::stalled;
 
 use crate::support::binary::{
     OPS_ADMIN, binary, config_text, free_port, sandbox, send_product, signal, spawn, wait_exit,
@@ -63,16 +65,6 @@ fn empty_and_short_admin_tokens_are_refused_at_load() {
     let (code, stderr) =
         check_with_token("admin_token = \"0123456789abcdef0123456789abcdef\"", &[]);
     assert_eq!(code, Some(0), "32 characters are enough: {stderr}");
-}
-
-/// A client that sent half its request headers and then nothing.
-async fn stalled(addr: &str) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nhost: pinbridge\r\nx-slow: ")
-        .await
-        .unwrap();
-    stream
 }
 
 /// Whether the server closes `stream` within `bound`.

@@ -66,19 +66,17 @@ async fn send(http: &reqwest::Client, listen: &str, i: usize) {
     let body = product(i);
     let signature = crate::support::shopify::signature(SHOP_SECRET, &body);
     loop {
-        let answer = http
-            .post(format!("http://{listen}/hooks/shop"))
-            .timeout(Duration::from_secs(10))
-            .header("content-type", "application/json")
-            .header("x-shopify-topic", "products/create")
-            .header("x-shopify-hmac-sha256", &signature)
-            .header("x-shopify-shop-domain", "bench.myshopify.com")
-            .header("x-shopify-event-id", format!("event-{i}"))
-            .header("x-shopify-webhook-id", format!("hook-{i}"))
-            .header("x-shopify-api-version", "2026-04")
-            .body(body.clone())
-            .send()
-            .await;
+        let answer = crate::support::shopify::delivery(
+            http,
+            format!("http://{listen}/hooks/shop"),
+            "bench.myshopify.com",
+            i,
+            &body,
+            &signature,
+        )
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
         if answer.is_ok_and(|r| r.status().is_success()) {
             return;
         }

@@ -171,19 +171,17 @@ async fn send_webhooks(listen: String, acked: Arc<AtomicUsize>, sends: Arc<Atomi
         let signature = crate::support::shopify::signature(SHOP_SECRET, &body);
         loop {
             sends.fetch_add(1, Ordering::SeqCst);
-            let answer = http
-                .post(format!("http://{listen}/hooks/shop"))
-                .timeout(Duration::from_secs(5))
-                .header("content-type", "application/json")
-                .header("x-shopify-topic", "products/create")
-                .header("x-shopify-hmac-sha256", &signature)
-                .header("x-shopify-shop-domain", "torture.myshopify.com")
-                .header("x-shopify-event-id", format!("event-{i}"))
-                .header("x-shopify-webhook-id", format!("hook-{i}"))
-                .header("x-shopify-api-version", "2026-04")
-                .body(body.clone())
-                .send()
-                .await;
+            let answer = crate::support::shopify::delivery(
+                &http,
+                format!("http://{listen}/hooks/shop"),
+                "torture.myshopify.com",
+                i,
+                &body,
+                &signature,
+            )
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
             match answer {
                 Ok(r) if r.status().is_success() => break,
                 Ok(r) if r.status().is_client_error() => {

@@ -168,22 +168,7 @@ fn vault() -> Arc<Vault> {
 
 /// Whether any file of the store's directory contains `needle`.
 fn on_disk(w: &World, needle: &str) -> bool {
-    let mut dirs = vec![w.store.store.path().to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if std::fs::read(&path)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes())
-            {
-                return true;
-            }
-        }
-    }
-    false
+    crate::support::sled::on_disk(w.store.store.path(), needle)
 }
 
 /// A second subscriber on the same store (a restart), serving its own callback router.

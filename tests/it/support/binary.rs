@@ -49,7 +49,16 @@ api_base = "{api}"
 [[accounts]]
 name = "main"
 access_token = "{token}"
+{shop}"#,
+        data = data.join("pinbridge.sled").display(),
+        shop = shop_to_board(),
+    )
+}
 
+/// The `shop` webhook source (Shopify, secret [`SECRET`]) and its route to board `Shop`.
+pub fn shop_to_board() -> String {
+    format!(
+        r#"
 [[sources]]
 id = "shop"
 kind = "webhook"
@@ -61,8 +70,7 @@ storefront_url = "https://shop.example"
 source = "shop"
 board = "Shop"
 create_missing = true
-"#,
-        data = data.join("pinbridge.sled").display()
+"#
     )
 }
 

@@ -9,10 +9,13 @@ use async_trait::async_trait;
 use pinbridge::clock::ManualClock;
 use pinbridge::ingest::{Ingest, IngestConfig};
 use pinbridge::item::{DedupKey, Fingerprint, Item, SourceId};
+use pinbridge::sources::feed::images::MinSize;
+use pinbridge::sources::feed::parse::{ParsedFeed, parse_feed};
 use pinbridge::sources::feed::{FeedSettings, FeedSource, Fetcher};
 use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::*;
 use pinbridge::sync::route::{RouteRule, Routes, When};
+use url::Url;
 
 pub use super::feed_server::{fixture, serve};
 
@@ -316,4 +319,16 @@ impl Store for MemStore {
     async fn account_quota(&self, _: &str) -> StoreResult<AccountQuota> {
         unsupported()
     }
+}
+
+/// Parse the fixture `name` as if fetched from `url`, with the default image size rules.
+pub fn parse_fixture(name: &str, url: &str) -> Result<ParsedFeed, String> {
+    parse_feed(
+        &SourceId::new("s"),
+        &fixture(name),
+        None,
+        &Url::parse(url).expect("url"),
+        MinSize::default(),
+    )
+    .map_err(|e| e.to_string())
 }

@@ -17,6 +17,7 @@ pub mod plans;
 pub mod replicas;
 pub mod shopify;
 pub mod sled;
+pub mod slow_client;
 pub mod wait;
 pub mod webhook;
 pub mod websub;

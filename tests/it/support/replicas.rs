@@ -141,19 +141,17 @@ pub async fn send_webhooks(listens: Vec<String>, seed: u64, items: usize) -> (us
         let mut replica = rng.random_range(0..listens.len());
         loop {
             sends += 1;
-            let answer = http
-                .post(format!("http://{}/hooks/shop", listens[replica]))
-                .timeout(Duration::from_secs(5))
-                .header("content-type", "application/json")
-                .header("x-shopify-topic", "products/create")
-                .header("x-shopify-hmac-sha256", &signature)
-                .header("x-shopify-shop-domain", "replicas.myshopify.com")
-                .header("x-shopify-event-id", format!("event-{i}"))
-                .header("x-shopify-webhook-id", format!("hook-{i}"))
-                .header("x-shopify-api-version", "2026-04")
-                .body(body.clone())
-                .send()
-                .await;
+            let answer = crate::support::shopify::delivery(
+                &http,
+                format!("http://{}/hooks/shop", listens[replica]),
+                "replicas.myshopify.com",
+                i,
+                &body,
+                &signature,
+            )
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
             match answer {
                 Ok(r) if r.status().is_success() => break,
                 Ok(r) if r.status().is_client_error() => panic!(

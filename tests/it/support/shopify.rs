@@ -57,3 +57,24 @@ pub fn numbered_product(first_id: usize, i: usize) -> String {
     })
     .to_string()
 }
+
+/// The POST of product `i`'s `products/create` delivery (`body`, signed as `signature`) as
+/// the shop sends it, every retry with the same event and webhook ids.
+pub fn delivery(
+    http: &reqwest::Client,
+    url: String,
+    shop_domain: &str,
+    i: usize,
+    body: &str,
+    signature: &str,
+) -> reqwest::RequestBuilder {
+    http.post(url)
+        .header("content-type", "application/json")
+        .header("x-shopify-topic", "products/create")
+        .header("x-shopify-hmac-sha256", signature)
+        .header("x-shopify-shop-domain", shop_domain)
+        .header("x-shopify-event-id", format!("event-{i}"))
+        .header("x-shopify-webhook-id", format!("hook-{i}"))
+        .header("x-shopify-api-version", "2026-04")
+        .body(body.to_string())
+}

@@ -1,4 +1,5 @@
-//! The real sled store for tests that stop and start an App over one directory.
+//! The real sled store on disk: opened again after a stop, and searched for what must not be
+//! in its files.
 
 use std::path::Path;
 use std::time::Duration;
@@ -22,4 +23,25 @@ pub async fn open_retrying(path: &Path, clock: Option<SharedClock>) -> SledStore
             Err(e) => panic!("{e}"),
         }
     }
+}
+
+/// Whether any file under `dir` contains `needle`: how a test sees that a secret is not
+/// stored in the clear.
+pub fn on_disk(dir: &Path, needle: &str) -> bool {
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if std::fs::read(&path)
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes())
+            {
+                return true;
+            }
+        }
+    }
+    false
 }

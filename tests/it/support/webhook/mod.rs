@@ -304,6 +304,15 @@ pub fn shopify_settings(secret: &str) -> WebhookSettings {
     s
 }
 
+/// A Standard Webhooks source with `secret`, mapping `/id`, `/title` and `/image`.
+pub fn standard_settings(secret: &str) -> WebhookSettings {
+    settings(&format!(
+        r#"preset = "standard-webhooks"
+           secret = "{secret}"
+           mapping = {{ id = "/id", title = "/title", image = "/image" }}"#
+    ))
+}
+
 /// Settings from TOML, as the config loader would produce them.
 pub fn settings(toml_text: &str) -> WebhookSettings {
     let table: toml::Table = toml::from_str(toml_text).unwrap();
