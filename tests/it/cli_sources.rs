@@ -122,8 +122,7 @@ async fn broken_imports_wrong_tokens_and_restarts_through_the_cli() {
     // The imported sources survive a restart.
     signal(&child, "TERM");
     assert!(wait_exit(&mut child).await.success());
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
+    let mut child = start_serve(&config, &base, dir.path()).await;
     assert_eq!(listed(&config).await.len(), 4);
     signal(&child, "TERM");
     assert!(wait_exit(&mut child).await.success());

@@ -1,14 +1,15 @@
 //! When the feed poller runs: the task polls at once and stops on shutdown, a feed failing again
 //! and again is parked and unparked by success, and server hints set the pace.
 
-use crate::support::feed::{START_MS, fixture, ingest, serve, sled_store, source};
+use std::time::Duration;
+
 use axum::Router;
 use axum::routing::get;
 use pinbridge::sources::feed::{PollReport, poll_cycle, run};
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::feed_poller::*;
+use crate::support::feed::{START_MS, fixture, ingest, serve, sled_store, source};
 
 #[tokio::test]
 async fn run_polls_at_once_and_stops_on_shutdown() {

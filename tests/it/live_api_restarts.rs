@@ -2,13 +2,13 @@
 //! API changes survive a restart, and stored records that no longer fit the file do not stop the
 //! start.
 
-use crate::support::live::*;
 use pinbridge::item::SourceId;
 use pinbridge::store::{JobFilter, JobState, SourceState, Store};
 use reqwest::Method;
 use serde_json::json;
 
 use super::live_api::*;
+use crate::support::live::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_source_with_queued_jobs_needs_a_choice() {

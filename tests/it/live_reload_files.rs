@@ -2,12 +2,12 @@
 //! untouched, `watch_config` reloads when the file changes, and WebSub callbacks follow the feeds
 //! in force.
 
-use crate::support::live::*;
 use pinbridge::live::status::Trigger;
 use reqwest::Method;
 use serde_json::Value;
 
 use super::live_reload::*;
+use crate::support::live::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_reload_leaves_the_running_config_untouched() {

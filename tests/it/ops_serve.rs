@@ -10,12 +10,11 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::slow_client::stalled;
-
 use crate::support::binary::{
-    OPS_ADMIN, binary, config_text, free_port, sandbox, send_product, signal, spawn, wait_exit,
-    wait_ready,
+    OPS_ADMIN, binary, config_text, free_port, sandbox, send_product, signal, start_serve,
+    wait_exit,
 };
+use crate::support::slow_client::stalled;
 
 const BOUND: Duration = Duration::from_secs(60);
 
@@ -94,8 +93,7 @@ async fn stalled_clients_are_closed_and_do_not_hold_shutdown() {
     std::fs::write(&config, text).unwrap();
     let addr = format!("127.0.0.1:{port}");
     let base = format!("http://{addr}");
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
+    let mut child = start_serve(&config, &base, dir.path()).await;
 
     let mut slow = Vec::new();
     for _ in 0..200 {
@@ -153,8 +151,7 @@ async fn with_admin_listen_the_public_port_serves_only_webhooks_and_health() {
     .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let admin = format!("http://127.0.0.1:{admin_port}");
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
+    let mut child = start_serve(&config, &base, dir.path()).await;
     let client = reqwest::Client::new();
 
     // Public: webhooks and health only, even with the token.

@@ -2,11 +2,12 @@
 //! the names the models use, and the validator itself (it must catch violations, or the
 //! agreement tests prove nothing).
 
-use crate::support::openapi::{Dir, spec};
 use pinbridge::pinterest::model::{
     Account, Board, BoardCreate, MediaSource, Pin, PinCreate, limits,
 };
 use serde_json::json;
+
+use crate::support::openapi::{Dir, spec};
 
 #[test]
 fn sandbox_limits_equal_the_spec() {

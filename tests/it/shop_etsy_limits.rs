@@ -2,7 +2,9 @@
 //! by sources on one key, the shop name resolved once, bad keys explained, the access token for
 //! favorites, and the API key kept from other origins on redirect.
 
-use crate::support::feed::{ingest, serve, sled_store};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -10,11 +12,10 @@ use axum::routing::get;
 use pinbridge::item::SourceId;
 use pinbridge::sources::feed::{Backfill, Fetcher, PollReport};
 use pinbridge::sources::shop::{EtsyBudgets, EtsySource, ShopSource, poll_cycle};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::shop_etsy::*;
+use crate::support::feed::{ingest, serve, sled_store};
 
 #[tokio::test]
 async fn a_429_is_waited_out_as_retry_after_says() {

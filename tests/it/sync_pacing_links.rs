@@ -2,13 +2,14 @@
 //! signed Shopify webhook becomes one Pin per board, even when both are pinned at the same time;
 //! and `min_spacing` is validated like the rest of the file.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use pinbridge::app::App;
 use pinbridge::config::{Config, SourceSettings};
 use pinbridge::item::SourceId;
 use pinbridge::sources::webhook::WebhookSources;
 use pinbridge::store::{Job, JobState};
-use std::path::Path;
-use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use super::sync_pacing::*;

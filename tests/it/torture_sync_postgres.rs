@@ -2,16 +2,17 @@
 //! SIGKILL again and again while Pins are made, must still make each Pin exactly once (needs
 //! `PINBRIDGE_TEST_POSTGRES_URL`; skipped without it, failed under CI).
 
-use crate::support::replicas::seed;
-use crate::support::replicas::{free_addr, postgres_schema};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::Row;
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::torture_sync::*;
+use crate::support::replicas::seed;
+use crate::support::replicas::{free_addr, postgres_schema};
 
 /// Job counts by state, straight from the shared schema.
 pub(crate) async fn pg_states(pool: &sqlx::PgPool) -> BTreeMap<String, i64> {

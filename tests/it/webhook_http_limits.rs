@@ -2,8 +2,9 @@
 //! Content-Length, answered before the body is sent), unknown sources are 404, and a store error
 //! is 503 with Retry-After until a retry succeeds.
 
-use crate::support::webhook::*;
 use std::sync::atomic::Ordering;
+
+use crate::support::webhook::*;
 
 #[tokio::test]
 async fn oversized_bodies_are_413_with_and_without_content_length() {

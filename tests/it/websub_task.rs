@@ -1,10 +1,12 @@
 //! WebSub as the running service drives it: the per-source task (poll first, then subscribe,
 //! stop on shutdown) and the App serving callbacks once `public_url` is set.
 
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
 use crate::support::feed::sled_store;
 use crate::support::websub::*;
-use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
 
 /// Poll `check` every 20 ms until it holds, for at most 10 s.
 async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {

@@ -143,6 +143,13 @@ pub async fn wait_for_a_pin(client: &reqwest::Client, base: &str, failure: impl 
     }
 }
 
+/// `serve -c <config>` in `cwd`, ready at `base`: a start, or a restart over the same files.
+pub async fn start_serve(config: &Path, base: &str, cwd: &Path) -> Child {
+    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], cwd);
+    wait_ready(base, &mut child, cwd).await;
+    child
+}
+
 /// Wait for the exit without blocking the runtime; panics after the deadline.
 pub async fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     let start = Instant::now();
@@ -207,8 +214,7 @@ pub async fn spawn_binary(api: &str, token: &str) -> TestBinary {
     let text = config_text(api, token, &data, port);
     std::fs::write(&config, &text).unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
+    let child = start_serve(&config, &base, dir.path()).await;
     TestBinary {
         child,
         base,

@@ -1,7 +1,5 @@
-//! Shared pieces of the webhook tests: a small in-memory Store (until the sled store lands),
-//! a real axum server on 127.0.0.1:0, the signed vectors, and signers.
-
-#![allow(dead_code)]
+//! Shared pieces of the webhook tests: the webhook router over the real sled store (with a
+//! switch that makes it fail), served on 127.0.0.1:0, the signed vectors, and signers.
 
 mod store;
 pub use store::{FailSwitch, open_store};
@@ -209,12 +207,6 @@ pub struct Vector {
 }
 
 impl Vector {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
     pub fn with_header(&self, name: &str, value: &str) -> Vec<(String, String)> {
         let mut headers: Vec<_> = self
             .headers
