@@ -1,6 +1,6 @@
 //! The in-process front door: the real App on loopback over a real sled store, built from a
 //! config file (see [`super::config`] for the pieces), with typed helpers for what tests do
-//! to it: admin API calls with the token, signed webhooks, the store, the status page, a stop.
+//! to it: admin API calls with the token, signed webhooks, stored items, a clean stop.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -77,6 +77,7 @@ impl TestApp {
         self.task.await.unwrap().expect("clean stop");
     }
 
+    /// An admin API call (`/api/v1<path>`) with the admin token: status and JSON.
     pub async fn api(
         &self,
         method: reqwest::Method,
@@ -85,9 +86,7 @@ impl TestApp {
     ) -> (u16, Value) {
         super::admin::api(&self.client, &self.base, ADMIN, method, path, body).await
     }
-}
 
-impl TestApp {
     /// The stored item `key` of `source`, if any.
     pub async fn item(&self, source: &str, key: &DedupKey) -> Option<StoredItem> {
         self.store
@@ -119,9 +118,10 @@ pub struct AppSetup {
 }
 
 impl AppSetup {
+    /// Start the sandbox and make the temp dir; nothing is written yet.
     pub async fn start() -> AppSetup {
         let stop = CancellationToken::new();
-        let (api, token) = super::binary::sandbox(&stop).await;
+        let (api, token) = super::pinterest::sandbox(&stop).await;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pinbridge.toml");
         let store_dir = dir.path().join("store");

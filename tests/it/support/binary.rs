@@ -6,19 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pinbridge::pinterest::sandbox::{Sandbox, SandboxConfig};
-use tokio_util::sync::CancellationToken;
-
 pub const SECRET: &str = "ops-shop-secret";
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
-/// A sandbox Pinterest on loopback with one user; returns the API base and the access token.
-pub async fn sandbox(stop: &CancellationToken) -> (String, String) {
-    let sandbox = Sandbox::new(SandboxConfig::default());
-    let user = sandbox.create_user("ops");
-    let base = crate::support::pinterest::serve_sandbox(&sandbox, stop).await;
-    (base, user.access_token)
-}
+pub use super::pinterest::sandbox;
 
 /// A port that was free a moment ago (the binary binds it itself).
 pub fn free_port() -> u16 {

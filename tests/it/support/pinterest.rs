@@ -134,3 +134,11 @@ pub async fn serve_sandbox(sandbox: &Sandbox, shutdown: &CancellationToken) -> S
     sandbox.spawn(listener, shutdown.clone());
     api
 }
+
+/// A sandbox Pinterest on loopback with one user; returns the API base and the access token.
+pub async fn sandbox(stop: &CancellationToken) -> (String, String) {
+    let sandbox = Sandbox::new(SandboxConfig::default());
+    let user = sandbox.create_user("ops");
+    let base = serve_sandbox(&sandbox, stop).await;
+    (base, user.access_token)
+}
