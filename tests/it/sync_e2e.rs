@@ -81,13 +81,7 @@ name = "main"
 access_token = "{access}"
 refresh_token = "{refresh}"
 
-[[sources]]
-id = "blog"
-kind = "feed"
-url = "{feed}"
-backfill = "all"
-allow_private = true
-
+{blog}
 [[routes]]
 source = "blog"
 board = "Everything"
@@ -110,7 +104,7 @@ max_attempts = 3
             api = self.api_base,
             access = self.user.access_token,
             refresh = self.user.refresh_token,
-            feed = self.feed_url,
+            blog = crate::support::config::feed_source("blog", &self.feed_url),
             extra = self.extra_routes,
         );
         Config::from_toml(&text, Path::new("e2e.toml"), &|_| None).expect("valid test config")

@@ -83,13 +83,7 @@ api_base = "{api}"
 name = "main"
 access_token = "{access}"
 
-[[sources]]
-id = "blog"
-kind = "feed"
-url = "{feed}"
-backfill = "all"
-allow_private = true
-
+{blog}
 [[sources]]
 id = "shop"
 kind = "webhook"
@@ -107,7 +101,7 @@ max_attempts = 3
 "#,
             api = self.api_base,
             access = self.user.access_token,
-            feed = self.feed_url,
+            blog = crate::support::config::feed_source("blog", &self.feed_url),
             routes = self.routes,
             workers = self.workers,
         );

@@ -77,6 +77,7 @@ fn config(
     access: &str,
     refresh: &str,
 ) -> String {
+    let blog = crate::support::config::feed_source("blog", feed);
     format!(
         r#"
 [server]
@@ -100,13 +101,7 @@ refresh_token = "{refresh}"
 writes_per_minute = 240
 daily_cap = 100000
 
-[[sources]]
-id = "blog"
-kind = "feed"
-url = "{feed}"
-backfill = "all"
-allow_private = true
-
+{blog}
 [[sources]]
 id = "shop"
 kind = "webhook"

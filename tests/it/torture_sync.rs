@@ -83,6 +83,7 @@ pub(crate) fn config(
             format!("[[routes]]\nsource = \"blog\"\nboard = \"{b}\"\ncreate_missing = true\n\n")
         })
         .collect();
+    let blog = crate::support::config::feed_source("blog", feed);
     format!(
         r#"
 [server]
@@ -107,13 +108,7 @@ refresh_token = "{refresh}"
 writes_per_minute = 6000
 daily_cap = 100000
 
-[[sources]]
-id = "blog"
-kind = "feed"
-url = "{feed}"
-backfill = "all"
-allow_private = true
-
+{blog}
 {routes}
 [sync]
 workers = 4
