@@ -28,6 +28,7 @@ fn knob(name: &str, default: u64) -> u64 {
 }
 
 fn config(api: &str, listen: &str, url: &str, access: &str, workers: u64) -> String {
+    let shop = crate::support::config::shopify_source("shop", SHOP_SECRET);
     format!(
         r#"
 [server]
@@ -47,13 +48,7 @@ access_token = "{access}"
 refresh_token = "unused"
 writes_per_minute = 100000
 daily_cap = 1000000
-[[sources]]
-id = "shop"
-kind = "webhook"
-preset = "shopify"
-secret = "{SHOP_SECRET}"
-storefront_url = "https://shop.example"
-[[routes]]
+{shop}[[routes]]
 source = "shop"
 board = "Shop"
 [sync]

@@ -89,6 +89,7 @@ fn config(api: &str, feeds: &str, listen: &str, url: &str, access: &str, refresh
             ));
         }
     }
+    let shop = crate::support::config::shopify_source("shop", SHOP_SECRET);
     format!(
         r#"
 [server]
@@ -113,13 +114,7 @@ writes_per_minute = 1200
 daily_cap = 100000
 
 {sources}
-[[sources]]
-id = "shop"
-kind = "webhook"
-preset = "shopify"
-secret = "{SHOP_SECRET}"
-storefront_url = "https://shop.example"
-
+{shop}
 {routes}
 [[routes]]
 source = "shop"

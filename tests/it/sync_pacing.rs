@@ -74,6 +74,7 @@ impl Harness {
     }
 
     pub(crate) fn config(&self) -> Config {
+        let shop = crate::support::config::shopify_source("shop", SHOP_SECRET);
         let text = format!(
             r#"
 [pinterest]
@@ -84,13 +85,7 @@ name = "main"
 access_token = "{access}"
 
 {blog}
-[[sources]]
-id = "shop"
-kind = "webhook"
-preset = "shopify"
-secret = "{SHOP_SECRET}"
-storefront_url = "https://shop.example"
-
+{shop}
 {routes}
 
 [sync]

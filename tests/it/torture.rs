@@ -77,6 +77,7 @@ fn config(
     access: &str,
     refresh: &str,
 ) -> String {
+    let shop = crate::support::config::shopify_source("shop", SHOP_SECRET);
     let blog = crate::support::config::feed_source("blog", feed);
     format!(
         r#"
@@ -102,13 +103,7 @@ writes_per_minute = 240
 daily_cap = 100000
 
 {blog}
-[[sources]]
-id = "shop"
-kind = "webhook"
-preset = "shopify"
-secret = "{SHOP_SECRET}"
-storefront_url = "https://shop.example"
-
+{shop}
 [[routes]]
 source = "blog"
 board = "Feed"

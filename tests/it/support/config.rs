@@ -49,6 +49,20 @@ storefront_url = "https://shop.example"
     )
 }
 
+/// A Shopify webhook source entry with one secret.
+pub fn shopify_source(id: &str, secret: &str) -> String {
+    format!(
+        r#"
+[[sources]]
+id = "{id}"
+kind = "webhook"
+preset = "shopify"
+secret = "{secret}"
+storefront_url = "https://shop.example"
+"#
+    )
+}
+
 pub fn feed_source(id: &str, url: &str) -> String {
     format!(
         r#"
