@@ -57,19 +57,19 @@ pub(crate) async fn send_product(base: &str, id: u64, handle: &str, title: &str)
     })
     .to_string();
     let signature = crate::support::shopify::signature(SHOP_SECRET, &body);
-    let answer = reqwest::Client::new()
-        .post(format!("{base}/hooks/shop"))
-        .header("content-type", "application/json")
-        .header("x-shopify-topic", "products/create")
-        .header("x-shopify-hmac-sha256", signature)
-        .header("x-shopify-shop-domain", "pacing.myshopify.com")
-        .header("x-shopify-event-id", format!("event-{id}"))
-        .header("x-shopify-webhook-id", format!("hook-{id}"))
-        .header("x-shopify-api-version", "2026-04")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{base}/hooks/shop");
+    let answer = crate::support::shopify::delivery(
+        &http,
+        url,
+        "pacing.myshopify.com",
+        id,
+        &body,
+        &signature,
+    )
+    .send()
+    .await
+    .unwrap();
     assert!(
         answer.status().is_success(),
         "webhook refused: {}",

@@ -36,28 +36,23 @@ access_token = "{token}"
 /// A Shopify webhook source entry with these secrets.
 pub fn shop_source(id: &str, secrets: &[&str]) -> String {
     let secrets: Vec<String> = secrets.iter().map(|s| format!("\"{s}\"")).collect();
-    format!(
-        r#"
-[[sources]]
-id = "{id}"
-kind = "webhook"
-preset = "shopify"
-secret = [{}]
-storefront_url = "https://shop.example"
-"#,
-        secrets.join(", ")
-    )
+    shopify_entry(id, &format!("[{}]", secrets.join(", ")))
 }
 
 /// A Shopify webhook source entry with one secret.
 pub fn shopify_source(id: &str, secret: &str) -> String {
+    shopify_entry(id, &format!("\"{secret}\""))
+}
+
+/// The entry, with `secret` already TOML (a string or an array of them).
+fn shopify_entry(id: &str, secret: &str) -> String {
     format!(
         r#"
 [[sources]]
 id = "{id}"
 kind = "webhook"
 preset = "shopify"
-secret = "{secret}"
+secret = {secret}
 storefront_url = "https://shop.example"
 "#
     )

@@ -64,7 +64,7 @@ pub fn delivery(
     http: &reqwest::Client,
     url: String,
     shop_domain: &str,
-    i: usize,
+    i: impl std::fmt::Display,
     body: &str,
     signature: &str,
 ) -> reqwest::RequestBuilder {
