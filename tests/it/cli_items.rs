@@ -1,12 +1,9 @@
 //! `pinbridge poll` and `pinbridge items` through the real binary: what a user sees.
 
 use std::process::{Command, Output};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::Router;
-use axum::http::StatusCode;
-use axum::routing::get;
+use crate::support::binary::output_text as text;
+use crate::support::feed_server::FeedServer;
 
 const FEED: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 <link>https://example.com/</link><description>d</description>
@@ -17,28 +14,17 @@ const FEED: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t<
 struct Setup {
     dir: tempfile::TempDir,
     config: std::path::PathBuf,
-    broken: Arc<AtomicBool>,
+    feed: FeedServer,
 }
 
 async fn setup() -> Setup {
-    let broken = Arc::new(AtomicBool::new(true));
-    let flag = broken.clone();
-    let router = Router::new().route(
-        "/feed.xml",
-        get(move || {
-            let broken = flag.load(Ordering::SeqCst);
-            async move {
-                if broken {
-                    (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response_parts()
-                } else {
-                    (StatusCode::OK, FEED).into_response_parts()
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    // Down at first: the feed answers 500 until the test mends it.
+    let feed = FeedServer::builder("down")
+        .status(500)
+        .content_type("text/plain; charset=utf-8")
+        .start()
+        .await;
+    let addr = feed.base.trim_start_matches("http://").to_string();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("pinbridge.toml");
     std::fs::write(
@@ -66,20 +52,7 @@ board = "B"
         ),
     )
     .unwrap();
-    Setup {
-        dir,
-        config,
-        broken,
-    }
-}
-
-trait Parts {
-    fn into_response_parts(self) -> axum::response::Response;
-}
-impl<T: axum::response::IntoResponse> Parts for T {
-    fn into_response_parts(self) -> axum::response::Response {
-        self.into_response()
-    }
+    Setup { dir, config, feed }
 }
 
 async fn run(setup: &Setup, args: &[&str]) -> Output {
@@ -91,14 +64,6 @@ async fn run(setup: &Setup, args: &[&str]) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -116,7 +81,8 @@ async fn a_failing_feed_shows_its_errors_and_next_attempt() {
     assert!(shown.contains("last error"), "{shown}");
     assert!(shown.contains("next in"), "{shown}");
 
-    s.broken.store(false, Ordering::SeqCst);
+    s.feed.set_body(FEED);
+    s.feed.set_status(200);
     let out = run(&s, &["poll", "--source", "blog", "--dry-run"]).await;
     assert!(out.status.success(), "{}", text(&out));
     let shown = text(&out);

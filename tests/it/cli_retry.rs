@@ -5,10 +5,11 @@
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
-use pinbridge::store::{JobFilter, JobId, JobState, Store};
+use pinbridge::store::{JobFilter, JobId, JobState};
 
-use crate::ops_support::{T0, item, plan};
+use crate::support::ops::{T0, item, plan};
 
 struct Setup {
     dir: tempfile::TempDir,

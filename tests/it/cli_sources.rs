@@ -7,9 +7,8 @@ use std::process::{Command, Output};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::ops_binary::{
-    OPS_ADMIN, binary, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
-};
+use crate::support::binary::output_text as text;
+use crate::support::binary::*;
 
 fn fixture(name: &str) -> String {
     format!("{}/tests/fixtures/opml/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -29,14 +28,6 @@ async fn cli(config: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// The data lines of `sources list` (without header and count).
 async fn listed(config: &Path) -> Vec<String> {
     let out = cli(config, &["list"]).await;
@@ -54,15 +45,13 @@ async fn listed(config: &Path) -> Vec<String> {
 async fn broken_imports_wrong_tokens_and_restarts_through_the_cli() {
     let stop = CancellationToken::new();
     let (api, token) = sandbox(&stop).await;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    let port = free_port();
-    let config = dir.path().join("pinbridge.toml");
-    std::fs::write(&config, config_text(&api, &token, &data, port)).unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
+    let TestBinary {
+        mut child,
+        base,
+        dir,
+        config,
+        ..
+    } = spawn_binary(&api, &token).await;
 
     let before = listed(&config).await;
     assert_eq!(before.len(), 1, "{before:?}");
@@ -133,8 +122,7 @@ async fn broken_imports_wrong_tokens_and_restarts_through_the_cli() {
     // The imported sources survive a restart.
     signal(&child, "TERM");
     assert!(wait_exit(&mut child).await.success());
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
+    let mut child = start_serve(&config, &base, dir.path()).await;
     assert_eq!(listed(&config).await.len(), 4);
     signal(&child, "TERM");
     assert!(wait_exit(&mut child).await.success());

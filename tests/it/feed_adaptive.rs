@@ -12,7 +12,7 @@ use pinbridge::sources::feed::schedule::FREQUENCY_KEY;
 use pinbridge::sources::feed::{PollReport, poll_cycle, poll_cycle_with_progress};
 use tokio_util::sync::CancellationToken;
 
-use crate::feed_support::{START_MS, ingest, serve, sled_store, source};
+use crate::support::feed::{START_MS, ingest, serve, sled_store, source};
 
 const HOUR: i64 = 3_600_000;
 

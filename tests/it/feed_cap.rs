@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::{ingest, serve, sled_store, source};
+use crate::support::feed::{ingest, serve, sled_store, source};
 use pinbridge::sources::feed::cap::{EXTRA_KEY, reason};
 use pinbridge::sources::feed::settings::DEFAULT_MAX_NEW_ITEMS_PER_POLL;
 use pinbridge::sources::feed::{PollReport, poll_cycle};

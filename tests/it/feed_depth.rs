@@ -10,7 +10,7 @@ use axum::Router;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::{MemStore, ingest, serve, source};
+use crate::support::feed::{MemStore, ingest, serve, source};
 use pinbridge::item::SourceId;
 use pinbridge::sources::feed::depth::MAX_NESTING;
 use pinbridge::sources::feed::images::MinSize;
@@ -124,7 +124,7 @@ async fn a_deeply_nested_feed_fails_only_its_own_source() {
         .route("/deep", get(|| async { nested_media_rss(20_000) }))
         .route(
             "/fine",
-            get(|| async { super::feed_support::fixture("rss2.xml") }),
+            get(|| async { crate::support::feed::fixture("rss2.xml") }),
         );
     let addr = serve(router).await;
     let store = std::sync::Arc::new(MemStore::default());

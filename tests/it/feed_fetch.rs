@@ -13,7 +13,7 @@ use bytes::Bytes;
 use pinbridge::store::SourceState;
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::{fixture, ingest, serve, sled_store, source};
+use crate::support::feed::{fixture, ingest, serve, sled_store, source};
 use pinbridge::sources::feed::{PollReport, poll_cycle};
 
 type Seen = Arc<Mutex<Vec<HeaderMap>>>;

@@ -2,22 +2,13 @@
 //! costs only itself, relative URLs follow the `xml:base` in scope, and a document with no feed
 //! in it says truly why.
 
-use pinbridge::item::{Item, SourceId};
-use pinbridge::sources::feed::images::MinSize;
-use pinbridge::sources::feed::parse::{ParsedFeed, parse_feed};
-use url::Url;
+use pinbridge::item::Item;
+use pinbridge::sources::feed::parse::ParsedFeed;
 
-use super::feed_support::fixture;
+use crate::support::feed::parse_fixture;
 
 fn parse(name: &str, url: &str) -> Result<ParsedFeed, String> {
-    parse_feed(
-        &SourceId::new("s"),
-        &fixture(name),
-        None,
-        &Url::parse(url).expect("url"),
-        MinSize::default(),
-    )
-    .map_err(|e| e.to_string())
+    parse_fixture(name, url)
 }
 
 fn images(items: &[Item]) -> Vec<Option<&str>> {

@@ -5,17 +5,10 @@ use pinbridge::sources::feed::images::MinSize;
 use pinbridge::sources::feed::parse::{ParsedFeed, parse_feed};
 use url::Url;
 
-use super::feed_support::fixture;
+use crate::support::feed::{fixture, parse_fixture};
 
 fn parse(name: &str, url: &str) -> ParsedFeed {
-    parse_feed(
-        &SourceId::new("s"),
-        &fixture(name),
-        None,
-        &Url::parse(url).expect("url"),
-        MinSize::default(),
-    )
-    .unwrap_or_else(|e| panic!("{name}: {e}"))
+    parse_fixture(name, url).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn keys(items: &[Item]) -> Vec<&str> {

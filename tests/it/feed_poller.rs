@@ -9,12 +9,12 @@ use axum::extract::State;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::{MemStore, START_MS, fixture, ingest, serve, sled_store, source};
+use crate::support::feed::{MemStore, START_MS, fixture, ingest, serve, sled_store, source};
 use pinbridge::sources::feed::poller::BASELINE_REASON;
-use pinbridge::sources::feed::{Backfill, PollReport, poll_cycle, poll_now, run};
+use pinbridge::sources::feed::{Backfill, PollReport, poll_cycle, poll_now};
 
 /// A server whose body the test can swap between polls.
-async fn switchable(initial: &str) -> (String, Arc<Mutex<Vec<u8>>>) {
+pub(crate) async fn switchable(initial: &str) -> (String, Arc<Mutex<Vec<u8>>>) {
     let body = Arc::new(Mutex::new(fixture(initial)));
     let router = Router::new()
         .route(
@@ -26,7 +26,7 @@ async fn switchable(initial: &str) -> (String, Arc<Mutex<Vec<u8>>>) {
     (format!("http://{addr}/feed"), body)
 }
 
-async fn first_poll(backfill: Backfill) -> Vec<(String, Option<String>, usize)> {
+pub(crate) async fn first_poll(backfill: Backfill) -> Vec<(String, Option<String>, usize)> {
     let (url, _) = switchable("rss2.xml").await;
     let src = source("blog", &url, |s| s.backfill = backfill);
     let store = sled_store().await;
@@ -43,7 +43,7 @@ async fn first_poll(backfill: Backfill) -> Vec<(String, Option<String>, usize)> 
         .collect()
 }
 
-fn baseline() -> Option<String> {
+pub(crate) fn baseline() -> Option<String> {
     Some(BASELINE_REASON.to_string())
 }
 
@@ -216,35 +216,6 @@ async fn a_failing_feed_records_the_error_and_backs_off() {
     assert!((54 * minute..=66 * minute).contains(&wait), "{wait}");
 }
 
-fn clock_now(clock: &pinbridge::clock::ManualClock) -> i64 {
-    use pinbridge::clock::Clock;
-    clock.now_ms()
-}
-
-#[tokio::test]
-async fn run_polls_at_once_and_stops_on_shutdown() {
-    let (url, _) = switchable("atom.xml").await;
-    let src = source("knit", &url, |_| {});
-    let store = sled_store().await;
-    let (ingest, _) = ingest(store.store.clone(), "knit");
-    let token = CancellationToken::new();
-    let task = tokio::spawn(run(src, ingest, token.clone()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !store.state("knit").await.baselined {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "first poll never happened"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(store.recorded("knit").await.len(), 2);
-    token.cancel();
-    tokio::time::timeout(Duration::from_secs(20), task)
-        .await
-        .expect("run returns after shutdown")
-        .expect("no panic");
-}
-
 #[tokio::test]
 async fn dry_run_tells_new_from_known_and_writes_nothing() {
     let (url, body) = switchable("jsonfeed.json").await;
@@ -285,36 +256,6 @@ async fn dry_run_tells_new_from_known_and_writes_nothing() {
         .collect();
     assert!(view.contains(&("guid:bake-3", false)), "{view:?}");
     assert!(view.contains(&("guid:bake-1", true)), "{view:?}");
-}
-
-#[tokio::test]
-async fn a_feed_failing_again_and_again_is_parked_and_unparked_by_success() {
-    let (url, body) = switchable("malformed.xml").await;
-    let src = source("blog", &url, |s| s.park_after = 3);
-    let store = sled_store().await;
-    let (ingest, clock) = ingest(store.store.clone(), "blog");
-    let token = CancellationToken::new();
-    for _ in 0..2 {
-        poll_cycle(&src, &ingest, &token).await.expect("saved");
-        assert_eq!(store.state("blog").await.parked, None);
-    }
-    poll_cycle(&src, &ingest, &token).await.expect("saved");
-    let state = store.state("blog").await;
-    let parked = state.parked.expect("parked after 3 failures");
-    assert!(
-        parked.starts_with("3 consecutive failures; retried every 1day"),
-        "{parked}"
-    );
-    assert!(parked.contains("malformed XML"), "{parked}");
-    let wait = state.next_poll.unwrap() - START_MS;
-    let hour = 3_600_000;
-    assert!((21 * hour..=27 * hour).contains(&wait), "{wait}");
-
-    *body.lock().unwrap() = fixture("rss2.xml");
-    clock.advance_ms(wait);
-    poll_cycle(&src, &ingest, &token).await.expect("saved");
-    let state = store.state("blog").await;
-    assert_eq!((state.parked, state.error_count), (None, 0));
 }
 
 #[tokio::test]
@@ -377,55 +318,6 @@ async fn image_from_page_reads_og_image_once_for_new_items() {
 }
 
 #[tokio::test]
-async fn server_hints_set_the_pace() {
-    use axum::http::{StatusCode, header};
-    let router = Router::new()
-        .route(
-            "/cached",
-            get(|| async {
-                (
-                    [(header::CACHE_CONTROL, "max-age=7200")],
-                    fixture("atom.xml"),
-                )
-            }),
-        )
-        .route(
-            "/busy",
-            get(|| async {
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(header::RETRY_AFTER, "10800")],
-                )
-            }),
-        );
-    let addr = serve(router).await;
-    let store = sled_store().await;
-    let (ingest, _) = ingest(store.store.clone(), "a");
-    let token = CancellationToken::new();
-    let hour = 3_600_000;
-
-    let cached = source("a", &format!("http://{addr}/cached"), |_| {});
-    poll_cycle(&cached, &ingest, &token).await.expect("saved");
-    let wait = store.state("a").await.next_poll.unwrap() - START_MS;
-    assert!(
-        (hour * 18 / 10..=hour * 22 / 10).contains(&wait),
-        "max-age 2h ± 10 %: {wait}"
-    );
-
-    let busy = source("b", &format!("http://{addr}/busy"), |_| {});
-    let report = poll_cycle(&busy, &ingest, &token).await.expect("saved");
-    assert!(
-        matches!(&report, PollReport::Failed { error, .. } if error.contains("429")),
-        "{report:?}"
-    );
-    let wait = store.state("b").await.next_poll.unwrap() - START_MS;
-    assert!(
-        (hour * 27 / 10..=hour * 33 / 10).contains(&wait),
-        "Retry-After 3h ± 10 %: {wait}"
-    );
-}
-
-#[tokio::test]
 async fn shutdown_while_reading_linked_pages_writes_nothing() {
     let entered = Arc::new(tokio::sync::Notify::new());
     let signal = entered.clone();
@@ -473,4 +365,9 @@ async fn shutdown_while_reading_linked_pages_writes_nothing() {
     assert_eq!(report, PollReport::Cancelled);
     assert!(store.recorded("blog").await.is_empty());
     assert_eq!(store.state("blog").await, Default::default());
+}
+
+pub(crate) fn clock_now(clock: &pinbridge::clock::ManualClock) -> i64 {
+    use pinbridge::clock::Clock;
+    clock.now_ms()
 }

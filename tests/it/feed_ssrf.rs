@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::routing::get;
 use pinbridge::store::SourceState;
 
-use super::feed_support::{fixture, serve, source};
+use crate::support::feed::{fixture, serve, source};
 
 async fn counting_server() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));

@@ -4,39 +4,28 @@
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::live_support::{eventually, send};
-use super::ops_binary::{
-    OPS_ADMIN, SECRET, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
-};
+use crate::support::binary::*;
+use crate::support::live::{eventually, send};
 
 const OTHER: &str = "second-shop-secret";
 
 async fn status(client: &reqwest::Client, base: &str) -> Value {
-    client
-        .get(format!("{base}/api/v1/config/status"))
-        .bearer_auth(OPS_ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    let url = format!("{base}/api/v1/config/status");
+    crate::support::admin::get_json(client, &url, OPS_ADMIN).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_config_file_in_place() {
     let stop = CancellationToken::new();
     let (api, token) = sandbox(&stop).await;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    let port = free_port();
-    let config = dir.path().join("pinbridge.toml");
-    let text = config_text(&api, &token, &data, port);
-    std::fs::write(&config, &text).unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
+    let TestBinary {
+        mut child,
+        base,
+        dir,
+        config,
+        text,
+        ..
+    } = spawn_binary(&api, &token).await;
     let client = reqwest::Client::new();
     assert_eq!(send(&client, &base, "shop", SECRET, 1).await, Some(200));
     assert_eq!(send(&client, &base, "second", OTHER, 2).await, Some(404));

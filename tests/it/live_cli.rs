@@ -6,9 +6,7 @@ use std::process::Command;
 
 use tokio_util::sync::CancellationToken;
 
-use super::ops_binary::{
-    binary, config_text, free_port, sandbox, signal, spawn, wait_exit, wait_ready,
-};
+use crate::support::binary::*;
 
 const OPML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">
@@ -44,17 +42,14 @@ fn sources(config: &Path, args: &[&str]) -> (i32, String, String) {
 async fn the_sources_cli_drives_the_runtime_api_of_a_running_service() {
     let stop = CancellationToken::new();
     let (api, token) = sandbox(&stop).await;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    let port = free_port();
-    let config = dir.path().join("pinbridge.toml");
-    std::fs::write(&config, config_text(&api, &token, &data, port)).unwrap();
+    let TestBinary {
+        mut child,
+        dir,
+        config,
+        ..
+    } = spawn_binary(&api, &token).await;
     let opml = dir.path().join("subs.opml");
     std::fs::write(&opml, OPML).unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
 
     let opml_arg = opml.to_str().unwrap();
     let (code, out, err) = sources(&config, &["import", opml_arg, "--dry-run"]);

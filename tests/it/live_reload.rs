@@ -8,26 +8,21 @@ use pinbridge::item::{DedupKey, SourceId};
 use pinbridge::live::status::Trigger;
 use pinbridge::store::ItemFilter;
 use reqwest::Method;
-use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::live_support::*;
-use super::ops_binary::sandbox;
+use crate::support::live::*;
 
-const OLD: &str = "old-shop-secret";
-const NEW: &str = "new-shop-secret";
+pub(crate) const OLD: &str = "old-shop-secret";
+pub(crate) const NEW: &str = "new-shop-secret";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
-    let stop = CancellationToken::new();
-    let (api, token) = sandbox(&stop).await;
+    let setup = AppSetup::start().await;
+    let (path, store_dir, stop) = (&setup.path, &setup.store_dir, &setup.stop);
     let feed = feed_server(3).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pinbridge.toml");
-    let store_dir = dir.path().join("store");
-    let head = head("127.0.0.1:0", &store_dir, &api, &token);
+    let head = setup.head();
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}",
             shop_source("shop", &[OLD]),
@@ -35,7 +30,7 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
         ),
     )
     .unwrap();
-    let app = run(&path, &store_dir).await;
+    let app = spawn_app(path, store_dir).await;
 
     // Four senders post signed deliveries with the old secret until told to stop.
     let acked = Arc::new(Mutex::new(Vec::new()));
@@ -68,7 +63,7 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
 
     // 1: add a feed source and its route.
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}{}{}",
             shop_source("shop", &[OLD]),
@@ -100,7 +95,7 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
 
     // 2: rotate the webhook's secret, keeping the old one.
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}{}{}",
             shop_source("shop", &[NEW, OLD]),
@@ -112,7 +107,7 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
     .unwrap();
     assert!(app.live.reload(Trigger::Sighup).await);
     assert_eq!(
-        send(&app.client, &app.base, "shop", NEW, 7).await,
+        app.send_product("shop", NEW, 7).await,
         Some(200),
         "the new secret verifies at once"
     );
@@ -125,7 +120,7 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
 
     // 3: change the shop's route (another board). Queued jobs keep their targets.
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}{}{}",
             shop_source("shop", &[NEW, OLD]),
@@ -161,22 +156,13 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
         }
     };
     assert_eq!(board_of(acked[0]).await.as_deref(), Some("Shop"));
-    assert_eq!(
-        send(&app.client, &app.base, "shop", OLD, 99).await,
-        Some(200)
-    );
+    assert_eq!(app.send_product("shop", OLD, 99).await, Some(200));
     assert_eq!(board_of(99).await.as_deref(), Some("Shop 2"));
     let mut missing = Vec::new();
     let mut without_jobs = Vec::new();
     for id in &acked {
         let key = DedupKey::new("product", &id.to_string());
-        if app
-            .store
-            .item(&SourceId::new("shop"), &key)
-            .await
-            .unwrap()
-            .is_none()
-        {
+        if app.item("shop", &key).await.is_none() {
             missing.push(*id);
         } else if app
             .store
@@ -202,7 +188,7 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
     assert_eq!(status["last_reload"]["ok"], true);
     // The rotated-out secret: drop OLD, and it stops verifying.
     std::fs::write(
-        &path,
+        path,
         format!(
             "{head}{}{}",
             shop_source("shop", &[NEW]),
@@ -211,197 +197,13 @@ async fn reload_under_webhook_load_loses_no_acknowledged_delivery() {
     )
     .unwrap();
     assert!(app.live.reload(Trigger::Sighup).await);
-    assert_eq!(
-        send(&app.client, &app.base, "shop", OLD, 8).await,
-        Some(401)
-    );
-    assert_eq!(
-        send(&app.client, &app.base, "shop", NEW, 9).await,
-        Some(200)
-    );
+    assert_eq!(app.send_product("shop", OLD, 8).await, Some(401));
+    assert_eq!(app.send_product("shop", NEW, 9).await, Some(200));
     assert_eq!(
         app.live.runtime().running().await,
         Vec::<String>::new(),
         "the feed's poller stopped"
     );
-    app.stop().await;
-    stop.cancel();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_invalid_reload_leaves_the_running_config_untouched() {
-    let stop = CancellationToken::new();
-    let (api, token) = sandbox(&stop).await;
-    let feed = feed_server(2).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pinbridge.toml");
-    let store_dir = dir.path().join("store");
-    let head = head("127.0.0.1:0", &store_dir, &api, &token);
-    let good = format!(
-        "{head}{}{}{}",
-        shop_source("shop", &[OLD]),
-        feed_source("blog", &feed.url),
-        route("*", "All")
-    );
-    std::fs::write(&path, &good).unwrap();
-    let app = run(&path, &store_dir).await;
-    eventually("the feed is polled", || async { feed.hits() >= 1 }).await;
-
-    // A misspelt key, a bad regex, and the old secret dropped for a new one.
-    let bad = format!(
-        "{head}{}{}{}\n[routes.when]\ntitle = \"(unclosed\"\n",
-        shop_source("shop", &[NEW]),
-        feed_source("blog", &feed.url).replace("backfill", "backfil"),
-        route("*", "All")
-    );
-    std::fs::write(&path, &bad).unwrap();
-    assert!(
-        !app.live.reload(Trigger::Sighup).await,
-        "an invalid file is refused"
-    );
-
-    let (code, status) = app.api(Method::GET, "/config/status", None).await;
-    assert_eq!(code, 200);
-    assert_eq!(status["generation"], 1, "nothing new in force: {status}");
-    assert_eq!(status["last_reload"]["ok"], false);
-    assert_eq!(status["last_reload"]["trigger"], "sighup");
-    let keys: Vec<&str> = status["last_reload"]["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["key"].as_str().unwrap())
-        .collect();
-    assert!(keys.contains(&"sources[1].backfil"), "{keys:?}");
-    assert!(keys.contains(&"routes[0].when.title"), "{keys:?}");
-    let backfil = &status["last_reload"]["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["key"] == "sources[1].backfil")
-        .unwrap();
-    assert!(
-        backfil["message"]
-            .as_str()
-            .unwrap()
-            .contains("did you mean `backfill`"),
-        "{backfil}"
-    );
-    assert!(
-        backfil["line"].as_u64().is_some(),
-        "problems in the file carry their line"
-    );
-
-    // Readiness stays OK (the old config serves) and shows the refused reload.
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.base))
-        // The details (the reload status among them) are for the admin.
-        .bearer_auth(crate::live_support::ADMIN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 200);
-    let ready: Value = ready.json().await.unwrap();
-    assert_eq!(ready["config"]["last_reload"]["ok"], false, "{ready}");
-
-    // The old secret still verifies, the new one does not; the feed's poller still runs.
-    assert_eq!(
-        send(&app.client, &app.base, "shop", OLD, 1).await,
-        Some(200)
-    );
-    assert_eq!(
-        send(&app.client, &app.base, "shop", NEW, 2).await,
-        Some(401)
-    );
-    assert_eq!(app.live.runtime().running().await, vec!["blog".to_string()]);
-    let (_, sources) = app.api(Method::GET, "/sources", None).await;
-    assert_eq!(sources["sources"].as_array().unwrap().len(), 2);
-
-    // A broken file (not TOML at all) is refused the same way; fixing it applies.
-    std::fs::write(&path, "[server\nlisten = ").unwrap();
-    assert!(!app.live.reload(Trigger::Watch).await);
-    std::fs::write(&path, &good).unwrap();
-    assert!(app.live.reload(Trigger::Watch).await);
-    let (_, status) = app.api(Method::GET, "/config/status", None).await;
-    assert_eq!(status["last_reload"]["ok"], true, "{status}");
-    assert_eq!(status["generation"], 2);
-    app.stop().await;
-    stop.cancel();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watch_config_reloads_when_the_file_changes() {
-    let stop = CancellationToken::new();
-    let (api, token) = sandbox(&stop).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pinbridge.toml");
-    let store_dir = dir.path().join("store");
-    let head = head("127.0.0.1:0", &store_dir, &api, &token)
-        .replace("[server]\n", "[server]\nwatch_config = true\n");
-    std::fs::write(&path, format!("{head}{}", shop_source("shop", &[OLD]))).unwrap();
-    let app = run(&path, &store_dir).await;
-    assert_eq!(
-        send(&app.client, &app.base, "other", OLD, 1).await,
-        Some(404)
-    );
-    std::fs::write(
-        &path,
-        format!(
-            "{head}{}{}",
-            shop_source("shop", &[OLD]),
-            shop_source("other", &[NEW])
-        ),
-    )
-    .unwrap();
-    let (client, base) = (app.client.clone(), app.base.clone());
-    eventually("the watcher applies the new file", || {
-        let (client, base) = (client.clone(), base.clone());
-        async move { send(&client, &base, "other", NEW, 2).await == Some(200) }
-    })
-    .await;
-    let (_, status) = app.api(Method::GET, "/config/status", None).await;
-    assert_eq!(status["last_reload"]["trigger"], "watch", "{status}");
-    app.stop().await;
-    stop.cancel();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websub_callbacks_follow_the_feeds_in_force() {
-    let stop = CancellationToken::new();
-    let (api, token) = sandbox(&stop).await;
-    let feed = feed_server(1).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pinbridge.toml");
-    let store_dir = dir.path().join("store");
-    let head = head("127.0.0.1:0", &store_dir, &api, &token).replace(
-        "[server]\n",
-        "[server]\npublic_url = \"https://pinbridge.example/\"\n",
-    );
-    std::fs::write(&path, &head).unwrap();
-    let app = run(&path, &store_dir).await;
-    // Without hub.mode: 404 for a feed the subscriber does not know, 400 for one it knows
-    // (whatever the callback token: the request is refused before the token is looked at).
-    let callback = |base: String| async move {
-        reqwest::get(format!("{base}/websub/blog/some-token"))
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
-    assert_eq!(callback(app.base.clone()).await, 404);
-    let body =
-        serde_json::json!({"id": "blog", "kind": "feed", "url": feed.url, "allow_private": true});
-    let (code, _) = app.api(Method::POST, "/sources", Some(body)).await;
-    assert_eq!(code, 201);
-    assert_eq!(
-        callback(app.base.clone()).await,
-        400,
-        "the new feed's callback is served"
-    );
-    assert_eq!(app.live.runtime().running().await, ["blog"]);
-    let (code, _) = app.api(Method::DELETE, "/sources/blog", None).await;
-    assert_eq!(code, 200);
-    assert_eq!(callback(app.base.clone()).await, 404);
     app.stop().await;
     stop.cancel();
 }

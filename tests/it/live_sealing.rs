@@ -7,7 +7,7 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::json;
 
-use super::live_support::*;
+use crate::support::live::*;
 
 const SECRET: &str = "api-shop-secret-sealed-7f3a";
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -30,31 +30,16 @@ fn config(dir: &Path, keys: bool) -> (std::path::PathBuf, std::path::PathBuf) {
 
 /// Whether any file under `dir` contains `needle`.
 fn on_disk(dir: &Path, needle: &str) -> bool {
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if std::fs::read(&path)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes())
-            {
-                return true;
-            }
-        }
-    }
-    false
+    crate::support::sled::on_disk(dir, needle)
 }
 
-async fn create_shop(app: &Running) {
+async fn create_shop(app: &TestApp) {
     let body = json!({"id": "shop", "kind": "webhook", "preset": "shopify", "secret": SECRET, "storefront_url": "https://shop.example"});
     let (code, made) = app.api(Method::POST, "/sources", Some(body)).await;
     assert_eq!(code, 201, "{made}");
 }
 
-async fn stored_body(app: &Running) -> String {
+async fn stored_body(app: &TestApp) -> String {
     let records = app.store.config_records().await.unwrap();
     records
         .iter()
@@ -68,12 +53,9 @@ async fn stored_body(app: &Running) -> String {
 async fn an_api_webhook_secret_is_sealed_at_rest_and_verifies_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (path, store_dir) = config(dir.path(), true);
-    let app = run(&path, &store_dir).await;
+    let app = spawn_app(&path, &store_dir).await;
     create_shop(&app).await;
-    assert_eq!(
-        send(&app.client, &app.base, "shop", SECRET, 1).await,
-        Some(200)
-    );
+    assert_eq!(app.send_product("shop", SECRET, 1).await, Some(200));
     assert!(!stored_body(&app).await.contains(SECRET));
     app.stop().await;
     assert!(
@@ -81,11 +63,8 @@ async fn an_api_webhook_secret_is_sealed_at_rest_and_verifies_after_a_restart() 
         "the secret is in the store's files"
     );
 
-    let app = run(&path, &store_dir).await;
-    assert_eq!(
-        send(&app.client, &app.base, "shop", SECRET, 2).await,
-        Some(200)
-    );
+    let app = spawn_app(&path, &store_dir).await;
+    assert_eq!(app.send_product("shop", SECRET, 2).await, Some(200));
     assert_eq!(
         send(&app.client, &app.base, "shop", "a wrong secret", 3).await,
         Some(401)
@@ -97,7 +76,7 @@ async fn an_api_webhook_secret_is_sealed_at_rest_and_verifies_after_a_restart() 
 async fn a_plain_secret_stored_earlier_is_sealed_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let (path, store_dir) = config(dir.path(), false);
-    let app = run(&path, &store_dir).await;
+    let app = spawn_app(&path, &store_dir).await;
     create_shop(&app).await;
     assert!(
         stored_body(&app).await.contains(SECRET),
@@ -106,15 +85,12 @@ async fn a_plain_secret_stored_earlier_is_sealed_at_the_next_start() {
     app.stop().await;
 
     let (path, store_dir) = config(dir.path(), true);
-    let app = run(&path, &store_dir).await;
+    let app = spawn_app(&path, &store_dir).await;
     let body = stored_body(&app).await;
     assert!(
         !body.contains(SECRET) && body.contains("sealed:v1:"),
         "{body}"
     );
-    assert_eq!(
-        send(&app.client, &app.base, "shop", SECRET, 4).await,
-        Some(200)
-    );
+    assert_eq!(app.send_product("shop", SECRET, 4).await, Some(200));
     app.stop().await;
 }

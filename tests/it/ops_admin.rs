@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use pinbridge::store::AccountState;
 use serde_json::Value;
 
-use crate::ops_support::{ADMIN, start};
+use crate::support::ops::{ADMIN, start};
 
 #[tokio::test]
 async fn readyz_needs_a_usable_account_and_says_why() {

@@ -12,8 +12,9 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::ops_binary::{
-    OPS_ADMIN, SECRET, binary, free_port, send_product, signal, spawn, wait_exit, wait_ready,
+use crate::support::binary::{
+    OPS_ADMIN, binary, free_port, send_product, shop_to_board, signal, spawn, wait_exit,
+    wait_for_a_pin, wait_ready,
 };
 
 #[tokio::test]
@@ -48,18 +49,9 @@ client_id = "{client_id}"
 client_secret = "{client_secret}"
 [[accounts]]
 name = "main"
-[[sources]]
-id = "shop"
-kind = "webhook"
-preset = "shopify"
-secret = "{SECRET}"
-storefront_url = "https://shop.example"
-[[routes]]
-source = "shop"
-board = "Shop"
-create_missing = true
-"#,
-            data = dir.path().join("data/pinbridge.sled").display()
+{shop}"#,
+            data = dir.path().join("data/pinbridge.sled").display(),
+            shop = shop_to_board(),
         ),
     )
     .unwrap();
@@ -154,27 +146,13 @@ create_missing = true
     wait_ready(&base, &mut serve, dir.path()).await;
     let client = reqwest::Client::new();
     assert_eq!(send_product(&client, &base, 5).await, Some(200));
-    let start = Instant::now();
-    loop {
-        let done: serde_json::Value = client
-            .get(format!("{base}/api/v1/jobs?state=done"))
-            .bearer_auth(OPS_ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if !done["jobs"].as_array().unwrap().is_empty() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
+    wait_for_a_pin(&client, &base, || {
+        format!(
             "no Pin with the stored tokens: {}",
             std::fs::read_to_string(dir.path().join("stderr.log")).unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        )
+    })
+    .await;
     signal(&serve, "TERM");
     assert_eq!(wait_exit(&mut serve).await.code(), Some(0));
     stop.cancel();

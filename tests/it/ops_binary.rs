@@ -2,181 +2,31 @@
 //! store on disk. SIGTERM during a burst of webhooks must lose no acknowledged delivery and
 //! exit 0.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use pinbridge::item::{DedupKey, SourceId};
-use pinbridge::pinterest::sandbox::{Sandbox, SandboxConfig};
 use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
-use sha2::Sha256;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub const SECRET: &str = "ops-shop-secret";
-const DEADLINE: Duration = Duration::from_secs(60);
+use crate::support::binary::*;
 
-/// A sandbox Pinterest on loopback with one user; returns the API base and the access token.
-pub async fn sandbox(stop: &CancellationToken) -> (String, String) {
-    let sandbox = Sandbox::new(SandboxConfig::default());
-    let user = sandbox.create_user("ops");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/v5/", listener.local_addr().unwrap());
-    sandbox.spawn(listener, stop.clone());
-    (base, user.access_token)
-}
-
-/// A port that was free a moment ago (the binary binds it itself).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The admin token of [`config_text`] (32 characters or more, as validation requires).
-pub const OPS_ADMIN: &str = "ops-admin-token-5b8e1f04c7d2a9e36f01";
 /// The admin token given through the environment.
 const ENV_ADMIN: &str = "env-admin-token-0c4f9a7e2b6d1358a9c0";
-
-pub fn config_text(api: &str, token: &str, data: &Path, port: u16) -> String {
-    format!(
-        r#"
-[server]
-listen = "127.0.0.1:{port}"
-shutdown_grace = "10s"
-admin_token = "{OPS_ADMIN}"
-
-[store]
-path = "{data}"
-
-[pinterest]
-api_base = "{api}"
-
-[[accounts]]
-name = "main"
-access_token = "{token}"
-
-[[sources]]
-id = "shop"
-kind = "webhook"
-preset = "shopify"
-secret = "{SECRET}"
-storefront_url = "https://shop.example"
-
-[[routes]]
-source = "shop"
-board = "Shop"
-create_missing = true
-"#,
-        data = data.join("pinbridge.sled").display()
-    )
-}
-
-pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_pinbridge"))
-}
-
-pub fn spawn(args: &[&str], envs: &[(&str, String)], cwd: &Path) -> Child {
-    let mut command = Command::new(binary());
-    command
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("PINBRIDGE_CONFIG")
-        .env("PINBRIDGE_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        // A file, not a pipe: a full pipe would block the server mid-test.
-        .stderr(std::fs::File::create(cwd.join("stderr.log")).unwrap());
-    for (k, v) in envs {
-        command.env(k, v);
-    }
-    command.spawn().unwrap()
-}
-
-pub async fn wait_ready(base: &str, child: &mut Child, cwd: &Path) {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let err = std::fs::read_to_string(cwd.join("stderr.log")).unwrap_or_default();
-            panic!("pinbridge exited early ({status}): {err}");
-        }
-        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(start.elapsed() < DEADLINE, "pinbridge never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-pub fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-/// Wait for the exit without blocking the runtime; panics after the deadline.
-pub async fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            panic!("pinbridge did not exit after SIGTERM");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-pub fn product(id: u64) -> String {
-    format!(
-        r#"{{"id":{id},"title":"Mug {id}","body_html":"<p>Mug.</p>","handle":"mug-{id}","status":"active","published_at":"2026-11-20T10:00:00-05:00","variants":[{{"id":1,"price":"28.00"}}],"images":[{{"id":2,"position":1,"src":"https://cdn.shop.example/{id}.jpg"}}],"image":{{"id":2,"src":"https://cdn.shop.example/{id}.jpg"}}}}"#
-    )
-}
-
-pub async fn send_product(client: &reqwest::Client, base: &str, id: u64) -> Option<u16> {
-    let body = product(id);
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    let answer = client
-        .post(format!("{base}/hooks/shop"))
-        .header("content-type", "application/json")
-        .header("x-shopify-topic", "products/create")
-        .header("x-shopify-hmac-sha256", signature)
-        .header("x-shopify-shop-domain", "ops.myshopify.com")
-        .header("x-shopify-webhook-id", format!("delivery-{id}"))
-        .header("x-shopify-event-id", format!("event-{id}"))
-        .body(body)
-        .send()
-        .await
-        .ok()?;
-    Some(answer.status().as_u16())
-}
 
 #[tokio::test]
 async fn sigterm_during_a_webhook_burst_loses_no_acknowledged_delivery() {
     let stop = CancellationToken::new();
     let (api, token) = sandbox(&stop).await;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    let port = free_port();
-    let config = dir.path().join("pinbridge.toml");
-    std::fs::write(&config, config_text(&api, &token, &data, port)).unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
+    let TestBinary {
+        mut child,
+        base,
+        dir,
+        data,
+        ..
+    } = spawn_binary(&api, &token).await;
 
     // A burst from 8 senders; SIGTERM once 40 deliveries were acknowledged.
     let client = reqwest::Client::new();
@@ -237,28 +87,14 @@ async fn sigterm_during_a_webhook_burst_loses_no_acknowledged_delivery() {
     stop.cancel();
 }
 
-/// Start `serve` with the standard config; returns the child, its base URL and the temp dir.
-async fn serve_with_config(api: &str, token: &str) -> (Child, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    let port = free_port();
-    let config = dir.path().join("pinbridge.toml");
-    std::fs::write(&config, config_text(api, token, &data, port)).unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
-    (child, base, dir)
-}
-
 #[tokio::test]
 async fn metrics_count_ingests_pins_and_pinterest_latency() {
     let stop = CancellationToken::new();
     let (api, token) = sandbox(&stop).await;
-    let (mut child, base, _dir) = serve_with_config(&api, &token).await;
-    let client = reqwest::Client::new();
-    assert_eq!(send_product(&client, &base, 77).await, Some(200));
-    assert_eq!(send_product(&client, &base, 77).await, Some(200));
+    let mut app = spawn_binary(&api, &token).await;
+    let (base, client) = (app.base.clone(), app.client.clone());
+    assert_eq!(app.send_product(77).await, Some(200));
+    assert_eq!(app.send_product(77).await, Some(200));
     let bad = client
         .post(format!("{base}/hooks/shop"))
         .header("x-shopify-topic", "products/create")
@@ -270,23 +106,7 @@ async fn metrics_count_ingests_pins_and_pinterest_latency() {
     assert_eq!(bad.status(), 401);
 
     // Wait for the Pin (the engine runs on its own).
-    let start = Instant::now();
-    loop {
-        let done: serde_json::Value = client
-            .get(format!("{base}/api/v1/jobs?state=done"))
-            .bearer_auth(OPS_ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if !done["jobs"].as_array().unwrap().is_empty() {
-            break;
-        }
-        assert!(start.elapsed() < DEADLINE, "no Pin was made");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_a_pin(&client, &base, || "no Pin was made".to_string()).await;
     // Metrics name sources and accounts: the scrape presents the admin token. The Pin counter
     // is bumped from the engine's events, just after the job is recorded done: wait for it.
     let start = Instant::now();
@@ -346,8 +166,7 @@ async fn metrics_count_ingests_pins_and_pinterest_latency() {
         "accepted and rejected are told apart:\n{text}"
     );
 
-    signal(&child, "TERM");
-    assert_eq!(wait_exit(&mut child).await.code(), Some(0));
+    assert_eq!(app.stop().await.code(), Some(0));
     stop.cancel();
 }
 

@@ -16,7 +16,7 @@ use chromiumoxide::page::ScreenshotParams;
 use futures::StreamExt;
 use pinbridge::store::{JobId, JobState};
 
-use crate::ops_support::{ADMIN, start};
+use crate::support::ops::{ADMIN, start};
 
 /// `PINBRIDGE_CHROMIUM`, else the first Chromium or Chrome on `PATH`.
 fn chromium() -> Option<PathBuf> {

@@ -243,7 +243,7 @@ fn the_dockerfile_is_multi_stage_non_root_with_a_volume_and_healthcheck() {
     assert!(lines.iter().any(|l| l.starts_with("STOPSIGNAL SIGTERM")));
 }
 
-// ---- PostgreSQL variants (issue 7): several replicas, no sled volume. ----
+// ---- PostgreSQL variants: several replicas share one database, so no sled volume. ----
 
 #[test]
 fn the_postgres_deployment_runs_three_interchangeable_pods_without_a_volume() {

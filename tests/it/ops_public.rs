@@ -8,14 +8,14 @@ use pinbridge::store::SourceState;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::feed_support::{ingest, sled_store, source};
-use crate::ops_support::{ADMIN, start, start_with};
+use crate::support::feed::{ingest, sled_store, source};
+use crate::support::ops::{ADMIN, start, start_with};
 
 /// A poll error as resolver and fetch errors read: a URL with a query secret, an address.
 const LEAKY: &str = "fetching https://feeds.example/f.xml?token=s3cr3t-query failed: \
                      feeds.example resolves to 10.20.30.40, a private address";
 
-async fn with_private_things() -> crate::ops_support::Server {
+async fn with_private_things() -> crate::support::ops::Server {
     let server = start(&["main"], true).await;
     server
         .job_ending("a", Some("board Secret-Board is gone"), None)

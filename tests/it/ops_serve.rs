@@ -6,14 +6,15 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::ops_binary::{
-    OPS_ADMIN, binary, config_text, free_port, sandbox, send_product, signal, spawn, wait_exit,
-    wait_ready,
+use crate::support::binary::{
+    OPS_ADMIN, binary, config_text, free_port, sandbox, send_product, signal, start_serve,
+    wait_exit,
 };
+use crate::support::slow_client::stalled;
 
 const BOUND: Duration = Duration::from_secs(60);
 
@@ -65,16 +66,6 @@ fn empty_and_short_admin_tokens_are_refused_at_load() {
     assert_eq!(code, Some(0), "32 characters are enough: {stderr}");
 }
 
-/// A client that sent half its request headers and then nothing.
-async fn stalled(addr: &str) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nhost: pinbridge\r\nx-slow: ")
-        .await
-        .unwrap();
-    stream
-}
-
 /// Whether the server closes `stream` within `bound`.
 async fn closed_within(mut stream: TcpStream, bound: Duration) -> bool {
     tokio::time::timeout(bound, async {
@@ -102,8 +93,7 @@ async fn stalled_clients_are_closed_and_do_not_hold_shutdown() {
     std::fs::write(&config, text).unwrap();
     let addr = format!("127.0.0.1:{port}");
     let base = format!("http://{addr}");
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
+    let mut child = start_serve(&config, &base, dir.path()).await;
 
     let mut slow = Vec::new();
     for _ in 0..200 {
@@ -161,21 +151,13 @@ async fn with_admin_listen_the_public_port_serves_only_webhooks_and_health() {
     .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let admin = format!("http://127.0.0.1:{admin_port}");
-    let mut child = spawn(&["serve", "-c", config.to_str().unwrap()], &[], dir.path());
-    wait_ready(&base, &mut child, dir.path()).await;
+    let mut child = start_serve(&config, &base, dir.path()).await;
     let client = reqwest::Client::new();
 
     // Public: webhooks and health only, even with the token.
     assert_eq!(send_product(&client, &base, 3).await, Some(200));
-    let ready: serde_json::Value = client
-        .get(format!("{base}/readyz"))
-        .bearer_auth(OPS_ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready =
+        crate::support::admin::get_json(&client, &format!("{base}/readyz"), OPS_ADMIN).await;
     assert_eq!(ready, serde_json::json!({"ready": true}));
     for path in ["/", "/metrics", "/api/v1/sources", "/api/v1/openapi.json"] {
         let answer = client

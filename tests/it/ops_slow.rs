@@ -18,6 +18,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::support::slow_client::stalled;
+
 /// How long any one condition may take before the test fails.
 const BOUND: Duration = Duration::from_secs(30);
 
@@ -49,16 +51,6 @@ fn limits(header: u64, max_connections: usize, grace: u64) -> Limits {
         max_connections,
         shutdown_grace: Duration::from_secs(grace),
     }
-}
-
-/// A client that sent half its request headers and then nothing.
-async fn stalled(addr: SocketAddr) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nhost: pinbridge\r\nx-slow: ")
-        .await
-        .unwrap();
-    stream
 }
 
 /// Read until the server closes the connection (EOF or reset); returns what was read.

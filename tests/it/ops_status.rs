@@ -2,7 +2,7 @@
 //! Before sign-in the page is only the form; a session cookie (never the token) signs in; every
 //! POST from that session must carry this server's Origin.
 
-use crate::ops_support::{ADMIN, start};
+use crate::support::ops::{ADMIN, start};
 
 #[tokio::test]
 async fn the_status_page_lists_failures_and_retries_one_after_sign_in() {
@@ -102,7 +102,7 @@ async fn the_status_page_lists_failures_and_retries_one_after_sign_in() {
 
 #[tokio::test]
 async fn the_status_page_shows_the_newest_pins_first() {
-    use crate::ops_support::{T0, item, plan};
+    use crate::support::ops::{T0, item, plan};
     let server = start(&["main"], true).await;
     let batch = (0..25)
         .map(|i| (item("blog", &format!("k{i:02}")), plan("Board")))
@@ -147,7 +147,7 @@ async fn a_job_waiting_to_reconcile_says_why_on_the_status_page() {
     // Reclaim the expired lease (a crash mid-create) and record an undecided reconcile.
     let lease = server
         .store
-        .claim(1, 60_000, crate::ops_support::T0 + 120_000)
+        .claim(1, 60_000, crate::support::ops::T0 + 120_000)
         .await
         .unwrap()
         .pop()
@@ -158,10 +158,10 @@ async fn a_job_waiting_to_reconcile_says_why_on_the_status_page() {
         .store
         .retry(
             &lease,
-            crate::ops_support::T0 + 180_000,
+            crate::support::ops::T0 + 180_000,
             reason,
             pinbridge::store::Attempt::Free,
-            crate::ops_support::T0 + 120_001,
+            crate::support::ops::T0 + 120_001,
         )
         .await
         .unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use pinbridge::pinterest::ApiError;
 use pinbridge::pinterest::sandbox::{FailMode, Faults, SandboxConfig};
 
-use crate::pinterest_support::{pin, start, unlimited};
+use crate::support::pinterest::{pin, start, unlimited};
 
 #[tokio::test]
 async fn user_account_names_the_token_owner() {
@@ -294,7 +294,7 @@ async fn a_refused_connection_was_never_sent() {
     let client = pinbridge::pinterest::PinterestClient::new(
         &base,
         env.http.clone(),
-        std::sync::Arc::new(env.manager(crate::pinterest_support::user_tokens(&env.user))),
+        std::sync::Arc::new(env.manager(crate::support::pinterest::user_tokens(&env.user))),
     );
     let err = client.user_account().await.unwrap_err();
     assert!(
@@ -330,7 +330,7 @@ async fn a_timeout_after_sending_may_have_been_applied() {
     let client = pinbridge::pinterest::PinterestClient::new(
         &env.base,
         http,
-        std::sync::Arc::new(env.manager(crate::pinterest_support::user_tokens(&env.user))),
+        std::sync::Arc::new(env.manager(crate::support::pinterest::user_tokens(&env.user))),
     );
     let err = client.create_pin(&pin(&board, "slow")).await.unwrap_err();
     assert!(

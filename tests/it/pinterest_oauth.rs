@@ -8,7 +8,7 @@ use pinbridge::pinterest::sandbox::SandboxConfig;
 use pinbridge::pinterest::{ApiError, Credentials, TokenManager, Tokens};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::pinterest_support::{T0, start, unlimited, user_tokens};
+use crate::support::pinterest::{T0, start, unlimited, user_tokens};
 
 #[tokio::test]
 async fn an_expired_token_is_refreshed_once_and_the_call_repeated() {

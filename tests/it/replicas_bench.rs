@@ -1,4 +1,4 @@
-//! End-to-end Pins per minute with 1 vs 3 replicas on one PostgreSQL store (issue 7), against
+//! End-to-end Pins per minute with 1 vs 3 replicas on one PostgreSQL store (replicas share one store), against
 //! a sandbox whose write quota is off (not the bottleneck) and which answers every call after
 //! a fixed latency, like a remote API. A benchmark, not a check: `#[ignore]`d, run by hand:
 //!
@@ -12,14 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use pinbridge::pinterest::sandbox::{Faults, Sandbox, SandboxConfig};
-use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
-use super::replicas_cluster::{
-    SHOP_SECRET, free_addr, postgres_schema, product, spawn_router, start_replica_of,
+use crate::support::feed_server::serve_until;
+use crate::support::replicas::{
+    SHOP_SECRET, free_addr, postgres_schema, product, start_replica_of,
 };
 
 fn knob(name: &str, default: u64) -> u64 {
@@ -30,6 +28,7 @@ fn knob(name: &str, default: u64) -> u64 {
 }
 
 fn config(api: &str, listen: &str, url: &str, access: &str, workers: u64) -> String {
+    let shop = crate::support::config::shopify_source("shop", SHOP_SECRET);
     format!(
         r#"
 [server]
@@ -49,13 +48,7 @@ access_token = "{access}"
 refresh_token = "unused"
 writes_per_minute = 100000
 daily_cap = 1000000
-[[sources]]
-id = "shop"
-kind = "webhook"
-preset = "shopify"
-secret = "{SHOP_SECRET}"
-storefront_url = "https://shop.example"
-[[routes]]
+{shop}[[routes]]
 source = "shop"
 board = "Shop"
 [sync]
@@ -66,23 +59,19 @@ workers = {workers}
 
 async fn send(http: &reqwest::Client, listen: &str, i: usize) {
     let body = product(i);
-    let mut mac = Hmac::<Sha256>::new_from_slice(SHOP_SECRET.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let signature = crate::support::shopify::signature(SHOP_SECRET, &body);
     loop {
-        let answer = http
-            .post(format!("http://{listen}/hooks/shop"))
-            .timeout(Duration::from_secs(10))
-            .header("content-type", "application/json")
-            .header("x-shopify-topic", "products/create")
-            .header("x-shopify-hmac-sha256", &signature)
-            .header("x-shopify-shop-domain", "bench.myshopify.com")
-            .header("x-shopify-event-id", format!("event-{i}"))
-            .header("x-shopify-webhook-id", format!("hook-{i}"))
-            .header("x-shopify-api-version", "2026-04")
-            .body(body.clone())
-            .send()
-            .await;
+        let answer = crate::support::shopify::delivery(
+            http,
+            format!("http://{listen}/hooks/shop"),
+            "bench.myshopify.com",
+            i,
+            &body,
+            &signature,
+        )
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
         if answer.is_ok_and(|r| r.status().is_success()) {
             return;
         }
@@ -116,7 +105,7 @@ async fn measure(
     sandbox.create_board(&user, "Shop");
     let api = format!(
         "http://{}/v5/",
-        spawn_router(sandbox.router(), &shutdown).await
+        serve_until(sandbox.router(), &shutdown).await
     );
     let dir = tempfile::tempdir().unwrap();
     let listens: Vec<String> = (0..replicas).map(|_| free_addr()).collect();

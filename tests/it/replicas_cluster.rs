@@ -1,4 +1,5 @@
-//! Three `pinbridge serve` processes on one PostgreSQL schema and one sandbox (issue 7).
+//! Three `pinbridge serve` processes on one PostgreSQL schema and one sandbox: replicas share
+//! one store and must still pin each item once and poll each feed once per interval.
 //!
 //! Signed Shopify webhooks are spread over the three replicas (re-sent to the next replica
 //! until acknowledged, as a load balancer would); three feeds served by this process are polled
@@ -12,24 +13,21 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::routing::get;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use pinbridge::pinterest::sandbox::{FailMode, Faults, Sandbox, SandboxConfig};
 use pinbridge::store::postgres::PgStore;
 use pinbridge::store::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sha2::Sha256;
-use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
+
+use crate::support::feed_server::serve_until;
+use crate::support::replicas::*;
 
 const REPLICAS: usize = 3;
 const FEEDS: usize = 3;
@@ -37,7 +35,7 @@ const FEEDS: usize = 3;
 const FEED_FIRST: usize = 10;
 const FEED_LATER: usize = 16;
 const HOOK_ITEMS: usize = 60;
-pub(crate) const SHOP_SECRET: &str = "replicas-shop-secret";
+
 /// The feeds' interval: the smallest `min_interval` allows.
 const INTERVAL: Duration = Duration::from_secs(60);
 /// Generous: the run needs a bit more than one feed interval.
@@ -56,21 +54,6 @@ fn feed_body(feed: usize, items: usize) -> String {
         "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Blog {feed}</title>\
          <link>https://blog.example/</link><description>d</description>\n{out}</channel></rss>"
     )
-}
-
-pub(crate) fn product(i: usize) -> String {
-    serde_json::json!({
-        "id": 7_000_000 + i,
-        "title": format!("Product {i}"),
-        "body_html": format!("<p>Product number {i}.</p>"),
-        "handle": format!("product-{i}"),
-        "status": "active",
-        "published_at": "2026-11-20T10:00:00-05:00",
-        "variants": [{"id": 1, "price": "10.00"}],
-        "images": [{"id": 1, "position": 1, "src": format!("https://cdn.shop.example/{i}.jpg")}],
-        "image": {"id": 1, "src": format!("https://cdn.shop.example/{i}.jpg")}
-    })
-    .to_string()
 }
 
 /// Every (board, link) that must end with exactly one Pin.
@@ -106,6 +89,7 @@ fn config(api: &str, feeds: &str, listen: &str, url: &str, access: &str, refresh
             ));
         }
     }
+    let shop = crate::support::config::shopify_source("shop", SHOP_SECRET);
     format!(
         r#"
 [server]
@@ -130,13 +114,7 @@ writes_per_minute = 1200
 daily_cap = 100000
 
 {sources}
-[[sources]]
-id = "shop"
-kind = "webhook"
-preset = "shopify"
-secret = "{SHOP_SECRET}"
-storefront_url = "https://shop.example"
-
+{shop}
 {routes}
 [[routes]]
 source = "shop"
@@ -154,18 +132,6 @@ max_attempts = 1000
 lease = "5s"
 "#
     )
-}
-
-pub(crate) async fn spawn_router(router: Router, shutdown: &CancellationToken) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let token = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await;
-    });
-    addr.to_string()
 }
 
 /// Every feed fetch: (feed, when).
@@ -194,13 +160,8 @@ async fn serve_feed(
     )
 }
 
-pub(crate) fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
-}
-
-/// Start one replica and wait until it answers /healthz.
-async fn start_replica(config: &Path, log: &Path, listen: &str) -> Child {
+/// Start one replica of this build and wait until it answers /healthz.
+async fn start_replica(config: &Path, log: &Path, listen: &str) -> tokio::process::Child {
     start_replica_of(
         Path::new(env!("CARGO_BIN_EXE_pinbridge")),
         config,
@@ -208,124 +169,6 @@ async fn start_replica(config: &Path, log: &Path, listen: &str) -> Child {
         listen,
     )
     .await
-}
-
-/// [`start_replica`] with a given binary (the benchmark passes a release build).
-pub(crate) async fn start_replica_of(bin: &Path, config: &Path, log: &Path, listen: &str) -> Child {
-    let log_file = std::fs::File::create(log).unwrap();
-    let mut child = Command::new(bin)
-        .arg("serve")
-        .arg("--config")
-        .arg(config)
-        .env(
-            "PINBRIDGE_LOG",
-            std::env::var("PINBRIDGE_REPLICAS_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log_file))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the pinbridge binary starts");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "replica at {listen} exited with {status} before it was ready:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        let ok = http
-            .get(format!("http://{listen}/healthz"))
-            .timeout(Duration::from_secs(1))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ok {
-            return child;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "replica at {listen} did not become healthy:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Send every product webhook, round-robin over the replicas, moving on to the next replica
-/// until one acknowledges it (2xx). Returns how many were acknowledged and sent.
-async fn send_webhooks(listens: Vec<String>, seed: u64) -> (usize, usize) {
-    let http = reqwest::Client::new();
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
-    let (mut acked, mut sends) = (0, 0);
-    for i in 0..HOOK_ITEMS {
-        let body = product(i);
-        let mut mac = Hmac::<Sha256>::new_from_slice(SHOP_SECRET.as_bytes()).unwrap();
-        mac.update(body.as_bytes());
-        let signature =
-            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        let mut replica = rng.random_range(0..listens.len());
-        loop {
-            sends += 1;
-            let answer = http
-                .post(format!("http://{}/hooks/shop", listens[replica]))
-                .timeout(Duration::from_secs(5))
-                .header("content-type", "application/json")
-                .header("x-shopify-topic", "products/create")
-                .header("x-shopify-hmac-sha256", &signature)
-                .header("x-shopify-shop-domain", "replicas.myshopify.com")
-                .header("x-shopify-event-id", format!("event-{i}"))
-                .header("x-shopify-webhook-id", format!("hook-{i}"))
-                .header("x-shopify-api-version", "2026-04")
-                .body(body.clone())
-                .send()
-                .await;
-            match answer {
-                Ok(r) if r.status().is_success() => break,
-                Ok(r) if r.status().is_client_error() => panic!(
-                    "webhook {i} refused: {} {}",
-                    r.status(),
-                    r.text().await.unwrap_or_default()
-                ),
-                _ => {
-                    replica = (replica + 1) % listens.len();
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-        acked += 1;
-        tokio::time::sleep(Duration::from_millis(rng.random_range(40..120))).await;
-    }
-    (acked, sends)
-}
-
-/// A pool on a fresh schema, and the URL that puts a replica in it.
-pub(crate) async fn postgres_schema() -> Option<(sqlx::PgPool, String, String)> {
-    let Some(url) = std::env::var("PINBRIDGE_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "PINBRIDGE_TEST_POSTGRES_URL is not set under CI: run tests/postgres/setup.sh first"
-            );
-        }
-        eprintln!("SKIPPED: PINBRIDGE_TEST_POSTGRES_URL not set (run tests/postgres/setup.sh)");
-        return None;
-    };
-    let schema = format!("r{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&url).await.expect("connect");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await
-        .expect("create schema");
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let replica_url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-    let pool = sqlx::PgPool::connect(&replica_url)
-        .await
-        .expect("connect to the schema");
-    Some((pool, replica_url, schema))
 }
 
 fn seed() -> u64 {
@@ -365,12 +208,12 @@ async fn three_replicas_one_killed_pin_exactly_once_and_poll_each_feed_once_per_
     }
     let api = format!(
         "http://{}/v5/",
-        spawn_router(sandbox.router(), &shutdown).await
+        serve_until(sandbox.router(), &shutdown).await
     );
     let fetches: FetchLog = Arc::default();
     let feeds = format!(
         "http://{}",
-        spawn_router(
+        serve_until(
             Router::new()
                 .route("/feed/{feed}", get(serve_feed))
                 .with_state(Feeds {
@@ -406,7 +249,7 @@ async fn three_replicas_one_killed_pin_exactly_once_and_poll_each_feed_once_per_
         let log = dir.path().join(format!("replica-{r}-run-0.log"));
         children.push(start_replica(&configs[r], &log, &listens[r]).await);
     }
-    let sender = tokio::spawn(send_webhooks(listens.clone(), seed));
+    let sender = tokio::spawn(send_webhooks(listens.clone(), seed, HOOK_ITEMS));
 
     // Kill one replica mid-run (webhooks arriving, Pins being made), then restart it.
     let victim = rng.random_range(0..REPLICAS);

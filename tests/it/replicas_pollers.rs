@@ -1,4 +1,4 @@
-//! Several pollers of one source on one store, as several replicas run them (issue 7): the
+//! Several pollers of one source on one store, as several replicas sharing a store run them: the
 //! source lease lets one poll, and the others, reading the schedule under the lease, find it
 //! not due. In-process and fast; the real-process version is `replicas_cluster`.
 
@@ -14,7 +14,7 @@ use pinbridge::sources::lease::{Leased, SourceLease};
 use pinbridge::store::prelude::*;
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::{ingest, serve, sled_store, source};
+use crate::support::feed::{ingest, serve, sled_store, source};
 
 const RSS: &str = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>B</title>\
     <link>https://blog.example/</link><description>d</description>\

@@ -11,8 +11,8 @@ use pinbridge::pinterest::vault::Vault;
 use pinbridge::sync::tokens::StoreTokens;
 use secrecy::SecretString;
 
-use crate::pinterest_support::{start, user_tokens};
 use crate::store_conformance::open_postgres;
+use crate::support::pinterest::{start, user_tokens};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replicas_refresh_in_turns_and_share_the_new_tokens() {

@@ -7,7 +7,7 @@ use pinbridge::pinterest::sandbox::{Faults, Sandbox, SandboxConfig, run_cli};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::pinterest_support::{Env, start, unlimited};
+use crate::support::pinterest::{Env, start, unlimited};
 
 async fn body(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();

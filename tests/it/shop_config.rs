@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pinbridge::app::App;
 use pinbridge::clock::ManualClock;
 use pinbridge::config::{Config, ConfigError, SourceSettings};
-use pinbridge::store::Store;
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
 
 const SOURCES: &str = r#"

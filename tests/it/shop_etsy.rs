@@ -4,7 +4,7 @@
 //! through the real sled store and the Ingest handle.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -14,29 +14,29 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::{ingest, serve, sled_store};
+use crate::support::feed::{ingest, serve, sled_store};
 use pinbridge::item::SourceId;
 use pinbridge::sources::feed::{Backfill, Fetcher, PollReport};
 use pinbridge::sources::shop::{EtsyBudgets, EtsySettings, EtsySource, ShopSource, poll_cycle};
 
-const KEY: &str = "keystring:sharedsecret";
-const SHOP: u64 = 5551;
+pub(crate) const KEY: &str = "keystring:sharedsecret";
+pub(crate) const SHOP: u64 = 5551;
 
 #[derive(Default)]
-struct Etsy {
+pub(crate) struct Etsy {
     /// Active listings, newest first (Etsy's order).
-    listings: Vec<Value>,
+    pub(crate) listings: Vec<Value>,
     /// Every request: path and query.
-    calls: Vec<String>,
+    pub(crate) calls: Vec<String>,
     /// Answer the next N requests with 429 + `retry-after: 1`.
-    throttle: usize,
+    pub(crate) throttle: usize,
     /// When each request arrived.
-    times: Vec<Instant>,
+    pub(crate) times: Vec<Instant>,
 }
 
-type Shared = Arc<Mutex<Etsy>>;
+pub(crate) type Shared = Arc<Mutex<Etsy>>;
 
-fn listing(id: u64, created: i64) -> Value {
+pub(crate) fn listing(id: u64, created: i64) -> Value {
     json!({
         "listing_id": id, "user_id": 9, "shop_id": SHOP,
         "title": format!("Mug {id}"), "description": "Hand thrown.",
@@ -51,7 +51,7 @@ fn listing(id: u64, created: i64) -> Value {
     })
 }
 
-fn with_images(mut l: Value) -> Value {
+pub(crate) fn with_images(mut l: Value) -> Value {
     let id = l["listing_id"].as_u64().unwrap();
     l["images"] = json!([
         {"listing_id": id, "listing_image_id": 2, "rank": 2,
@@ -64,7 +64,7 @@ fn with_images(mut l: Value) -> Value {
 
 /// Bookkeeping and checks every Etsy endpoint shares: the key, throttling, the call log.
 /// `Some` is the refusal to answer with.
-fn enter(s: &Shared, headers: &HeaderMap, call: String) -> Option<Response> {
+pub(crate) fn enter(s: &Shared, headers: &HeaderMap, call: String) -> Option<Response> {
     let mut s = s.lock().unwrap();
     s.calls.push(call);
     s.times.push(Instant::now());
@@ -84,7 +84,7 @@ fn enter(s: &Shared, headers: &HeaderMap, call: String) -> Option<Response> {
     None
 }
 
-fn page(results: Vec<Value>, count: usize) -> Response {
+pub(crate) fn page(results: Vec<Value>, count: usize) -> Response {
     (
         [("x-remaining-today", "9000")],
         axum::Json(json!({"count": count, "results": results})),
@@ -92,11 +92,11 @@ fn page(results: Vec<Value>, count: usize) -> Response {
         .into_response()
 }
 
-fn query_usize(q: &std::collections::HashMap<String, String>, k: &str) -> usize {
+pub(crate) fn query_usize(q: &std::collections::HashMap<String, String>, k: &str) -> usize {
     q.get(k).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
-async fn etsy_server(state: Shared) -> String {
+pub(crate) async fn etsy_server(state: Shared) -> String {
     type Q = Query<std::collections::HashMap<String, String>>;
     let router = Router::new()
         .route(
@@ -168,7 +168,7 @@ async fn etsy_server(state: Shared) -> String {
     format!("http://{}", serve(router).await)
 }
 
-fn settings(base: &str, tweak: impl FnOnce(&mut EtsySettings)) -> EtsySettings {
+pub(crate) fn settings(base: &str, tweak: impl FnOnce(&mut EtsySettings)) -> EtsySettings {
     let mut s = EtsySettings {
         api_base: base.to_string(),
         api_key: Some("keystring".to_string().into()),
@@ -181,7 +181,7 @@ fn settings(base: &str, tweak: impl FnOnce(&mut EtsySettings)) -> EtsySettings {
     s
 }
 
-fn source(base: &str, tweak: impl FnOnce(&mut EtsySettings)) -> ShopSource {
+pub(crate) fn source(base: &str, tweak: impl FnOnce(&mut EtsySettings)) -> ShopSource {
     ShopSource::Etsy(Box::new(
         EtsySource::new(
             SourceId::new("etsy"),
@@ -194,7 +194,7 @@ fn source(base: &str, tweak: impl FnOnce(&mut EtsySettings)) -> ShopSource {
 }
 
 /// A shop with `n` listings, newest (highest id) first.
-fn shop(n: u64) -> Shared {
+pub(crate) fn shop(n: u64) -> Shared {
     let listings = (1..=n)
         .rev()
         .map(|id| listing(id, 1_600_000_000 + id as i64 * 60))
@@ -205,7 +205,7 @@ fn shop(n: u64) -> Shared {
     }))
 }
 
-fn calls(s: &Shared) -> Vec<String> {
+pub(crate) fn calls(s: &Shared) -> Vec<String> {
     s.lock().unwrap().calls.clone()
 }
 
@@ -357,208 +357,5 @@ async fn first_contact_records_the_shop_as_baseline_by_default() {
             .await
             .iter()
             .all(|r| r.jobs == 0 && r.skip_reason.is_some())
-    );
-}
-
-#[tokio::test]
-async fn a_429_is_waited_out_as_retry_after_says() {
-    let state = shop(2);
-    state.lock().unwrap().throttle = 1;
-    let base = etsy_server(state.clone()).await;
-    let src = source(&base, |s| s.backfill = Backfill::All);
-    let store = sled_store().await;
-    let (ingest, _) = ingest(store.store.clone(), "etsy");
-    let report = poll_cycle(&src, &ingest, &CancellationToken::new())
-        .await
-        .unwrap();
-    assert!(
-        matches!(report, PollReport::Polled { pinned: 2, .. }),
-        "{report:?}"
-    );
-    let s = state.lock().unwrap();
-    assert_eq!(
-        s.calls,
-        [
-            "active?offset=0&limit=100",
-            "active?offset=0&limit=100",
-            "batch n=2 includes=Images"
-        ]
-    );
-    assert!(
-        s.times[1] - s.times[0] >= Duration::from_secs(1),
-        "the retry came before Retry-After"
-    );
-}
-
-#[tokio::test]
-async fn a_429_asking_for_long_ends_the_poll_with_its_retry_time() {
-    let state = shop(2);
-    state.lock().unwrap().throttle = 10;
-    let base = etsy_server(state.clone()).await;
-    let src = source(&base, |_| {});
-    let store = sled_store().await;
-    let (ingest, _) = ingest(store.store.clone(), "etsy");
-    // Three short 429s are waited out; the fourth ends the poll.
-    let report = poll_cycle(&src, &ingest, &CancellationToken::new())
-        .await
-        .unwrap();
-    let PollReport::Failed { error, .. } = report else {
-        panic!("{report:?}")
-    };
-    assert!(error.contains("HTTP 429"), "{error}");
-    assert_eq!(calls(&state).len(), 4);
-    assert!(store.recorded("etsy").await.is_empty());
-    assert!(!store.state("etsy").await.baselined);
-}
-
-#[tokio::test]
-async fn the_daily_budget_is_respected_and_shared_by_sources_on_one_key() {
-    let state = shop(250);
-    let base = etsy_server(state.clone()).await;
-    let budgets = EtsyBudgets::default();
-    let make = |id: &str| {
-        ShopSource::Etsy(Box::new(
-            EtsySource::new(
-                SourceId::new(id),
-                settings(&base, |s| s.requests_per_day = 5),
-                Fetcher::new(),
-                &budgets,
-            )
-            .unwrap(),
-        ))
-    };
-    let (a, b) = (make("etsy"), make("etsy2"));
-    let store = sled_store().await;
-    let (ingest, _) = ingest(store.store.clone(), "etsy");
-    let token = CancellationToken::new();
-    // 3 pages + 3 batches needed, 5 allowed: the poll fails without writing anything.
-    let report = poll_cycle(&a, &ingest, &token).await.unwrap();
-    let PollReport::Failed { error, .. } = report else {
-        panic!("{report:?}")
-    };
-    assert!(
-        error.contains("budget") && error.contains("requests_per_day"),
-        "{error}"
-    );
-    assert_eq!(calls(&state).len(), 5, "no request beyond the budget");
-    assert!(store.recorded("etsy").await.is_empty());
-    // The other source on the same key finds the budget spent: no request at all.
-    let report = poll_cycle(&b, &ingest, &token).await.unwrap();
-    assert!(matches!(report, PollReport::Failed { .. }), "{report:?}");
-    assert_eq!(calls(&state).len(), 5);
-    // The failure is pushed back by the budget's own retry time (close to a day).
-    let state = store.state("etsy2").await;
-    assert!(state.next_poll.unwrap() - super::feed_support::START_MS > 20 * 3_600_000);
-}
-
-#[tokio::test]
-async fn shop_name_is_resolved_once_and_bad_keys_are_explained() {
-    let state = shop(1);
-    let base = etsy_server(state.clone()).await;
-    let src = source(&base, |s| {
-        s.shop_id = None;
-        s.shop_name = Some("MugHouse".into());
-    });
-    let store = sled_store().await;
-    let (ingest, _) = ingest(store.store.clone(), "etsy");
-    let token = CancellationToken::new();
-    poll_cycle(&src, &ingest, &token).await.unwrap();
-    poll_cycle(&src, &ingest, &token).await.unwrap();
-    let shops = calls(&state)
-        .iter()
-        .filter(|c| c.starts_with("shops?"))
-        .count();
-    assert_eq!(shops, 1);
-
-    let missing = source(&base, |s| {
-        s.shop_id = None;
-        s.shop_name = Some("Nope".into());
-    });
-    let report = poll_cycle(&missing, &ingest, &token).await.unwrap();
-    assert!(
-        matches!(&report, PollReport::Failed { error, .. } if error.contains("no Etsy shop is named `Nope`")),
-        "{report:?}"
-    );
-
-    let no_secret = source(&base, |s| s.shared_secret = None);
-    let report = poll_cycle(&no_secret, &ingest, &token).await.unwrap();
-    let PollReport::Failed { error, .. } = report else {
-        panic!("{report:?}")
-    };
-    assert!(
-        error.contains("HTTP 403") && error.contains("shared_secret"),
-        "{error}"
-    );
-    assert!(
-        !error.contains("keystring"),
-        "the key never appears in errors: {error}"
-    );
-}
-
-#[tokio::test]
-async fn favorites_are_read_with_the_access_token() {
-    let state = shop(3);
-    let base = etsy_server(state.clone()).await;
-    let src = source(&base, |s| {
-        s.shop_id = None;
-        s.favorites_of = Some("42".into());
-        s.access_token = Some("42.tok".to_string().into());
-        s.backfill = Backfill::All;
-    });
-    let store = sled_store().await;
-    let (ingest, _) = ingest(store.store.clone(), "etsy");
-    let report = poll_cycle(&src, &ingest, &CancellationToken::new())
-        .await
-        .unwrap();
-    assert!(
-        matches!(report, PollReport::Polled { pinned: 3, .. }),
-        "{report:?}"
-    );
-    assert_eq!(
-        calls(&state),
-        ["favorites of 42", "batch n=3 includes=Images"]
-    );
-    let recorded = store.recorded("etsy").await;
-    assert_eq!(recorded[0].item.fields["price"], "12.51");
-}
-
-#[tokio::test]
-async fn the_api_key_is_not_sent_to_another_origin_on_redirect() {
-    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
-    let elsewhere = Router::new()
-        .route(
-            "/moved",
-            get(
-                |State(seen): State<Arc<Mutex<Vec<Option<String>>>>>, h: HeaderMap| async move {
-                    let key = h
-                        .get("x-api-key")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    seen.lock().unwrap().push(key);
-                    page(vec![], 0)
-                },
-            ),
-        )
-        .with_state(seen.clone());
-    let other = format!("http://{}/moved", serve(elsewhere).await);
-    let redirecting = Router::new().route(
-        "/v3/application/shops/{shop}/listings/active",
-        get(move || async move { axum::response::Redirect::temporary(&other) }),
-    );
-    let base = format!("http://{}", serve(redirecting).await);
-    let src = source(&base, |_| {});
-    let store = sled_store().await;
-    let (ingest, _) = ingest(store.store.clone(), "etsy");
-    let report = poll_cycle(&src, &ingest, &CancellationToken::new())
-        .await
-        .unwrap();
-    assert!(
-        matches!(report, PollReport::Polled { items: 0, .. }),
-        "{report:?}"
-    );
-    assert_eq!(
-        *seen.lock().unwrap(),
-        [None],
-        "the key stays with its origin"
     );
 }

@@ -13,7 +13,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::{ingest, serve, sled_store};
+use crate::support::feed::{ingest, serve, sled_store};
 use pinbridge::item::SourceId;
 use pinbridge::sources::feed::{Backfill, Fetcher, PollReport};
 use pinbridge::sources::shop::{ShopSource, ShopifySettings, ShopifySource, poll_cycle};

@@ -188,7 +188,7 @@ fn export_then_import_gives_the_same_feeds() {
 /// `when.category` can send an OPML folder to a board.
 #[tokio::test]
 async fn a_feeds_categories_reach_its_items_and_routes_match_them() {
-    use crate::feed_support::{fixture, serve, source};
+    use crate::support::feed::{fixture, serve, source};
     use axum::routing::get;
     use pinbridge::store::SourceState;
     use pinbridge::sync::route::{RouteRule, Routes, When};

@@ -8,8 +8,9 @@ use std::any::Any;
 use std::sync::Arc;
 
 use pinbridge::item::{DedupKey, Item, SourceId};
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
-use pinbridge::store::{Delivery, IngestPlan, JobFilter, Store, Target};
+use pinbridge::store::{Delivery, IngestPlan, JobFilter, Target};
 
 use crate::store_conformance_edges::{
     a_repeated_replay_guard_is_a_no_op, an_older_version_never_overwrites_or_pins,

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use pinbridge::item::{DedupKey, Item, SourceId};
-use pinbridge::store::{Delivery, IngestPlan, Ingested, JobFilter, OnChange, Store, Target};
+use pinbridge::store::prelude::*;
+use pinbridge::store::{Delivery, IngestPlan, Ingested, JobFilter, OnChange, Target};
 
 const T0: i64 = 1_700_000_000_000;
 

@@ -16,7 +16,9 @@ use rand::{Rng, SeedableRng};
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
-use pinbridge::store::{IngestPlan, JobId, JobState, Target};
+use pinbridge::store::{JobId, JobState};
+
+use crate::support::plans::plan;
 
 const CHILD_ENV: &str = "PINBRIDGE_STORE_CRASH_DIR";
 const ROUND_ENV: &str = "PINBRIDGE_STORE_CRASH_ROUND";
@@ -28,18 +30,6 @@ fn item(key: &str) -> Item {
     item.description = "x".repeat(200);
     item.image_url = Some(format!("https://example.com/{key}.jpg"));
     item
-}
-
-fn plan() -> IngestPlan {
-    IngestPlan {
-        targets: vec![Target {
-            route: "0".into(),
-            account: "main".into(),
-            board: "b".into(),
-            section: None,
-        }],
-        ..IngestPlan::default()
-    }
 }
 
 fn say(line: String) {

@@ -45,7 +45,6 @@ async fn store_pool(backend: &crate::store_conformance::Backend) -> sqlx::PgPool
 #[tokio::test(flavor = "multi_thread")]
 async fn counts_are_initialised_from_rows_written_before_them() {
     use pinbridge::item::{DedupKey, Item, SourceId};
-    use pinbridge::store::{IngestPlan, Target};
 
     if std::env::var("PINBRIDGE_TEST_POSTGRES_URL").is_err() && std::env::var("CI").is_err() {
         eprintln!("SKIPPED: PINBRIDGE_TEST_POSTGRES_URL not set (run tests/postgres/setup.sh)");
@@ -66,15 +65,7 @@ async fn counts_are_initialised_from_rows_written_before_them() {
     .await
     .expect("downgrade to schema 4");
     let old = backend.store.clone();
-    let plan = IngestPlan {
-        targets: vec![Target {
-            route: "0".into(),
-            account: "main".into(),
-            board: "b".into(),
-            section: None,
-        }],
-        ..IngestPlan::default()
-    };
+    let plan = crate::support::plans::plan();
     for key in ["1", "2", "3"] {
         let item = Item::new(SourceId::new("blog"), DedupKey::new("guid", key));
         old.ingest(&item, plan.clone(), 1_000).await.unwrap();

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use pinbridge::store::{LeaseOutcome, Store};
+use pinbridge::store::LeaseOutcome;
+use pinbridge::store::prelude::*;
 
 use crate::store_conformance::{T0, item, plan};
 

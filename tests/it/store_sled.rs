@@ -6,9 +6,9 @@ use std::sync::Arc;
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SCHEMA_VERSION, SledOptions, SledStore, testing};
-use pinbridge::store::{
-    IngestPlan, Ingested, ItemFilter, JobFilter, JobState, SourceState, StoreError, Target,
-};
+use pinbridge::store::{Ingested, ItemFilter, JobFilter, JobState, SourceState, StoreError};
+
+use crate::support::plans::plan;
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -17,18 +17,6 @@ fn item(key: &str) -> Item {
     item.title = format!("Title {key}");
     item.image_url = Some(format!("https://example.com/{key}.jpg"));
     item
-}
-
-fn plan() -> IngestPlan {
-    IngestPlan {
-        targets: vec![Target {
-            route: "0".into(),
-            account: "main".into(),
-            board: "b".into(),
-            section: None,
-        }],
-        ..IngestPlan::default()
-    }
 }
 
 async fn open(path: &Path) -> Result<SledStore, StoreError> {

@@ -9,10 +9,12 @@ use pinbridge::clock::SharedClock;
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore, SyncHook};
-use pinbridge::store::{IngestPlan, Ingested, SourceState, StoreError, Target};
+use pinbridge::store::{Ingested, SourceState, StoreError};
 use serde_json::Value;
 
-use crate::webhook_support::{Harness, serve, shopify_settings, vector};
+use crate::support::webhook::{Harness, serve, shopify_settings, vector};
+
+use crate::support::plans::plan;
 
 /// Sled options whose fsync fails with EIO while the returned switch is on.
 fn failing_disk() -> (SledOptions, Arc<AtomicBool>) {
@@ -37,18 +39,6 @@ fn item(n: u32) -> Item {
     item.title = format!("Post {n}");
     item.image_url = Some(format!("https://example.com/{n}.jpg"));
     item
-}
-
-fn plan() -> IngestPlan {
-    IngestPlan {
-        targets: vec![Target {
-            route: "0".into(),
-            account: "main".into(),
-            board: "b".into(),
-            section: None,
-        }],
-        ..IngestPlan::default()
-    }
 }
 
 fn assert_poisoned<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {

@@ -5,18 +5,19 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::routing::get;
 use pinbridge::app::App;
 use pinbridge::clock::ManualClock;
 use pinbridge::config::Config;
 use pinbridge::pinterest::sandbox::{FailMode, Faults, Sandbox, SandboxConfig};
 use pinbridge::sources::feed::poller::poll_cycle;
+use pinbridge::store::Job;
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
-use pinbridge::store::{Job, JobFilter, Store};
 use pinbridge::sync::AccountStatus;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+use crate::support::engine;
+use crate::support::feed_server::FeedServer;
 
 const T0: i64 = 1_790_000_000_000;
 const DAY: i64 = 86_400_000;
@@ -66,25 +67,12 @@ async fn start(quota: Option<u32>, busy_extra: &str, busy_tokens: Option<(&str, 
     );
     let busy = sandbox.create_user("busy");
     let calm = sandbox.create_user("calm");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://{}/v5/", listener.local_addr().unwrap());
-    sandbox.spawn(listener, shutdown.clone());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let feed_url = format!("http://{}/feed.xml", listener.local_addr().unwrap());
-    let body = feed();
-    let router = Router::new().route(
-        "/feed.xml",
-        get(move || {
-            let body = body.clone();
-            async move { ([("content-type", "application/rss+xml")], body) }
-        }),
-    );
-    let token = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await;
-    });
+    let api = crate::support::pinterest::serve_sandbox(&sandbox, &shutdown).await;
+    let feed_url = FeedServer::builder(feed())
+        .until(&shutdown)
+        .start()
+        .await
+        .url;
     let (busy_access, busy_refresh) =
         busy_tokens.unwrap_or((busy.access_token.as_str(), busy.refresh_token.as_str()));
     let config = format!(
@@ -168,22 +156,11 @@ impl Harness {
     }
 
     fn pins_on(&self, board: &str) -> usize {
-        self.sandbox
-            .pins()
-            .iter()
-            .filter(|p| p.board_name == board)
-            .count()
+        engine::pins_on(&self.sandbox, board).len()
     }
 
     async fn jobs(&self, state: &str) -> Vec<Job> {
-        self.store
-            .jobs(JobFilter {
-                source: None,
-                state: Some(state.into()),
-                limit: 100,
-            })
-            .await
-            .unwrap()
+        engine::jobs_in(self.store.as_ref(), state).await
     }
 }
 

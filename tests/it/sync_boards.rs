@@ -13,7 +13,7 @@ use pinbridge::pinterest::sandbox::SandboxConfig;
 use pinbridge::sync::boards::BoardDirectory;
 use url::Url;
 
-use crate::pinterest_support::{start, user_tokens};
+use crate::support::pinterest::{start, user_tokens};
 
 #[derive(Clone)]
 struct Proxy {
@@ -83,9 +83,7 @@ async fn a_board_made_elsewhere_between_list_and_create_is_used_not_failed() {
     };
     let race = proxy.race.clone();
     let router = axum::Router::new().fallback(forward).with_state(proxy);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
+    let addr = crate::support::feed_server::serve(router).await;
     let through_proxy = Url::parse(&format!("http://{addr}/v5/")).unwrap();
     let client = PinterestClient::new(
         &through_proxy,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use pinbridge::sync::reconcile::{ReconcileBudget, Search, find_existing_pin};
 use pinbridge::sync::template::PinText;
 
-use super::pinterest_support::{T0, pin, start, unlimited};
+use crate::support::pinterest::{T0, pin, start, unlimited};
 
 const SECOND: i64 = 1_000;
 
@@ -34,7 +34,7 @@ fn budget(pages: u32) -> ReconcileBudget {
 /// A board holding `before` Pins made an hour before T0, ours made at T0 + 1s, then `after`
 /// others made one a second. Returns the board id and our Pin's id.
 async fn board_with_traffic(
-    env: &super::pinterest_support::Env,
+    env: &crate::support::pinterest::Env,
     before: usize,
     after: usize,
 ) -> (String, String) {

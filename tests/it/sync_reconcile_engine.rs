@@ -10,8 +10,9 @@ use std::time::Duration;
 use pinbridge::clock::Clock;
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::pinterest::sandbox::Faults;
+use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
-use pinbridge::store::{IngestPlan, JobFilter, JobState, Store, Target};
+use pinbridge::store::{IngestPlan, JobFilter, JobState, Target};
 use pinbridge::sync::account::AccountRuntime;
 use pinbridge::sync::reconcile::{ReconcileBudget, unknown_detail};
 use pinbridge::sync::retry::Backoff;
@@ -19,7 +20,7 @@ use pinbridge::sync::template::Templates;
 use pinbridge::sync::{Engine, RouteRuntime, SyncSettings};
 use tokio::sync::Notify;
 
-use super::pinterest_support::{Env, pin, start, unlimited};
+use crate::support::pinterest::{Env, pin, start, unlimited};
 
 fn engine(env: &Env, store: Arc<dyn Store>, pages: u32) -> Engine {
     let account = AccountRuntime::new("main".into(), env.client(), 100_000, 100_000);

@@ -11,24 +11,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::routing::get;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use pinbridge::pinterest::sandbox::{FailMode, Faults, Sandbox, SandboxConfig};
-use pinbridge::store::prelude::*;
-use pinbridge::store::sled::{SledOptions, SledStore};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sha2::Sha256;
-use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
+
+use crate::support::feed_server::{FeedServer, serve_until};
+use crate::support::replicas::{self, ChildLabel, open_store, seed};
 
 const FEED_ITEMS: usize = 40;
 const HOOK_ITEMS: usize = 40;
@@ -55,18 +49,7 @@ fn feed_body() -> String {
 }
 
 fn product(i: usize) -> String {
-    serde_json::json!({
-        "id": 9_000_000 + i,
-        "title": format!("Product {i}"),
-        "body_html": format!("<p>Product number {i}.</p>"),
-        "handle": format!("product-{i}"),
-        "status": "active",
-        "published_at": "2026-11-20T10:00:00-05:00",
-        "variants": [{"id": 1, "price": "10.00"}],
-        "images": [{"id": 1, "position": 1, "src": format!("https://cdn.shop.example/{i}.jpg")}],
-        "image": {"id": 1, "src": format!("https://cdn.shop.example/{i}.jpg")}
-    })
-    .to_string()
+    crate::support::shopify::numbered_product(9_000_000, i)
 }
 
 /// Every (board, link) that must end with exactly one Pin.
@@ -94,6 +77,8 @@ fn config(
     access: &str,
     refresh: &str,
 ) -> String {
+    let shop = crate::support::config::shopify_source("shop", SHOP_SECRET);
+    let blog = crate::support::config::feed_source("blog", feed);
     format!(
         r#"
 [server]
@@ -117,20 +102,8 @@ refresh_token = "{refresh}"
 writes_per_minute = 240
 daily_cap = 100000
 
-[[sources]]
-id = "blog"
-kind = "feed"
-url = "{feed}"
-backfill = "all"
-allow_private = true
-
-[[sources]]
-id = "shop"
-kind = "webhook"
-preset = "shopify"
-secret = "{SHOP_SECRET}"
-storefront_url = "https://shop.example"
-
+{blog}
+{shop}
 [[routes]]
 source = "blog"
 board = "Feed"
@@ -162,60 +135,22 @@ lease = "10s"
     )
 }
 
-async fn spawn_router(router: Router, shutdown: &CancellationToken) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let token = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await;
-    });
-    addr.to_string()
-}
-
 /// Start `pinbridge serve` and wait until it answers /healthz; panics (with its log) if it
 /// exits first, which means the store did not open.
 async fn start_child(config: &Path, log: &Path, listen: &str, run: usize) -> Child {
-    let log_file = std::fs::File::create(log).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pinbridge"))
-        .arg("serve")
-        .arg("--config")
-        .arg(config)
-        .env(
-            "PINBRIDGE_LOG",
-            std::env::var("PINBRIDGE_TORTURE_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log_file))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the pinbridge binary starts");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "run {run}: pinbridge exited with {status} before it was ready (store open failed?):\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        let ok = http
-            .get(format!("http://{listen}/healthz"))
-            .timeout(Duration::from_secs(1))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ok {
-            return child;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "run {run}: pinbridge did not become healthy:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let label = ChildLabel {
+        who: format!("run {run}: pinbridge"),
+        exit_hint: " (store open failed?)",
+        log_var: "PINBRIDGE_TORTURE_LOG",
+    };
+    replicas::start_child(
+        Path::new(env!("CARGO_BIN_EXE_pinbridge")),
+        config,
+        log,
+        listen,
+        label,
+    )
+    .await
 }
 
 /// Send every product webhook until it is acknowledged (2xx), like Shopify's retries.
@@ -223,25 +158,20 @@ async fn send_webhooks(listen: String, acked: Arc<AtomicUsize>, sends: Arc<Atomi
     let http = reqwest::Client::new();
     for i in 0..HOOK_ITEMS {
         let body = product(i);
-        let mut mac = Hmac::<Sha256>::new_from_slice(SHOP_SECRET.as_bytes()).unwrap();
-        mac.update(body.as_bytes());
-        let signature =
-            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let signature = crate::support::shopify::signature(SHOP_SECRET, &body);
         loop {
             sends.fetch_add(1, Ordering::SeqCst);
-            let answer = http
-                .post(format!("http://{listen}/hooks/shop"))
-                .timeout(Duration::from_secs(5))
-                .header("content-type", "application/json")
-                .header("x-shopify-topic", "products/create")
-                .header("x-shopify-hmac-sha256", &signature)
-                .header("x-shopify-shop-domain", "torture.myshopify.com")
-                .header("x-shopify-event-id", format!("event-{i}"))
-                .header("x-shopify-webhook-id", format!("hook-{i}"))
-                .header("x-shopify-api-version", "2026-04")
-                .body(body.clone())
-                .send()
-                .await;
+            let answer = crate::support::shopify::delivery(
+                &http,
+                format!("http://{listen}/hooks/shop"),
+                "torture.myshopify.com",
+                i,
+                &body,
+                &signature,
+            )
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
             match answer {
                 Ok(r) if r.status().is_success() => break,
                 Ok(r) if r.status().is_client_error() => {
@@ -258,36 +188,6 @@ async fn send_webhooks(listen: String, acked: Arc<AtomicUsize>, sends: Arc<Atomi
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
 }
-
-/// Open the store in this process (the child is dead), read its counts, close it.
-pub(crate) async fn open_store(path: &Path, run: usize) -> BTreeMap<String, u64> {
-    let mut tries = 0;
-    loop {
-        match SledStore::open_async(path.to_path_buf(), SledOptions::default(), None).await {
-            Ok(store) => {
-                let stats = store.stats().await.unwrap_or_else(|e| {
-                    panic!("run {run}: the store opened but cannot be read: {e}")
-                });
-                assert_eq!(stats.quarantined, 0, "run {run}: records were quarantined");
-                return stats.jobs_by_state;
-            }
-            // The killed process may hold the directory lock for a moment.
-            Err(e) if tries < 100 && e.to_string().contains("lock") => {
-                tries += 1;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Err(e) => panic!("run {run}: the store does not open after a kill: {e}"),
-        }
-    }
-}
-
-pub(crate) fn seed() -> u64 {
-    std::env::var("PINBRIDGE_TORTURE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::rng().random())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_and_restarted_serve_makes_each_pin_exactly_once() {
     let seed = seed();
@@ -314,23 +214,13 @@ async fn killed_and_restarted_serve_makes_each_pin_exactly_once() {
     let user = sandbox.create_user("tortured");
     let api = format!(
         "http://{}/v5/",
-        spawn_router(sandbox.router(), &shutdown).await
+        serve_until(sandbox.router(), &shutdown).await
     );
-    let body = feed_body();
-    let feed = format!(
-        "http://{}/feed.xml",
-        spawn_router(
-            Router::new().route(
-                "/feed.xml",
-                get(move || {
-                    let body = body.clone();
-                    async move { ([("content-type", "application/rss+xml")], body) }
-                }),
-            ),
-            &shutdown,
-        )
+    let feed = FeedServer::builder(feed_body())
+        .until(&shutdown)
+        .start()
         .await
-    );
+        .url;
     let listen = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().to_string()

@@ -15,29 +15,27 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::routing::get;
 use pinbridge::pinterest::sandbox::{FailMode, Faults, Sandbox, SandboxConfig};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sqlx::Row;
 use tokio::process::Child;
 use tokio_util::sync::CancellationToken;
 
-use super::replicas_cluster::{free_addr, postgres_schema, spawn_router, start_replica_of};
-use super::torture::{open_store, seed};
+use crate::support::feed_server::{FeedServer, serve_until};
+use crate::support::replicas::{free_addr, start_replica_of};
+use crate::support::replicas::{open_store, seed};
 
-const BOARDS: [&str; 2] = ["Alpha", "Beta"];
+pub(crate) const BOARDS: [&str; 2] = ["Alpha", "Beta"];
 
 /// How big a run is: CI-sized unless `PINBRIDGE_TORTURE_LONG` is set.
-struct Size {
-    items: usize,
-    kill_phase: Duration,
-    max_kills: usize,
-    settle: Duration,
+pub(crate) struct Size {
+    pub(crate) items: usize,
+    pub(crate) kill_phase: Duration,
+    pub(crate) max_kills: usize,
+    pub(crate) settle: Duration,
 }
 
-fn size() -> Size {
+pub(crate) fn size() -> Size {
     if std::env::var_os("PINBRIDGE_TORTURE_LONG").is_some() {
         Size {
             items: 150,
@@ -55,7 +53,7 @@ fn size() -> Size {
     }
 }
 
-fn feed_body(items: usize) -> String {
+pub(crate) fn feed_body(items: usize) -> String {
     let mut out = String::new();
     for i in 0..items {
         out.push_str(&format!(
@@ -71,13 +69,21 @@ fn feed_body(items: usize) -> String {
 }
 
 /// `store` is the `[store]` body (a sled path or a PostgreSQL URL).
-fn config(api: &str, feed: &str, listen: &str, store: &str, access: &str, refresh: &str) -> String {
+pub(crate) fn config(
+    api: &str,
+    feed: &str,
+    listen: &str,
+    store: &str,
+    access: &str,
+    refresh: &str,
+) -> String {
     let routes: String = BOARDS
         .iter()
         .map(|b| {
             format!("[[routes]]\nsource = \"blog\"\nboard = \"{b}\"\ncreate_missing = true\n\n")
         })
         .collect();
+    let blog = crate::support::config::feed_source("blog", feed);
     format!(
         r#"
 [server]
@@ -102,13 +108,7 @@ refresh_token = "{refresh}"
 writes_per_minute = 6000
 daily_cap = 100000
 
-[[sources]]
-id = "blog"
-kind = "feed"
-url = "{feed}"
-backfill = "all"
-allow_private = true
-
+{blog}
 {routes}
 [sync]
 workers = 4
@@ -125,7 +125,7 @@ reconcile_depth = 3
 
 /// The sandbox with create-then-fail faults (half 500, half dropped connections), 5xx before
 /// anything is done, and a little latency so kills land mid-create.
-fn sandbox(seed: u64) -> Sandbox {
+pub(crate) fn sandbox(seed: u64) -> Sandbox {
     Sandbox::new(SandboxConfig {
         write_quota_per_minute: None,
         faults: Faults {
@@ -141,7 +141,7 @@ fn sandbox(seed: u64) -> Sandbox {
 }
 
 /// Pins per (board, link).
-fn tally(sandbox: &Sandbox) -> BTreeMap<(String, String), usize> {
+pub(crate) fn tally(sandbox: &Sandbox) -> BTreeMap<(String, String), usize> {
     let mut pins = BTreeMap::new();
     for pin in sandbox.pins() {
         *pins
@@ -151,7 +151,7 @@ fn tally(sandbox: &Sandbox) -> BTreeMap<(String, String), usize> {
     pins
 }
 
-fn expected(items: usize) -> Vec<(String, String)> {
+pub(crate) fn expected(items: usize) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for board in BOARDS {
         for i in 0..items {
@@ -161,13 +161,19 @@ fn expected(items: usize) -> Vec<(String, String)> {
     out
 }
 
-fn all_present(sandbox: &Sandbox, want: &[(String, String)]) -> bool {
+pub(crate) fn all_present(sandbox: &Sandbox, want: &[(String, String)]) -> bool {
     let pins = tally(sandbox);
     want.iter().all(|k| pins.contains_key(k))
 }
 
 /// Check the end state and print the line the reliability report quotes.
-fn verdict(label: &str, seed: u64, kills: usize, sandbox: &Sandbox, want: &[(String, String)]) {
+pub(crate) fn verdict(
+    label: &str,
+    seed: u64,
+    kills: usize,
+    sandbox: &Sandbox,
+    want: &[(String, String)],
+) {
     let pins = tally(sandbox);
     let doubled: Vec<_> = pins.iter().filter(|(_, n)| **n > 1).collect();
     let lost: Vec<_> = want.iter().filter(|k| !pins.contains_key(*k)).collect();
@@ -200,30 +206,24 @@ fn verdict(label: &str, seed: u64, kills: usize, sandbox: &Sandbox, want: &[(Str
 }
 
 /// The sandbox's API base and the feed's URL, served until `shutdown`.
-async fn serve(sandbox: &Sandbox, items: usize, shutdown: &CancellationToken) -> (String, String) {
+pub(crate) async fn serve(
+    sandbox: &Sandbox,
+    items: usize,
+    shutdown: &CancellationToken,
+) -> (String, String) {
     let api = format!(
         "http://{}/v5/",
-        spawn_router(sandbox.router(), shutdown).await
+        serve_until(sandbox.router(), shutdown).await
     );
-    let body = feed_body(items);
-    let feed = format!(
-        "http://{}/feed.xml",
-        spawn_router(
-            Router::new().route(
-                "/feed.xml",
-                get(move || {
-                    let body = body.clone();
-                    async move { ([("content-type", "application/rss+xml")], body) }
-                }),
-            ),
-            shutdown,
-        )
+    let feed = FeedServer::builder(feed_body(items))
+        .until(shutdown)
+        .start()
         .await
-    );
+        .url;
     (api, feed)
 }
 
-async fn start(config: &Path, dir: &Path, name: &str, listen: &str) -> Child {
+pub(crate) async fn start(config: &Path, dir: &Path, name: &str, listen: &str) -> Child {
     let log = dir.join(format!("{name}.log"));
     start_replica_of(
         Path::new(env!("CARGO_BIN_EXE_pinbridge")),
@@ -234,13 +234,13 @@ async fn start(config: &Path, dir: &Path, name: &str, listen: &str) -> Child {
     .await
 }
 
-async fn kill(child: &mut Child) {
+pub(crate) async fn kill(child: &mut Child) {
     child.start_kill().unwrap();
     let status = child.wait().await.unwrap();
     assert!(!status.success(), "the child was killed");
 }
 
-fn keep(dir: &mut tempfile::TempDir) {
+pub(crate) fn keep(dir: &mut tempfile::TempDir) {
     // PINBRIDGE_TORTURE_KEEP=1 keeps the store and every run's log for a post-mortem.
     if std::env::var_os("PINBRIDGE_TORTURE_KEEP").is_some() {
         dir.disable_cleanup(true);
@@ -323,104 +323,4 @@ async fn sled_killed_during_sync_makes_each_pin_exactly_once() {
         println!("run {run}: stopped with open jobs {states:?}; running again");
     }
     verdict("sled", seed, kills, &sandbox, &want);
-}
-
-/// Job counts by state, straight from the shared schema.
-async fn pg_states(pool: &sqlx::PgPool) -> BTreeMap<String, i64> {
-    sqlx::query("SELECT state_name, count(*) AS n FROM jobs GROUP BY state_name")
-        .fetch_all(pool)
-        .await
-        .map(|rows| {
-            rows.iter()
-                .map(|r| (r.get::<String, _>("state_name"), r.get::<i64, _>("n")))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_replicas_killed_during_sync_make_each_pin_exactly_once() {
-    let Some((pool, url, schema)) = postgres_schema().await else {
-        return;
-    };
-    let size = size();
-    let seed = seed();
-    println!(
-        "postgres sync torture seed: {seed} (replay with PINBRIDGE_TORTURE_SEED={seed}), schema {schema}"
-    );
-    let mut rng = StdRng::seed_from_u64(seed);
-    let shutdown = CancellationToken::new();
-    let _guard = shutdown.clone().drop_guard();
-    let sandbox = sandbox(seed);
-    let user = sandbox.create_user("tortured");
-    let (api, feed) = serve(&sandbox, size.items, &shutdown).await;
-    let mut dir = tempfile::tempdir().unwrap();
-    keep(&mut dir);
-    let store = format!("url = \"{url}\"");
-    let mut replicas = Vec::new();
-    for r in 0..3 {
-        let listen = free_addr();
-        let path = dir.path().join(format!("replica-{r}.toml"));
-        std::fs::write(
-            &path,
-            config(
-                &api,
-                &feed,
-                &listen,
-                &store,
-                &user.access_token,
-                &user.refresh_token,
-            ),
-        )
-        .unwrap();
-        let child = start(&path, dir.path(), &format!("replica-{r}-0"), &listen).await;
-        replicas.push((path, listen, child));
-    }
-    let want = expected(size.items);
-
-    // One replica at a time is killed mid-sync and restarted, while the others keep going.
-    let started = Instant::now();
-    let mut kills = 0;
-    while started.elapsed() < size.kill_phase
-        && kills < size.max_kills
-        && !all_present(&sandbox, &want)
-    {
-        tokio::time::sleep(Duration::from_millis(rng.random_range(200..1500))).await;
-        let r = rng.random_range(0..replicas.len());
-        let (path, listen, child) = &mut replicas[r];
-        kill(child).await;
-        kills += 1;
-        *child = start(path, dir.path(), &format!("replica-{r}-{kills}"), listen).await;
-        println!(
-            "kill {kills}: replica {r}; jobs {:?}; pins so far {}",
-            pg_states(&pool).await,
-            sandbox.pins().len()
-        );
-    }
-
-    let deadline = Instant::now() + size.settle;
-    loop {
-        let states = pg_states(&pool).await;
-        let done = states.get("done").copied().unwrap_or(0);
-        if (done as usize == want.len() && states.values().sum::<i64>() == done)
-            || Instant::now() >= deadline
-        {
-            // A little longer, so a second Pin from a pending reconcile would show.
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            assert_eq!(
-                done as usize,
-                want.len(),
-                "seed {seed}: every job is done: {states:?}"
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for (_, _, child) in &mut replicas {
-        kill(child).await;
-    }
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&pool)
-        .await;
-    verdict("postgres", seed, kills, &sandbox, &want);
 }

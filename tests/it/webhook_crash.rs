@@ -12,16 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
 use pinbridge::item::{DedupKey, SourceId};
 use pinbridge::store::prelude::*;
 use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::{ItemFilter, JobFilter};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sha2::Sha256;
 use tokio::process::{Child, Command};
 
 const SECRET: &str = "crash-test-secret";
@@ -84,9 +80,7 @@ fn delivery(n: u64) -> (Vec<(&'static str, String)>, String) {
         "images": [{"src": format!("https://img.example/{n}.jpg")}],
     })
     .to_string();
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
-    mac.update(body.as_bytes());
-    let signature = STANDARD.encode(mac.finalize().into_bytes());
+    let signature = crate::support::shopify::signature(SECRET, &body);
     let headers = vec![
         ("X-Shopify-Hmac-Sha256", signature),
         ("X-Shopify-Topic", "products/create".to_string()),

@@ -3,23 +3,12 @@
 
 use pinbridge::store::ItemDisposition;
 
-use crate::webhook_support::*;
+use crate::support::webhook::*;
 
 #[tokio::test]
 async fn a_repeated_delivery_id_is_a_2xx_duplicate_that_changes_nothing() {
     let secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-    let h = Harness::start(
-        vec![(
-            "std",
-            settings(&format!(
-                r#"preset = "standard-webhooks"
-                   secret = "{secret}"
-                   mapping = {{ id = "/id", title = "/title", image = "/image" }}"#
-            )),
-        )],
-        1_700_000_000_000,
-    )
-    .await;
+    let h = Harness::start(vec![("std", standard_settings(secret))], 1_700_000_000_000).await;
     let first = br#"{"id":"p1","title":"First","image":"https://img.example/1.jpg"}"#;
     let reply = h
         .post(

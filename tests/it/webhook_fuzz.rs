@@ -14,7 +14,7 @@ use pinbridge::sources::webhook::{
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::webhook_support::*;
+use crate::support::webhook::*;
 
 const WHSEC: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 const NOW_MS: i64 = 1_768_471_203_000;

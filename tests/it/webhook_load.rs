@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 
-use crate::webhook_support::*;
+use crate::support::webhook::*;
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -20,18 +20,7 @@ fn knob(name: &str, default: usize) -> usize {
 async fn webhook_load() {
     let (n, c) = (knob("WEBHOOK_LOAD_N", 2000), knob("WEBHOOK_LOAD_C", 32));
     let secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-    let h = Harness::start(
-        vec![(
-            "load",
-            settings(&format!(
-                r#"preset = "standard-webhooks"
-                   secret = "{secret}"
-                   mapping = {{ id = "/id", title = "/title", image = "/image" }}"#
-            )),
-        )],
-        1_700_000_000_000,
-    )
-    .await;
+    let h = Harness::start(vec![("load", standard_settings(secret))], 1_700_000_000_000).await;
     let requests: Vec<_> = (0..n)
         .map(|i| {
             // Every tenth delivery repeats an earlier id: the duplicate path is exercised too.

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::webhook_support::*;
+use crate::support::webhook::*;
 
 /// One body-signed preset as its sender signs it, on the real fixture payload.
 struct Sender {

@@ -18,7 +18,7 @@ use pinbridge::sources::webhook::{FetchError, HttpFetcher, MediaFetcher};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::webhook_support::*;
+use crate::support::webhook::*;
 
 const SECRET: &str = "wpwh_secret";
 

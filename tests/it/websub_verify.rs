@@ -10,8 +10,8 @@ use axum::routing::post;
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
-use super::feed_support::serve;
-use super::websub::{DAY_MS, World, rss, world, world_with};
+use crate::support::feed::serve;
+use crate::support::websub::{DAY_MS, World, rss, world, world_with};
 use pinbridge::pinterest::vault::Vault;
 use pinbridge::sources::feed::poll_cycle;
 use pinbridge::sources::websub::signature::sign;
@@ -168,22 +168,7 @@ fn vault() -> Arc<Vault> {
 
 /// Whether any file of the store's directory contains `needle`.
 fn on_disk(w: &World, needle: &str) -> bool {
-    let mut dirs = vec![w.store.store.path().to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if std::fs::read(&path)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes())
-            {
-                return true;
-            }
-        }
-    }
-    false
+    crate::support::sled::on_disk(w.store.store.path(), needle)
 }
 
 /// A second subscriber on the same store (a restart), serving its own callback router.

@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use pinbridge::store::{
-    Attempt, ItemFilter, JobFilter, JobState, OnChange, PinRecord, Store, StoreStats,
-};
+use pinbridge::store::prelude::*;
+use pinbridge::store::{Attempt, ItemFilter, JobFilter, JobState, OnChange, PinRecord, StoreStats};
 
 use super::{LEASE, T0, item, plan, src, with_delivery};
 

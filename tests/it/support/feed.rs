@@ -1,39 +1,25 @@
-//! Shared helpers for the feed tests: fixtures, a real axum server on 127.0.0.1:0, the real
+//! Shared helpers for the feed tests: fixtures and a loopback server (from `feed_server`), the real
 //! sled store in a tempdir (with views of what it recorded), and a small in-memory `Store`
 //! that counts `ingest_many` calls (to check one durable batch per poll).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use pinbridge::clock::ManualClock;
 use pinbridge::ingest::{Ingest, IngestConfig};
 use pinbridge::item::SourceId;
+use pinbridge::sources::feed::images::MinSize;
+use pinbridge::sources::feed::parse::{ParsedFeed, parse_feed};
 use pinbridge::sources::feed::{FeedSettings, FeedSource, Fetcher};
 use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::*;
 use pinbridge::sync::route::{RouteRule, Routes, When};
+use url::Url;
 
 mod mem_store;
 pub use mem_store::{MemStore, Recorded};
 
-pub fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/feeds/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
-}
-
-/// Serve `router` on an ephemeral loopback port.
-pub async fn serve(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.ok();
-    });
-    addr
-}
+pub use super::feed_server::{fixture, serve};
 
 /// A feed source for `url` that may fetch from loopback (the test server).
 pub fn source(id: &str, url: &str, tweak: impl FnOnce(&mut FeedSettings)) -> FeedSource {
@@ -123,4 +109,16 @@ impl Sled {
             .await
             .expect("state")
     }
+}
+
+/// Parse the fixture `name` as if fetched from `url`, with the default image size rules.
+pub fn parse_fixture(name: &str, url: &str) -> Result<ParsedFeed, String> {
+    parse_feed(
+        &SourceId::new("s"),
+        &fixture(name),
+        None,
+        &Url::parse(url).expect("url"),
+        MinSize::default(),
+    )
+    .map_err(|e| e.to_string())
 }

@@ -1,7 +1,5 @@
-//! Shared pieces of the webhook tests: a small in-memory Store (until the sled store lands),
-//! a real axum server on 127.0.0.1:0, the signed vectors, and signers.
-
-#![allow(dead_code)]
+//! Shared pieces of the webhook tests: the webhook router over the real sled store (with a
+//! switch that makes it fail), served on 127.0.0.1:0, the signed vectors, and signers.
 
 mod store;
 pub use store::{FailSwitch, open_store};
@@ -184,16 +182,8 @@ impl Reply {
 
 /// Serve a router on 127.0.0.1:0 until the token is cancelled.
 pub async fn serve(app: axum::Router) -> (String, CancellationToken) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let cancel = CancellationToken::new();
-    let token = cancel.clone();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await
-            .ok();
-    });
+    let addr = super::feed_server::serve_until(app, &cancel).await;
     (format!("http://{addr}"), cancel)
 }
 
@@ -217,12 +207,6 @@ pub struct Vector {
 }
 
 impl Vector {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
     pub fn with_header(&self, name: &str, value: &str) -> Vec<(String, String)> {
         let mut headers: Vec<_> = self
             .headers
@@ -310,6 +294,15 @@ pub fn shopify_settings(secret: &str) -> WebhookSettings {
     let mut s = WebhookSettings::new(pinbridge::sources::webhook::Preset::Shopify, &[secret]);
     s.storefront_url = Some("https://shop.example.com".into());
     s
+}
+
+/// A Standard Webhooks source with `secret`, mapping `/id`, `/title` and `/image`.
+pub fn standard_settings(secret: &str) -> WebhookSettings {
+    settings(&format!(
+        r#"preset = "standard-webhooks"
+           secret = "{secret}"
+           mapping = {{ id = "/id", title = "/title", image = "/image" }}"#
+    ))
 }
 
 /// Settings from TOML, as the config loader would produce them.

@@ -125,3 +125,20 @@ pub fn unlimited() -> SandboxConfig {
         ..SandboxConfig::default()
     }
 }
+
+/// Serve `sandbox` on a loopback port until `shutdown`; returns its API base
+/// (`http://127.0.0.1:<port>/v5/`).
+pub async fn serve_sandbox(sandbox: &Sandbox, shutdown: &CancellationToken) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}/v5/", listener.local_addr().unwrap());
+    sandbox.spawn(listener, shutdown.clone());
+    api
+}
+
+/// A sandbox Pinterest on loopback with one user; returns the API base and the access token.
+pub async fn sandbox(stop: &CancellationToken) -> (String, String) {
+    let sandbox = Sandbox::new(SandboxConfig::default());
+    let user = sandbox.create_user("ops");
+    let base = serve_sandbox(&sandbox, stop).await;
+    (base, user.access_token)
+}

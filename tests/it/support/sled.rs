@@ -1,0 +1,47 @@
+//! The real sled store on disk: opened again after a stop, and searched for what must not be
+//! in its files.
+
+use std::path::Path;
+use std::time::Duration;
+
+use pinbridge::clock::SharedClock;
+use pinbridge::store::sled::{SledOptions, SledStore};
+
+/// Open the sled store at `path`, retrying for up to two seconds: a previous App's background
+/// tasks may still hold the store for a moment after it was dropped (sled locks the directory
+/// until the last handle goes).
+pub async fn open_retrying(path: &Path, clock: Option<SharedClock>) -> SledStore {
+    let mut tries = 0;
+    loop {
+        match SledStore::open_async(path.to_path_buf(), SledOptions::default(), clock.clone()).await
+        {
+            Ok(store) => return store,
+            Err(_) if tries < 100 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// Whether any file under `dir` contains `needle`: how a test sees that a secret is not
+/// stored in the clear.
+pub fn on_disk(dir: &Path, needle: &str) -> bool {
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if std::fs::read(&path)
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes())
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
