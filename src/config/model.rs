@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
-use crate::store::OnChange;
+use crate::settings::OnChange;
 
 #[derive(Debug, Deserialize)]
 #[serde(default)]

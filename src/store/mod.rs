@@ -20,8 +20,8 @@ pub mod sled;
 
 pub use pacing::{BoardSlot, LinkClaim, LinkHolder, PinRecord};
 
-/// Unix time in milliseconds. Passed in by callers so tests control time.
-pub type Millis = i64;
+// Time is the clock's type; re-exported so store callers keep one import.
+pub use crate::clock::Millis;
 
 /// Where one Pin goes: the account, board and optional section of a matching route.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -34,16 +34,9 @@ pub struct Target {
     pub section: Option<String>,
 }
 
-/// What happens when an already-known item comes back with different Pin-relevant fields.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnChange {
-    /// Record the change, make no new Pin (the default: Pins are not edited behind a user's back).
-    #[default]
-    Ignore,
-    /// Queue a new Pin for every target.
-    NewPin,
-}
+// A source's setting the store acts on; it lives with the settings so the config does not
+// import the store. Re-exported so store callers keep one import.
+pub use crate::settings::OnChange;
 
 /// A webhook delivery id, remembered for the sender's whole retry horizon.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
