@@ -1,5 +1,5 @@
 //! Builds the running service from a [`Config`]: store, Pinterest clients, sources, sync engine
-//! and HTTP server; runs them until shutdown and drains them.
+//! and HTTP server. Running them until shutdown and draining them is `app/supervise.rs`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -9,14 +9,11 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::http::{self, HttpState};
-use crate::ingest::{Ingest, IngestConfig};
-use crate::item::SourceId;
+use crate::http;
+use crate::ingest::Ingest;
 use crate::live::Live;
 use crate::live::parts::Parts;
 use crate::live::runtime::Runtime;
@@ -27,8 +24,12 @@ use crate::store::Store;
 use crate::sync::accounts_factory::AccountsFactory;
 use crate::sync::reconcile::ReconcileBudget;
 use crate::sync::retry::Backoff;
-use crate::sync::route::{RouteRule, Routes, When};
 use crate::sync::{Engine, SyncSettings};
+
+// Route translation lives beside the routing code; re-exported for existing callers.
+pub use crate::routing::{ingest_config, route_name};
+
+mod supervise;
 
 /// The assembled service, ready to run.
 pub struct App {
@@ -185,178 +186,5 @@ impl App {
     /// The Etsy and Shopify sources.
     pub fn shops(&self) -> &[ShopSource] {
         &self.parts.shops
-    }
-
-    /// Serve HTTP on `listener` and run pollers and the engine until `shutdown` is cancelled;
-    /// then stop accepting, let in-flight requests and work finish (both within the one grace
-    /// period: slow clients cannot hold shutdown past it) and close the store.
-    pub async fn run(
-        self,
-        listener: TcpListener,
-        shutdown: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let mut tasks = JoinSet::new();
-        self.runtime.start(self.parts, shutdown.clone()).await;
-        crate::live::triggers::reload_on_sighup(self.live.clone(), shutdown.clone());
-        if self.watch_config {
-            crate::live::triggers::watch_file(
-                self.live.clone(),
-                crate::live::triggers::WATCH_INTERVAL,
-                shutdown.clone(),
-            );
-        }
-        let engine_token = shutdown.child_token();
-        let engine = self.engine.clone();
-        tasks.spawn(async move { engine.run(engine_token).await });
-
-        tasks.spawn(count_sync_events(
-            self.engine.subscribe(),
-            shutdown.child_token(),
-        ));
-        let mut state = HttpState::new(self.store.clone(), self.clock.clone());
-        state.draining = shutdown.clone();
-        state.accounts = Arc::new(self.accounts);
-        state.admin = self.admin;
-        state.metrics = crate::telemetry::metrics_handle();
-        state.live = Some(self.live.clone());
-        state.public_url = self.public_url;
-        let hooks = self.runtime.router();
-        let limits = self.limits;
-        let public = match &self.admin_listener {
-            Some(_) => http::public_router(state.clone(), hooks),
-            None => http::router(state.clone(), hooks),
-        };
-        tracing::info!(address = ?listener.local_addr().ok(), "Listening.");
-        let public = http::serve::serve(listener, public, limits, shutdown.clone());
-        let admin = async {
-            match self.admin_listener {
-                Some(listener) => {
-                    tracing::info!(address = ?listener.local_addr().ok(), "Admin API, status page and metrics listening.");
-                    let router = http::admin_router(state);
-                    http::serve::serve(listener, router, limits, shutdown.clone()).await
-                }
-                None => Ok(()),
-            }
-        };
-        let grace = self.shutdown_grace;
-        let runtime = self.runtime.clone();
-        // Tasks drain while the servers finish their last requests: one grace period for both.
-        let drain = async {
-            shutdown.cancelled().await;
-            let drained = tokio::time::timeout(grace, async {
-                while tasks.join_next().await.is_some() {}
-                runtime.join().await;
-            })
-            .await;
-            if drained.is_err() {
-                tracing::warn!(?grace, "Some tasks did not stop within the grace period.");
-                tasks.abort_all();
-            }
-        };
-        let serving = async {
-            let served = futures::future::try_join(public, admin).await;
-            // A server that fails stops the service rather than leaving it half up.
-            shutdown.cancel();
-            served
-        };
-        let (served, ()) = tokio::join!(serving, drain);
-        served.context("HTTP server failed")?;
-
-        self.store.close().await.context("closing the store")?;
-        tracing::info!("Stopped.");
-        Ok(())
-    }
-}
-
-/// Count Pins created and jobs dead-lettered (`pinbridge_pins_total{outcome}`) from the
-/// engine's events, until shutdown.
-async fn count_sync_events(
-    mut events: tokio::sync::broadcast::Receiver<crate::sync::SyncEvent>,
-    shutdown: CancellationToken,
-) {
-    use crate::sync::SyncEvent;
-    use tokio::sync::broadcast::error::RecvError;
-    loop {
-        let event = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            event = events.recv() => event,
-        };
-        match event {
-            Ok(SyncEvent::PinCreated {
-                account,
-                reconciled,
-                ..
-            }) => {
-                let outcome = if reconciled { "reconciled" } else { "created" };
-                metrics::counter!("pinbridge_pins_total", "account" => account, "outcome" => outcome).increment(1);
-            }
-            Ok(SyncEvent::Dead { .. }) => {
-                metrics::counter!("pinbridge_pins_total", "account" => "", "outcome" => "failed")
-                    .increment(1);
-            }
-            Ok(SyncEvent::Retrying { .. }) => {
-                metrics::counter!("pinbridge_pin_retries_total").increment(1);
-            }
-            Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "Metrics missed sync events."),
-            Err(RecvError::Closed) => return,
-        }
-    }
-}
-
-/// The name a route's jobs carry: its `name`, or `routes[i]`.
-pub fn route_name(index: usize, name: Option<&str>) -> String {
-    name.map(str::to_string)
-        .unwrap_or_else(|| format!("routes[{index}]"))
-}
-
-/// Routes and per-source policies for the ingest handle.
-pub fn ingest_config(config: &Config) -> IngestConfig {
-    let default_account = match config.accounts.as_slice() {
-        [only] => only.name.clone(),
-        _ => String::new(),
-    };
-    let rules = config
-        .routes
-        .iter()
-        .enumerate()
-        .map(|(i, route)| RouteRule {
-            name: route_name(i, route.name.as_deref()),
-            source: route.source.clone(),
-            account: route
-                .account
-                .clone()
-                .unwrap_or_else(|| default_account.clone()),
-            board: match (&route.board_id, &route.board) {
-                (Some(id), _) => format!("id:{id}"),
-                (None, Some(name)) => name.clone(),
-                (None, None) => String::new(),
-            },
-            section: match (&route.section_id, &route.section) {
-                (Some(id), _) => Some(format!("id:{id}")),
-                (None, name) => name.clone(),
-            },
-            when: When {
-                categories: route.when.category.clone(),
-                // Validation compiled these already; a failure here cannot happen.
-                title: route
-                    .when
-                    .title
-                    .as_deref()
-                    .and_then(|r| regex::Regex::new(r).ok()),
-                link: route
-                    .when
-                    .link
-                    .as_deref()
-                    .and_then(|r| regex::Regex::new(r).ok()),
-            },
-        })
-        .collect();
-    IngestConfig {
-        routes: Routes::new(rules),
-        on_change: config
-            .sources
-            .iter()
-            .map(|s| (SourceId::new(&s.common.id), s.common.on_change))
-            .collect(),
     }
 }

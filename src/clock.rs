@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::store::Millis;
+/// Unix time in milliseconds. Passed in by callers so tests control time.
+pub type Millis = i64;
 
 pub trait Clock: Send + Sync + 'static {
     /// Unix time in milliseconds.

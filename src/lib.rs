@@ -4,10 +4,13 @@
 //! - [`item`]: the normalized `Item` every source produces.
 //! - [`sources`]: feed, shop and webhook sources; they hand items to [`ingest`].
 //! - [`ingest`]: the one door into the store: routes + dedup + outbox in one durable step.
+//! - [`routing`]: the configured routes as the rules ingest matches items against.
 //! - [`store`]: the semantic store (sled embedded default).
 //! - [`sync`]: the engine that turns outbox jobs into Pins.
+//! - [`template`]: a route's Pin text templates, rendered from items.
 //! - [`pinterest`]: the API v5 client and the local sandbox.
 //! - [`config`]: settings, loading and validation.
+//! - [`settings`]: the problem type and serde helpers every settings type shares.
 //! - [`app`], [`http`], [`commands`], [`demo`]: assembling and running the service.
 
 pub mod app;
@@ -22,8 +25,11 @@ pub mod item;
 pub mod live;
 pub mod pinterest;
 pub mod redact;
+pub mod routing;
+pub mod settings;
 pub mod shutdown;
 pub mod sources;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod template;

@@ -8,11 +8,11 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::CommandError;
-use crate::app::ingest_config;
 use crate::clock::SystemClock;
 use crate::config::{Config, SourceSettings};
 use crate::ingest::Ingest;
 use crate::item::SourceId;
+use crate::routing::ingest_config;
 use crate::sources::feed::poller::{self, PollReport};
 use crate::sources::feed::{FeedSource, Fetcher};
 use crate::store::Store;

@@ -5,7 +5,7 @@
 //! containing quotes or newlines cannot change the structure of the file.
 
 use super::ConfigProblem;
-use super::serde_util::join;
+use crate::settings::join;
 
 /// Replace variables in every string of `value`, reporting each failure with its key path.
 pub fn interpolate_value(

@@ -10,7 +10,7 @@ pub mod env;
 mod interpolate;
 mod locate;
 mod model;
-pub mod serde_util;
+mod route_checks;
 mod sources;
 mod validate;
 
@@ -18,36 +18,13 @@ use std::path::{Path, PathBuf};
 
 pub use locate::line_of;
 pub use model::*;
-pub use serde_util::{duration, one_or_many, opt_duration, parse_section, parse_value};
+// The shared settings vocabulary lives in a leaf module that the source and sync settings use
+// directly; re-exported here so `config::…` paths keep working.
+pub use crate::settings::ConfigProblem;
+pub use crate::settings::serde_util::{
+    self, duration, one_or_many, opt_duration, parse_section, parse_value,
+};
 pub use sources::{SourceConfig, SourceSettings};
-
-/// One thing wrong with the configuration, named by its key path (`sources[1].url`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigProblem {
-    pub path: String,
-    pub message: String,
-    /// 1-based line in the file, when it could be located.
-    pub line: Option<usize>,
-}
-
-impl ConfigProblem {
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-            line: None,
-        }
-    }
-}
-
-impl std::fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "line {line}: {}: {}", self.path, self.message),
-            None => write!(f, "{}: {}", self.path, self.message),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -3,14 +3,16 @@
 //! Every key is documented in `config/pinbridge.example.toml`; keep the two in step.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
-use crate::store::OnChange;
+use crate::settings::OnChange;
+// Sections the store and the token setup read themselves; defined in the leaf settings module
+// so those layers need not import the config loader.
+pub use crate::settings::{AccountConfig, StoreConfig};
 
 #[derive(Debug, Deserialize)]
 #[serde(default)]
@@ -60,31 +62,6 @@ impl Default for ServerConfig {
             body_read_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(default)]
-pub struct StoreConfig {
-    /// Directory of the embedded sled store.
-    pub path: PathBuf,
-    /// `postgres://…` selects the PostgreSQL store instead.
-    pub url: Option<SecretString>,
-    /// sled's page cache in MiB. Real memory use is higher; keep it small in containers.
-    pub cache_capacity_mb: u64,
-    /// Keys sealing OAuth tokens at rest: one base64 key, or `ID:KEY,ID:KEY` (the first seals).
-    /// Default: the `PINBRIDGE_TOKEN_KEYS` or `PINBRIDGE_TOKEN_KEY` environment variable.
-    pub token_keys: Option<SecretString>,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            path: PathBuf::from("data/pinbridge.sled"),
-            url: None,
-            cache_capacity_mb: 64,
-            token_keys: None,
         }
     }
 }
@@ -167,26 +144,6 @@ impl Default for PinterestConfig {
             timeout: Duration::from_secs(30),
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct AccountConfig {
-    pub name: String,
-    pub access_token: Option<SecretString>,
-    pub refresh_token: Option<SecretString>,
-    /// Pinterest's write quota for this account (org_write: 100 a minute on Standard access).
-    #[serde(default = "default_writes_per_minute")]
-    pub writes_per_minute: u32,
-    /// At most this many Pins a day (Pinterest's own RSS import makes at most 200).
-    #[serde(default = "default_daily_cap")]
-    pub daily_cap: u32,
-}
-
-fn default_writes_per_minute() -> u32 {
-    100
-}
-fn default_daily_cap() -> u32 {
-    200
 }
 
 /// The keys every source has; the rest belong to its kind (see `sources::*::settings`).

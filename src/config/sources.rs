@@ -4,8 +4,8 @@
 //! `on_change`) go to [`SourceCommon`], the rest to the settings type of its kind, owned by that
 //! source's module. Unknown keys anywhere are reported, with their path.
 
-use super::serde_util::parse_value;
 use super::{Config, ConfigProblem, SourceCommon, SourceKind};
+use crate::settings::parse_value;
 use crate::sources::feed::FeedSettings;
 use crate::sources::shop::{EtsySettings, ShopifySettings};
 use crate::sources::webhook::WebhookSettings;

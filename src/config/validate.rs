@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 
 use super::{Config, ConfigProblem};
-use crate::sync::template::Templates;
 
 pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
     let mut ids = HashSet::new();
@@ -147,7 +146,7 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
                 ));
             }
         }
-        if let Err((key, message)) = Templates::compile(route) {
+        if let Err((key, message)) = route.templates() {
             problems.push(ConfigProblem::new(path(key), message));
         }
     }
@@ -155,7 +154,7 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
         [only] => Some(only.name.as_str()),
         _ => None,
     };
-    crate::sync::board_pacing::validate_routes(&config.routes, only_account, problems);
+    super::route_checks::validate_routes(&config.routes, only_account, problems);
 }
 
 /// `[server]`: the public URL, the admin token's strength, the listeners and the limits.

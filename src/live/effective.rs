@@ -149,7 +149,7 @@ pub fn build(
                     } else {
                         Origin::Api
                     };
-                    (crate::app::route_name(i, r.name.as_deref()), origin)
+                    (crate::routing::route_name(i, r.name.as_deref()), origin)
                 })
                 .collect();
             Ok(Effective {
@@ -228,8 +228,7 @@ pub fn json_to_toml(
         Json::Object(map) => toml::Value::Table(
             map.iter()
                 .filter_map(|(k, v)| {
-                    let value =
-                        json_to_toml(v, &crate::config::serde_util::join(path, k), problems)?;
+                    let value = json_to_toml(v, &crate::settings::join(path, k), problems)?;
                     Some((k.clone(), value))
                 })
                 .collect(),

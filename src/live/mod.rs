@@ -2,12 +2,12 @@
 //! records made through the admin API, without a restart.
 //!
 //! The effective configuration is the file plus the store's runtime records (`effective.rs`).
-//! Every change — a SIGHUP or watched file change (`triggers.rs`), an API call (`api.rs`) —
-//! builds a new effective configuration, checks it whole with the file's own validation, and
-//! only then persists the record and changes the running parts in place (`runtime.rs`). A
-//! refused change leaves everything as it was and says why (`status`).
+//! Every change — a SIGHUP or watched file change (`triggers.rs`), an admin API call (its
+//! handlers live under `http/admin/`) — builds a new effective configuration, checks it whole
+//! with the file's own validation, and only then persists the record and changes the running
+//! parts in place (`runtime.rs`). A refused change leaves everything as it was and says why
+//! (`status`).
 
-pub mod api;
 pub mod effective;
 pub mod parts;
 pub mod runtime;

@@ -12,7 +12,6 @@ use crate::sources::feed::{FeedSource, Fetcher};
 use crate::sources::shop::{EtsyBudgets, EtsySource, ShopSource, ShopifySource};
 use crate::sources::webhook::{Hook, WebhookSettings};
 use crate::sync::RouteRuntime;
-use crate::sync::template::Templates;
 
 use super::effective::Effective;
 
@@ -122,8 +121,8 @@ impl Factory {
         }
         let mut routes = HashMap::new();
         for (i, route) in config.routes.iter().enumerate() {
-            let name = crate::app::route_name(i, route.name.as_deref());
-            match Templates::compile(route) {
+            let name = crate::routing::route_name(i, route.name.as_deref());
+            match route.templates() {
                 Ok(templates) => {
                     routes.insert(
                         name,
@@ -147,7 +146,7 @@ impl Factory {
             shops,
             tables,
             hooks,
-            ingest: crate::app::ingest_config(config),
+            ingest: crate::routing::ingest_config(config),
             routes,
         })
     }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use super::auth_error::AuthError;
 use super::model::ErrorBody;
-use super::oauth::AuthError;
 
 /// An API call that did not give the expected answer. Display is readable, names the status and
 /// the request id (`x-pinterest-rid`, for support tickets) and never includes a token.

@@ -6,9 +6,11 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use url::Url;
 
-use crate::clock::{Clock, SharedClock};
+use crate::clock::{Clock, Millis, SharedClock};
 use crate::pinterest::model::ErrorBody;
-use crate::store::Millis;
+
+// Kept in its own file so the API error can wrap it without importing the token manager.
+pub use super::auth_error::AuthError;
 
 /// Refresh this long before the access token expires.
 const REFRESH_MARGIN_MS: i64 = 5 * 60 * 1000;
@@ -40,42 +42,6 @@ impl Tokens {
             refresh_expires_at: None,
             scope: None,
         }
-    }
-}
-
-/// Why no usable access token could be had. Never contains a token.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error(
-        "the Pinterest access token has expired and cannot be refreshed ({reason}); authorize the account again with `pinbridge auth`"
-    )]
-    Expired { reason: &'static str },
-    #[error("Pinterest refused the token request ({status}{}): {message}; authorize the account again with `pinbridge auth`",
-        match .code { Some(c) => format!(", code {c}"), None => String::new() })]
-    Rejected {
-        status: u16,
-        code: Option<i64>,
-        message: String,
-    },
-    #[error("the Pinterest token endpoint is unavailable ({status}): {message}")]
-    Unavailable { status: u16, message: String },
-    #[error("could not reach the Pinterest token endpoint: {message}")]
-    Transport { message: String },
-    #[error("the Pinterest token endpoint sent an unreadable answer: {message}")]
-    Decode { message: String },
-    #[error(
-        "the tokens shared with other pinbridge replicas could not be read or stored: {message}"
-    )]
-    Shared { message: String },
-}
-
-impl AuthError {
-    /// The token endpoint was unreachable or failing; trying later may work.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            AuthError::Unavailable { .. } | AuthError::Transport { .. } | AuthError::Shared { .. }
-        )
     }
 }
 

@@ -10,7 +10,7 @@ use super::postgres::PgStore;
 use super::sled::{SledOptions, SledStore};
 use super::{Store, StoreResult};
 use crate::clock::SharedClock;
-use crate::config::StoreConfig;
+use crate::settings::StoreConfig;
 
 /// Connections a command or the service keeps to PostgreSQL.
 const PG_CONNECTIONS: u32 = 16;

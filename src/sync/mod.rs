@@ -13,7 +13,8 @@ mod quota;
 pub mod reconcile;
 pub mod retry;
 pub mod route;
-pub mod template;
+// Templates render items and know nothing of the engine; kept reachable under its old path.
+pub use crate::template;
 pub mod tokens;
 
 pub use account::AccountStatus;

@@ -12,10 +12,10 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::config::AccountConfig;
 use crate::pinterest::Tokens;
 use crate::pinterest::oauth::{AuthError, RefreshTurn, SharedTokens};
 use crate::pinterest::vault::Vault;
+use crate::settings::AccountConfig;
 use crate::store::Store;
 
 /// A digest naming the configured tokens (never the tokens themselves).

@@ -46,7 +46,7 @@ impl ListQuery {
 pub async fn sources(State(state): State<HttpState>) -> Answer {
     if let Some(live) = &state.live {
         // With origin and settings; the same state fields.
-        return Ok(Json(crate::live::api::list_sources(live).await?));
+        return Ok(Json(super::sources::list_sources(live).await?));
     }
     let mut out = Vec::new();
     for source in state.sources.iter() {

@@ -1,4 +1,5 @@
-//! The admin API under `/api/v1`: sources, items, jobs, dead letters, retry and replay.
+//! The admin API under `/api/v1`: sources, items, jobs, dead letters, retry and replay, and the
+//! runtime configuration (sources and routes made through the API, reload status).
 //!
 //! Every route except `/openapi.json` needs `Authorization: Bearer <server.admin_token>` (or a
 //! status-page session, whose POST/PUT/DELETE must come from pinbridge's own pages). The
@@ -8,21 +9,29 @@
 //! Routes are registered through [`Api::add`], which also records them, so the OpenAPI test
 //! can check the router and the description list the same routes.
 
+mod config_status;
+mod error;
 mod handlers;
 pub mod openapi;
+mod records;
+mod routes;
+mod source_delete;
+mod source_import;
+pub mod sources;
+
+pub use error::ApiError;
+pub use source_delete::CANCELLED;
 
 use axum::Router;
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
 use axum::middleware;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::HttpState;
-use crate::live::api as live;
 
 /// `server.admin_token`, kept as a digest: the plain token is not held after startup.
 pub struct AdminToken {
@@ -44,42 +53,6 @@ impl AdminToken {
         }
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         digest.ct_eq(&self.digest).into()
-    }
-}
-
-/// An error answer: `{"error": "..."}` with a status.
-pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            axum::Json(serde_json::json!({"error": self.message})),
-        )
-            .into_response()
-    }
-}
-
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        match e {
-            crate::store::StoreError::NotFound { .. } => {
-                ApiError::new(StatusCode::NOT_FOUND, e.to_string())
-            }
-            other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
-        }
     }
 }
 
@@ -133,17 +106,25 @@ fn api() -> Api {
         )
         .add(Method::GET, "/stats", handlers::stats)
         // Live configuration.
-        .add(Method::POST, "/sources", live::create_source)
-        .add(Method::POST, "/sources/import", live::import_sources)
-        .add(Method::PUT, "/sources/{id}", live::replace_source)
-        .add(Method::DELETE, "/sources/{id}", live::delete_source)
-        .add(Method::POST, "/sources/{id}/pause", live::pause_source)
-        .add(Method::POST, "/sources/{id}/resume", live::resume_source)
-        .add(Method::GET, "/routes", live::list_routes)
-        .add(Method::POST, "/routes", live::create_route)
-        .add(Method::PUT, "/routes/{name}", live::replace_route)
-        .add(Method::DELETE, "/routes/{name}", live::delete_route)
-        .add(Method::GET, "/config/status", live::config_status)
+        .add(Method::POST, "/sources", sources::create_source)
+        .add(
+            Method::POST,
+            "/sources/import",
+            source_import::import_sources,
+        )
+        .add(Method::PUT, "/sources/{id}", sources::replace_source)
+        .add(
+            Method::DELETE,
+            "/sources/{id}",
+            source_delete::delete_source,
+        )
+        .add(Method::POST, "/sources/{id}/pause", sources::pause_source)
+        .add(Method::POST, "/sources/{id}/resume", sources::resume_source)
+        .add(Method::GET, "/routes", routes::list_routes)
+        .add(Method::POST, "/routes", routes::create_route)
+        .add(Method::PUT, "/routes/{name}", routes::replace_route)
+        .add(Method::DELETE, "/routes/{name}", routes::delete_route)
+        .add(Method::GET, "/config/status", config_status::config_status)
 }
 
 /// Every `(method, path)` the admin router serves, `/openapi.json` included.

@@ -25,8 +25,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::clock::{SharedClock, SystemClock};
-use crate::store::Millis;
+use crate::clock::{Millis, SharedClock, SystemClock};
 
 pub use auth::DEFAULT_SCOPE;
 pub use cli::run_cli;

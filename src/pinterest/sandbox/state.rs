@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::faults::Faults;
 use super::record::Exchange;
-use crate::store::Millis;
+use crate::clock::Millis;
 
 /// What the sandbox has counted since it started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

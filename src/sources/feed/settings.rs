@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::ConfigProblem;
-use crate::config::serde_util::join;
+use crate::settings::ConfigProblem;
+use crate::settings::join;
 pub use crate::sources::poll::settings::{Backfill, check_url};
 use crate::sources::poll::settings::{Polling, check_fetch_knobs};
 
@@ -16,16 +16,16 @@ pub struct FeedSettings {
     /// The feed's address (http or https).
     pub url: String,
     /// How often to poll when the feed gives no longer hint.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub interval: Duration,
     /// Random spread of each wait, as a fraction of it (0.1 = ±10 %), so feeds on one host do
     /// not all fire together.
     pub jitter: f64,
     pub backfill: Backfill,
     /// The whole fetch (connect, redirects, body) must finish within this.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub timeout: Duration,
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub connect_timeout: Duration,
     /// Cap on the body after decompression (a gzip bomb stops here).
     pub max_body_bytes: u64,
@@ -34,10 +34,10 @@ pub struct FeedSettings {
     /// Allow fetching from loopback, private and other non-public addresses.
     pub allow_private: bool,
     /// Politeness floor: no setting or hint polls sooner than this.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub min_interval: Duration,
     /// No hint or error backoff waits longer than this.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub max_interval: Duration,
     /// Skip images the feed says are narrower / lower than this (0 = no limit). Images of
     /// unknown size are kept.
@@ -46,7 +46,7 @@ pub struct FeedSettings {
     /// After this many consecutive failures the feed is parked: polled only every
     /// `parked_interval` until it works again, and shown as parked with the reason.
     pub park_after: u32,
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::settings::duration")]
     pub parked_interval: Duration,
     /// For items with no image at all, read `og:image` from the linked page (one extra
     /// request per new item, through the same guarded fetcher).
@@ -202,7 +202,7 @@ impl FeedSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse_section;
+    use crate::settings::parse_section;
 
     fn parse(text: &str) -> (Option<FeedSettings>, Vec<ConfigProblem>) {
         let table: toml::Table = toml::from_str(text).expect("test toml");

@@ -9,8 +9,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::config::ConfigProblem;
-use crate::config::serde_util::join;
+use crate::settings::ConfigProblem;
+use crate::settings::join;
 pub use crate::sources::poll::settings::Polling;
 use crate::sources::poll::settings::{Backfill, check_fetch_knobs};
 
@@ -57,22 +57,22 @@ macro_rules! shop_settings {
         pub struct $name {
             $($(#[$fmeta])* pub $field: $ty,)*
             /// How often to poll.
-            #[serde(with = "crate::config::duration")]
+            #[serde(with = "crate::settings::duration")]
             pub interval: Duration,
             /// Random spread of each wait, as a fraction of it.
             pub jitter: f64,
             /// What to do with the shop's current listings on first contact.
             pub backfill: Backfill,
-            #[serde(with = "crate::config::duration")]
+            #[serde(with = "crate::settings::duration")]
             pub timeout: Duration,
-            #[serde(with = "crate::config::duration")]
+            #[serde(with = "crate::settings::duration")]
             pub connect_timeout: Duration,
             pub max_body_bytes: u64,
             pub user_agent: Option<String>,
             /// Allow fetching from loopback and private addresses (tests, self-hosted stand-ins).
             pub allow_private: bool,
             pub park_after: u32,
-            #[serde(with = "crate::config::duration")]
+            #[serde(with = "crate::settings::duration")]
             pub parked_interval: Duration,
         }
 
@@ -264,7 +264,7 @@ pub(crate) fn check_base(raw: &str) -> Result<url::Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse_section;
+    use crate::settings::parse_section;
 
     fn problems<T: serde::de::DeserializeOwned>(
         text: &str,

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::json::{At, FieldError, check_pointer};
 use super::presets::{Mapped, rfc3339_ms};
-use crate::config::{ConfigProblem, serde_util::join};
 use crate::item::{DedupKey, Item, SourceId};
+use crate::settings::{ConfigProblem, join};
 
 /// `mapping = { id = "/data/id", title = "/data/name", … }`
 #[derive(Clone, Debug, Default, Deserialize)]

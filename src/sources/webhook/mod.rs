@@ -19,9 +19,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::clock::SharedClock;
-use crate::config::ConfigProblem;
 use crate::ingest::Ingest;
 use crate::item::SourceId;
+use crate::settings::ConfigProblem;
 
 pub use error::{Answer, Rejection};
 pub use fetch::{FetchError, HttpFetcher, MediaFetcher};

@@ -12,9 +12,9 @@ use super::fetch::MediaFetcher;
 use super::presets::{Input, MapError, Mapped, Mapper, woocommerce};
 use super::settings::{Scheme, WebhookSettings};
 use super::verify::{Request, Verified, Verifier, optional_header};
-use crate::config::ConfigProblem;
 use crate::ingest::{Ingest, Submission};
 use crate::item::{DedupKey, Item, SourceId};
+use crate::settings::ConfigProblem;
 use crate::store::{Delivery, Ingested};
 
 /// A configured webhook source, ready to receive.

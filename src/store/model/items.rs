@@ -17,16 +17,9 @@ pub struct Target {
     pub section: Option<String>,
 }
 
-/// What happens when an already-known item comes back with different Pin-relevant fields.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnChange {
-    /// Record the change, make no new Pin (the default: Pins are not edited behind a user's back).
-    #[default]
-    Ignore,
-    /// Queue a new Pin for every target.
-    NewPin,
-}
+// A source's setting the store acts on; it lives with the settings so the config does not
+// import the store. Re-exported so store callers keep one import.
+pub use crate::settings::OnChange;
 
 /// A webhook delivery id, remembered for the sender's whole retry horizon.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

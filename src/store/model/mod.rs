@@ -9,5 +9,5 @@ pub use items::*;
 pub use jobs::*;
 pub use records::*;
 
-/// Unix time in milliseconds. Passed in by callers so tests control time.
-pub type Millis = i64;
+// Time is the clock's type; re-exported so store callers keep one import.
+pub use crate::clock::Millis;

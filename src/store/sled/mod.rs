@@ -32,7 +32,7 @@ use ::sled::transaction::TransactionError;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::ConfigProblem;
+use crate::settings::ConfigProblem;
 use crate::store::{Millis, StoreError, StoreResult};
 use batch::Batcher;
 use commit::Committer;

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
 use super::mapping::MappingSettings;
-use crate::config::{duration, one_or_many};
+use crate::settings::{duration, one_or_many};
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! Settings parsing and validation as a user meets them: TOML in, named problems out.
 
 use super::*;
-use crate::config::parse_section;
+use crate::settings::parse_section;
 
 fn parse(text: &str) -> (Option<WebhookSettings>, Vec<String>) {
     let table: toml::Table = toml::from_str(text).expect("test TOML");

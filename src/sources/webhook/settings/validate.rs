@@ -4,7 +4,7 @@ use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use super::{MAX_MAX_BODY_BYTES, Preset, Scheme, Signed, WebhookSettings};
-use crate::config::{ConfigProblem, serde_util::join};
+use crate::settings::{ConfigProblem, join};
 use crate::sources::webhook::verify::keys::decode_whsec;
 
 impl WebhookSettings {

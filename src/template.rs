@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use minijinja::{Environment, Value};
 
-use crate::config::RouteConfig;
 use crate::item::Item;
 
 /// Pinterest's limits (PinCreate in the official OpenAPI description), in characters.
@@ -44,16 +43,8 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// Compile a route's templates; on failure, the key and a readable message.
-    pub fn compile(route: &RouteConfig) -> Result<Templates, (&'static str, String)> {
-        Self::from_sources(
-            route.title.as_deref(),
-            route.description.as_deref(),
-            route.link.as_deref(),
-            route.alt_text.as_deref(),
-        )
-    }
-
+    /// Compile templates from their sources (`None`: the default); on failure, the key and a
+    /// readable message. A route's templates: `RouteConfig::templates`.
     pub fn from_sources(
         title: Option<&str>,
         description: Option<&str>,

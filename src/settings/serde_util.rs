@@ -1,15 +1,15 @@
 //! Small serde helpers shared by every settings type.
 
-use std::time::Duration;
-
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
 
-use super::ConfigProblem;
+use super::problem::ConfigProblem;
 
 /// Durations written as `"15m"`, `"1h 30m"`, `"500ms"` (humantime) or a number of seconds.
 pub mod duration {
-    use super::*;
+    // Named imports, not `super::*`: a glob would also pull in the sibling helper modules.
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         #[derive(Deserialize)]
@@ -35,7 +35,9 @@ pub mod duration {
 
 /// The same for `Option<Duration>`.
 pub mod opt_duration {
-    use super::*;
+    use std::time::Duration;
+
+    use serde::Deserializer;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         super::duration::deserialize(d).map(Some)
@@ -51,7 +53,7 @@ pub mod opt_duration {
 
 /// A string or a list of strings (`secret = "x"` or `secret = ["new", "old"]`).
 pub mod one_or_many {
-    use super::*;
+    use serde::{Deserialize, Deserializer};
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         #[derive(Deserialize)]

@@ -1,0 +1,65 @@
+//! Routes from configuration: the `[[routes]]` entries as the rules the ingest handle matches
+//! items against, and the name each route's jobs carry.
+
+use crate::config::Config;
+use crate::ingest::IngestConfig;
+use crate::item::SourceId;
+use crate::sync::route::{RouteRule, Routes, When};
+
+/// The name a route's jobs carry: its `name`, or `routes[i]`.
+pub fn route_name(index: usize, name: Option<&str>) -> String {
+    name.map(str::to_string)
+        .unwrap_or_else(|| format!("routes[{index}]"))
+}
+
+/// Routes and per-source policies for the ingest handle.
+pub fn ingest_config(config: &Config) -> IngestConfig {
+    let default_account = match config.accounts.as_slice() {
+        [only] => only.name.clone(),
+        _ => String::new(),
+    };
+    let rules = config
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, route)| RouteRule {
+            name: route_name(i, route.name.as_deref()),
+            source: route.source.clone(),
+            account: route
+                .account
+                .clone()
+                .unwrap_or_else(|| default_account.clone()),
+            board: match (&route.board_id, &route.board) {
+                (Some(id), _) => format!("id:{id}"),
+                (None, Some(name)) => name.clone(),
+                (None, None) => String::new(),
+            },
+            section: match (&route.section_id, &route.section) {
+                (Some(id), _) => Some(format!("id:{id}")),
+                (None, name) => name.clone(),
+            },
+            when: When {
+                categories: route.when.category.clone(),
+                // Validation compiled these already; a failure here cannot happen.
+                title: route
+                    .when
+                    .title
+                    .as_deref()
+                    .and_then(|r| regex::Regex::new(r).ok()),
+                link: route
+                    .when
+                    .link
+                    .as_deref()
+                    .and_then(|r| regex::Regex::new(r).ok()),
+            },
+        })
+        .collect();
+    IngestConfig {
+        routes: Routes::new(rules),
+        on_change: config
+            .sources
+            .iter()
+            .map(|s| (SourceId::new(&s.common.id), s.common.on_change))
+            .collect(),
+    }
+}
