@@ -32,8 +32,10 @@ mod resolve;
 
 // Classifying a failure and writing the outcome back.
 mod account_records;
+mod attention;
 mod classify;
 mod failure;
+mod hold;
 mod outcome;
 
 /// How the engine runs (from `[sync]`).

@@ -13,6 +13,7 @@ mod quota;
 pub mod reconcile;
 pub mod retry;
 pub mod route;
+pub mod scopes;
 pub mod template;
 pub mod tokens;
 

@@ -54,6 +54,7 @@ mod store_sending;
 mod store_sled;
 mod store_sync_failure;
 mod sync_accounts;
+mod sync_attention;
 mod sync_boards;
 mod sync_e2e;
 mod sync_faults;
