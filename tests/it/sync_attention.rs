@@ -1,7 +1,8 @@
 //! Accounts whose problem is the account, not the item, end to end on loopback (sandbox, feed
 //! server, real sled store, `ManualClock`): an app with Trial access creating Pins in
-//! production (403 code 29), and a token without the scopes pinbridge needs. The account is
-//! marked after the first job, the other jobs are held without calling Pinterest or using an
+//! production (403 code 29), a token without the scopes pinbridge needs, and the same 403
+//! for three jobs in a row. The account is marked after the first job (the third for a bare
+//! repeated 403), the other jobs are held without calling Pinterest or using an
 //! attempt, nothing is dead-lettered, and once the account is fixed every job goes out.
 
 use std::path::Path;
@@ -310,4 +311,29 @@ async fn a_token_without_pins_write_marks_the_account_with_the_scopes_to_grant()
     assert_eq!(h.sandbox.pins().len(), ITEMS, "every job went out");
     assert!(h.jobs("dead").await.is_empty());
     assert_eq!(h.problem(&app), None);
+}
+
+#[tokio::test]
+async fn the_same_403_for_three_jobs_in_a_row_marks_the_account_and_holds_the_rest() {
+    let h = start().await;
+    // The configured token's scopes are unknown to pinbridge (no token answer yet), so only
+    // the repetition tells the account apart from the items.
+    let read_only = h.sandbox.reauthorize(&h.user, "boards:read,pins:read");
+    let app = h.app(&read_only).await;
+    h.sandbox.start_recording();
+    poll_and_run(&app).await;
+
+    assert_eq!(
+        h.creates_sent(),
+        3,
+        "three refusals, then the account is held"
+    );
+    let dead = h.jobs("dead").await;
+    assert_eq!(dead.len(), 2, "the first two looked like the items' fault");
+    let waiting = h.jobs("retry").await;
+    assert_eq!(waiting.len(), ITEMS - 2, "{waiting:?}");
+    assert!(waiting.iter().all(|j| j.attempts == 0), "{waiting:?}");
+    let problem = h.problem(&app).unwrap_or_default();
+    assert!(problem.contains("refused 3 jobs in a row"), "{problem}");
+    assert!(problem.contains("pinbridge items retry"), "{problem}");
 }
