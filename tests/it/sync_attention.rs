@@ -2,8 +2,9 @@
 //! server, real sled store, `ManualClock`): an app with Trial access creating Pins in
 //! production (403 code 29), a token without the scopes pinbridge needs, and the same 403
 //! for three jobs in a row. The account is marked after the first job (the third for a bare
-//! repeated 403), the other jobs are held without calling Pinterest or using an
-//! attempt, nothing is dead-lettered, and once the account is fixed every job goes out.
+//! repeated 403, whose first two look like the items' fault and are dead-lettered), the other
+//! jobs are held without calling Pinterest or using an attempt, nothing else is dead-lettered,
+//! and once the account is fixed every job goes out.
 
 use std::path::Path;
 use std::sync::Arc;
