@@ -1,5 +1,5 @@
 //! One Pinterest account as the engine uses it: its API client, its write pacer, its daily Pin
-//! cap, its board directory, and its rate-limit block.
+//! cap, its board directory, its rate-limit block, and whether its jobs are held.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
