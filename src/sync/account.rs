@@ -1,5 +1,5 @@
 //! One Pinterest account as the engine uses it: its API client, its write pacer, its daily Pin
-//! cap, its board directory, and its rate-limit block.
+//! cap, its board directory, its rate-limit block, and whether its jobs are held.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -56,6 +56,12 @@ pub struct AccountRuntime {
     pub boards: BoardDirectory,
     /// No calls before this time (after a 429), mirrored in the store's account state.
     blocked_until: AtomicI64,
+    /// Why the account's jobs are held (it needs attention). Only in memory, on purpose: an
+    /// account built anew (restart, changed config or token) sends one job to find out whether
+    /// the problem is gone, and is held again after that one if not.
+    hold: Mutex<Option<String>>,
+    /// The last 403 (code and message) and how many jobs in a row got it.
+    same_403: Mutex<Option<(String, u32)>>,
 }
 
 /// Whether a create may be sent under the daily cap.
@@ -83,6 +89,8 @@ impl AccountRuntime {
             problem: Mutex::new(None),
             boards: BoardDirectory::default(),
             blocked_until: AtomicI64::new(0),
+            hold: Mutex::new(None),
+            same_403: Mutex::new(None),
         }
     }
 
@@ -176,6 +184,35 @@ impl AccountRuntime {
         let changed = *current != problem;
         *current = problem;
         changed
+    }
+
+    /// Why the account's jobs are held, if they are.
+    pub fn held(&self) -> Option<String> {
+        self.hold.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Hold (with `Some(reason)`) or release the account's jobs; returns whether it changed.
+    pub fn set_hold(&self, reason: Option<String>) -> bool {
+        let mut current = self.hold.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = *current != reason;
+        *current = reason;
+        changed
+    }
+
+    /// A job got the 403 `key`: how many jobs in a row (this one included) got the same.
+    pub fn note_403(&self, key: String) -> u32 {
+        let mut last = self.same_403.lock().unwrap_or_else(|p| p.into_inner());
+        let count = match last.take() {
+            Some((previous, n)) if previous == key => n + 1,
+            _ => 1,
+        };
+        *last = Some((key, count));
+        count
+    }
+
+    /// Something went through: a later 403 starts a new run.
+    pub fn clear_403s(&self) {
+        *self.same_403.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     pub fn status(&self, now: Millis) -> AccountStatus {

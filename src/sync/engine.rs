@@ -4,7 +4,9 @@
 //! outcome is written back with its lease token, so a worker that lost its lease cannot
 //! overwrite what another did. Failures are classified (`engine/classify.rs`): rate limits
 //! wait without using an attempt, ambiguous creates become `unknown` and are reconciled before
-//! a second create, permanent errors go to the dead letter with Pinterest's message.
+//! a second create, an account that needs attention (Trial app, missing scopes) is marked and
+//! its jobs held (`engine/hold.rs`), permanent errors go to the dead letter with Pinterest's
+//! message.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,8 +34,10 @@ mod resolve;
 
 // Classifying a failure and writing the outcome back.
 mod account_records;
+mod attention;
 mod classify;
 mod failure;
+mod hold;
 mod outcome;
 
 /// How the engine runs (from `[sync]`).

@@ -13,6 +13,7 @@ mod quota;
 pub mod reconcile;
 pub mod retry;
 pub mod route;
+pub mod scopes;
 // Templates render items and know nothing of the engine; kept reachable under its old path.
 pub use crate::template;
 pub mod tokens;

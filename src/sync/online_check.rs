@@ -1,4 +1,5 @@
-//! `check --online`: every account answers with its token, every route's named board resolves.
+//! `check --online`: every account answers with its token, the token grants the scopes
+//! pinbridge needs (when its granted scopes are known), every route's named board resolves.
 //! Creates nothing and prints nothing: the report says what was found, the command shows it.
 
 use std::collections::{HashMap, HashSet};
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use super::account::AccountRuntime;
 use super::boards::ResolveError;
 use super::route::Routes;
+use super::scopes::missing_scopes;
 use crate::config::Config;
 
 /// What the check found, accounts first, then routes, each in configuration order.
@@ -93,8 +95,16 @@ pub async fn check_online(
     let mut report = OnlineReport::default();
     for account in accounts {
         let answer = match account.client.user_account().await {
-            Ok(user) => AccountAnswer::SignedIn {
-                username: user.username,
+            Ok(user) => match missing_scopes_of(account).await {
+                Some(missing) => AccountAnswer::Failed(format!(
+                    "signed in, but the token lacks scopes Pins need; reconnect with \
+                     `pinbridge auth --account {}` — scopes needed: {}",
+                    account.name,
+                    missing.join(", ")
+                )),
+                None => AccountAnswer::SignedIn {
+                    username: user.username,
+                },
             },
             Err(e) => AccountAnswer::Failed(e.to_string()),
         };
@@ -129,4 +139,12 @@ pub async fn check_online(
         });
     }
     report
+}
+
+/// The needed scopes the account's token lacks, when its granted scopes are known: a token
+/// answer lists them (a refresh, or `pinbridge auth`), a token from the config alone does not,
+/// and `GET /user_account` does not say.
+async fn missing_scopes_of(account: &AccountRuntime) -> Option<Vec<&'static str>> {
+    let granted = account.client.tokens().tokens().await.scope?;
+    Some(missing_scopes(&granted)).filter(|missing| !missing.is_empty())
 }

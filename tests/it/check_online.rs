@@ -1,5 +1,6 @@
 //! `pinbridge check --online` against the Pinterest sandbox, through the real binary: what it
-//! prints for accounts that answer or not, and boards that resolve, will be created, or fail.
+//! prints for accounts that answer or not (or whose token lacks scopes), and boards that
+//! resolve, will be created, or fail.
 
 use std::process::Output;
 
@@ -107,4 +108,63 @@ board = "Nowhere"
         "{stdout}"
     );
     assert!(stderr.contains("2 online problem(s) found"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_token_without_the_write_scopes_fails_the_check_and_names_them() {
+    let shutdown = CancellationToken::new();
+    let sandbox = Sandbox::new(SandboxConfig::default());
+    let cook = sandbox.create_user("cook");
+    let read_only = sandbox.reauthorize(&cook, "user_accounts:read,boards:read,pins:read");
+    // The granted scopes come with a token answer: the check refreshes the expired token.
+    sandbox.expire_access_tokens();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api_base = format!("http://{}/v5/", listener.local_addr().unwrap());
+    sandbox.spawn(listener, shutdown.clone());
+
+    let out = check_online(format!(
+        r#"
+[pinterest]
+api_base = "{api_base}"
+client_id = "1480000"
+client_secret = "sandbox-client-secret"
+
+[[accounts]]
+name = "main"
+access_token = "{access}"
+refresh_token = "{refresh}"
+
+[[sources]]
+id = "blog"
+kind = "feed"
+url = "http://127.0.0.1:9/feed.xml"
+allow_private = true
+
+[[routes]]
+source = "blog"
+account = "main"
+board = "Fresh"
+create_missing = true
+"#,
+        access = read_only.access_token,
+        refresh = read_only.refresh_token,
+    ))
+    .await;
+    shutdown.cancel();
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    let problems: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  - "))
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            "account `main`: signed in, but the token lacks scopes Pins need; reconnect with \
+             `pinbridge auth --account main` — scopes needed: boards:write, pins:write"
+        ],
+        "{stdout}"
+    );
 }

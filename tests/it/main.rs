@@ -55,6 +55,7 @@ mod store_sled;
 mod store_sync_failure;
 mod support;
 mod sync_accounts;
+mod sync_attention;
 mod sync_boards;
 mod sync_e2e;
 mod sync_e2e_retries;

@@ -1,4 +1,4 @@
-//! Fault injection (5xx, latency, 429 bursts, create-then-fail), bearer authentication and the
+//! Fault injection (5xx, latency, 429 bursts, create-then-fail, a Trial app), bearer authentication and the
 //! per-user write quota: the guard every `/v5` API request passes before its handler.
 
 use std::sync::Arc;
@@ -41,7 +41,13 @@ pub struct Faults {
     pub burst_429_spam: bool,
     /// `Retry-After` seconds on forced 429s; `None` sends no header.
     pub burst_retry_after: Option<u64>,
+    /// Answer every `POST /pins` as production answers an app with Trial access: 403, code 29.
+    pub trial_app: bool,
 }
+
+/// What production answers a Pin create from an app with Trial access (seen in practice; the
+/// app must use the API sandbox or get Standard access).
+pub const TRIAL_APP_MESSAGE: &str = "Apps with Trial access may not create Pins in production https://api.pinterest.com - use API Sandbox https://api-sandbox.pinterest.com instead.";
 
 impl Default for Faults {
     fn default() -> Self {
@@ -53,6 +59,7 @@ impl Default for Faults {
             burst_429: 0,
             burst_429_spam: false,
             burst_retry_after: Some(30),
+            trial_app: false,
         }
     }
 }
@@ -78,10 +85,24 @@ pub(crate) async fn api_guard(
     if let Some(resp) = forced_fault(&sb) {
         return resp;
     }
-    let user = match authenticate(&sb, req.headers()) {
-        Ok(u) => u,
+    let (user, scope) = match authenticate(&sb, req.headers()) {
+        Ok(found) => found,
         Err(e) => return e.into_response(),
     };
+    if let Some(needed) = required_scope(req.method(), req.uri().path())
+        && !scope.split(',').any(|s| s == needed)
+    {
+        // Pinterest's wording for a missing scope is not documented; code and message are the
+        // sandbox's own.
+        let message = format!("The access token lacks the scope {needed} (sandbox).");
+        return SbError::new(StatusCode::FORBIDDEN, 3, message).into_response();
+    }
+    if req.method() == Method::POST
+        && req.uri().path().ends_with("/pins")
+        && sb.lock().faults.trial_app
+    {
+        return SbError::new(StatusCode::FORBIDDEN, 29, TRIAL_APP_MESSAGE).into_response();
+    }
     if is_write(req.method())
         && let Err(e) = admit_write(&sb, &user.id)
     {
@@ -89,6 +110,20 @@ pub(crate) async fn api_guard(
     }
     req.extensions_mut().insert(user);
     next.run(req).await
+}
+
+/// The scope a request needs, by the spec's security requirements for the operations the
+/// sandbox serves (pins and boards; the others need none here).
+fn required_scope(method: &Method, path: &str) -> Option<&'static str> {
+    let pins = path.contains("/pins");
+    let boards = path.contains("/boards");
+    match (is_write(method), pins, boards) {
+        (true, true, _) => Some("pins:write"),
+        (true, false, true) => Some("boards:write"),
+        (false, true, _) => Some("pins:read"),
+        (false, false, true) => Some("boards:read"),
+        _ => None,
+    }
 }
 
 fn is_write(m: &Method) -> bool {
@@ -129,7 +164,11 @@ fn forced_fault(sb: &Inner) -> Option<Response> {
     None
 }
 
-fn authenticate(sb: &Inner, headers: &axum::http::HeaderMap) -> Result<AuthedUser, SbError> {
+/// The user a bearer token belongs to, and the scopes the token grants.
+fn authenticate(
+    sb: &Inner,
+    headers: &axum::http::HeaderMap,
+) -> Result<(AuthedUser, String), SbError> {
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -144,9 +183,9 @@ fn authenticate(sb: &Inner, headers: &axum::http::HeaderMap) -> Result<AuthedUse
     let found = token
         .and_then(|t| st.access.get(t))
         .filter(|rec| rec.expires_at > now)
-        .map(|rec| rec.user_id.clone());
+        .map(|rec| (rec.user_id.clone(), rec.scope.clone()));
     match found {
-        Some(id) => Ok(AuthedUser { id }),
+        Some((id, scope)) => Ok((AuthedUser { id }, scope)),
         None => {
             st.stats.unauthorized += 1;
             Err(SbError::unauthorized())

@@ -29,7 +29,7 @@ use crate::clock::{Millis, SharedClock, SystemClock};
 
 pub use auth::DEFAULT_SCOPE;
 pub use cli::run_cli;
-pub use faults::{FailMode, Faults};
+pub use faults::{FailMode, Faults, TRIAL_APP_MESSAGE};
 pub use record::Exchange;
 pub use state::SandboxStats;
 
@@ -220,19 +220,28 @@ impl Sandbox {
 
     /// A new user with an access and a refresh token (scope [`DEFAULT_SCOPE`]).
     pub fn create_user(&self, username: &str) -> SandboxUser {
+        let id = self.inner.lock().add_user(username);
+        self.authorize(&id, username, DEFAULT_SCOPE)
+    }
+
+    /// New tokens for an existing user granting `scope` (comma-separated), as if the user
+    /// authorized the app again; the user's boards and Pins stay.
+    pub fn reauthorize(&self, user: &SandboxUser, scope: &str) -> SandboxUser {
+        self.authorize(&user.id, &user.username, scope)
+    }
+
+    fn authorize(&self, id: &str, username: &str, scope: &str) -> SandboxUser {
         let sb = &self.inner;
         let now = sb.clock.now_ms();
-        let mut st = sb.lock();
-        let id = st.add_user(username);
-        let (access_token, refresh) = st.issue_tokens(
-            &id,
-            DEFAULT_SCOPE,
+        let (access_token, refresh) = sb.lock().issue_tokens(
+            id,
+            scope,
             now,
             sb.access_ttl_ms(),
             Some(sb.refresh_ttl_ms()),
         );
         SandboxUser {
-            id,
+            id: id.to_string(),
             username: username.to_string(),
             access_token,
             refresh_token: refresh.unwrap_or_default(),

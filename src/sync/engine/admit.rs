@@ -1,5 +1,5 @@
-//! Whether an attempt may go ahead: before any lookup, the account exists and is not rate
-//! limited, the item has an image and renders, and board pacing lets it through (spacing, one
+//! Whether an attempt may go ahead: before any lookup, the account exists, is not held (it
+//! needs attention) and is not rate limited, the item has an image and renders, and board pacing lets it through (spacing, one
 //! Pin per link per board); just before the create, the daily cap and the write rate limit.
 
 use super::Engine;
@@ -53,6 +53,10 @@ impl Engine {
         // With a shared store, what other replicas recorded (block, day's count) counts too.
         quota::refresh(self.store.as_ref(), account).await;
         let now = self.clock.now_ms();
+        // A held account's jobs wait here, before any call to Pinterest.
+        if let Some(wait) = self.held_wait(account, now).await {
+            return Step::Done(Outcome::Failed(wait));
+        }
         if let Some(until) = account.blocked_until().filter(|&t| t > now) {
             return Step::Done(Outcome::Failed(Failure::Wait {
                 at: until,

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::attention::{AccountSignals, account_problem};
 use crate::pinterest::ApiError;
 use crate::store::Millis;
 
@@ -16,6 +17,10 @@ const RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 /// How long an account that needs `pinbridge auth` keeps its jobs waiting before they look again.
 const AUTH_WAIT: Duration = Duration::from_secs(5 * 60);
 
+/// How long a job of an account that needs attention waits before it looks at the account
+/// again (held jobs ask the store, not Pinterest, whether the problem was cleared).
+pub(super) const ATTENTION_WAIT: Duration = Duration::from_secs(5 * 60);
+
 /// What the attempt was doing when the error came.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct AttemptContext<'a> {
@@ -23,6 +28,8 @@ pub(super) struct AttemptContext<'a> {
     pub now: Millis,
     /// The error answered the Pin create itself, where an unclear outcome must be reconciled.
     pub create: bool,
+    /// What the engine knows of the account (granted scopes, repeated 403s).
+    pub signals: AccountSignals<'a>,
 }
 
 /// What to do about an error. `error` is always the error's readable message (Pinterest's own
@@ -43,6 +50,14 @@ pub(super) enum Class {
         problem: String,
         error: String,
     },
+    /// The account, not the item, is the problem (Trial app in production, missing scopes, the
+    /// same 403 across jobs): mark the account with `problem` and hold its jobs; this one waits
+    /// until `until` without using an attempt.
+    NeedsAttention {
+        until: Millis,
+        problem: String,
+        error: String,
+    },
     /// The board or section is gone (404): looked-up names are stale; dead letter.
     BoardGone { error: String },
     /// Will not succeed by repeating: dead letter.
@@ -56,6 +71,13 @@ pub(super) enum Class {
 /// Sort an API error into a [`Class`].
 pub(super) fn classify(error: &ApiError, context: AttemptContext<'_>) -> Class {
     let message = error.to_string();
+    if let Some(problem) = account_problem(error, context.account, context.signals) {
+        return Class::NeedsAttention {
+            until: context.now + ATTENTION_WAIT.as_millis() as i64,
+            problem,
+            error: message,
+        };
+    }
     match error {
         ApiError::RateLimited {
             retry_after, spam, ..
@@ -108,6 +130,7 @@ mod tests {
             account: "shop",
             now: NOW,
             create: true,
+            signals: AccountSignals::default(),
         }
     }
 
@@ -275,6 +298,20 @@ mod tests {
         assert!(matches!(
             classify(&error, during_create()),
             Class::Dead { error } if error.contains("missing scope pins:write")
+        ));
+    }
+
+    #[test]
+    fn a_trial_apps_403_needs_attention_and_waits_without_dead_lettering() {
+        let error = ApiError::Forbidden {
+            code: Some(29),
+            message: "Apps with Trial access may not create Pins in production".into(),
+            request_id: None,
+        };
+        assert!(matches!(
+            classify(&error, during_create()),
+            Class::NeedsAttention { until, ref problem, .. }
+                if until == NOW + 5 * 60_000 && problem.contains("Standard access")
         ));
     }
 

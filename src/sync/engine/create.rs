@@ -38,6 +38,8 @@ impl Engine {
         match account.client.create_pin(pin).await {
             Ok(created) => {
                 account.write_succeeded();
+                account.clear_403s();
+                self.release_account(account);
                 if account.problem().is_some() {
                     self.persist_problem(account, None).await;
                 }

@@ -14,7 +14,7 @@ use crate::sync::boards::ResolveError;
 
 /// A classified failure.
 pub(super) enum Failure {
-    /// Try later without using up an attempt (rate limit, account waiting for auth).
+    /// Try later without using up an attempt (rate limit, account waiting for auth or held).
     Wait { at: Millis, error: String },
     /// A real failure: try again with backoff, or dead-letter after `max_attempts`.
     Transient {
@@ -55,10 +55,12 @@ impl Engine {
         error: ApiError,
         create: bool,
     ) -> Failure {
+        let signals = self.account_signals(account, &error).await;
         let context = AttemptContext {
             account: &account.name,
             now: self.clock.now_ms(),
             create,
+            signals: signals.borrow(),
         };
         match classify(&error, context) {
             Class::BlockAccount {
@@ -86,6 +88,14 @@ impl Engine {
                     tracing::error!(account = %account.name, problem = %problem, "The account cannot work; its jobs wait.");
                 }
                 self.persist_problem(account, Some(problem)).await;
+                Failure::Wait { at: until, error }
+            }
+            Class::NeedsAttention {
+                until,
+                problem,
+                error,
+            } => {
+                self.hold_account(account, problem).await;
                 Failure::Wait { at: until, error }
             }
             Class::BoardGone { error } => {
