@@ -22,6 +22,7 @@ pub mod item;
 pub mod live;
 pub mod pinterest;
 pub mod redact;
+pub mod retry_after;
 pub mod shutdown;
 pub mod sources;
 pub mod store;
