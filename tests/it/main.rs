@@ -35,6 +35,7 @@ mod ops_support;
 mod pinterest_client;
 mod pinterest_oauth;
 mod pinterest_openapi;
+mod pinterest_quota;
 mod pinterest_spec;
 mod pinterest_support;
 mod replicas_bench;
