@@ -11,6 +11,8 @@
 //! - a 429 while a ceiling is known means it is still too high (a token-bucket quota lets a
 //!   burst through first, so the first count overshoots): it drops to a tenth under the lower of
 //!   the ceiling and the count, and stays there;
+//! - 429s within two seconds of the one that taught the ceiling are the same episode (writes
+//!   already on their way, with several workers) and teach nothing more;
 //! - a 429 after only a handful of writes (fewer than an eighth of `writes_per_minute`) teaches
 //!   nothing: it is a burst or another limit, not a per-minute quota;
 //! - after an hour without a 429 the ceiling rises by a tenth, so a ceiling learned from a
@@ -28,12 +30,17 @@ pub(crate) const PROBE_AFTER_MS: Millis = 3_600_000;
 /// A known ceiling met another 429: keep this share of it.
 const CUT: f64 = 0.9;
 
+/// 429s this soon after the one that taught the ceiling answer writes sent before it.
+const EPISODE_MS: Millis = 2_000;
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LearnedCeiling {
     /// Writes allowed per window; `None` until a 429 teaches one.
     per_window: Option<u32>,
     /// When it was last learned or raised.
     since: Millis,
+    /// When a 429 last taught it.
+    taught_at: Millis,
 }
 
 impl LearnedCeiling {
@@ -64,6 +71,7 @@ impl LearnedCeiling {
         }
         let learned = match self.per_window {
             None => passed,
+            Some(_) if now - self.taught_at < EPISODE_MS => return,
             Some(_) => {
                 let known = self.limit(configured, now).min(passed);
                 (f64::from(known) * CUT).floor() as u32
@@ -73,6 +81,7 @@ impl LearnedCeiling {
         if learned < configured {
             self.per_window = Some(learned);
             self.since = now;
+            self.taught_at = now;
         }
     }
 
@@ -113,6 +122,17 @@ mod tests {
         // A later 429 counted at a lower window is cut from that count.
         c.met_429(41, 240, 40_000);
         assert_eq!(c.limit(240, 40_000), 36);
+    }
+
+    #[test]
+    fn the_other_workers_429s_of_one_episode_teach_nothing_more() {
+        let mut c = LearnedCeiling::default();
+        c.met_429(61, 240, 10_000);
+        c.met_429(62, 240, 10_050);
+        c.met_429(63, 240, 11_999);
+        assert_eq!(c.learned(), Some(60));
+        c.met_429(61, 240, 12_000);
+        assert_eq!(c.learned(), Some(54), "a later 429 is a new one");
     }
 
     #[test]
