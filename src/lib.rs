@@ -25,6 +25,7 @@ pub mod item;
 pub mod live;
 pub mod pinterest;
 pub mod redact;
+pub mod retry_after;
 pub mod routing;
 pub mod settings;
 pub mod shutdown;

@@ -10,11 +10,12 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 use url::Url;
 
-use super::error::{ApiError, error_chain, error_from, parse_retry_after};
+use super::error::{ApiError, error_chain, error_from};
 use super::model::{
     Account, Board, BoardCreate, BoardSection, Page, Pin, PinCreate, SectionCreate, limits,
 };
 use super::oauth::TokenManager;
+use crate::retry_after::{RateLimitHeaders, rate_limit_wait};
 
 /// The request-id header Pinterest puts on every answer.
 pub const REQUEST_ID_HEADER: &str = "x-pinterest-rid";
@@ -204,11 +205,7 @@ impl PinterestClient {
             if let Some(r) = &rid {
                 span.record("rid", r.as_str());
             }
-            let retry_after = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, self.inner.tokens.clock().now_ms()));
+            let retry_after = wait_asked_for(resp.headers(), self.inner.tokens.clock().now_ms());
             let body = resp.bytes().await.map_err(|e| transport(e, true))?;
             if status.is_success() {
                 tracing::debug!("Pinterest call succeeded");
@@ -302,4 +299,24 @@ fn transport(e: reqwest::Error, maybe_sent: bool) -> ApiError {
         message: error_chain(&e),
         maybe_sent,
     }
+}
+
+/// How long an answer asks us to wait: `Retry-After`, else `X-RateLimit-Reset` (Pinterest's
+/// spec declares neither, so both are optional). The headers are logged when present because
+/// they show the real quota, which the pacer otherwise has to learn from 429s.
+fn wait_asked_for(
+    headers: &reqwest::header::HeaderMap,
+    now_ms: i64,
+) -> Option<std::time::Duration> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let rate_limit = RateLimitHeaders::read(get, now_ms);
+    if rate_limit.present() {
+        tracing::debug!(limit = ?rate_limit.limit, remaining = ?rate_limit.remaining,
+            reset_in = ?rate_limit.reset_in, "Pinterest rate-limit headers");
+    }
+    rate_limit_wait(
+        get(reqwest::header::RETRY_AFTER.as_str()),
+        &rate_limit,
+        now_ms,
+    )
 }

@@ -200,19 +200,6 @@ pub(crate) fn error_from(
     }
 }
 
-/// `Retry-After` as delay-seconds or an HTTP date (relative to `now_ms`).
-pub(crate) fn parse_retry_after(value: &str, now_ms: i64) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    let at_ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64;
-    Some(Duration::from_millis(
-        at_ms.saturating_sub(now_ms).max(0) as u64
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,22 +247,6 @@ mod tests {
             request_id: None,
         };
         assert!(!nf.is_transient() && !nf.maybe_applied());
-    }
-
-    #[test]
-    fn retry_after_seconds_and_http_date() {
-        assert_eq!(parse_retry_after(" 30 ", 0), Some(Duration::from_secs(30)));
-        // Sun, 06 Nov 1994 08:49:37 GMT = 784111777 s.
-        let now = 784_111_777_000 - 90_000;
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
-            Some(Duration::from_secs(90))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now + 200_000),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", 0), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod account;
 pub mod accounts_factory;
 pub mod board_pacing;
 pub mod boards;
+mod ceiling;
 pub mod engine;
 pub mod link_index;
 pub mod online_check;

@@ -36,6 +36,7 @@ mod pinterest_client;
 mod pinterest_oauth;
 mod pinterest_openapi;
 mod pinterest_openapi_models;
+mod pinterest_quota;
 mod replicas_bench;
 mod replicas_cluster;
 mod replicas_pollers;

@@ -1,5 +1,6 @@
-//! Fault injection (5xx, latency, 429 bursts, create-then-fail, a Trial app), bearer authentication and the
-//! per-user write quota: the guard every `/v5` API request passes before its handler.
+//! Fault injection (5xx, latency, 429 bursts, create-then-fail, a Trial app), bearer
+//! authentication and the per-user write quota (`quota.rs`): the guard every `/v5` API request
+//! passes before its handler.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use rand::Rng;
 
 use super::Inner;
+use super::quota::admit_write;
 use super::validation::SbError;
 
 /// How a create-then-fail answers after the Pin was made.
@@ -69,8 +71,6 @@ impl Default for Faults {
 pub(crate) struct AuthedUser {
     pub id: String,
 }
-
-const WINDOW_MS: i64 = 60_000;
 
 /// Latency, forced faults, bearer auth, then the write quota; the handler runs only if all pass.
 pub(crate) async fn api_guard(
@@ -191,26 +191,4 @@ fn authenticate(
             Err(SbError::unauthorized())
         }
     }
-}
-
-/// Sliding one-minute window per user (not per token, so a refresh does not reset it).
-fn admit_write(sb: &Inner, user_id: &str) -> Result<(), SbError> {
-    let Some(quota) = sb.config.write_quota_per_minute else {
-        return Ok(());
-    };
-    let now = sb.clock.now_ms();
-    let mut st = sb.lock();
-    let window = st.writes.entry(user_id.to_string()).or_default();
-    while window.front().is_some_and(|&t| t <= now - WINDOW_MS) {
-        window.pop_front();
-    }
-    if window.len() >= quota as usize {
-        let oldest = window.front().copied().unwrap_or(now);
-        let wait_ms = (oldest + WINDOW_MS - now).max(1);
-        let secs = (wait_ms as u64).div_ceil(1000);
-        st.stats.rate_limited += 1;
-        return Err(SbError::rate_limited(secs, false));
-    }
-    window.push_back(now);
-    Ok(())
 }

@@ -9,6 +9,7 @@ mod boards;
 mod cli;
 mod faults;
 mod pins;
+mod quota;
 mod record;
 mod state;
 mod validation;
@@ -30,6 +31,7 @@ use crate::clock::{Millis, SharedClock, SystemClock};
 pub use auth::DEFAULT_SCOPE;
 pub use cli::run_cli;
 pub use faults::{FailMode, Faults, TRIAL_APP_MESSAGE};
+pub use quota::{QuotaHeaders, QuotaKind};
 pub use record::Exchange;
 pub use state::SandboxStats;
 
@@ -45,6 +47,10 @@ pub struct SandboxConfig {
     pub rotate_refresh_tokens: bool,
     /// Writes (POST/PATCH/PUT/DELETE) per user per sliding minute; `None` = unlimited.
     pub write_quota_per_minute: Option<u32>,
+    /// How that quota counts: a sliding minute (default) or a token bucket.
+    pub write_quota_kind: QuotaKind,
+    /// Which headers its 429s carry (default: `Retry-After` only).
+    pub quota_headers: QuotaHeaders,
     pub faults: Faults,
     pub seed: u64,
 }
@@ -59,6 +65,8 @@ impl Default for SandboxConfig {
             rotate_refresh_tokens: true,
             // org_write, Standard access: 100 per minute per user per app.
             write_quota_per_minute: Some(100),
+            write_quota_kind: QuotaKind::SlidingWindow,
+            quota_headers: QuotaHeaders::RetryAfter,
             faults: Faults::default(),
             seed: 1,
         }

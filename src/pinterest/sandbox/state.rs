@@ -8,6 +8,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use super::faults::Faults;
+use super::quota::Bucket;
 use super::record::Exchange;
 use crate::clock::Millis;
 
@@ -92,6 +93,8 @@ pub(crate) struct State {
     pub pins: Vec<PinRec>,
     /// Admitted write times per user (sliding one-minute window).
     pub writes: HashMap<String, VecDeque<Millis>>,
+    /// Token buckets per user (when the quota is a token bucket).
+    pub buckets: HashMap<String, Bucket>,
     pub faults: Faults,
     /// Forced 429s still to give.
     pub burst_left: u32,
@@ -113,6 +116,7 @@ impl State {
             sections: Vec::new(),
             pins: Vec::new(),
             writes: HashMap::new(),
+            buckets: HashMap::new(),
             burst_left: faults.burst_429,
             faults,
             stats: SandboxStats::default(),

@@ -18,6 +18,8 @@ pub(crate) struct SbError {
     pub code: i64,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// `X-RateLimit-Limit`, `-Remaining`, `-Reset` (seconds), when sent.
+    pub rate_limit: Option<[u64; 3]>,
 }
 
 impl SbError {
@@ -27,6 +29,7 @@ impl SbError {
             code,
             message: message.into(),
             retry_after: None,
+            rate_limit: None,
         }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -71,6 +74,12 @@ impl IntoResponse for SbError {
         if let Some(secs) = self.retry_after {
             resp.headers_mut()
                 .insert("retry-after", HeaderValue::from(secs));
+        }
+        if let Some([limit, remaining, reset]) = self.rate_limit {
+            let h = resp.headers_mut();
+            h.insert("x-ratelimit-limit", HeaderValue::from(limit));
+            h.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+            h.insert("x-ratelimit-reset", HeaderValue::from(reset));
         }
         resp
     }

@@ -1,12 +1,15 @@
 //! Quota benchmark (docs/BENCHMARKS.md, "Write quota pacing"): how close pinbridge runs to a
 //! per-user write quota of Q writes a minute, and with how many 429s.
 //!
-//! `cargo run --example quota_pacing -- [--quota 120] [--minutes 3] [--only NAME]`
+//! `cargo run --example quota_pacing -- [--quota 120] [--minutes 3] [--only NAME[,NAME]]
+//!  [--kind sliding|bucket] [--headers retry-after|rate-limit|both|neither]`
 //!
-//! One in-process sandbox on loopback enforces Q writes per user per sliding minute (each
-//! scenario has its own user, so its own window). Scenarios, all in one run:
-//! - `baseline`: a bare client sending creates back to back for `minutes`: what the quota
-//!   itself lets through (Q a minute) and how many 429s hammering it costs.
+//! Every scenario gets its own in-process sandbox on loopback enforcing Q writes per user a
+//! minute, as a sliding minute or a token bucket (`--kind`), its 429s carrying the headers
+//! chosen (`--headers`). The scenarios run side by side, all in one run:
+//! - `baseline`: a bare client sending creates back to back for `minutes` (pausing 20 ms
+//!   after a 429, so it does not take a whole core): what the quota itself lets through (Q a
+//!   minute) and how many 429s hammering it costs.
 //! - `configured`: pinbridge with `writes_per_minute = Q`, a backlog of Q × (minutes + 1) items.
 //! - `too-high`: the same with `writes_per_minute = 4Q` (quota not configured right): the AIMD
 //!   pacer has to find Q from the 429s.
@@ -25,15 +28,20 @@ use pinbridge::clock::SystemClock;
 use pinbridge::config::Config;
 use pinbridge::ingest::Submission;
 use pinbridge::item::{DedupKey, Item, SourceId};
-use pinbridge::pinterest::sandbox::{Sandbox, SandboxConfig};
+use pinbridge::pinterest::sandbox::{QuotaHeaders, QuotaKind, Sandbox, SandboxConfig};
 use pinbridge::sync::SyncEvent;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+mod bare;
+use bare::{baseline, create_board};
 
 struct Args {
     quota: u32,
     minutes: u64,
     only: Option<String>,
+    kind: QuotaKind,
+    headers: QuotaHeaders,
 }
 
 fn args() -> Result<Args, String> {
@@ -41,6 +49,8 @@ fn args() -> Result<Args, String> {
         quota: 120,
         minutes: 3,
         only: None,
+        kind: QuotaKind::SlidingWindow,
+        headers: QuotaHeaders::RetryAfter,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,6 +59,22 @@ fn args() -> Result<Args, String> {
             "--quota" => out.quota = value.parse().map_err(|e| format!("--quota: {e}"))?,
             "--minutes" => out.minutes = value.parse().map_err(|e| format!("--minutes: {e}"))?,
             "--only" => out.only = Some(value),
+            "--kind" => {
+                out.kind = match value.as_str() {
+                    "sliding" => QuotaKind::SlidingWindow,
+                    "bucket" => QuotaKind::TokenBucket,
+                    _ => return Err(format!("--kind sliding|bucket, not {value}")),
+                }
+            }
+            "--headers" => {
+                out.headers = match value.as_str() {
+                    "retry-after" => QuotaHeaders::RetryAfter,
+                    "rate-limit" => QuotaHeaders::RateLimit,
+                    "both" => QuotaHeaders::Both,
+                    "neither" => QuotaHeaders::Neither,
+                    _ => return Err(format!("--headers: unknown {value}")),
+                }
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -66,79 +92,25 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// Make a board before the measured window (a board create is a write too; one per account
-/// in real use, so it is left out of the window).
-async fn create_board(http: &reqwest::Client, api: &str, auth: &str, name: &str) -> String {
-    let board: serde_json::Value = http
-        .post(format!("{api}boards"))
-        .header("authorization", auth)
-        .json(&serde_json::json!({"name": name}))
-        .send()
-        .await
-        .expect("create board")
-        .json()
-        .await
-        .expect("board json");
-    board["id"].as_str().unwrap_or_default().to_string()
-}
-
-/// The bare client: creates as fast as the sandbox answers (two at a time) for `window`.
-async fn baseline(user: &Prepared, api: &str, window: Duration) -> (u64, u64) {
-    let http = reqwest::Client::new();
-    let auth = format!("Bearer {}", user.token);
-    let board_id = user.board_id.clone();
-    let end = Instant::now() + window;
-    let ok = Arc::new(Mutex::new((0u64, 0u64)));
-    let mut tasks = Vec::new();
-    for w in 0..2 {
-        let (http, auth, board_id, api, ok) = (
-            http.clone(),
-            auth.clone(),
-            board_id.clone(),
-            api.to_string(),
-            ok.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut i = 0;
-            while Instant::now() < end {
-                i += 1;
-                let answer = http
-                    .post(format!("{api}pins"))
-                    .header("authorization", &auth)
-                    .json(&serde_json::json!({
-                        "board_id": board_id,
-                        "title": format!("b{w}-{i}"),
-                        "link": format!("https://bench.example/b/{w}/{i}"),
-                        "media_source": {"source_type": "image_url", "url": "https://bench.example/i.jpg"}
-                    }))
-                    .send()
-                    .await;
-                let mut counts = ok.lock().unwrap();
-                match answer.map(|r| r.status().as_u16()) {
-                    Ok(201) | Ok(200) => counts.0 += 1,
-                    Ok(429) => counts.1 += 1,
-                    _ => {}
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    ok.lock().map(|c| *c).unwrap_or_default()
-}
-
-/// A sandbox user with its board already made.
+/// A scenario's own sandbox (so its own quota and 429 count) and user, its board made.
 struct Prepared {
+    sandbox: Sandbox,
+    api: String,
     token: String,
     board_id: String,
 }
 
-async fn prepare(sandbox: &Sandbox, api: &str, name: &str) -> Prepared {
+async fn prepare(config: &SandboxConfig, name: &str, stop: &CancellationToken) -> Prepared {
+    let sandbox = Sandbox::new(config.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let api = format!("http://{}/v5/", listener.local_addr().expect("addr"));
+    sandbox.spawn(listener, stop.clone());
     let user = sandbox.create_user(name);
     let auth = format!("Bearer {}", user.access_token);
-    let board_id = create_board(&reqwest::Client::new(), api, &auth, "Bench").await;
+    let board_id = create_board(&reqwest::Client::new(), &api, &auth, "Bench").await;
     Prepared {
+        sandbox,
+        api,
         token: user.access_token,
         board_id,
     }
@@ -149,14 +121,13 @@ struct Run {
     latencies_ms: Vec<f64>,
     rate_samples: Vec<f64>,
     rate_limited: u64,
+    /// 429s after the first minute (once settled).
+    rate_limited_settled: u64,
 }
 
-/// pinbridge against a fresh user: `backlog` items at once, then `per_minute` arrivals a
+/// pinbridge against its prepared user: `backlog` items at once, then `per_minute` arrivals a
 /// minute, for `window`.
-#[allow(clippy::too_many_arguments)]
 async fn pinbridge_run(
-    sandbox: &Sandbox,
-    api: &str,
     user: &Prepared,
     name: &str,
     writes_per_minute: u32,
@@ -164,6 +135,7 @@ async fn pinbridge_run(
     per_minute: u32,
     window: Duration,
 ) -> Run {
+    let (sandbox, api) = (&user.sandbox, &user.api);
     let dir = tempfile::tempdir().expect("temp dir");
     let text = format!(
         r#"
@@ -240,12 +212,16 @@ workers = 4
         })
     };
     let mut rate_samples = Vec::new();
+    let mut at_first_minute = None;
     let mut next = backlog;
     let gap = (per_minute > 0).then(|| Duration::from_secs_f64(60.0 / f64::from(per_minute)));
     let mut next_arrival = start;
     let mut next_sample = start;
     while start.elapsed() < window {
         let now = Instant::now();
+        if at_first_minute.is_none() && now >= start + Duration::from_secs(60) {
+            at_first_minute = Some(sandbox.stats().rate_limited);
+        }
         if now >= next_sample {
             if let Some(status) = app.engine.account_status().first() {
                 rate_samples.push(status.writes_per_minute);
@@ -275,11 +251,13 @@ workers = 4
     let _ = app.store.close().await;
     let (pins, mut latencies_ms) = collected.lock().unwrap().clone();
     latencies_ms.sort_by(f64::total_cmp);
+    let after = sandbox.stats().rate_limited;
     Run {
         pins: pins.into_iter().filter(|t| *t <= start + window).collect(),
         latencies_ms,
         rate_samples,
-        rate_limited: sandbox.stats().rate_limited - before,
+        rate_limited: after - before,
+        rate_limited_settled: after - at_first_minute.unwrap_or(after),
     }
 }
 
@@ -305,11 +283,12 @@ fn report(name: &str, q: u32, minutes: u64, run: &Run, start_hint: &str) {
     };
     let rates: Vec<String> = run.rate_samples.iter().map(|r| format!("{r:.0}")).collect();
     println!(
-        "{name:<10} pins={} per_min={per_min:.1} ({:.1}% of Q) steady_per_min={steady_per_min:.1} ({:.1}% of Q) 429s={} p50_ms={:.0} p99_ms={:.0} pacer_rate_every_10s=[{}] {start_hint}",
+        "{name:<10} pins={} per_min={per_min:.1} ({:.1}% of Q) steady_per_min={steady_per_min:.1} ({:.1}% of Q) 429s={} settled_429s={} p50_ms={:.0} p99_ms={:.0} pacer_rate_every_10s=[{}] {start_hint}",
         run.pins.len(),
         100.0 * per_min / f64::from(q),
         100.0 * steady_per_min / f64::from(q),
         run.rate_limited,
+        run.rate_limited_settled,
         percentile(&run.latencies_ms, 50.0),
         percentile(&run.latencies_ms, 99.0),
         rates.join(","),
@@ -327,94 +306,66 @@ async fn main() {
     };
     let (q, minutes) = (args.quota, args.minutes);
     let window = Duration::from_secs(60 * minutes);
-    let wants = |name: &str| args.only.as_deref().is_none_or(|o| o == name);
-    let sandbox = Sandbox::new(SandboxConfig {
+    let wants = |name: &str| {
+        args.only
+            .as_deref()
+            .is_none_or(|o| o.split(',').any(|n| n == name))
+    };
+    let config = SandboxConfig {
         write_quota_per_minute: Some(q),
+        write_quota_kind: args.kind,
+        quota_headers: args.headers,
         ..SandboxConfig::default()
-    });
+    };
     let stop = CancellationToken::new();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let api = format!("http://{}/v5/", listener.local_addr().expect("addr"));
-    sandbox.spawn(listener, stop.clone());
-    println!("quota Q={q} writes/min per user, window {minutes} min");
-    // Every scenario's user and board first; their board writes leave the quota window
-    // before anything is measured.
+    println!(
+        "quota Q={q} writes/min per user ({:?}, 429 headers {:?}), window {minutes} min",
+        args.kind, args.headers
+    );
+    let backlog = q as usize * (minutes as usize + 1);
+    // (name, writes_per_minute, backlog, arrivals a minute)
+    let scenarios = [
+        ("configured", q, backlog, 0),
+        ("too-high", 4 * q, backlog, 0),
+        ("latency", q, 0, q / 2),
+    ];
+    // Every scenario's sandbox, user and board first; their board writes leave the quota
+    // window before anything is measured.
     let mut users = HashMap::new();
     for name in ["baseline", "configured", "too-high", "latency"] {
         if wants(name) {
-            users.insert(name, prepare(&sandbox, &api, name).await);
+            users.insert(name, prepare(&config, name, &stop).await);
         }
     }
     tokio::time::sleep(Duration::from_secs(61)).await;
 
-    if wants("baseline") {
-        let (ok, limited) = baseline(&users["baseline"], &api, window).await;
+    let bare = async {
+        if !wants("baseline") {
+            return;
+        }
+        let user = &users["baseline"];
+        let (ok, limited) = baseline(user, &user.api, window).await;
         println!(
             "baseline   creates={ok} per_min={:.1} ({:.1}% of Q) 429s={limited} (bare client, back to back)",
             ok as f64 / minutes as f64,
             100.0 * ok as f64 / minutes as f64 / f64::from(q),
         );
-    }
-    let backlog = q as usize * (minutes as usize + 1);
-    if wants("configured") {
-        let run = pinbridge_run(
-            &sandbox,
-            &api,
-            &users["configured"],
-            "configured",
-            q,
-            backlog,
-            0,
-            window,
-        )
-        .await;
-        report(
-            "configured",
-            q,
-            minutes,
-            &run,
-            &format!("(writes_per_minute={q}, backlog {backlog})"),
-        );
-    }
-    if wants("too-high") {
-        let run = pinbridge_run(
-            &sandbox,
-            &api,
-            &users["too-high"],
-            "toohigh",
-            4 * q,
-            backlog,
-            0,
-            window,
-        )
-        .await;
-        report(
-            "too-high",
-            q,
-            minutes,
-            &run,
-            &format!("(writes_per_minute={}, backlog {backlog})", 4 * q),
-        );
-    }
-    if wants("latency") {
-        let run = pinbridge_run(
-            &sandbox,
-            &api,
-            &users["latency"],
-            "latency",
-            q,
-            0,
-            q / 2,
-            window,
-        )
-        .await;
-        report(
-            "latency",
-            q,
-            minutes,
-            &run,
-            &format!("(writes_per_minute={q}, {} arrivals/min)", q / 2),
-        );
-    }
+    };
+    let runs = scenarios.iter().filter(|(name, ..)| wants(name)).map(
+        |&(name, writes_per_minute, backlog, arrivals)| {
+            let user = &users[name];
+            async move {
+                let run =
+                    pinbridge_run(user, name, writes_per_minute, backlog, arrivals, window).await;
+                let hint = if arrivals > 0 {
+                    format!("(writes_per_minute={writes_per_minute}, {arrivals} arrivals/min)")
+                } else {
+                    format!("(writes_per_minute={writes_per_minute}, backlog {backlog})")
+                };
+                report(name, q, minutes, &run, &hint);
+            }
+        },
+    );
+    tokio::join!(bare, futures::future::join_all(runs));
     stop.cancel();
 }
