@@ -189,7 +189,9 @@ impl PinterestClient {
             let token = self.inner.tokens.access_token().await?;
             let mut resp = self.send_once(&call, &url, &token).await?;
             if resp.status() == StatusCode::UNAUTHORIZED {
-                tracing::debug!("Got 401; refreshing the access token and repeating the call once.");
+                tracing::debug!(
+                    "Got 401; refreshing the access token and repeating the call once."
+                );
                 let fresh = self.inner.tokens.refresh(&token).await?;
                 resp = self.send_once(&call, &url, &fresh).await?;
             }
