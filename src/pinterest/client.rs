@@ -190,7 +190,9 @@ impl PinterestClient {
             let token = self.inner.tokens.access_token().await?;
             let mut resp = self.send_once(&call, &url, &token).await?;
             if resp.status() == StatusCode::UNAUTHORIZED {
-                tracing::debug!("401: refreshing the access token and repeating once");
+                tracing::debug!(
+                    "Got 401; refreshing the access token and repeating the call once."
+                );
                 let fresh = self.inner.tokens.refresh(&token).await?;
                 resp = self.send_once(&call, &url, &fresh).await?;
             }
@@ -208,7 +210,7 @@ impl PinterestClient {
             let retry_after = wait_asked_for(resp.headers(), self.inner.tokens.clock().now_ms());
             let body = resp.bytes().await.map_err(|e| transport(e, true))?;
             if status.is_success() {
-                tracing::debug!("Pinterest call succeeded");
+                tracing::debug!("Pinterest call succeeded.");
                 return serde_json::from_slice(&body).map_err(|e| ApiError::Decode {
                     message: format!("{e} (HTTP {status})"),
                     request_id: rid,
@@ -217,9 +219,9 @@ impl PinterestClient {
             let err = error_from(status, &body, rid, retry_after);
             if matches!(err, ApiError::NotFound { .. }) {
                 // Lookups (reconciliation, board checks) expect some of these.
-                tracing::debug!(error = %err, "Pinterest call found nothing");
+                tracing::debug!(error = %err, "Pinterest call found nothing.");
             } else {
-                tracing::warn!(error = %err, "Pinterest call failed");
+                tracing::warn!(error = %err, "Pinterest call failed.");
             }
             Err(err)
         }

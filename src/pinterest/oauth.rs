@@ -160,7 +160,7 @@ impl TokenManager {
         match self.refresh_locked(&mut t).await {
             Ok(()) => Ok(t.access_token.clone()),
             Err(e) if !expired && (e.is_transient() || matches!(e, AuthError::Expired { .. })) => {
-                tracing::warn!(error = %e, "token refresh failed; using the current token until it expires");
+                tracing::warn!(error = %e, "Token refresh failed; using the current token until it expires.");
                 Ok(t.access_token.clone())
             }
             Err(e) => Err(e),
@@ -256,7 +256,7 @@ impl TokenManager {
             new.scope = t.scope.clone();
         }
         *t = new;
-        tracing::info!("Pinterest access token refreshed");
+        tracing::info!("Pinterest access token refreshed.");
         if let Some(hook) = &self.on_refresh {
             hook(t);
         }

@@ -28,7 +28,7 @@ pub(super) async fn refresh(store: &dyn Store, account: &AccountRuntime) {
             }
         }
         Err(e) => {
-            tracing::warn!(account = %account.name, error = %e, "could not read the shared quota; using this replica's view")
+            tracing::warn!(account = %account.name, error = %e, "Could not read the shared quota; using this replica's view.")
         }
     }
 }
@@ -55,7 +55,7 @@ pub(super) async fn reserve_daily(
             until: next_utc_day(now),
         },
         Err(e) => {
-            tracing::warn!(account = %account.name, error = %e, "could not reserve in the shared daily count; counting in this replica");
+            tracing::warn!(account = %account.name, error = %e, "Could not reserve in the shared daily count; counting in this replica.");
             account.reserve_daily(now)
         }
     }
@@ -94,7 +94,7 @@ pub(super) async fn until_write_allowed(
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
             Err(e) => {
-                tracing::warn!(account = %account.name, error = %e, "could not take a shared write slot; pacing in this replica");
+                tracing::warn!(account = %account.name, error = %e, "Could not take a shared write slot; pacing in this replica.");
                 account.until_write_allowed().await;
                 break;
             }
@@ -117,6 +117,6 @@ pub(super) async fn share_block(store: &dyn Store, account: &AccountRuntime, unt
         return;
     }
     if let Err(e) = store.block_account(&account.name, until).await {
-        tracing::error!(account = %account.name, error = %e, "could not share the rate-limit block");
+        tracing::error!(account = %account.name, error = %e, "Could not share the rate-limit block.");
     }
 }

@@ -221,7 +221,7 @@ impl Sandbox {
                 .with_graceful_shutdown(shutdown.cancelled_owned())
                 .await;
             if let Err(e) = served {
-                tracing::error!(error = %e, "sandbox server stopped");
+                tracing::error!(error = %e, "Sandbox server stopped.");
             }
         })
     }

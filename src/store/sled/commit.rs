@@ -131,7 +131,7 @@ impl Committer {
         if let Some(handle) = handle
             && handle.join().is_err()
         {
-            tracing::error!("the store flusher thread panicked");
+            tracing::error!("The store flusher thread panicked.");
         }
     }
 }
@@ -201,7 +201,7 @@ fn poison(state: &mut State, error: &str) {
     }
     tracing::error!(
         error = %error,
-        "flushing the store to disk failed: refusing every write from now on (writes since the last good flush may be lost); fix the disk and restart pinbridge"
+        "Flushing the store to disk failed: refusing every write from now on (writes since the last good flush may be lost); fix the disk and restart pinbridge."
     );
     metrics::counter!("pinbridge_store_flush_failures_total").increment(1);
     state.failed = Some(format!("flushing to disk failed: {error}"));

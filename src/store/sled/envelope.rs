@@ -27,7 +27,7 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     out.push(RECORD_VERSION);
     // Serialising our own plain structs (strings, numbers, maps with string keys) cannot fail.
     if let Err(e) = serde_json::to_writer(&mut out, value) {
-        tracing::error!(error = %e, "a store record did not serialise; writing null");
+        tracing::error!(error = %e, "A store record did not serialise; writing null.");
         out.truncate(1);
         out.extend_from_slice(b"null");
     }

@@ -130,13 +130,13 @@ impl SledStore {
         // Before any write that adjusts them: a store from an older build (or with stale
         // counts) is recounted once.
         if counts::ensure(&db, &trees, now)? {
-            tracing::info!("store counts rebuilt from the records");
+            tracing::info!("Store counts rebuilt from the records.");
         }
         let recovered = jobs::recover_leases(&db, &trees, now)?;
         if recovered > 0 {
             tracing::warn!(
                 jobs = recovered,
-                "jobs were leased when the store was last closed; they will be reconciled before retrying"
+                "Jobs were leased when the store was last closed; they will be reconciled before retrying."
             );
         }
         db.flush().map_err(|e| open_err(e.to_string()))?;

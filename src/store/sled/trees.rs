@@ -180,7 +180,7 @@ impl Trees {
             at: now,
         };
         tracing::error!(tree = %info.tree, key = %info.key, reason = %info.reason,
-            "a store record failed its check and was moved to quarantine");
+            "A store record failed its check and was moved to quarantine.");
         let id = db.generate_id().map_err(io)?;
         let record = QuarantineRecord {
             info,

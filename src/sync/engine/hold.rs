@@ -75,7 +75,7 @@ impl Engine {
         let cleared = match self.store.account_state(&account.name).await {
             Ok(state) => state.problem.is_none(),
             Err(e) => {
-                tracing::warn!(account = %account.name, error = %e, "could not read the account record; its jobs stay held");
+                tracing::warn!(account = %account.name, error = %e, "Could not read the account record; its jobs stay held.");
                 false
             }
         };
