@@ -1,19 +1,18 @@
 //! `pinbridge check`: validate the config; with `--online`, also try each account's token and
 //! resolve each route's board.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use super::CommandError;
 use crate::app::App;
+use crate::cli::LoadedConfig;
 use crate::clock::SystemClock;
-use crate::config::Config;
 use crate::store::sled::{SledOptions, SledStore};
 
-pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
-    let config = Config::load(path)?;
+pub async fn run(loaded: &LoadedConfig, online: bool) -> Result<(), CommandError> {
+    let config = &loaded.config;
     // Refused at load by `serve` too; said here so a bad key list is found before deploying.
-    crate::app::vault_for(&config).map_err(|e| {
+    crate::app::vault_for(config).map_err(|e| {
         CommandError::Usage(format!(
             "the token keys (store.token_keys, or $PINBRIDGE_TOKEN_KEYS / $PINBRIDGE_TOKEN_KEY) are refused: {e:#}"
         ))
@@ -26,7 +25,7 @@ pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
     }
     println!(
         "{}: ok ({} source(s), {} route(s), {} account(s))",
-        path.display(),
+        loaded.origin(),
         config.sources.len(),
         config.routes.len(),
         config.accounts.len()
@@ -40,7 +39,7 @@ pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
         SledStore::open(&dir.path().join("check.sled"), SledOptions::default(), None)
             .map_err(anyhow::Error::from)?,
     );
-    let app = App::build_with_store(&config, Arc::new(SystemClock), store).await?;
+    let app = App::build_with_store(config, Arc::new(SystemClock), store).await?;
     let problems = app.engine.check_online(&app.ingest.routes()).await;
     if problems.is_empty() {
         println!("online: every account answered and every named board resolved");

@@ -1,4 +1,5 @@
 //! Integration tests: one binary, one module per area.
+mod cli_env_only;
 mod cli_items;
 mod cli_retry;
 mod cli_sources;
