@@ -26,6 +26,7 @@ mod ops_admin;
 mod ops_auth;
 mod ops_binary;
 mod ops_browser;
+mod ops_container;
 mod ops_deploy;
 mod ops_public;
 mod ops_serve;
