@@ -10,7 +10,8 @@
 # Needs root (podman, and apt-get when podman, runc or mmdebstrap are missing). Builds
 # target/release/pinbridge with `cargo build --release --locked` when absent; PINBRIDGE_BINARY
 # names another binary (it must run on Debian bookworm's glibc). Leaves nothing behind unless
-# PINBRIDGE_CONTAINER_KEEP=1.
+# PINBRIDGE_CONTAINER_KEEP=1. About 85 s on a 2-core machine with the packages installed (most
+# of it mmdebstrap); the runtime image is about 115 MB with an unstripped release binary.
 set -euo pipefail
 
 WORK=$(mktemp -d /tmp/pinbridge-smoke.XXXXXX)
