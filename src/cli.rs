@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::{Config, ConfigError};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pinbridge",
@@ -29,6 +31,34 @@ impl ConfigArg {
             .clone()
             .unwrap_or_else(|| PathBuf::from("config/pinbridge.toml"))
     }
+
+    /// The one way every command loads its configuration, so that a container configured by
+    /// `PINBRIDGE_*` variables alone runs `check`, `auth` or `items` exactly as it runs `serve`:
+    /// a named file (`-c`, `$PINBRIDGE_CONFIG`) must exist; without one the default file is
+    /// used when present, else the environment alone.
+    pub fn load(&self) -> Result<LoadedConfig, ConfigError> {
+        let path = self.path();
+        let config = Config::load_or_env(&path, self.config.is_some())?;
+        let file = (self.config.is_some() || path.exists()).then_some(path);
+        Ok(LoadedConfig { config, file })
+    }
+}
+
+/// A loaded configuration and the file it came from (`None`: the environment alone).
+#[derive(Debug)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub file: Option<PathBuf>,
+}
+
+impl LoadedConfig {
+    /// Where the settings came from, for messages (`config/pinbridge.toml`, or the environment).
+    pub fn origin(&self) -> String {
+        match &self.file {
+            Some(file) => file.display().to_string(),
+            None => "environment (PINBRIDGE_* variables, no config file)".into(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +79,15 @@ pub enum Command {
         /// Keep the store here instead of a temporary directory.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+    },
+    /// Ask the running pinbridge at `server.listen` for `/healthz`: exit 0 when it answers
+    /// 200, else 1. For container HEALTHCHECKs, which then follow the configured port.
+    Healthcheck {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 3)]
+        timeout_secs: u64,
     },
     /// Run the local Pinterest API v5 stand-in.
     Sandbox {

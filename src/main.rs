@@ -8,9 +8,10 @@ use pinbridge::commands::{self, CommandError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo prints its own story on stdout; keep the logs to warnings there.
+    // The demo prints its own story on stdout, and a container runtime runs `healthcheck`
+    // every few seconds; keep the logs to warnings there.
     let level = match cli.command {
-        Command::Demo { .. } => "warn",
+        Command::Demo { .. } | Command::Healthcheck { .. } => "warn",
         _ => "info",
     };
     pinbridge::telemetry::init(level);

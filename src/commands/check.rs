@@ -1,10 +1,10 @@
 //! `pinbridge check`: validate the config; with `--online`, also try each account's token and
 //! resolve each route's board.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use super::CommandError;
+use crate::cli::LoadedConfig;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::store::Store;
@@ -12,10 +12,10 @@ use crate::store::sled::{SledOptions, SledStore};
 use crate::sync::accounts_factory::AccountsFactory;
 use crate::sync::online_check::{AccountAnswer, BoardAnswer, OnlineReport};
 
-pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
-    let config = Config::load(path)?;
+pub async fn run(loaded: &LoadedConfig, online: bool) -> Result<(), CommandError> {
+    let config = &loaded.config;
     // Refused at load by `serve` too; said here so a bad key list is found before deploying.
-    crate::sync::accounts_factory::vault_for(&config).map_err(|e| {
+    crate::sync::accounts_factory::vault_for(config).map_err(|e| {
         CommandError::Usage(format!(
             "the token keys (store.token_keys, or $PINBRIDGE_TOKEN_KEYS / $PINBRIDGE_TOKEN_KEY) are refused: {e:#}"
         ))
@@ -28,7 +28,7 @@ pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
     }
     println!(
         "{}: ok ({} source(s), {} route(s), {} account(s))",
-        path.display(),
+        loaded.origin(),
         config.sources.len(),
         config.routes.len(),
         config.accounts.len()
@@ -36,7 +36,7 @@ pub async fn run(path: &Path, online: bool) -> Result<(), CommandError> {
     if !online {
         return Ok(());
     }
-    let report = check_online(&config).await?;
+    let report = check_online(config).await?;
     print_found(&report);
     let problems = report.problems();
     if problems.is_empty() {

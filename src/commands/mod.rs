@@ -2,6 +2,7 @@
 
 pub mod auth;
 mod check;
+mod healthcheck;
 pub mod items;
 mod poll;
 mod progress;
@@ -10,7 +11,7 @@ mod serve;
 pub mod sources;
 
 use crate::cli::{Cli, Command};
-use crate::config::{Config, ConfigError};
+use crate::config::ConfigError;
 
 /// Why a command failed, and so its exit code: 2 for bad config or usage, 1 otherwise.
 #[derive(Debug, thiserror::Error)]
@@ -35,27 +36,27 @@ impl CommandError {
 pub async fn run(cli: Cli) -> Result<(), CommandError> {
     match cli.command {
         Command::Serve(config) => {
-            let path = config.path();
-            let loaded = Config::load_or_env(&path, config.config.is_some())?;
+            let loaded = config.load()?;
             // Reloads re-read the file; a service configured by the environment alone has none.
-            let file = path.exists().then_some(path);
-            serve::run(&loaded, file).await
+            serve::run(&loaded.config, loaded.file).await
         }
-        Command::Check { config, online } => check::run(&config.path(), online).await,
+        Command::Check { config, online } => check::run(&config.load()?, online).await,
+        Command::Healthcheck {
+            config,
+            timeout_secs,
+        } => healthcheck::run(&config.load()?.config, timeout_secs).await,
         Command::Demo { data_dir } => crate::demo::run(data_dir).await.map_err(Into::into),
         Command::Sandbox {
             listen,
             write_quota,
             error_rate,
         } => serve::sandbox(listen, write_quota, error_rate).await,
-        Command::Items { config, action } => {
-            items::run(&Config::load(&config.path())?, action).await
-        }
+        Command::Items { config, action } => items::run(&config.load()?.config, action).await,
         Command::Poll {
             config,
             source,
             dry_run,
-        } => poll::run(&Config::load(&config.path())?, &source, dry_run).await,
+        } => poll::run(&config.load()?.config, &source, dry_run).await,
         Command::Auth {
             config,
             account,
@@ -69,15 +70,12 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
                 redirect_uri,
                 authorize_url,
             };
-            auth::run(&Config::load(&config.path())?, args).await
+            auth::run(&config.load()?.config, args).await
         }
         Command::Sources {
             config,
             server,
             action,
-        } => {
-            let loaded = Config::load_or_env(&config.path(), config.config.is_some())?;
-            sources::run(&loaded, server, action).await
-        }
+        } => sources::run(&config.load()?.config, server, action).await,
     }
 }

@@ -1,6 +1,12 @@
-//! `/healthz` (the process is alive) and `/readyz` (it can do its job: store open, at least one
-//! usable account, not draining). [`ready`] works out the details; who may see them is decided
-//! in [`super::readiness`].
+//! `/healthz` (the process is alive) and `/readyz` (it can take webhooks: store open and
+//! writable, not draining). [`ready`] works out the details; who may see them is decided in
+//! [`super::readiness`].
+//!
+//! An account that needs attention (expired authorization, a block by Pinterest) does not make
+//! pinbridge unready: webhooks and polls are still stored and wait for the account, whereas an
+//! unready pod is taken out of its Service and every webhook would bounce. Account problems are
+//! reported in the `/readyz` body, on the status page and as the `pinbridge_account_usable`
+//! gauge instead.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -34,6 +40,30 @@ pub fn account_problem(state: &AccountState, now: Millis) -> Option<String> {
     }
 }
 
+/// One configured account and why it cannot make Pins now (`None`: it can).
+#[derive(Clone, Debug)]
+pub struct AccountReport {
+    pub name: String,
+    pub problem: Option<String>,
+}
+
+/// Every configured account with its problem, read from the store.
+pub async fn account_reports(state: &HttpState) -> Vec<AccountReport> {
+    let now = state.clock.now_ms();
+    let mut reports = Vec::new();
+    for name in state.accounts.iter() {
+        let problem = match state.store.account_state(name).await {
+            Ok(account) => account_problem(&account, now),
+            Err(e) => Some(format!("store: {e}")),
+        };
+        reports.push(AccountReport {
+            name: name.clone(),
+            problem,
+        });
+    }
+    reports
+}
+
 pub async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<Value>) {
     let draining = state.draining.is_cancelled();
     // Open and answering is enough: readiness must cost the same at any store size.
@@ -41,17 +71,11 @@ pub async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<Value>) 
         Ok(_) => json!({"ok": true}),
         Err(e) => json!({"ok": false, "error": e.to_string()}),
     };
-    let now = state.clock.now_ms();
-    let mut accounts = Vec::new();
-    let mut usable = 0;
-    for name in state.accounts.iter() {
-        let problem = match state.store.account_state(name).await {
-            Ok(account) => account_problem(&account, now),
-            Err(e) => Some(format!("store: {e}")),
-        };
-        usable += usize::from(problem.is_none());
-        accounts.push(json!({"name": name, "usable": problem.is_none(), "problem": problem}));
-    }
+    let reports = account_reports(&state).await;
+    let accounts: Vec<Value> = reports
+        .iter()
+        .map(|a| json!({"name": a.name, "usable": a.problem.is_none(), "problem": a.problem}))
+        .collect();
     let mut reasons = Vec::new();
     if draining {
         reasons.push("draining".to_string());
@@ -63,8 +87,10 @@ pub async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<Value>) 
     if let Some(reason) = state.store.write_failure() {
         reasons.push(reason);
     }
-    if usable == 0 {
-        reasons.push("no usable Pinterest account".into());
+    // Shown, never blocking: see the module documentation.
+    let mut attention = Vec::new();
+    if reports.iter().all(|a| a.problem.is_some()) {
+        attention.push("no usable Pinterest account: Pins wait until one is connected".to_string());
     }
     let ready = reasons.is_empty();
     // A refused reload does not make the service unready (the previous configuration is still
@@ -80,6 +106,7 @@ pub async fn ready(State(state): State<HttpState>) -> (StatusCode, Json<Value>) 
         Json(json!({
             "ready": ready,
             "reasons": reasons,
+            "attention": attention,
             "draining": draining,
             "store": store,
             "accounts": accounts,

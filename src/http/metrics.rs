@@ -45,6 +45,11 @@ async fn render(State(state): State<HttpState>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "Store stats unavailable for /metrics."),
     }
+    // 0 while an account needs attention: readiness stays up then, so alert on this instead.
+    for account in super::health::account_reports(&state).await {
+        let usable = if account.problem.is_none() { 1.0 } else { 0.0 };
+        metrics::gauge!("pinbridge_account_usable", "account" => account.name).set(usable);
+    }
     metrics::gauge!("pinbridge_draining").set(if state.draining.is_cancelled() {
         1.0
     } else {

@@ -74,7 +74,7 @@ pub struct HttpState {
     /// Set while shutting down: readiness fails so load balancers stop sending traffic.
     pub draining: tokio_util::sync::CancellationToken,
     pub clock: SharedClock,
-    /// The configured account names (readiness needs one usable account).
+    /// The configured account names (readiness details, the status page and metrics report them).
     pub accounts: Arc<Vec<String>>,
     pub sources: Arc<Vec<SourceInfo>>,
     /// `server.admin_token`, hashed; the admin API answers 403 without it.

@@ -83,6 +83,18 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
         html.push_str("</body></html>");
         return Html(html).into_response();
     }
+    // Readiness stays up while an account needs attention, so the page says it.
+    html.push_str("<h2>Accounts</h2><table id=accounts><tr><th>account</th><th>state</th></tr>");
+    for account in super::health::account_reports(&state).await {
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td></tr>",
+            esc(&account.name),
+            esc(&crate::redact::text(
+                account.problem.as_deref().unwrap_or("ok")
+            ))
+        ));
+    }
+    html.push_str("</table>");
     html.push_str("<h2>Sources</h2><table><tr><th>id</th><th>kind</th><th>last poll</th><th>errors</th><th>last error</th></tr>");
     for source in state.source_list().iter() {
         let s = state

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 mod check_online;
+mod cli_env_only;
 mod cli_items;
 mod cli_retry;
 mod cli_sources;
@@ -27,7 +28,9 @@ mod ops_admin;
 mod ops_auth;
 mod ops_binary;
 mod ops_browser;
+mod ops_container;
 mod ops_deploy;
+mod ops_manifests;
 mod ops_public;
 mod ops_serve;
 mod ops_slow;

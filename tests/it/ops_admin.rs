@@ -7,9 +7,13 @@ use serde_json::Value;
 
 use crate::support::ops::{ADMIN, start};
 
+/// Readiness means "can take webhooks". An account that needs attention is reported in the
+/// body but keeps the pod ready: an unready pod is taken out of its Service and every webhook
+/// would bounce, although pinbridge could still store them until the account is repaired.
 #[tokio::test]
-async fn readyz_needs_a_usable_account_and_says_why() {
-    let server = start(&["main"], true).await;
+async fn readyz_reports_account_problems_but_stays_ready() {
+    // A name of its own: the metrics recorder is shared by every test in this process.
+    let server = start(&["needs-attention"], true).await;
     assert_eq!(
         reqwest::get(format!("{}/healthz", server.base))
             .await
@@ -21,23 +25,31 @@ async fn readyz_needs_a_usable_account_and_says_why() {
     assert_eq!(ready.status(), 200);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["ready"], true);
-    assert_eq!(body["accounts"][0]["name"], "main");
+    assert_eq!(body["accounts"][0]["name"], "needs-attention");
+    assert_eq!(body["attention"], serde_json::json!([]));
 
     server
         .store
         .set_account_state(
-            "main",
+            "needs-attention",
             &AccountState {
-                problem: Some("needs `pinbridge auth --account main`".into()),
+                problem: Some("needs `pinbridge auth --account needs-attention`".into()),
                 ..Default::default()
             },
         )
         .await
         .unwrap();
     let ready = server.get("/readyz").await;
-    assert_eq!(ready.status(), 503);
+    assert_eq!(ready.status(), 200, "an account problem is not unreadiness");
     let body: Value = ready.json().await.unwrap();
-    assert_eq!(body["reasons"][0], "no usable Pinterest account");
+    assert_eq!(body["ready"], true);
+    assert_eq!(body["reasons"], serde_json::json!([]));
+    assert!(
+        body["attention"][0]
+            .as_str()
+            .unwrap()
+            .contains("no usable Pinterest account")
+    );
     assert_eq!(body["accounts"][0]["usable"], false);
     assert!(
         body["accounts"][0]["problem"]
@@ -45,11 +57,22 @@ async fn readyz_needs_a_usable_account_and_says_why() {
             .unwrap()
             .contains("pinbridge auth")
     );
+    // The operator still sees it: on the status page and as a metric.
+    let page = server.get("/").await.text().await.unwrap();
+    assert!(
+        page.contains("pinbridge auth --account needs-attention"),
+        "{page}"
+    );
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("pinbridge_account_usable{account=\"needs-attention\"} 0"),
+        "{metrics}"
+    );
 
-    // Repaired account, but draining: not ready either.
+    // Draining is what makes it unready: no new webhooks should be routed here.
     server
         .store
-        .set_account_state("main", &AccountState::default())
+        .set_account_state("needs-attention", &AccountState::default())
         .await
         .unwrap();
     server.state.draining.cancel();
@@ -60,10 +83,17 @@ async fn readyz_needs_a_usable_account_and_says_why() {
 }
 
 #[tokio::test]
-async fn readyz_fails_with_no_account_configured() {
+async fn readyz_with_no_account_configured_is_ready_and_says_so() {
     let server = start(&[], true).await;
     let ready = server.get("/readyz").await;
-    assert_eq!(ready.status(), 503);
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.unwrap();
+    assert!(
+        body["attention"][0]
+            .as_str()
+            .unwrap()
+            .contains("no usable Pinterest account")
+    );
 }
 
 #[tokio::test]
