@@ -3,6 +3,7 @@
 pub mod auth;
 mod check;
 pub mod items;
+mod online_check;
 mod poll;
 mod progress;
 pub mod retry;
