@@ -10,8 +10,8 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use sha2::{Sha256, Sha512};
 
 // Decoding moved to the scheme leaf (settings validation needs it too); kept reachable here.
-pub use crate::sources::webhook::scheme::decode_whsec;
 use crate::sources::webhook::scheme::Algorithm;
+pub use crate::sources::webhook::scheme::decode_whsec;
 
 /// The key bytes of every configured secret (several while rotating).
 #[derive(Clone)]
