@@ -6,8 +6,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
 use super::mapping::MappingSettings;
-// The provider and scheme enums live in a leaf: the verifiers need them, and these settings
-// (validation) need the verifiers' key decoding, so neither may import the other.
+// The provider and scheme enums live in a leaf with the `whsec_` key decoding: the verifiers
+// read these settings and validating them needs that decoding, so neither imports the other.
 pub use super::scheme::{Algorithm, Encoding, Preset, Scheme, Signed};
 use crate::settings::{duration, one_or_many};
 
