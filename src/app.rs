@@ -21,7 +21,6 @@ use crate::sources::feed::FeedSource;
 use crate::sources::shop::ShopSource;
 use crate::sources::webhook::WebhookSources;
 use crate::store::Store;
-use crate::sync::accounts_factory::AccountsFactory;
 use crate::sync::reconcile::ReconcileBudget;
 use crate::sync::retry::Backoff;
 use crate::sync::{Engine, SyncSettings};
@@ -29,7 +28,11 @@ use crate::sync::{Engine, SyncSettings};
 // Route translation lives beside the routing code; re-exported for existing callers.
 pub use crate::routing::{ingest_config, route_name};
 
+// Building the accounts reads the whole configuration, so it is assembly, not part of `sync`.
+pub mod accounts_factory;
 mod supervise;
+
+use accounts_factory::AccountsFactory;
 
 /// The assembled service, ready to run.
 pub struct App {

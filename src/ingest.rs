@@ -10,11 +10,15 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::Notify;
 
+// The narrow view sources get lives here, not under `sources`, so that the dependency runs one
+// way: sources import ingest, ingest knows no source.
+pub mod context;
+
 use crate::clock::SharedClock;
 use crate::item::{Item, SourceId};
-use crate::sources::context::SourceContext;
 use crate::store::{Delivery, IngestPlan, Ingested, OnChange, Store, StoreResult};
 use crate::sync::route::Routes;
+pub use context::SourceContext;
 
 /// What a source hands over with an item.
 #[derive(Clone, Debug, Default)]

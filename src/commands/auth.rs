@@ -64,7 +64,7 @@ pub async fn run(config: &Config, args: AuthArgs) -> Result<(), CommandError> {
             "pinterest.client_id and pinterest.client_secret are needed for `auth`".into(),
         ));
     };
-    let vault = crate::sync::accounts_factory::vault_for(config)?.ok_or_else(|| {
+    let vault = crate::app::accounts_factory::vault_for(config)?.ok_or_else(|| {
         CommandError::Usage(
             "no token key: set PINBRIDGE_TOKEN_KEY (32 random bytes, base64) so the tokens can be stored encrypted".into(),
         )
@@ -136,7 +136,7 @@ pub async fn run(config: &Config, args: AuthArgs) -> Result<(), CommandError> {
         client_id: client_id.clone(),
         client_secret: client_secret.clone(),
     };
-    let token_url = crate::sync::accounts_factory::token_url(&config.pinterest.api_base)?;
+    let token_url = crate::app::accounts_factory::token_url(&config.pinterest.api_base)?;
     let tokens = TokenManager::exchange_code(
         &token_url,
         &credentials,

@@ -4,18 +4,18 @@
 use std::sync::Arc;
 
 use super::CommandError;
+use crate::app::accounts_factory::AccountsFactory;
 use crate::cli::LoadedConfig;
 use crate::clock::{SharedClock, SystemClock};
+use crate::commands::online_check::{AccountAnswer, BoardAnswer, OnlineReport};
 use crate::config::Config;
 use crate::store::Store;
 use crate::store::sled::{SledOptions, SledStore};
-use crate::sync::accounts_factory::AccountsFactory;
-use crate::sync::online_check::{AccountAnswer, BoardAnswer, OnlineReport};
 
 pub async fn run(loaded: &LoadedConfig, online: bool) -> Result<(), CommandError> {
     let config = &loaded.config;
     // Refused at load by `serve` too; said here so a bad key list is found before deploying.
-    crate::sync::accounts_factory::vault_for(config).map_err(|e| {
+    crate::app::accounts_factory::vault_for(config).map_err(|e| {
         CommandError::Usage(format!(
             "the token keys (store.token_keys, or $PINBRIDGE_TOKEN_KEYS / $PINBRIDGE_TOKEN_KEY) are refused: {e:#}"
         ))
@@ -64,8 +64,8 @@ async fn check_online(config: &Config) -> anyhow::Result<OnlineReport> {
     )?);
     let clock: SharedClock = Arc::new(SystemClock);
     let accounts = AccountsFactory::new(config)?.build(&store, &clock).await?;
-    let (routes, create_missing) = crate::sync::online_check::configured_routes(config);
-    Ok(crate::sync::online_check::check_online(&accounts, &routes, &create_missing).await)
+    let (routes, create_missing) = crate::commands::online_check::configured_routes(config);
+    Ok(crate::commands::online_check::check_online(&accounts, &routes, &create_missing).await)
 }
 
 /// What answered: each account's user, each route's board.

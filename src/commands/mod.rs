@@ -4,6 +4,7 @@ pub mod auth;
 mod check;
 mod healthcheck;
 pub mod items;
+mod online_check;
 mod poll;
 mod progress;
 pub mod retry;

@@ -1,7 +1,6 @@
 //! Where items come from: feeds, shops and webhooks. Each hands `Item`s to `crate::ingest`
-//! through its [`context::SourceContext`]; feeds, shops and WebSub poll on the shared
+//! through its [`crate::ingest::SourceContext`]; feeds, shops and WebSub poll on the shared
 //! [`poll`] base.
-pub mod context;
 pub mod feed;
 pub mod opml;
 pub mod poll;

@@ -2,13 +2,11 @@
 //! Pinterest with retries, rate limits and reconciliation.
 
 pub mod account;
-pub mod accounts_factory;
 pub mod board_pacing;
 pub mod boards;
 mod ceiling;
 pub mod engine;
 pub mod link_index;
-pub mod online_check;
 pub mod pacer;
 mod quota;
 pub mod reconcile;

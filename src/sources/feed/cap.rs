@@ -6,8 +6,8 @@
 //! store knows their keys), and the poll says how many were held back.
 
 use super::FeedSource;
+use crate::ingest::context::KnownItems;
 use crate::item::Item;
-use crate::sources::context::KnownItems;
 use crate::store::{Millis, SourceState, StoreError};
 
 /// The `SourceState.extra` key that tells the last poll that went over the cap.

@@ -6,7 +6,7 @@ use url::Url;
 
 use super::FeedSource;
 use super::images::absolute;
-use crate::sources::context::KnownItems;
+use crate::ingest::context::KnownItems;
 use crate::sources::poll::fetch::FetchOptions;
 
 /// Pages are read only as far as their `<head>` matters; a page larger than this is cut off

@@ -6,8 +6,8 @@ use tokio_util::sync::CancellationToken;
 use super::page::fill_page_images;
 use super::{FeedError, FeedSource, Poll};
 use crate::ingest::Submission;
+use crate::ingest::context::{KnownItems, SourceContext};
 use crate::item::Item;
-use crate::sources::context::{KnownItems, SourceContext};
 use crate::sources::poll::report::{PollReport, baseline_count, baseline_skips, submissions};
 use crate::store::{Ingested, Millis, SourceState};
 

@@ -11,7 +11,7 @@ use url::Url;
 
 use super::cache::cache_hints;
 use super::error::{FeedError, describe, redact};
-use super::fetch::{FetchOptions, Response};
+use super::exchange::{FetchOptions, Response};
 
 pub(super) async fn read_response(
     url: Url,

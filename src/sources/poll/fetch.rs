@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Client, StatusCode};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -16,6 +15,8 @@ use url::Url;
 use super::body::{network_error, read_response};
 pub use super::cache::CacheHints;
 use super::error::{FeedError, redact};
+// The request and answer types live in their own file because `body.rs` reads into them too.
+pub use super::exchange::{FetchOptions, Response};
 
 /// The honest User-Agent: who we are and where to read about us.
 pub const USER_AGENT: &str = concat!(
@@ -29,34 +30,6 @@ pub const FEED_ACCEPT: &str = "application/xml,application/atom+xml,application/
 
 /// Redirect hops followed before giving up.
 pub const MAX_REDIRECTS: usize = 5;
-
-/// How one fetch is made.
-#[derive(Clone, Debug)]
-pub struct FetchOptions {
-    pub accept: &'static str,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub max_body_bytes: u64,
-    pub user_agent: Option<String>,
-    pub allow_private: bool,
-}
-
-/// The useful parts of a final response.
-#[derive(Clone, Debug)]
-pub struct Response {
-    /// The URL after redirects (the base for relative links).
-    pub url: Url,
-    pub not_modified: bool,
-    pub body: Bytes,
-    pub content_type: Option<String>,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    pub cache: CacheHints,
-    /// All response headers (API sources read their quota headers from here).
-    pub headers: HeaderMap,
-}
 
 type ClientKey = (Duration, bool);
 

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::ingest::context::SourceContext;
 use crate::item::SourceId;
-use crate::sources::context::SourceContext;
 use crate::store::{Millis, StoreError};
 
 /// How long a lease runs without renewal: a replica killed mid-poll holds its sources this

@@ -9,6 +9,7 @@
 mod body;
 pub mod cache;
 pub mod error;
+mod exchange;
 pub mod fetch;
 pub mod lease;
 pub mod outcome;

@@ -12,9 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::lease::{SourceLease, Turn};
 use super::report::PollReport;
+use crate::ingest::context::SourceContext;
 use crate::item::SourceId;
 use crate::shutdown::sleep_or_cancel;
-use crate::sources::context::SourceContext;
 use crate::store::{Millis, StoreError};
 
 /// How long to wait before looking again when the state could not be read or saved.

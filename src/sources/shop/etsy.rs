@@ -22,8 +22,8 @@ use super::error::ShopError;
 use super::etsy_listing::{Listing, ListingRef, Page, ShopRef, created_ms, to_item};
 pub use super::etsy_listing::{format_price, listing_key};
 use super::settings::{EtsySettings, check_base};
+use crate::ingest::context::KnownItems;
 use crate::item::{Item, SourceId};
-use crate::sources::context::KnownItems;
 use crate::sources::poll::{FeedError, Fetcher};
 
 /// Listings per page and ids per batch call: Etsy's maximum for both.

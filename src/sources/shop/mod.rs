@@ -20,8 +20,8 @@ pub use poller::{poll_cycle, run};
 pub use settings::{EtsySettings, Polling, ShopifySettings};
 pub use shopify::ShopifySource;
 
+use crate::ingest::context::KnownItems;
 use crate::item::{Item, SourceId};
-use crate::sources::context::KnownItems;
 
 /// What the shop APIs are asked for.
 pub(crate) const JSON_ACCEPT: &str = "application/json";

@@ -5,9 +5,9 @@
 use tokio_util::sync::CancellationToken;
 
 use super::{Fetched, ShopError, ShopSource};
+use crate::ingest::context::SourceContext;
 use crate::ingest::{Ingest, Submission};
 use crate::item::{Item, SourceId};
-use crate::sources::context::SourceContext;
 use crate::sources::poll::outcome::{mark_success, millis, record_failure};
 use crate::sources::poll::report::{BASELINE_REASON, baseline_count};
 use crate::sources::poll::{Backfill, PollReport, Poller, run_loop};

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::json::{At, FieldError, check_pointer};
-use super::presets::{Mapped, rfc3339_ms};
+use super::mapped::{Mapped, rfc3339_ms};
 use crate::item::{DedupKey, Item, SourceId};
 use crate::settings::{ConfigProblem, join};
 

@@ -9,9 +9,11 @@ pub mod error;
 pub mod fetch;
 pub mod handler;
 pub mod json;
+pub mod mapped;
 pub mod mapping;
 pub mod presets;
 pub mod receive;
+pub mod scheme;
 pub mod settings;
 pub mod verify;
 

@@ -24,9 +24,9 @@ use url::Url;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::ingest::Ingest;
+use crate::ingest::context::SourceContext;
 use crate::item::SourceId;
 use crate::pinterest::vault::{Vault, is_sealed_text};
-use crate::sources::context::SourceContext;
 use crate::sources::feed::FeedSource;
 use crate::sources::poll::FeedError;
 use crate::store::{Millis, StoreError};

@@ -9,9 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::WebSub;
 use crate::ingest::Ingest;
+use crate::ingest::context::SourceContext;
 use crate::item::SourceId;
 use crate::shutdown::sleep_or_cancel;
-use crate::sources::context::SourceContext;
 use crate::sources::feed::FeedSource;
 use crate::sources::poll::lease::SourceLease;
 use crate::sources::poll::{Next, PollReport, Poller, UpkeepUnreadable, run_loop};

@@ -8,7 +8,11 @@ use sqlx::{PgPool, Postgres, Row, Transaction};
 use super::ingest::json;
 use super::io;
 use crate::item::{DedupKey, Item, SourceId};
-use crate::store::*;
+// Named, not `*`: a glob would also pull in `store::open`, which opens this backend.
+use crate::store::{
+    Job, JobFilter, JobId, JobState, Lease, LeaseOutcome, LeaseToken, Millis, StoreError,
+    StoreResult, transitions,
+};
 
 const JOB_COLUMNS: &str = "j.id, j.source, j.item_key, j.target, j.state, j.attempts, j.last_error, j.created, j.updated, j.create_sent";
 

@@ -26,7 +26,13 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::item::{DedupKey, Item, SourceId};
-use crate::store::*;
+// Named, not `*`: a glob would also pull in `store::open`, which opens this backend.
+use crate::store::{
+    AccountQuota, AccountState, AccountUpdate, Accounts, BoardSlot, ConfigRecord, ConfigRecordKind,
+    ConfigRecords, Health, IngestPlan, Ingested, ItemFilter, Items, Lease, LeaseOutcome,
+    LeaseToken, LinkClaim, LinkHolder, Millis, Pacing, PinRecord, Quarantined, SourceState,
+    SourceStates, StoreError, StoreResult, StoreStats, StoredItem,
+};
 pub use schema::SCHEMA_VERSION;
 use schema::io;
 pub use tls::tls_warning;

@@ -8,7 +8,11 @@ use super::ingest::json;
 use super::io;
 use super::jobs::{self, job_from_row};
 use crate::store::pacing::{self, BoardPace};
-use crate::store::*;
+// Named, not `*`: a glob would also pull in `store::open`, which opens this backend.
+use crate::store::{
+    AccountState, AccountUpdate, BoardSlot, Lease, LeaseOutcome, LinkClaim, LinkHolder, Millis,
+    PinRecord, StoreError, StoreResult, Target, transitions,
+};
 
 fn decode<T: serde::de::DeserializeOwned>(what: &str, v: serde_json::Value) -> StoreResult<T> {
     serde_json::from_value(v)

@@ -9,39 +9,14 @@ pub mod wp_webhooks;
 
 use axum::http::HeaderMap;
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::fetch::{FetchError, MediaFetcher};
 use super::json::FieldError;
 use super::mapping::Mapping;
+// In a leaf so that `mapping.rs`, which these mappers wrap, does not import them back.
+pub use super::mapped::{Mapped, rfc3339_ms};
 use super::settings::{Preset, WebhookSettings};
-use crate::item::{Item, SourceId};
-
-/// What a delivery maps to.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Mapped {
-    /// An item; `skip` says why it must not become a Pin (draft, unpublished, …).
-    Item {
-        item: Box<Item>,
-        skip: Option<String>,
-    },
-    /// An event this source does not turn into Pins (another topic): recorded and answered 2xx.
-    Ignored {
-        reason: String,
-        /// What the event was about (`orders/create:123`), for the record.
-        reference: Option<String>,
-    },
-}
-
-impl Mapped {
-    pub fn item(item: Item, skip: Option<String>) -> Self {
-        Mapped::Item {
-            item: Box::new(item),
-            skip,
-        }
-    }
-}
+use crate::item::SourceId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MapError {
@@ -146,11 +121,6 @@ pub(super) fn topic_or_ignored(
             None => topic,
         }),
     }))
-}
-
-pub fn rfc3339_ms(text: &str) -> Option<i64> {
-    let t = OffsetDateTime::parse(text.trim(), &Rfc3339).ok()?;
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
 /// A zone-less `2018-11-06 14:19:18` or `2018-11-06T14:19:18` taken as UTC (WordPress `*_gmt`).

@@ -6,116 +6,14 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
 use super::mapping::MappingSettings;
+// The provider and scheme enums live in a leaf with the `whsec_` key decoding: the verifiers
+// read these settings and validating them needs that decoding, so neither imports the other.
+pub use super::scheme::{Algorithm, Encoding, Preset, Scheme, Signed};
 use crate::settings::{duration, one_or_many};
 
 #[cfg(test)]
 mod tests;
 mod validate;
-
-/// Which provider a source receives from: decides the payload mapping and the default scheme.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Preset {
-    Shopify,
-    Woocommerce,
-    Ghost,
-    WpWebhooks,
-    Wordpress,
-    StandardWebhooks,
-    Svix,
-    Github,
-    Stripe,
-    Generic,
-}
-
-impl Preset {
-    /// The signature scheme used unless `scheme` says otherwise.
-    pub fn default_scheme(self) -> Scheme {
-        match self {
-            Preset::Shopify => Scheme::Shopify,
-            Preset::Woocommerce => Scheme::Woocommerce,
-            Preset::Ghost => Scheme::Ghost,
-            // WordPress has no outgoing webhooks of its own; the WP Webhooks plugin is the usual sender.
-            Preset::WpWebhooks | Preset::Wordpress => Scheme::WpWebhooks,
-            Preset::StandardWebhooks => Scheme::StandardWebhooks,
-            Preset::Svix => Scheme::Svix,
-            Preset::Github => Scheme::Github,
-            Preset::Stripe => Scheme::Stripe,
-            Preset::Generic => Scheme::Generic,
-        }
-    }
-
-    /// Presets whose payload has no fixed shape: fields come from the `mapping` table.
-    pub fn needs_mapping(self) -> bool {
-        matches!(
-            self,
-            Preset::StandardWebhooks
-                | Preset::Svix
-                | Preset::Github
-                | Preset::Stripe
-                | Preset::Generic
-        )
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Preset::Shopify => "shopify",
-            Preset::Woocommerce => "woocommerce",
-            Preset::Ghost => "ghost",
-            Preset::WpWebhooks => "wp-webhooks",
-            Preset::Wordpress => "wordpress",
-            Preset::StandardWebhooks => "standard-webhooks",
-            Preset::Svix => "svix",
-            Preset::Github => "github",
-            Preset::Stripe => "stripe",
-            Preset::Generic => "generic",
-        }
-    }
-}
-
-/// How a delivery is signed. Normally implied by `preset`; `scheme = …` overrides it (a Shopify
-/// payload relayed through Svix, a WordPress REST payload signed Standard Webhooks style).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Scheme {
-    Shopify,
-    Woocommerce,
-    Ghost,
-    WpWebhooks,
-    StandardWebhooks,
-    Svix,
-    Github,
-    Stripe,
-    Generic,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Algorithm {
-    #[default]
-    Sha256,
-    Sha512,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Encoding {
-    #[default]
-    Hex,
-    Base64,
-}
-
-/// What a `generic` signature covers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-pub enum Signed {
-    /// The raw body only.
-    #[default]
-    #[serde(rename = "body")]
-    Body,
-    /// `{timestamp}.{body}`, the timestamp (Unix seconds) taken from `timestamp_header`.
-    #[serde(rename = "timestamp.body")]
-    TimestampBody,
-}
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub(crate) const MAX_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{MAX_MAX_BODY_BYTES, Preset, Scheme, Signed, WebhookSettings};
 use crate::settings::{ConfigProblem, join};
-use crate::sources::webhook::verify::keys::decode_whsec;
+use crate::sources::webhook::scheme::decode_whsec;
 
 impl WebhookSettings {
     /// Push every problem with these settings, named under `path` (e.g. `sources[2]`).

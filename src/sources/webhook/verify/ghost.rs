@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Keys, Request, Verified, VerifyError, check_window, header, parse_timestamp};
-use crate::sources::webhook::settings::Algorithm;
+use crate::sources::webhook::scheme::Algorithm;
 
 pub const HEADER: &str = "X-Ghost-Signature";
 

@@ -7,7 +7,7 @@ use super::{
     Keys, Request, Verified, VerifyError, check_window, decode, header, optional_header,
     parse_timestamp,
 };
-use crate::sources::webhook::settings::{Algorithm, Encoding};
+use crate::sources::webhook::scheme::{Algorithm, Encoding};
 
 #[derive(Clone, Debug)]
 pub struct HeaderMac {

@@ -5,13 +5,13 @@
 //! strings are used as UTF-8 (not decoded). Comparison is always `Mac::verify_slice` on decoded
 //! bytes: constant time, and a wrong-length (or empty) signature never matches.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use sha2::{Sha256, Sha512};
 
-use crate::sources::webhook::settings::Algorithm;
+// Decoding moved to the scheme leaf (settings validation needs it too); kept reachable here.
+use crate::sources::webhook::scheme::Algorithm;
+pub use crate::sources::webhook::scheme::decode_whsec;
 
 /// The key bytes of every configured secret (several while rotating).
 #[derive(Clone)]
@@ -58,19 +58,6 @@ impl Keys {
             }
         }
         matched
-    }
-}
-
-/// Decode a `whsec_…` secret. The error never contains the secret.
-pub fn decode_whsec(secret: &str) -> Result<Vec<u8>, String> {
-    let encoded = secret.trim();
-    let encoded = encoded.strip_prefix("whsec_").unwrap_or(encoded);
-    match STANDARD.decode(encoded) {
-        Ok(bytes) if !bytes.is_empty() => Ok(bytes),
-        Ok(_) => Err("is empty after `whsec_`".into()),
-        Err(_) => {
-            Err("is not a Standard Webhooks key: expected `whsec_` followed by base64".into())
-        }
     }
 }
 

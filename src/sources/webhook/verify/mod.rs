@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 
-use super::settings::{Algorithm, Encoding, Scheme, Signed, WebhookSettings};
+use super::scheme::{Algorithm, Encoding, Scheme, Signed};
+use super::settings::WebhookSettings;
 pub use keys::Keys;
 
 /// Why a delivery was not accepted as authentic (answered 401).

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Keys, Request, Verified, VerifyError, check_window, decode, header, parse_timestamp};
-use crate::sources::webhook::settings::{Algorithm, Encoding};
+use crate::sources::webhook::scheme::{Algorithm, Encoding};
 
 #[derive(Clone, Debug)]
 pub struct StandardWebhooks {

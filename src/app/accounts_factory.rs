@@ -8,13 +8,13 @@ use std::time::Duration;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 
-use super::account::AccountRuntime;
-use super::tokens::{Refreshed, StoreTokens, initial_tokens, origin_of, persist_refreshed};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::pinterest::vault::Vault;
 use crate::pinterest::{Credentials, PinterestClient, TokenManager};
 use crate::store::Store;
+use crate::sync::account::AccountRuntime;
+use crate::sync::tokens::{Refreshed, StoreTokens, initial_tokens, origin_of, persist_refreshed};
 
 /// The token vault: `store.token_keys`, else `PINBRIDGE_TOKEN_KEYS` / `PINBRIDGE_TOKEN_KEY`.
 pub fn vault_for(config: &Config) -> anyhow::Result<Option<Vault>> {

@@ -5,11 +5,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::account::AccountRuntime;
-use super::boards::ResolveError;
-use super::route::Routes;
-use super::scopes::missing_scopes;
 use crate::config::Config;
+use crate::sync::account::AccountRuntime;
+use crate::sync::boards::ResolveError;
+use crate::sync::route::Routes;
+use crate::sync::scopes::missing_scopes;
 
 /// What the check found, accounts first, then routes, each in configuration order.
 #[derive(Debug, Default)]
