@@ -29,18 +29,22 @@ pub fn cache_hints(headers: &HeaderMap) -> CacheHints {
         })
     });
     let expires_in = get(header::EXPIRES).and_then(delay_until_date);
-    let retry_after = get(header::RETRY_AFTER).and_then(|v| {
-        v.trim()
-            .parse::<u64>()
-            .ok()
-            .map(Duration::from_secs)
-            .or_else(|| delay_until_date(v))
-    });
+    // The crate's one Retry-After reader. A date already past asks for no wait at all, which
+    // here means "no hint": the source's own back-off applies, as for a missing header.
+    let retry_after = get(header::RETRY_AFTER)
+        .and_then(|v| crate::retry_after::parse_retry_after(v, now_ms()))
+        .filter(|wait| !wait.is_zero());
     CacheHints {
         max_age,
         expires_in,
         retry_after,
     }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn delay_until_date(value: &str) -> Option<Duration> {
