@@ -234,9 +234,19 @@ mod tests {
         store.close().await.expect("close");
         drop(store);
         let path = dir.path().join("store");
-        let reopened = SledStore::open_async(path, SledOptions::default(), None)
-            .await
-            .expect("reopen");
+        // sled's own I/O threads may hold the directory lock for a moment after the last
+        // handle is dropped (seen on a loaded machine), so the reopen is retried briefly.
+        let mut tries = 0;
+        let reopened = loop {
+            match SledStore::open_async(path.clone(), SledOptions::default(), None).await {
+                Ok(store) => break store,
+                Err(_) if tries < 100 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("reopen: {e}"),
+            }
+        };
         let jobs = reopened
             .jobs(JobFilter {
                 limit: 1000,
