@@ -28,6 +28,7 @@ mod ops_auth;
 mod ops_binary;
 mod ops_browser;
 mod ops_deploy;
+mod ops_metrics;
 mod ops_public;
 mod ops_serve;
 mod ops_slow;
