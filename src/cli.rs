@@ -10,7 +10,7 @@ use crate::config::{Config, ConfigError};
 #[derive(Debug, Parser)]
 #[command(
     name = "pinbridge",
-    version,
+    version = crate::telemetry::LONG_VERSION,
     about = "Turns new feed items, shop listings and CMS webhooks into Pinterest Pins, exactly once."
 )]
 pub struct Cli {

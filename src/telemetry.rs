@@ -1,8 +1,16 @@
 //! Logging through `tracing`: human-readable on a terminal, JSON otherwise or when
 //! `PINBRIDGE_LOG_FORMAT=json`. The level comes from `PINBRIDGE_LOG` (or `RUST_LOG`), e.g.
-//! `info,pinbridge=debug`.
+//! `info,pinbridge=debug`. Metrics go to one process-wide Prometheus recorder, described by
+//! [`metrics_catalog`], with the build info and the standard `process_*` figures beside them.
+
+pub mod build_info;
+pub mod metrics_catalog;
+pub mod process;
 
 use std::io::IsTerminal;
+
+pub use build_info::LONG_VERSION;
+pub use process::ProcessMetrics;
 
 use tracing_subscriber::EnvFilter;
 
@@ -32,7 +40,8 @@ pub fn init(default_level: &str) {
 
 /// The process-wide Prometheus recorder, installed on first use (every test and the server
 /// share it; metric labels such as the source id keep their figures apart). `None` if another
-/// recorder was installed first.
+/// recorder was installed first. Installing it also describes every metric (their `# HELP`
+/// lines), starts the label-less counters at 0 and records the build info.
 pub fn metrics_handle() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
     use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
     static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
@@ -46,7 +55,12 @@ pub fn metrics_handle() -> Option<metrics_exporter_prometheus::PrometheusHandle>
                 )
                 .ok()?;
             match builder.install_recorder() {
-                Ok(handle) => Some(handle),
+                Ok(handle) => {
+                    metrics_catalog::describe_all();
+                    build_info::record();
+                    ProcessMetrics::default().describe();
+                    Some(handle)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "Metrics are off: a recorder was already installed.");
                     None

@@ -1,6 +1,7 @@
 //! `/metrics`: Prometheus text. Counters and histograms are recorded where things happen
 //! (`metrics::counter!` …); gauges that mirror the store (jobs by state, store size) are set
-//! from the store's stats at scrape time, so they are never stale.
+//! from the store's stats at scrape time, so they are never stale; so are the `process_*`
+//! figures. Every metric's `# HELP` text is in `telemetry::metrics_catalog`.
 //!
 //! Metrics name sources, accounts and routes, so a scrape needs the admin token
 //! (`Authorization: Bearer …`) unless it comes through `server.admin_listen`.
@@ -33,6 +34,7 @@ async fn render(State(state): State<HttpState>) -> Response {
     let Some(handle) = &state.metrics else {
         return (StatusCode::NOT_FOUND, "metrics are off\n").into_response();
     };
+    crate::telemetry::ProcessMetrics::default().collect();
     match state.store.stats().await {
         Ok(stats) => {
             for name in JOB_STATES {

@@ -7,14 +7,15 @@
 //! status-page session), or is served only on `server.admin_listen` ([`admin_router`]).
 //!
 //! Every request gets an `x-request-id` (kept if the caller sent one) that appears in the
-//! request's log span; `Authorization` and signature headers are marked sensitive so they never
-//! reach a log line.
+//! request's log span, and one log line per answer (status, duration); `Authorization` and
+//! signature headers are marked sensitive so they never reach a log line.
 
 pub mod admin;
 pub mod auth;
 pub mod health;
 pub mod metrics;
 pub mod readiness;
+mod request_log;
 pub mod serve;
 pub mod session;
 pub mod status;
@@ -208,17 +209,21 @@ fn private_routes(state: HttpState) -> Router {
 }
 
 fn layered(router: Router) -> Router {
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-        let id = request
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        let path = crate::redact::callback_path(request.uri().path());
-        tracing::info_span!("http", method = %request.method(), path = %path, request_id = %id)
-    });
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let id = request
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            let path = crate::redact::callback_path(request.uri().path());
+            tracing::info_span!("http", method = %request.method(), path = %path, request_id = %id)
+        })
+        .on_response(request_log::log_response);
     router
-        // Outermost first: id set, secrets hidden, then traced, id echoed in the answer.
+        // Outermost first: id set, secrets hidden, then traced, id echoed in the answer,
+        // probe answers tagged so their log line stays at debug.
+        .layer(axum::middleware::from_fn(request_log::mark_probes))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetSensitiveRequestHeadersLayer::new(sensitive_headers()))

@@ -31,6 +31,7 @@ mod ops_browser;
 mod ops_container;
 mod ops_deploy;
 mod ops_manifests;
+mod ops_metrics;
 mod ops_public;
 mod ops_serve;
 mod ops_slow;
