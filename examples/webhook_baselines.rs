@@ -24,6 +24,7 @@ use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
+use hmac::KeyInit;
 use sha2::Sha256;
 use tokio::sync::oneshot;
 

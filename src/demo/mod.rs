@@ -14,6 +14,7 @@ use axum::Router;
 use axum::routing::get;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use hmac::KeyInit;
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 use tokio::net::TcpListener;

@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use hmac::KeyInit;
 use sha2::Sha256;
 
 /// A Shopify product (as in `products/create`) with this id; handle `mug-<id>`.
