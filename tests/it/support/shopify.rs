@@ -1,8 +1,8 @@
 //! Signed Shopify product deliveries, as the shop sends them.
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use hmac::KeyInit;
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// A Shopify product (as in `products/create`) with this id; handle `mug-<id>`.
