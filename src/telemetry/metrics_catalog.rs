@@ -52,6 +52,12 @@ pub const CATALOG: &[MetricInfo] = &[
         "1 while an account is held waiting for someone to act, 0 once it is released, by account.",
     ),
     metric(
+        "pinbridge_account_usable",
+        Gauge,
+        None,
+        "1 while an account can create Pins, 0 while it needs attention (readiness stays up then: alert on this), by account.",
+    ),
+    metric(
         "pinbridge_build_info",
         Gauge,
         None,
