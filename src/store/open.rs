@@ -22,7 +22,7 @@ pub async fn open_configured(
 ) -> StoreResult<Arc<dyn Store>> {
     if let Some(url) = &config.url {
         if let Some(warning) = super::postgres::tls_warning(url.expose_secret()) {
-            tracing::warn!("{warning}");
+            tracing::warn!(%warning, "The PostgreSQL connection is not protected as configured.");
         }
         return Ok(Arc::new(
             PgStore::connect(url.expose_secret(), PG_CONNECTIONS).await?,

@@ -57,7 +57,7 @@ pub(crate) fn report(source: &FeedSource, over_cap: usize) {
         return;
     }
     let cap = source.settings().max_new_items_per_poll;
-    tracing::warn!(source = %source.id(), cap, skipped = over_cap, "more new items than max_new_items_per_poll: the rest were recorded as seen and not pinned");
+    tracing::warn!(source = %source.id(), cap, skipped = over_cap, "More new items than max_new_items_per_poll: the rest were recorded as seen and not pinned.");
     metrics::counter!("pinbridge_feed_items_over_cap_total", "source" => source.id().0.clone())
         .increment(over_cap as u64);
 }

@@ -35,7 +35,7 @@ impl FeedSource {
         let response = match self.fetcher.get(&url, &opts).await {
             Ok(response) => response,
             Err(err) => {
-                tracing::debug!(source = %self.id(), page = %crate::sources::poll::error::redact(&url), error = %err, "no image from the page");
+                tracing::debug!(source = %self.id(), page = %crate::sources::poll::error::redact(&url), error = %err, "No image from the page.");
                 return None;
             }
         };

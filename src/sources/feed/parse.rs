@@ -121,7 +121,7 @@ fn parse_skipping_refused_fields(parser: &Parser, body: &[u8]) -> Result<Feed, F
         let Some((fixed, skipped)) = fixed else {
             return Err(explain::explain(err, current));
         };
-        tracing::debug!(elements = skipped.elements, why = %skipped.why, "skipped fields feed-rs refused");
+        tracing::debug!(elements = skipped.elements, why = %skipped.why, "Skipped fields feed-rs refused.");
         rounds += 1;
         repaired = Some(fixed);
     }

@@ -25,9 +25,9 @@ pub use crate::sources::poll::report::{
 /// Poll `source` until `shutdown`. Errors are recorded in the source's state and retried with
 /// backoff; they never end the task, and other sources (their own tasks) are unaffected.
 pub async fn run(source: FeedSource, ingest: Ingest, shutdown: CancellationToken) {
-    tracing::info!(source = %source.id(), url = %source.display_url(), "feed poller started");
+    tracing::info!(source = %source.id(), url = %source.display_url(), "Feed poller started.");
     run_loop(&source, &ingest.context(), &shutdown).await;
-    tracing::info!(source = %source.id(), "feed poller stopped");
+    tracing::info!(source = %source.id(), "Feed poller stopped.");
 }
 
 impl Poller for FeedSource {
@@ -129,7 +129,7 @@ async fn cycle(
             };
             let wait = schedule.jitter_now(schedule.after_success_from(base, &poll.hints));
             state.next_poll = Some(now + millis(wait));
-            tracing::info!(source = %source.id(), ?report, next_in = %humantime::format_duration(secs(wait)), "feed polled");
+            tracing::info!(source = %source.id(), ?report, next_in = %humantime::format_duration(secs(wait)), "Feed polled.");
             report
         }
         Err(err) => {
@@ -146,7 +146,7 @@ async fn cycle(
                 error = %state.last_error.as_deref().unwrap_or_default(),
                 errors = state.error_count,
                 retry_in = %humantime::format_duration(secs(failure.wait)),
-                "feed poll failed"
+                "Feed poll failed."
             );
             failure.report
         }

@@ -154,7 +154,7 @@ impl SourceLease {
                         .try_lease(key, &self.holder, now + millis(SOURCE_LEASE), now)
                         .await;
                     if !matches!(held, Ok(Some(t)) if t == token) {
-                        tracing::warn!(source = %key, "lost the source's lease mid-poll; this poll is dropped");
+                        tracing::warn!(source = %key, "Lost the source's lease mid-poll; this poll is dropped.");
                         lost.cancel();
                     }
                 }
@@ -162,7 +162,7 @@ impl SourceLease {
         };
         if let Err(e) = ctx.release_lease(key, token).await {
             // It runs out by itself; another replica waits at most SOURCE_LEASE.
-            tracing::warn!(source = %key, error = %e, "could not release the source's lease");
+            tracing::warn!(source = %key, error = %e, "Could not release the source's lease.");
         }
         Ok(Some(done))
     }

@@ -84,7 +84,7 @@ pub async fn run_loop<P: Poller>(source: &P, ctx: &SourceContext, shutdown: &Can
         let state = match ctx.state(source.id()).await {
             Ok(state) => state,
             Err(err) => {
-                tracing::warn!(source = %source.id(), error = %err, "could not read the {noun}'s state; retrying in 30s");
+                tracing::warn!(source = %source.id(), kind = noun, error = %err, "Could not read the source's state; retrying in 30s.");
                 if sleep_or_cancel(STORE_RETRY, shutdown).await {
                     break;
                 }
@@ -127,7 +127,7 @@ pub async fn run_loop<P: Poller>(source: &P, ctx: &SourceContext, shutdown: &Can
                 Err(err) => {
                     // The state could not be saved: the next cycle re-reads the old state and
                     // polls again; the store dedups what was already recorded.
-                    tracing::warn!(source = %source.id(), error = %err, "could not save the {noun}'s state");
+                    tracing::warn!(source = %source.id(), kind = noun, error = %err, "Could not save the source's state.");
                     if sleep_or_cancel(STORE_RETRY, shutdown).await {
                         break;
                     }

@@ -186,7 +186,7 @@ impl EtsySource {
             .filter_map(|v| match serde_json::from_value::<Listing>(v) {
                 Ok(listing) => Some(listing),
                 Err(err) => {
-                    tracing::warn!(source = %self.id, error = %err, "skipping an Etsy listing pinbridge cannot read");
+                    tracing::warn!(source = %self.id, error = %err, "Skipping an Etsy listing pinbridge cannot read.");
                     None
                 }
             })
@@ -234,7 +234,7 @@ impl EtsySource {
                             retry_in: wait,
                         });
                     }
-                    tracing::info!(source = %self.id, wait = ?wait, "Etsy answered 429; waiting as asked");
+                    tracing::info!(source = %self.id, wait = ?wait, "Etsy answered 429; waiting as asked.");
                 }
                 Err(FeedError::Http {
                     status: status @ (401 | 403),

@@ -16,9 +16,9 @@ use crate::store::{Ingested, StoreError};
 /// Poll `source` until `shutdown`. Errors are recorded in the source's state and retried with
 /// backoff; they never end the task.
 pub async fn run(source: ShopSource, ingest: Ingest, shutdown: CancellationToken) {
-    tracing::info!(source = %source.id(), kind = source.kind(), "shop poller started");
+    tracing::info!(source = %source.id(), kind = source.kind(), "Shop poller started.");
     run_loop(&source, &ingest.context(), &shutdown).await;
-    tracing::info!(source = %source.id(), "shop poller stopped");
+    tracing::info!(source = %source.id(), "Shop poller stopped.");
 }
 
 impl Poller for ShopSource {
@@ -74,7 +74,7 @@ async fn cycle(
             mark_success(&mut state, now);
             let wait = schedule.jitter_now(schedule.after_success(&Default::default()));
             state.next_poll = Some(now + millis(wait));
-            tracing::info!(source = %source.id(), ?report, "shop polled");
+            tracing::info!(source = %source.id(), ?report, "Shop polled.");
             report
         }
         Err(err) => {
@@ -86,7 +86,7 @@ async fn cycle(
                 err.retry_after(),
                 now,
             );
-            tracing::warn!(source = %source.id(), error = %state.last_error.as_deref().unwrap_or_default(), errors = state.error_count, "shop poll failed");
+            tracing::warn!(source = %source.id(), error = %state.last_error.as_deref().unwrap_or_default(), errors = state.error_count, "Shop poll failed.");
             failure.report
         }
     };

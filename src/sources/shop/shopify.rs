@@ -139,7 +139,7 @@ impl ShopifySource {
                 match serde_json::from_value::<Product>(value) {
                     Ok(product) => items.extend(self.to_item(product)),
                     Err(err) => {
-                        tracing::warn!(source = %self.id, error = %err, "skipping a Shopify product pinbridge cannot read");
+                        tracing::warn!(source = %self.id, error = %err, "Skipping a Shopify product pinbridge cannot read.");
                     }
                 }
             }

@@ -37,12 +37,12 @@ async fn receive(
     metrics::counter!("pinbridge_webhook_requests_total", "outcome" => outcome).increment(1);
     match result {
         Ok(answer) => {
-            tracing::info!(source = %source_id, status = answer.status, reason = answer.reason.as_deref(), "webhook");
+            tracing::info!(source = %source_id, status = answer.status, reason = answer.reason.as_deref(), "Webhook answered.");
             answer.into_response()
         }
         Err(rejection) => {
             // The message names the failed check only; no secrets or MACs are in it.
-            tracing::warn!(source = %source_id, status = rejection.status().as_u16(), error = %rejection, "webhook rejected");
+            tracing::warn!(source = %source_id, status = rejection.status().as_u16(), error = %rejection, "Webhook rejected.");
             rejection.into_response()
         }
     }

@@ -102,7 +102,7 @@ pub async fn prepare(
             MapError::Fetch(cause) => {
                 // The sender is only told to retry: which address answered what (or was refused)
                 // is for the operator's log, not for whoever can post to this endpoint.
-                tracing::warn!(source = %hook.id, error = %cause, "webhook: featured image lookup failed, asking the sender to retry");
+                tracing::warn!(source = %hook.id, error = %cause, "Featured image lookup failed; asking the webhook sender to retry.");
                 Rejection::Unavailable(FETCH_FAILED.into())
             }
             MapError::Field(_) | MapError::MissingHeader(_) => Rejection::BadRequest(e.to_string()),
@@ -215,7 +215,7 @@ pub async fn process(
     let skip = submission.skip_reason.clone();
     let key = item.key.clone();
     let outcome = ingest.submit(*item, submission).await.map_err(|e| {
-        tracing::error!(source = %hook.id, key = %key, error = %e, "webhook: store failed, asking the sender to retry");
+        tracing::error!(source = %hook.id, key = %key, error = %e, "The store failed; asking the webhook sender to retry.");
         Rejection::Unavailable("the store is unavailable; retry later".into())
     })?;
     Ok(match (outcome, skip) {

@@ -70,7 +70,7 @@ fn failed(err: WebSubError) -> Response {
     match err {
         WebSubError::UnknownSource(_) => answer(StatusCode::NOT_FOUND, err.to_string()),
         other => {
-            tracing::error!(error = %other, "WebSub callback failed");
+            tracing::error!(error = %other, "WebSub callback failed.");
             answer(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the subscription could not be read or saved; try again",
@@ -140,7 +140,7 @@ async fn verify_inner(
                 return Ok(answer(StatusCode::BAD_REQUEST, "hub.challenge is missing"));
             };
             if !sub.awaits("subscribe", topic, now, window) {
-                tracing::warn!(source = %source, topic, "WebSub: refused a verification for no request we await");
+                tracing::warn!(source = %source, topic, "WebSub: refused a verification for no request we await.");
                 return Ok(refuse());
             }
             let lease = clamped_lease(param("hub.lease_seconds"), websub.settings.lease);
@@ -153,7 +153,7 @@ async fn verify_inner(
             sub.note = None;
             // Durable before the hub hears yes.
             websub.save(&source, &sub).await?;
-            tracing::info!(source = %source, topic, lease_secs, "WebSub subscription verified");
+            tracing::info!(source = %source, topic, lease_secs, "WebSub subscription verified.");
             Ok(answer(StatusCode::OK, challenge))
         }
         "unsubscribe" => {
@@ -165,7 +165,7 @@ async fn verify_inner(
                 return Ok(refuse());
             }
             websub.save(&source, &Subscription::default()).await?;
-            tracing::info!(source = %source, topic, "WebSub unsubscription verified");
+            tracing::info!(source = %source, topic, "WebSub unsubscription verified.");
             Ok(answer(StatusCode::OK, challenge))
         }
         "denied" => {
@@ -179,7 +179,7 @@ async fn verify_inner(
             sub.note = Some(format!("the hub denied the subscription: {reason}"));
             sub.next_check = Some(now + ms(websub.settings.retry_after));
             websub.save(&source, &sub).await?;
-            tracing::warn!(source = %source, topic, reason, "WebSub subscription denied");
+            tracing::warn!(source = %source, topic, reason, "WebSub subscription denied.");
             Ok(answer(StatusCode::OK, "noted"))
         }
         other => Ok(answer(
@@ -266,7 +266,7 @@ async fn content_inner(
     use secrecy::ExposeSecret;
     if let Err(problem) = signature::verify(signature, body, secret.expose_secret().as_bytes()) {
         // The spec: a mismatch is acknowledged (so a forger learns nothing) and ignored.
-        tracing::warn!(source = %source.id(), %problem, "WebSub push ignored");
+        tracing::warn!(source = %source.id(), %problem, "WebSub push ignored.");
         return Ok(answer(StatusCode::ACCEPTED, "ignored"));
     }
     let content_type = headers
@@ -288,7 +288,7 @@ async fn content_inner(
     let mut items: Vec<Item> = match parsed {
         Ok(Ok(parsed)) => parsed.items,
         Ok(Err(err)) => {
-            tracing::warn!(source = %source.id(), error = %err, "WebSub push could not be read");
+            tracing::warn!(source = %source.id(), error = %err, "WebSub push could not be read.");
             return Ok(answer(
                 StatusCode::BAD_REQUEST,
                 format!("the pushed content is not a readable feed: {err}"),
@@ -324,7 +324,7 @@ async fn content_inner(
         .iter()
         .filter(|o| matches!(o, crate::store::Ingested::New { .. }))
         .count();
-    tracing::info!(source = %source.id(), items = total, new, "WebSub push ingested");
+    tracing::info!(source = %source.id(), items = total, new, "WebSub push ingested.");
     Ok(answer(
         StatusCode::OK,
         format!("received {total} items, {new} new"),

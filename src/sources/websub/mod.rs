@@ -185,7 +185,7 @@ impl WebSub {
             sub.secret = match opened {
                 Ok(secret) => Some(secret),
                 Err(problem) => {
-                    tracing::warn!(source = %id, %problem, "WebSub: the stored subscription secret cannot be opened");
+                    tracing::warn!(source = %id, %problem, "WebSub: the stored subscription secret cannot be opened.");
                     None
                 }
             };

@@ -170,7 +170,7 @@ impl WebSub {
                 .await?;
             return Err(err);
         }
-        tracing::info!(source = %id, hub = %hub, topic = %topic, "WebSub subscription requested");
+        tracing::info!(source = %id, hub = %hub, topic = %topic, "WebSub subscription requested.");
         Ok(Maintained::Requested {
             hub: hub.to_string(),
             topic: topic.to_string(),
@@ -245,7 +245,7 @@ impl WebSub {
             _ => next_check,
         });
         self.save(id, &sub).await?;
-        tracing::warn!(source = %id, problem = %note, "WebSub: {}", status.name());
+        tracing::warn!(source = %id, status = status.name(), problem = %note, "WebSub subscription failed; will check again.");
         Ok(())
     }
 

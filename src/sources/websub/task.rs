@@ -25,20 +25,20 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let id = source.id().clone();
-    tracing::info!(source = %id, url = %source.display_url(), "feed poller started (WebSub enabled)");
+    tracing::info!(source = %id, url = %source.display_url(), "Feed poller started (WebSub enabled).");
     // A secret an older build (or a run without token keys) stored in plain text is sealed now.
     match websub.seal_stored_secret(&id).await {
         Ok(true) => {
-            tracing::info!(source = %id, "WebSub: the stored subscription secret is now sealed")
+            tracing::info!(source = %id, "WebSub: the stored subscription secret is now sealed.")
         }
         Ok(false) => {}
         Err(e) => {
-            tracing::warn!(source = %id, error = %e, "WebSub: could not seal the stored secret")
+            tracing::warn!(source = %id, error = %e, "WebSub: could not seal the stored secret.")
         }
     }
     let subscribed = Subscribed { source, websub };
     run_loop(&subscribed, &ingest.context(), &shutdown).await;
-    tracing::info!(source = %id, "feed poller stopped");
+    tracing::info!(source = %id, "Feed poller stopped.");
 }
 
 /// A feed polled as usual whose subscription is kept alive between polls.
@@ -69,7 +69,7 @@ impl Poller for Subscribed {
         if matches!(report, Ok(PollReport::Polled { .. }))
             && let Err(e) = self.websub.after_poll(self.id()).await
         {
-            tracing::warn!(source = %self.id(), error = %e, "could not stretch the poll interval");
+            tracing::warn!(source = %self.id(), error = %e, "Could not stretch the poll interval.");
         }
     }
 
@@ -78,7 +78,7 @@ impl Poller for Subscribed {
             // No check recorded yet: due now.
             Ok(check) => Ok(Some(check.unwrap_or_else(|| self.websub.now()))),
             Err(e) => {
-                tracing::warn!(source = %self.id(), error = %e, "could not read the WebSub state; retrying in 30s");
+                tracing::warn!(source = %self.id(), error = %e, "Could not read the WebSub state; retrying in 30s.");
                 Err(UpkeepUnreadable)
             }
         }
@@ -121,7 +121,7 @@ impl Poller for Subscribed {
             Ok(Some(None)) => return Next::Continue,
             Ok(None) => return pause(SourceLease::busy_wait(), shutdown).await,
             Err(e) => {
-                tracing::warn!(source = %id, error = %e, "could not take the WebSub lease; retrying in 30s");
+                tracing::warn!(source = %id, error = %e, "Could not take the WebSub lease; retrying in 30s.");
                 return pause(Duration::from_secs(30), shutdown).await;
             }
         };
@@ -130,11 +130,11 @@ impl Poller for Subscribed {
                 // A fresh subscription (or renewal) may already be verified: apply the slow
                 // fallback schedule right away.
                 if let Err(e) = ws.after_poll(id).await {
-                    tracing::warn!(source = %id, error = %e, "could not stretch the poll interval");
+                    tracing::warn!(source = %id, error = %e, "Could not stretch the poll interval.");
                 }
             }
             Err(e) => {
-                tracing::warn!(source = %id, error = %e, "WebSub upkeep failed");
+                tracing::warn!(source = %id, error = %e, "WebSub upkeep failed.");
                 // maintain records its next check on failure; a store failure does not.
                 if matches!(e, super::WebSubError::Store(_)) {
                     return pause(Duration::from_secs(30), shutdown).await;
