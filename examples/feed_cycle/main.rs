@@ -44,6 +44,12 @@ use pinbridge::sync::route::{RouteRule, Routes, When};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod measure;
+mod server;
+
+use measure::{cpu_seconds, reset_peak, sample_threads, status_kib};
+use server::serve;
+
 const NEW_EVERY: usize = 10; // one feed in ten gets a new item: 1,000 of 10,000
 
 fn main() -> anyhow::Result<()> {
@@ -72,142 +78,7 @@ fn main() -> anyhow::Result<()> {
 
 // ---------------------------------------------------------------- the feed server (child)
 
-fn serve(hosts: usize) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(async move {
-            let generation = Arc::new(AtomicU32::new(0));
-            let app = Router::new()
-                .route("/feed/{n}", get(feed))
-                .route(
-                    "/advance",
-                    post(|State(g): State<Arc<AtomicU32>>| async move {
-                        g.fetch_add(1, Ordering::SeqCst);
-                        "ok"
-                    }),
-                )
-                .with_state(generation);
-            let mut ports = Vec::new();
-            for h in 1..=hosts {
-                let ip = format!("127.0.0.{h}");
-                let listener = tokio::net::TcpListener::bind((ip.as_str(), 0)).await?;
-                ports.push(listener.local_addr()?.port().to_string());
-                let app = app.clone();
-                tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-            }
-            println!("{}", ports.join(" "));
-            std::io::stdout().flush()?;
-            // Run until the parent closes our stdin.
-            let _ = tokio::task::spawn_blocking(|| {
-                let mut line = String::new();
-                let _ = std::io::stdin().read_line(&mut line);
-            })
-            .await;
-            Ok(())
-        })
-}
-
-async fn feed(
-    State(generation): State<Arc<AtomicU32>>,
-    Path(n): Path<usize>,
-    headers: HeaderMap,
-) -> Response {
-    let g = generation.load(Ordering::SeqCst) as usize;
-    // A feed changes only in generation ≥ 1 and only if it is one of the 1 in NEW_EVERY.
-    let version = if g >= 1 && n % NEW_EVERY == 0 { g } else { 0 };
-    let etag = format!("\"f{n}-v{version}\"");
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        == Some(etag.as_str())
-    {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
-    }
-    (
-        [
-            (header::ETAG, etag),
-            (header::CONTENT_TYPE, "application/rss+xml".to_string()),
-        ],
-        rss(n, 10 + version),
-    )
-        .into_response()
-}
-
-/// A typical blog feed: `items` entries, newest first, each with a guid, date, categories, an
-/// HTML description and an image (about 700 bytes per item).
-pub fn rss(feed: usize, items: usize) -> String {
-    let mut out = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/" xmlns:dc="http://purl.org/dc/elements/1.1/">
-<channel><title>Blog {feed}</title><link>https://blog{feed}.example/</link><description>Notes from blog {feed}</description>
-"#
-    );
-    for i in (0..items).rev() {
-        let day = 1 + i % 28;
-        let month = 1 + (i / 28) % 12;
-        out.push_str(&format!(
-            r#"<item><title>Post {i} of blog {feed}: a title of ordinary length</title>
-<link>https://blog{feed}.example/posts/{i}</link><guid isPermaLink="false">urn:blog{feed}:{i}</guid>
-<pubDate>{day:02} {mon} 2024 10:00:00 GMT</pubDate><dc:creator>Author {feed}</dc:creator>
-<category>garden</category><category>notes</category>
-<description>&lt;p&gt;Paragraph one of post {i}, with &lt;a href="https://blog{feed}.example/x"&gt;a link&lt;/a&gt; and some words to make it a realistic length for a summary.&lt;/p&gt;&lt;img src="/img/{i}-inline.jpg"&gt;</description>
-<media:content url="https://cdn.blog{feed}.example/{i}.jpg" type="image/jpeg" width="1200" height="800"/>
-</item>
-"#,
-            mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-                [month - 1],
-        ));
-    }
-    out.push_str("</channel></rss>\n");
-    out
-}
-
 // ---------------------------------------------------------------- the measured client
-
-#[repr(C)]
-struct RUsage {
-    utime: [i64; 2],
-    stime: [i64; 2],
-    rest: [i64; 14],
-}
-
-unsafe extern "C" {
-    fn getrusage(who: i32, usage: *mut RUsage) -> i32;
-}
-
-/// User + system CPU seconds of this process (getrusage(RUSAGE_SELF)).
-fn cpu_seconds() -> f64 {
-    let mut u = RUsage {
-        utime: [0; 2],
-        stime: [0; 2],
-        rest: [0; 14],
-    };
-    // SAFETY: RUsage has the layout of struct rusage on 64-bit Linux (two timevals, 14 longs).
-    let rc = unsafe { getrusage(0, &mut u) };
-    if rc != 0 {
-        return f64::NAN;
-    }
-    let tv = |t: [i64; 2]| t[0] as f64 + t[1] as f64 / 1e6;
-    tv(u.utime) + tv(u.stime)
-}
-
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// Reset VmHWM to the current RSS (Linux ≥ 4.0), so the second cycle's peak is its own.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
 
 #[derive(Default, Debug)]
 struct Tally {
@@ -218,19 +89,6 @@ struct Tally {
     failed: usize,
     first_error: Option<String>,
     peak_threads: u64,
-}
-
-/// Sample the thread count every 20 ms until `stop`; returns the highest seen (sled writes and
-/// parsing run on tokio's blocking pool, which grows with the number of waiting polls).
-fn sample_threads(stop: CancellationToken) -> tokio::task::JoinHandle<u64> {
-    tokio::spawn(async move {
-        let mut peak = 0;
-        while !stop.is_cancelled() {
-            peak = peak.max(status_kib("Threads:"));
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        peak
-    })
 }
 
 async fn cycle(sources: &[FeedSource], ingest: &Ingest) -> (Tally, f64, f64, u64) {
