@@ -8,13 +8,17 @@ use pinbridge::commands::{self, CommandError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo prints its own story on stdout, and a container runtime runs `healthcheck`
-    // every few seconds; keep the logs to warnings there.
-    let level = match cli.command {
-        Command::Demo { .. } | Command::Healthcheck { .. } => "warn",
+    // The demo prints its own story on stdout, a container runtime runs `healthcheck` every
+    // few seconds, and completions and the man page are piped into files; keep the logs to
+    // warnings there. `-v`/`-q` move from that default; `PINBRIDGE_LOG` overrides both.
+    let default_level = match cli.command {
+        Command::Demo { .. }
+        | Command::Healthcheck { .. }
+        | Command::Completions { .. }
+        | Command::Man => "warn",
         _ => "info",
     };
-    pinbridge::telemetry::init(level);
+    pinbridge::telemetry::init(cli.verbosity.level(default_level));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -46,7 +46,7 @@ async fn dispatch(
                 let jobs = store
                     .jobs(JobFilter {
                         source: source.map(SourceId::new),
-                        state: Some(state),
+                        state: Some(state.name().to_owned()),
                         limit,
                     })
                     .await

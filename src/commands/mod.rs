@@ -2,8 +2,10 @@
 
 pub mod auth;
 mod check;
+mod completions;
 mod healthcheck;
 pub mod items;
+mod man;
 mod online_check;
 mod poll;
 mod progress;
@@ -35,31 +37,28 @@ impl CommandError {
 }
 
 pub async fn run(cli: Cli) -> Result<(), CommandError> {
+    let config = cli.config;
     match cli.command {
-        Command::Serve(config) => {
+        Command::Serve => {
             let loaded = config.load()?;
             // Reloads re-read the file; a service configured by the environment alone has none.
             serve::run(&loaded.config, loaded.file).await
         }
-        Command::Check { config, online } => check::run(&config.load()?, online).await,
-        Command::Healthcheck {
-            config,
-            timeout_secs,
-        } => healthcheck::run(&config.load()?.config, timeout_secs).await,
+        Command::Check { online } => check::run(&config.load()?, online).await,
+        Command::Healthcheck { timeout_secs } => {
+            healthcheck::run(&config.load()?.config, timeout_secs).await
+        }
         Command::Demo { data_dir } => crate::demo::run(data_dir).await.map_err(Into::into),
         Command::Sandbox {
             listen,
             write_quota,
             error_rate,
         } => serve::sandbox(listen, write_quota, error_rate).await,
-        Command::Items { config, action } => items::run(&config.load()?.config, action).await,
-        Command::Poll {
-            config,
-            source,
-            dry_run,
-        } => poll::run(&config.load()?.config, &source, dry_run).await,
+        Command::Items { action } => items::run(&config.load()?.config, action).await,
+        Command::Poll { source, dry_run } => {
+            poll::run(&config.load()?.config, &source, dry_run).await
+        }
         Command::Auth {
-            config,
             account,
             listen,
             redirect_uri,
@@ -73,10 +72,10 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             };
             auth::run(&config.load()?.config, args).await
         }
-        Command::Sources {
-            config,
-            server,
-            action,
-        } => sources::run(&config.load()?.config, server, action).await,
+        Command::Sources { server, action } => {
+            sources::run(&config.load()?.config, server, action).await
+        }
+        Command::Completions { shell } => completions::run(shell),
+        Command::Man => man::run(),
     }
 }
