@@ -18,8 +18,10 @@ use crate::live::Live;
 use crate::live::parts::Parts;
 use crate::live::runtime::Runtime;
 use crate::sources::feed::FeedSource;
+use crate::sources::feed::Fetcher;
 use crate::sources::shop::ShopSource;
 use crate::sources::webhook::WebhookSources;
+use crate::sources::webhook::fetch::HttpFetcher;
 use crate::store::Store;
 use crate::sync::reconcile::ReconcileBudget;
 use crate::sync::retry::Backoff;
@@ -115,8 +117,8 @@ impl App {
         ingest.reconfigure(parts.ingest.clone());
         engine.set_routes(std::mem::take(&mut parts.routes));
         let webhooks = Arc::new(
-            WebhookSources::new(parts.hooks.clone(), ingest.clone(), clock.clone()).map_err(
-                |problems| {
+            WebhookSources::new(parts.hooks.clone(), ingest.clone(), clock.clone())
+                .map_err(|problems| {
                     anyhow::anyhow!(
                         "webhook sources: {}",
                         problems
@@ -125,8 +127,11 @@ impl App {
                             .collect::<Vec<_>>()
                             .join("; ")
                     )
-                },
-            )?,
+                })?
+                // Featured-image lookups say who they are from like every other source fetch.
+                .with_fetcher(Arc::new(HttpFetcher::standard_over(
+                    Fetcher::new().with_user_agent(config.fetch_user_agent()),
+                ))),
         );
         let runtime = Arc::new(Runtime::new(
             ingest.clone(),

@@ -153,6 +153,18 @@ impl Config {
         Some(config)
     }
 
+    /// The User-Agent of every source fetch that sets none of its own: pinbridge and its
+    /// version, and `fetch.contact` (else `server.public_url`) when there is one.
+    pub fn fetch_user_agent(&self) -> String {
+        // A bare origin reads better without the slash `Url` adds: `(+https://pins.example.com)`.
+        let public_url = self.server.public_url.as_ref().map(|url| match url.path() {
+            "/" if url.query().is_none() => url.as_str().trim_end_matches('/').to_string(),
+            _ => url.to_string(),
+        });
+        let contact = self.fetch.contact.as_deref().or(public_url.as_deref());
+        crate::sources::feed::fetch::user_agent_with_contact(contact)
+    }
+
     pub fn source(&self, id: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.common.id == id)
     }

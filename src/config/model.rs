@@ -66,8 +66,8 @@ impl Default for ServerConfig {
     }
 }
 
-/// `[fetch]`: how many feed, shop and page fetches run at once, in all and against one host.
-/// One shared `Fetcher` applies them to every source.
+/// `[fetch]`: how many feed, shop and page fetches run at once, in all and against one host,
+/// and who they say they are from. One shared `Fetcher` applies them to every source.
 #[derive(Debug, Deserialize)]
 #[serde(default)]
 pub struct FetchConfig {
@@ -75,6 +75,9 @@ pub struct FetchConfig {
     pub max_concurrent: usize,
     /// Fetches in flight at once against one host (politeness: a site with many feeds).
     pub max_per_host: usize,
+    /// Where publishers reach whoever runs this pinbridge (a URL or `mailto:`), named in the
+    /// User-Agent of every source fetch. Defaults to `server.public_url`.
+    pub contact: Option<String>,
 }
 
 /// Above this many fetches at once a process runs out of file descriptors (the usual soft
@@ -87,6 +90,7 @@ impl Default for FetchConfig {
         Self {
             max_concurrent: limits.global,
             max_per_host: limits.per_host,
+            contact: None,
         }
     }
 }
@@ -111,6 +115,11 @@ impl FetchConfig {
         };
         check("max_concurrent", self.max_concurrent);
         check("max_per_host", self.max_per_host);
+        if let Some(contact) = &self.contact
+            && let Err(why) = check_contact(contact)
+        {
+            problems.push(super::ConfigProblem::new("fetch.contact", why));
+        }
         if self.max_per_host > self.max_concurrent && self.max_concurrent > 0 {
             problems.push(super::ConfigProblem::new(
                 "fetch.max_per_host",
@@ -120,6 +129,26 @@ impl FetchConfig {
                 ),
             ));
         }
+    }
+}
+
+/// A contact must be something a publisher can follow: an absolute http(s) URL with a host,
+/// or a `mailto:` with an address.
+fn check_contact(raw: &str) -> Result<(), String> {
+    let bad =
+        || format!("`{raw}` is not a contact; write an http(s) URL or mailto:you@example.com");
+    let url = Url::parse(raw.trim()).map_err(|_| bad())?;
+    let usable = match url.scheme() {
+        "http" | "https" => url.host_str().is_some_and(|h| !h.is_empty()),
+        "mailto" => url.path().contains('@'),
+        _ => false,
+    };
+    // The value goes into a request header: it must be one.
+    let header_safe = reqwest::header::HeaderValue::from_str(raw.trim()).is_ok();
+    if usable && header_safe {
+        Ok(())
+    } else {
+        Err(bad())
     }
 }
 

@@ -102,9 +102,10 @@ pub async fn initial(
     now: i64,
     vault: Option<Arc<Vault>>,
 ) -> anyhow::Result<(LiveStart, Parts)> {
-    let factory = Factory::new(crate::sources::feed::Fetcher::with_limits(
-        config.fetch.limits(),
-    ));
+    let factory = Factory::new(
+        crate::sources::feed::Fetcher::with_limits(config.fetch.limits())
+            .with_user_agent(config.fetch_user_agent()),
+    );
     let records = read_records(store, vault.as_deref()).await?;
     let with_records =
         effective::build(&config.tree.0, &records).and_then(|e| Ok((factory.parts(&e)?, e)));

@@ -18,6 +18,7 @@ mod feed_parse;
 mod feed_poller;
 mod feed_poller_schedule;
 mod feed_ssrf;
+mod feed_user_agent;
 mod live_api;
 mod live_api_restarts;
 mod live_binary;

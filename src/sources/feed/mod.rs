@@ -96,6 +96,14 @@ impl FeedSource {
         &self.fetcher
     }
 
+    /// What this source's requests say they are: its own `user_agent`, else the fetcher's.
+    pub fn user_agent(&self) -> &str {
+        self.settings
+            .user_agent
+            .as_deref()
+            .unwrap_or(self.fetcher.user_agent())
+    }
+
     pub(crate) fn schedule(&self) -> Schedule {
         self.settings.polling().schedule()
     }

@@ -18,12 +18,18 @@ use super::error::{FeedError, redact};
 // The request and answer types live in their own file because `body.rs` reads into them too.
 pub use super::exchange::{FetchOptions, Response};
 
-/// The honest User-Agent: who we are and where to read about us.
-pub const USER_AGENT: &str = concat!(
-    "pinbridge/",
-    env!("CARGO_PKG_VERSION"),
-    " (+https://github.com/pinbridge/pinbridge)"
-);
+/// The User-Agent when the operator names no contact: who we are, and no address, because
+/// publishers use the address in a User-Agent to reach whoever polls them and pinbridge owns none.
+pub const USER_AGENT: &str = concat!("pinbridge/", env!("CARGO_PKG_VERSION"));
+
+/// The User-Agent every source fetch sends unless the source sets its own: [`USER_AGENT`] plus,
+/// when the operator gives one, the address (a URL or `mailto:`) publishers can reach them at.
+pub fn user_agent_with_contact(contact: Option<&str>) -> String {
+    match contact.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(contact) => format!("{USER_AGENT} (+{contact})"),
+        None => USER_AGENT.to_string(),
+    }
+}
 
 /// What feed readers accept (Miniflux's list): every feed type, then HTML and anything.
 pub const FEED_ACCEPT: &str = "application/xml,application/atom+xml,application/rss+xml,application/rdf+xml,application/feed+json,text/html,*/*;q=0.9";
@@ -66,6 +72,8 @@ pub struct Fetcher {
     limits: FetchLimits,
     /// Host names dialled at a fixed address without DNS or the guard ([`Self::with_pinned_host`]).
     pinned: Arc<Vec<(String, std::net::SocketAddr)>>,
+    /// Sent when a request's options name no User-Agent of their own.
+    user_agent: Arc<str>,
 }
 
 impl Default for Fetcher {
@@ -91,7 +99,20 @@ impl Fetcher {
             hosts: Arc::default(),
             limits,
             pinned: Arc::default(),
+            user_agent: Arc::from(USER_AGENT),
         }
+    }
+
+    /// The same fetcher sending `agent` to every request that names no User-Agent of its own
+    /// (see [`user_agent_with_contact`]).
+    pub fn with_user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = Arc::from(agent.into());
+        self
+    }
+
+    /// The User-Agent sent when a request's options name none.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
     }
 
     /// The same fetcher, dialling `host` at `addr` without DNS and without the address guard
@@ -201,7 +222,7 @@ impl Fetcher {
         let mut hops = 0;
         loop {
             super::ssrf::check_url(&current, opts.allow_private)?;
-            let mut headers = request_headers(opts)?;
+            let mut headers = request_headers(opts, &self.user_agent)?;
             if current.origin() == url.origin() {
                 for (name, value) in extra {
                     headers.insert(name.clone(), value.clone());
@@ -232,9 +253,9 @@ impl Fetcher {
     }
 }
 
-fn request_headers(opts: &FetchOptions) -> Result<HeaderMap, FeedError> {
+fn request_headers(opts: &FetchOptions, default_agent: &str) -> Result<HeaderMap, FeedError> {
     let mut headers = HeaderMap::new();
-    let agent = opts.user_agent.as_deref().unwrap_or(USER_AGENT);
+    let agent = opts.user_agent.as_deref().unwrap_or(default_agent);
     let agent = HeaderValue::from_str(agent)
         .map_err(|_| FeedError::BadUrl("the user_agent is not a valid header value".into()))?;
     headers.insert(header::USER_AGENT, agent);
@@ -285,7 +306,15 @@ mod tests {
 
     #[test]
     fn user_agent_names_pinbridge_and_its_version() {
-        assert!(USER_AGENT.starts_with(concat!("pinbridge/", env!("CARGO_PKG_VERSION"))));
+        let version = concat!("pinbridge/", env!("CARGO_PKG_VERSION"));
+        // No address by default: pinbridge owns none a publisher could use.
+        assert_eq!(USER_AGENT, version);
+        assert_eq!(Fetcher::new().user_agent(), version);
+        assert_eq!(user_agent_with_contact(None), version);
+        assert_eq!(
+            user_agent_with_contact(Some("mailto:ops@example.com")),
+            format!("{version} (+mailto:ops@example.com)")
+        );
     }
 
     #[tokio::test]

@@ -65,7 +65,12 @@ impl HttpFetcher {
 
     /// 10 s timeout, 1 MiB cap.
     pub fn standard() -> Result<Self, FetchError> {
-        Self::new(Duration::from_secs(10), 1024 * 1024)
+        Ok(Self::standard_over(Fetcher::new()))
+    }
+
+    /// [`Self::standard`]'s timeout and cap over `fetcher` (the configured User-Agent).
+    pub fn standard_over(fetcher: Fetcher) -> Self {
+        Self::with_fetcher(fetcher, Duration::from_secs(10), 1024 * 1024)
     }
 }
 

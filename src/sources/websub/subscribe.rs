@@ -71,8 +71,7 @@ impl Clients {
         let client = ssrf::guard(
             Client::builder()
                 .connect_timeout(connect_timeout)
-                .redirect(policy)
-                .user_agent(fetch::USER_AGENT),
+                .redirect(policy),
             allow_private,
         )
         .build()
@@ -263,6 +262,7 @@ impl WebSub {
             let mut response = client
                 .get(url.clone())
                 .header(header::ACCEPT, HeaderValue::from_static(fetch::FEED_ACCEPT))
+                .header(header::USER_AGENT, source.user_agent())
                 .send()
                 .await
                 .map_err(|e| network(url, &e))?;
@@ -320,6 +320,8 @@ impl WebSub {
             .map_err(|e| unreachable(e.to_string()))?;
         let response = client
             .post(hub.clone())
+            // The hub sees the same User-Agent as the feed's publisher.
+            .header(header::USER_AGENT, source.user_agent())
             .form(form)
             .timeout(settings.timeout)
             .send()
