@@ -234,6 +234,7 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "shared_secret",
             "shop_id",
             "shop_name",
+            "listing_ids",
             "favorites_of",
             "access_token",
             "requests_per_second",

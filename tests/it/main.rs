@@ -50,6 +50,7 @@ mod replicas_tokens;
 mod sandbox_api;
 mod shop_config;
 mod shop_etsy;
+mod shop_etsy_ids;
 mod shop_etsy_limits;
 mod shop_shopify;
 mod sources_opml;

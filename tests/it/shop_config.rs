@@ -24,11 +24,10 @@ shop_name = "MugHouse"
 requests_per_day = 5000
 
 [[sources]]
-id = "etsy-favs"
+id = "etsy-picks"
 kind = "etsy"
 api_key = "key:secret"
-favorites_of = "42"
-access_token = "42.token"
+listing_ids = [111, 222]
 
 [[sources]]
 id = "storefront"
@@ -99,6 +98,26 @@ interval = "1m"
     assert!(!has("not available"), "{p:?}");
 }
 
+#[test]
+fn etsy_favorites_are_refused_with_what_to_use_instead() {
+    let text = r#"
+[[sources]]
+id = "favs"
+kind = "etsy"
+api_key = "key:secret"
+favorites_of = "42"
+access_token = "42.token"
+"#;
+    let p = problems(text);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].contains("sources[0].favorites_of")
+            && p[0].contains("Etsy retired the favorites endpoint")
+            && p[0].contains("listing_ids = [..]"),
+        "{p:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_app_sets_up_every_shop_source() {
     let config = Config::from_toml(SOURCES, Path::new("t.toml"), &env).expect("valid");
@@ -121,7 +140,7 @@ async fn the_app_sets_up_every_shop_source() {
         ids,
         [
             ("etsy", "etsy"),
-            ("etsy-favs", "etsy"),
+            ("etsy-picks", "etsy"),
             ("storefront", "shopify")
         ]
     );

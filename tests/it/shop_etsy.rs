@@ -148,20 +148,20 @@ pub(crate) async fn etsy_server(state: Shared) -> String {
             }),
         )
         .route(
-            "/v3/application/users/{user}/favorites/listings",
-            get(|State(s): State<Shared>, h: HeaderMap, Path(user): Path<String>, Query(q): Q| async move {
-                if let Some(r) = enter(&s, &h, format!("favorites of {user}")) {
+            "/v3/application/listings/{id}",
+            get(|State(s): State<Shared>, h: HeaderMap, Path(id): Path<u64>, Query(q): Q| async move {
+                if let Some(r) = enter(&s, &h, format!("listing {id} includes={}", q["includes"])) {
                     return r;
                 }
-                if h.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer 42.tok") {
-                    return StatusCode::UNAUTHORIZED.into_response();
-                }
-                let offset = query_usize(&q, "offset");
                 let s = s.lock().unwrap();
-                let results = s.listings.iter().skip(offset).take(100)
-                    .map(|l| json!({"listing_id": l["listing_id"], "user_id": 42, "create_date": 1, "created_timestamp": 1}))
-                    .collect();
-                page(results, s.listings.len())
+                match s.listings.iter().find(|l| l["listing_id"] == id) {
+                    Some(l) => axum::Json(with_images(l.clone())).into_response(),
+                    None => (
+                        StatusCode::NOT_FOUND,
+                        axum::Json(json!({"error": format!("Listing {id} not found.")})),
+                    )
+                        .into_response(),
+                }
             }),
         )
         .with_state(state);

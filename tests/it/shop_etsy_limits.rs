@@ -1,6 +1,6 @@
 //! Etsy sources at their limits: 429s waited out or ending the poll, the daily budget shared
-//! by sources on one key, the shop name resolved once, bad keys explained, the access token for
-//! favorites, and the API key kept from other origins on redirect.
+//! by sources on one key, the shop name resolved once, bad keys explained, and the API key kept
+//! from other origins on redirect.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -150,33 +150,6 @@ async fn shop_name_is_resolved_once_and_bad_keys_are_explained() {
         !error.contains("keystring"),
         "the key never appears in errors: {error}"
     );
-}
-
-#[tokio::test]
-async fn favorites_are_read_with_the_access_token() {
-    let state = shop(3);
-    let base = etsy_server(state.clone()).await;
-    let src = source(&base, |s| {
-        s.shop_id = None;
-        s.favorites_of = Some("42".into());
-        s.access_token = Some("42.tok".to_string().into());
-        s.backfill = Backfill::All;
-    });
-    let store = sled_store().await;
-    let (ingest, _) = ingest(store.store.clone(), "etsy");
-    let report = poll_cycle(&src, &ingest, &CancellationToken::new())
-        .await
-        .unwrap();
-    assert!(
-        matches!(report, PollReport::Polled { pinned: 3, .. }),
-        "{report:?}"
-    );
-    assert_eq!(
-        calls(&state),
-        ["favorites of 42", "batch n=3 includes=Images"]
-    );
-    let recorded = store.recorded("etsy").await;
-    assert_eq!(recorded[0].item.fields["price"], "12.51");
 }
 
 #[tokio::test]

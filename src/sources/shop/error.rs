@@ -15,7 +15,7 @@ pub enum ShopError {
         source: FeedError,
     },
     #[error(
-        "Etsy refused the credentials (HTTP {status}) for {what}: check `api_key` and `shared_secret` (and `access_token` for favorites)"
+        "Etsy refused the credentials (HTTP {status}) for {what}: check `api_key` and `shared_secret`"
     )]
     Auth { status: u16, what: String },
     #[error("{what}: the answer is not the JSON pinbridge expects ({message})")]

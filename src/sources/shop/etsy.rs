@@ -1,11 +1,16 @@
-//! Etsy Open API v3: a shop's active listings (or a user's favorites) → `Item`s keyed by
-//! `listing:<id>`.
+//! Etsy Open API v3: a shop's active listings (or a configured list of listing ids) → `Item`s
+//! keyed by `listing:<id>`.
 //!
 //! Calls are the scarce resource (10,000 a day per key), so a poll reads the cheap id pages
 //! (100 listings a call) and asks for details and images only for listings the store does not
 //! know yet, 100 at a time through `listings/batch?includes=Images`. A known listing, renewed or
 //! not, costs nothing beyond its page and never pins again. (The flip side: edits to a listing
-//! already recorded are not followed.)
+//! already recorded are not followed.) With `listing_ids` there is no page to read: each id the
+//! store does not know yet is read on its own (`listings/{id}`), so one gone listing (404/410)
+//! is reported and skipped instead of failing the others.
+//!
+//! A user's favorites cannot be read: Etsy retired that endpoint, and a source that still asks
+//! for them is refused when it is set up (see `FAVORITES_RETIRED`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +26,7 @@ use super::budget::{Budget, EtsyBudgets};
 use super::error::ShopError;
 use super::etsy_listing::{Listing, ListingRef, Page, ShopRef, created_ms, to_item};
 pub use super::etsy_listing::{format_price, listing_key};
-use super::settings::{EtsySettings, check_base};
+use super::settings::{EtsySettings, FAVORITES_RETIRED, check_base};
 use crate::ingest::context::KnownItems;
 use crate::item::{Item, SourceId};
 use crate::sources::poll::{FeedError, Fetcher};
@@ -52,6 +57,10 @@ impl EtsySource {
         fetcher: Fetcher,
         budgets: &EtsyBudgets,
     ) -> Result<Self, String> {
+        // Never poll a retired endpoint: every call would fail and use up the key's budget.
+        if settings.favorites_of.is_some() {
+            return Err(FAVORITES_RETIRED.to_string());
+        }
         let base = check_base(&settings.api_base)?;
         let key = settings
             .api_key_header()
@@ -106,10 +115,14 @@ impl EtsySource {
             }
         }
         let mut listings = Vec::with_capacity(unknown.len());
-        for chunk in unknown.chunks(PAGE) {
-            listings.extend(self.batch(chunk).await?);
+        if self.settings.listing_ids.is_some() {
+            listings = self.each_by_id(&unknown).await?;
+        } else {
+            for chunk in unknown.chunks(PAGE) {
+                listings.extend(self.batch(chunk).await?);
+            }
         }
-        // Favorites may include sold or expired listings; a Pin should lead to something buyable.
+        // Named listings may be sold or expired; a Pin should lead to something buyable.
         listings.retain(|l| l.state.as_deref().is_none_or(|s| s == "active"));
         listings.sort_by_key(|l| (created_ms(l).unwrap_or(i64::MAX), l.listing_id));
         Ok((
@@ -118,17 +131,17 @@ impl EtsySource {
         ))
     }
 
-    /// Every listing id of the shop (or the user's favorites), up to `max_listings`.
+    /// Every listing id of the shop (or the configured ids), up to `max_listings`.
     async fn list_ids(&self) -> Result<Vec<u64>, ShopError> {
-        let path: Vec<String> = match &self.settings.favorites_of {
-            Some(user) => ["users", user.trim(), "favorites", "listings"]
-                .map(str::to_string)
-                .to_vec(),
-            None => {
-                let shop = self.shop_id().await?.to_string();
-                vec!["shops".into(), shop, "listings".into(), "active".into()]
-            }
-        };
+        if let Some(named) = &self.settings.listing_ids {
+            let mut ids = named.clone();
+            ids.truncate(self.settings.max_listings);
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|id| seen.insert(*id));
+            return Ok(ids);
+        }
+        let shop = self.shop_id().await?.to_string();
+        let path = ["shops", &shop, "listings", "active"];
         let mut ids = Vec::new();
         let mut offset = 0;
         while ids.len() < self.settings.max_listings {
@@ -169,6 +182,33 @@ impl EtsySource {
             })
             .await
             .copied()
+    }
+
+    /// Details and images of each listing, one call per id. A listing Etsy no longer has
+    /// (404/410) is logged and skipped; any other failure ends the poll as usual.
+    async fn each_by_id(&self, ids: &[u64]) -> Result<Vec<Listing>, ShopError> {
+        let mut listings = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let url = self.url(
+                &["listings", &id.to_string()],
+                &[("includes", "Images".into())],
+            );
+            match self.get_json::<Listing>(url, "a listing by id").await {
+                Ok(listing) => listings.push(listing),
+                Err(ShopError::Fetch {
+                    source:
+                        FeedError::Http {
+                            status: status @ (404 | 410),
+                            ..
+                        },
+                    ..
+                }) => {
+                    tracing::warn!(source = %self.id, listing_id = id, status, "Etsy has no listing with this id; skipping it.");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(listings)
     }
 
     /// Details and images of up to 100 listings in one call.

@@ -116,11 +116,15 @@ macro_rules! shop_settings {
     };
 }
 
+/// Why `favorites_of` is refused: Etsy removed `findAllUserFavoriteListings` from Open API v3
+/// and said it will not come back.
+pub const FAVORITES_RETIRED: &str = "Etsy retired the favorites endpoint from its Open API v3 (etsy/open-api#478); use a shop's listings (`shop_id`) or a list of listing ids (`listing_ids = [..]`) instead";
+
 /// Etsy's public API root.
 pub const ETSY_API_BASE: &str = "https://openapi.etsy.com";
 
 shop_settings! {
-    /// An Etsy shop's active listings, or a user's favorites, through Etsy Open API v3.
+    /// An Etsy shop's active listings, or a fixed list of listings, through Etsy Open API v3.
     EtsySettings {
         /// The API root (a stand-in's address in tests).
         pub api_base: String = ETSY_API_BASE.to_string(),
@@ -132,10 +136,13 @@ shop_settings! {
         pub shop_id: Option<u64> = None,
         /// …or by name, resolved once per run.
         pub shop_name: Option<String> = None,
-        /// Instead of a shop: this user's favorited listings (needs `access_token` with the
-        /// `favorites_r` scope).
+        /// Instead of a shop: these listings, each read by id.
+        pub listing_ids: Option<Vec<u64>> = None,
+        /// Kept only to explain itself: Etsy retired the user favorites endpoint, so a config that
+        /// still sets it is refused with what to use instead (never a source that reads nothing).
         pub favorites_of: Option<String> = None,
-        /// OAuth access token (`<user_id>.<token>`), for `favorites_of`.
+        /// OAuth access token (`<user_id>.<token>`), sent as a bearer token when set; no endpoint
+        /// pinbridge reads requires it.
         pub access_token: Option<SecretString> = None,
         /// Etsy's per-second limit for this API key (shared by every source using the key).
         pub requests_per_second: u32 = 10,
@@ -185,27 +192,29 @@ impl EtsySettings {
             ),
             _ => {}
         }
+        if self.favorites_of.is_some() {
+            problem("favorites_of", FAVORITES_RETIRED);
+        }
         let targets = [
             self.shop_id.is_some(),
             self.shop_name.is_some(),
-            self.favorites_of.is_some(),
+            self.listing_ids.is_some(),
         ];
         match targets.iter().filter(|t| **t).count() {
+            // A retired `favorites_of` was the target; its own problem already says what to do.
+            0 if self.favorites_of.is_some() => {}
             0 => problem(
                 "shop_id",
-                "say what to read: `shop_id`, `shop_name` or `favorites_of = \"<user_id>\"`",
+                "say what to read: `shop_id`, `shop_name` or `listing_ids = [..]`",
             ),
             1 => {}
             _ => problem(
                 "shop_id",
-                "give only one of `shop_id`, `shop_name` and `favorites_of`",
+                "give only one of `shop_id`, `shop_name` and `listing_ids`",
             ),
         }
-        if self.favorites_of.is_some() && self.access_token.is_none() {
-            problem(
-                "access_token",
-                "`favorites_of` needs an OAuth `access_token` with the favorites_r scope (Etsy grants it only to apps approved for that scope)",
-            );
+        if self.listing_ids.as_ref().is_some_and(Vec::is_empty) {
+            problem("listing_ids", "must name at least one listing id");
         }
         if self
             .shop_name
@@ -298,9 +307,20 @@ mod tests {
         assert!(p[0].contains("shop_id"), "{p:?}");
         let p = etsy("api_key = \"k:s\"\nshop_id = 1\nshop_name = \"x\"");
         assert!(p[0].contains("only one"), "{p:?}");
-        let p = etsy("api_key = \"k:s\"\nfavorites_of = \"42\"");
+        let p = etsy("api_key = \"k:s\"\nlisting_ids = []");
+        assert!(p[0].contains("sources[0].listing_ids"), "{p:?}");
+        assert!(etsy("api_key = \"k:s\"\nlisting_ids = [1, 2]").is_empty());
+        let p = etsy("api_key = \"k:s\"\nlisting_ids = [1]\nshop_id = 1");
+        assert!(p[0].contains("only one"), "{p:?}");
+    }
+
+    #[test]
+    fn etsy_favorites_are_refused_with_what_to_use_instead() {
+        let p = etsy("api_key = \"k:s\"\nfavorites_of = \"42\"\naccess_token = \"42.t\"");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("sources[0].favorites_of"), "{p:?}");
         assert!(
-            p[0].contains("access_token") && p[0].contains("favorites_r"),
+            p[0].contains("retired") && p[0].contains("listing_ids"),
             "{p:?}"
         );
     }
