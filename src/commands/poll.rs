@@ -41,7 +41,8 @@ pub async fn run(config: &Config, source_id: &str, dry_run: bool) -> Result<(), 
             )));
         }
     };
-    let fetcher = Fetcher::with_limits(config.fetch.limits());
+    let fetcher =
+        Fetcher::with_limits(config.fetch.limits()).with_user_agent(config.fetch_user_agent());
     let feed = FeedSource::new(SourceId::new(source_id), settings.clone(), fetcher)
         .context("setting up the feed")?;
     let store: Arc<dyn Store> = crate::store::open::open_configured(&config.store, None)
