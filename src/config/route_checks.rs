@@ -37,6 +37,12 @@ impl RouteConfig {
         }
     }
 
+    /// The route may create a board it names: then the token must see secret boards, or a
+    /// secret board of that name would look missing and get a public twin.
+    pub fn may_create_board_by_name(&self) -> bool {
+        self.create_missing && self.board.is_some() && self.board_id.is_none()
+    }
+
     /// The route says its board is secret.
     pub fn wants_secret_board(&self) -> bool {
         self.board_privacy_api() == Some("SECRET")

@@ -306,8 +306,12 @@ fn board_keys_are_validated_and_secret_routes_ask_for_the_secret_scopes() {
             extra,
         )
     };
+    // A route that may create a board by name must see secret boards, nothing more.
     let plain = parse(&text("")).unwrap();
-    assert!(!auth_scopes(&plain).contains(&"boards:read_secret"));
+    assert!(auth_scopes(&plain).contains(&"boards:read_secret"));
+    assert!(!auth_scopes(&plain).contains(&"boards:write_secret"));
+    let by_id = parse(&text("").replace("board = \"Launch\"", "board_id = \"123\"")).unwrap();
+    assert!(!auth_scopes(&by_id).contains(&"boards:read_secret"));
     let secret = parse(&text(
         "board_privacy = \"secret\"\nboard_description = \"Drafts\"",
     ))
