@@ -349,3 +349,45 @@ fn board_keys_are_validated_and_secret_routes_ask_for_the_secret_scopes() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn check_online_names_the_secret_scopes_a_secret_route_needs() {
+    let shutdown = CancellationToken::new();
+    let _stop = shutdown.clone().drop_guard();
+    let sandbox = Sandbox::new(SandboxConfig::default());
+    let user = sandbox.create_user("shop");
+    sandbox.create_board(&user, "Launch");
+    let narrow = sandbox.reauthorize(&user, WITHOUT_SECRET);
+    // The granted scopes come with a token answer: the check refreshes the expired token.
+    sandbox.expire_access_tokens();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}/v5/", listener.local_addr().unwrap());
+    sandbox.spawn(listener, shutdown.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pinbridge.toml");
+    let config = config_text(
+        &api,
+        &narrow,
+        "http://127.0.0.1:9/f",
+        "board_privacy = \"secret\"",
+    );
+    std::fs::write(&path, config).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_pinbridge"))
+        .args(["check", "--online", "-c"])
+        .arg(&path)
+        .env_remove("PINBRIDGE_TOKEN_KEY")
+        .env_remove("PINBRIDGE_TOKEN_KEYS")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(
+            "account `shop`: signed in, but the token lacks scopes Pins need; reconnect with \
+             `pinbridge auth --account shop` — scopes needed: boards:read_secret, \
+             boards:write_secret, pins:read_secret"
+        ),
+        "{stdout}"
+    );
+}
