@@ -24,15 +24,6 @@ use crate::config::Config;
 use crate::pinterest::{Credentials, TokenManager};
 use crate::sync::tokens::origin_of;
 
-/// The least pinbridge needs: read the account and boards, make boards, sections and Pins.
-pub const SCOPES: [&str; 5] = [
-    "user_accounts:read",
-    "boards:read",
-    "boards:write",
-    "pins:read",
-    "pins:write",
-];
-
 pub struct AuthArgs {
     pub account: String,
     pub listen: Option<SocketAddr>,
@@ -85,7 +76,7 @@ pub async fn run(config: &Config, args: AuthArgs) -> Result<(), CommandError> {
         &args.authorize_url,
         client_id,
         redirect_uri.as_str(),
-        &SCOPES,
+        &crate::sync::scopes::auth_scopes(config),
         &state,
     );
     // Open the store first: fail before the user approves anything if `serve` holds it.

@@ -1,5 +1,6 @@
 //! `check --online`: every account answers with its token, the token grants the scopes
-//! pinbridge needs (when its granted scopes are known), every route's named board resolves.
+//! pinbridge needs (when its granted scopes are known; the secret-board ones too when a route of
+//! the account wants a secret board), every route's named board resolves.
 //! Creates nothing and prints nothing: the report says what was found, the command shows it.
 
 use std::collections::{HashMap, HashSet};
@@ -9,7 +10,16 @@ use crate::config::Config;
 use crate::sync::account::AccountRuntime;
 use crate::sync::boards::ResolveError;
 use crate::sync::route::Routes;
-use crate::sync::scopes::missing_scopes;
+use crate::sync::scopes::{READ_SECRET_BOARDS, grants, missing_scopes_for};
+
+/// What the routes say about their boards beyond the name, by route name.
+#[derive(Debug, Default)]
+pub struct BoardPlans {
+    /// Routes that may create a missing board.
+    pub create_missing: HashSet<String>,
+    /// Routes that want a secret board.
+    pub secret: HashSet<String>,
+}
 
 /// What the check found, accounts first, then routes, each in configuration order.
 #[derive(Debug, Default)]
@@ -73,29 +83,39 @@ impl OnlineReport {
     }
 }
 
-/// The routes `config` defines, and the names of those that may create a missing board.
-pub fn configured_routes(config: &Config) -> (Routes, HashSet<String>) {
-    let create_missing = config
-        .routes
-        .iter()
-        .enumerate()
-        .filter(|(_, route)| route.create_missing)
-        .map(|(i, route)| crate::app::route_name(i, route.name.as_deref()))
-        .collect();
-    (crate::app::ingest_config(config).routes, create_missing)
+/// The routes `config` defines, and what they say about their boards.
+pub fn configured_routes(config: &Config) -> (Routes, BoardPlans) {
+    let named = |keep: fn(&crate::config::RouteConfig) -> bool| {
+        config
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, route)| keep(route))
+            .map(|(i, route)| crate::app::route_name(i, route.name.as_deref()))
+            .collect()
+    };
+    let plans = BoardPlans {
+        create_missing: named(|route| route.create_missing),
+        secret: named(|route| route.wants_secret_board()),
+    };
+    (crate::app::ingest_config(config).routes, plans)
 }
 
 /// Ask every account who it is, and resolve every route's board (without creating it).
-/// `create_missing` names the routes whose missing board is not a problem.
+/// `plans` names the routes whose missing board is not a problem and those wanting a secret one.
 pub async fn check_online(
     accounts: &[Arc<AccountRuntime>],
     routes: &Routes,
-    create_missing: &HashSet<String>,
+    plans: &BoardPlans,
 ) -> OnlineReport {
     let mut report = OnlineReport::default();
     for account in accounts {
+        let secret_boards = routes
+            .rules()
+            .iter()
+            .any(|rule| rule.account == account.name && plans.secret.contains(&rule.name));
         let answer = match account.client.user_account().await {
-            Ok(user) => match missing_scopes_of(account).await {
+            Ok(user) => match missing_scopes_of(account, secret_boards).await {
                 Some(missing) => AccountAnswer::Failed(format!(
                     "signed in, but the token lacks scopes Pins need; reconnect with \
                      `pinbridge auth --account {}` — scopes needed: {}",
@@ -126,8 +146,20 @@ pub async fn check_online(
                 .await
             {
                 Ok(id) => BoardAnswer::Found { id },
-                Err(ResolveError::NoBoard(name)) if create_missing.contains(&rule.name) => {
-                    BoardAnswer::WillBeCreated { name }
+                Err(ResolveError::NoBoard(name)) if plans.create_missing.contains(&rule.name) => {
+                    // The engine refuses to create a board the token may just not see.
+                    let granted = account.client.tokens().tokens().await.scope;
+                    if granted.is_some_and(|g| !grants(&g, READ_SECRET_BOARDS)) {
+                        BoardAnswer::Failed(
+                            ResolveError::MaybeSecret {
+                                board: name,
+                                account: account.name.clone(),
+                            }
+                            .to_string(),
+                        )
+                    } else {
+                        BoardAnswer::WillBeCreated { name }
+                    }
                 }
                 Err(e) => BoardAnswer::Failed(e.to_string()),
             },
@@ -144,7 +176,10 @@ pub async fn check_online(
 /// The needed scopes the account's token lacks, when its granted scopes are known: a token
 /// answer lists them (a refresh, or `pinbridge auth`), a token from the config alone does not,
 /// and `GET /user_account` does not say.
-async fn missing_scopes_of(account: &AccountRuntime) -> Option<Vec<&'static str>> {
+async fn missing_scopes_of(
+    account: &AccountRuntime,
+    secret_boards: bool,
+) -> Option<Vec<&'static str>> {
     let granted = account.client.tokens().tokens().await.scope?;
-    Some(missing_scopes(&granted)).filter(|missing| !missing.is_empty())
+    Some(missing_scopes_for(&granted, secret_boards)).filter(|missing| !missing.is_empty())
 }

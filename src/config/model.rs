@@ -234,6 +234,11 @@ pub struct RouteConfig {
     /// Create the board or section when no board of that name exists.
     #[serde(default)]
     pub create_missing: bool,
+    /// `public`, `protected` or `secret` (`POST /boards` privacy): for a board pinbridge
+    /// creates, and a secret one also makes `pinbridge auth` ask for the secret-board scopes.
+    pub board_privacy: Option<String>,
+    /// The description of a board pinbridge creates.
+    pub board_description: Option<String>,
     #[serde(default)]
     pub when: WhenConfig,
     /// Templates (minijinja) over the item's fields.

@@ -155,6 +155,7 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
         _ => None,
     };
     super::route_checks::validate_routes(&config.routes, only_account, problems);
+    super::route_checks::validate_board_keys(&config.routes, problems);
 }
 
 /// `[server]`: the public URL, the admin token's strength, the listeners and the limits.

@@ -129,6 +129,8 @@ impl Factory {
                         RouteRuntime {
                             templates,
                             create_missing: route.create_missing,
+                            board_privacy: route.board_privacy_api(),
+                            board_description: route.board_description.clone(),
                             min_spacing: route.min_spacing,
                         },
                     );

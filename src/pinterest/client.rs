@@ -94,10 +94,22 @@ impl PinterestClient {
         name: &str,
         description: Option<&str>,
     ) -> Result<Board, ApiError> {
+        self.create_board_with_privacy(name, description, None)
+            .await
+    }
+
+    /// `POST /boards` with a `privacy` (`PUBLIC`, `PROTECTED` or `SECRET`; `None` leaves
+    /// Pinterest's default, public).
+    pub async fn create_board_with_privacy(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        privacy: Option<&str>,
+    ) -> Result<Board, ApiError> {
         let body = BoardCreate {
             name: name.to_string(),
             description: description.map(str::to_string),
-            privacy: None,
+            privacy: privacy.map(str::to_string),
         };
         self.send(Call::post(&["boards"], &body)?).await
     }

@@ -1,11 +1,14 @@
 //! Boards and sections by name: resolved to ids through the API once, cached, and created when
-//! a route says `create_missing = true`.
+//! a route says `create_missing = true` (with the route's privacy and description). A board
+//! that is not found while the token cannot see secret boards is never created: it may be a
+//! secret board of that name, and creating a public twin would send Pins to the wrong board.
 
 use std::collections::HashMap;
 
 use tokio::sync::Mutex;
 
 use crate::pinterest::{ApiError, PinterestClient};
+use crate::sync::scopes::{READ_SECRET_BOARDS, grants};
 
 /// Why a board or section could not be resolved.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +21,10 @@ pub enum ResolveError {
         "section `{section}` does not exist on board `{board}`; create it or set create_missing = true on the route"
     )]
     NoSection { board: String, section: String },
+    #[error(
+        "board `{board}` not found; it may be secret and the token cannot see secret boards: reconnect with `pinbridge auth --account {account}` to grant boards:read_secret, or name the board by id"
+    )]
+    MaybeSecret { board: String, account: String },
     #[error(transparent)]
     Api(#[from] ApiError),
 }
@@ -36,6 +43,26 @@ pub enum BoardRef<'a> {
     Name(&'a str),
 }
 
+/// How to make a board that a route names but the account does not have.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BoardCreation<'a> {
+    /// The route says `create_missing = true`.
+    pub allowed: bool,
+    /// `PUBLIC`, `PROTECTED` or `SECRET`; `None` for Pinterest's default.
+    pub privacy: Option<&'a str>,
+    pub description: Option<&'a str>,
+}
+
+impl BoardCreation<'_> {
+    /// Create with Pinterest's defaults when `allowed`.
+    pub fn plain(allowed: bool) -> Self {
+        BoardCreation {
+            allowed,
+            ..BoardCreation::default()
+        }
+    }
+}
+
 /// One account's board and section names → ids.
 #[derive(Default)]
 pub struct BoardDirectory {
@@ -52,6 +79,19 @@ impl BoardDirectory {
         client: &PinterestClient,
         board: &str,
         create_missing: bool,
+    ) -> Result<String, ResolveError> {
+        self.board_id_or_create(client, board, BoardCreation::plain(create_missing), "")
+            .await
+    }
+
+    /// The id of the board `board`, created as `creation` says when missing. `account` names
+    /// the account in the problem a possibly secret board raises.
+    pub async fn board_id_or_create(
+        &self,
+        client: &PinterestClient,
+        board: &str,
+        creation: BoardCreation<'_>,
+        account: &str,
     ) -> Result<String, ResolveError> {
         let name = match parse_board_ref(board) {
             BoardRef::Id(id) => return Ok(id.to_string()),
@@ -73,10 +113,22 @@ impl BoardDirectory {
         if let Some(id) = found {
             return Ok(id);
         }
-        if !create_missing {
+        if !creation.allowed {
             return Err(ResolveError::NoBoard(name.to_string()));
         }
-        let id = match client.create_board(name.trim(), None).await {
+        // The token's scopes are known once it was granted or refreshed; a token from the
+        // config alone does not say, and then pinbridge creates as it always did.
+        let granted = client.tokens().tokens().await.scope;
+        if granted.is_some_and(|g| !grants(&g, READ_SECRET_BOARDS)) {
+            return Err(ResolveError::MaybeSecret {
+                board: name.to_string(),
+                account: account.to_string(),
+            });
+        }
+        let created = client
+            .create_board_with_privacy(name.trim(), creation.description, creation.privacy)
+            .await;
+        let id = match created {
             Ok(created) => {
                 tracing::info!(board = %name, board_id = %created.id, "Created missing board.");
                 created.id

@@ -61,6 +61,9 @@ pub struct SyncSettings {
 pub struct RouteRuntime {
     pub templates: Templates,
     pub create_missing: bool,
+    /// Privacy (`PUBLIC`, `PROTECTED`, `SECRET`) and description of a board the route creates.
+    pub board_privacy: Option<&'static str>,
+    pub board_description: Option<String>,
     /// The route's `min_spacing` between Pins on its board.
     pub min_spacing: Option<std::time::Duration>,
 }

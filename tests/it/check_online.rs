@@ -163,7 +163,11 @@ create_missing = true
         problems,
         vec![
             "account `main`: signed in, but the token lacks scopes Pins need; reconnect with \
-             `pinbridge auth --account main` — scopes needed: boards:write, pins:write"
+             `pinbridge auth --account main` — scopes needed: boards:write, pins:write",
+            // Without boards:read_secret a missing board may be a secret one: not created.
+            "route `routes[0]`: board `Fresh` not found; it may be secret and the token cannot \
+             see secret boards: reconnect with `pinbridge auth --account main` to grant \
+             boards:read_secret, or name the board by id"
         ],
         "{stdout}"
     );

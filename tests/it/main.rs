@@ -73,6 +73,7 @@ mod sync_pacing_links;
 mod sync_pacing_workers;
 mod sync_reconcile;
 mod sync_reconcile_engine;
+mod sync_secret_boards;
 mod torture;
 mod torture_sync;
 mod torture_sync_postgres;

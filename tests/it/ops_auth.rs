@@ -111,9 +111,11 @@ name = "main"
             .unwrap();
     let authorize = url::Url::parse(&url).unwrap();
     let query: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
+    // The route may create its board by name, so the token must also see secret boards (a
+    // secret board of that name would otherwise look missing and never be created).
     assert_eq!(
         query["scope"],
-        "user_accounts:read,boards:read,boards:write,pins:read,pins:write"
+        "user_accounts:read,boards:read,boards:write,pins:read,pins:write,boards:read_secret"
     );
     assert!(query["state"].len() >= 32);
 

@@ -27,6 +27,8 @@ fn engine(env: &Env, store: Arc<dyn Store>, pages: u32) -> Engine {
     let route = RouteRuntime {
         templates: Templates::from_sources(None, None, None, None).unwrap(),
         create_missing: false,
+        board_privacy: None,
+        board_description: None,
         min_spacing: None,
     };
     let settings = SyncSettings {

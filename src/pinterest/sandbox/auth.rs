@@ -17,8 +17,9 @@ use subtle::ConstantTimeEq;
 use super::Inner;
 use super::validation::{SbError, is_http_url};
 
-/// The scopes a sandbox user grants by default.
-pub const DEFAULT_SCOPE: &str = "boards:read,boards:write,pins:read,pins:write,user_accounts:read";
+/// The scopes a sandbox user grants by default: everything pinbridge may ask for, secret
+/// boards included.
+pub const DEFAULT_SCOPE: &str = "boards:read,boards:write,pins:read,pins:write,user_accounts:read,boards:read_secret,boards:write_secret,pins:read_secret";
 
 pub(crate) async fn token(
     State(sb): State<Arc<Inner>>,

@@ -70,6 +70,15 @@ impl Default for Faults {
 #[derive(Clone, Debug)]
 pub(crate) struct AuthedUser {
     pub id: String,
+    /// The token's granted scopes, comma-separated.
+    pub scope: String,
+}
+
+impl AuthedUser {
+    /// The token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.split(',').any(|s| s == scope)
+    }
 }
 
 /// Latency, forced faults, bearer auth, then the write quota; the handler runs only if all pass.
@@ -185,7 +194,13 @@ fn authenticate(
         .filter(|rec| rec.expires_at > now)
         .map(|rec| (rec.user_id.clone(), rec.scope.clone()));
     match found {
-        Some((id, scope)) => Ok((AuthedUser { id }, scope)),
+        Some((id, scope)) => Ok((
+            AuthedUser {
+                id,
+                scope: scope.clone(),
+            },
+            scope,
+        )),
         None => {
             st.stats.unauthorized += 1;
             Err(SbError::unauthorized())

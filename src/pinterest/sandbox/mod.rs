@@ -258,6 +258,16 @@ impl Sandbox {
 
     /// A board owned by `user` (the existing one if the name is taken); returns its id.
     pub fn create_board(&self, user: &SandboxUser, name: &str) -> String {
+        self.create_board_with_privacy(user, name, "PUBLIC")
+    }
+
+    /// Like [`Self::create_board`], with `privacy` (`PUBLIC`, `PROTECTED`, `SECRET`).
+    pub fn create_board_with_privacy(
+        &self,
+        user: &SandboxUser,
+        name: &str,
+        privacy: &str,
+    ) -> String {
         let now = self.inner.clock.now_ms();
         let mut st = self.inner.lock();
         if let Some(b) = st
@@ -273,7 +283,7 @@ impl Sandbox {
             owner: user.id.clone(),
             name: name.to_string(),
             description: None,
-            privacy: "PUBLIC".to_string(),
+            privacy: privacy.to_string(),
             created_at: now,
         });
         st.stats.boards_created += 1;

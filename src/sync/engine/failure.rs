@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::classify::{AttemptContext, Class, classify};
+use super::classify::{ATTENTION_WAIT, AttemptContext, Class, classify};
 use super::{Engine, SyncEvent};
 use crate::pinterest::ApiError;
 use crate::store::{Attempt, Lease, LeaseOutcome, Millis, StoreResult};
@@ -32,14 +32,22 @@ pub(super) enum Failure {
 
 impl Engine {
     /// A board or section lookup that failed: API errors are classified as any other, a board
-    /// that does not exist (and may not be created) is permanent.
+    /// that does not exist (and may not be created) is permanent. A board that may be secret
+    /// and invisible to the token is the account's problem: it is held until reconnected.
     pub(super) async fn classify_resolve_error(
         &self,
         account: &AccountRuntime,
+        route: &str,
         error: ResolveError,
     ) -> Failure {
         match error {
             ResolveError::Api(e) => self.classify_api_error(account, e, false).await,
+            ResolveError::MaybeSecret { .. } => {
+                let error = format!("needs attention: route `{route}`: {error}");
+                self.hold_account(account, error.clone()).await;
+                let at = self.clock.now_ms() + ATTENTION_WAIT.as_millis() as i64;
+                Failure::Wait { at, error }
+            }
             other => Failure::Permanent {
                 error: other.to_string(),
             },

@@ -6,6 +6,7 @@ use super::attempt::Step;
 use super::outcome::Outcome;
 use crate::store::Lease;
 use crate::sync::account::AccountRuntime;
+use crate::sync::boards::BoardCreation;
 
 /// Where the Pin goes.
 pub(super) struct ResolvedBoard {
@@ -21,19 +22,23 @@ impl Engine {
         account: &AccountRuntime,
     ) -> Step<ResolvedBoard> {
         let target = &lease.job.target;
-        let create_missing = self
-            .route_table()
-            .get(&target.route)
-            .is_some_and(|r| r.create_missing);
+        let routes = self.route_table();
+        let route = routes.get(&target.route);
+        let create_missing = route.is_some_and(|r| r.create_missing);
+        let creation = BoardCreation {
+            allowed: create_missing,
+            privacy: route.and_then(|r| r.board_privacy),
+            description: route.and_then(|r| r.board_description.as_deref()),
+        };
         let board_id = match account
             .boards
-            .board_id(&account.client, &target.board, create_missing)
+            .board_id_or_create(&account.client, &target.board, creation, &account.name)
             .await
         {
             Ok(id) => id,
             Err(e) => {
                 return Step::Done(Outcome::Failed(
-                    self.classify_resolve_error(account, e).await,
+                    self.classify_resolve_error(account, &target.route, e).await,
                 ));
             }
         };
@@ -52,7 +57,7 @@ impl Engine {
                 Ok(id) => Some(id),
                 Err(e) => {
                     return Step::Done(Outcome::Failed(
-                        self.classify_resolve_error(account, e).await,
+                        self.classify_resolve_error(account, &target.route, e).await,
                     ));
                 }
             },
