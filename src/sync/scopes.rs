@@ -18,22 +18,6 @@ pub const SECRET_BOARD_SCOPES: [&str; 3] = [
 /// The scope without which `GET /boards` leaves secret boards out.
 pub const READ_SECRET_BOARDS: &str = "boards:read_secret";
 
-/// The scopes `pinbridge auth` asks for: reading the account, what every account needs, and
-/// the secret-board scopes only when some route wants a secret board (asking for less keeps
-/// the consent screen honest). A route that may create a board by name gets
-/// `boards:read_secret` alone: without it a secret board of that name looks missing, and
-/// pinbridge refuses to create a public twin, so the route could never create its board.
-pub fn auth_scopes(config: &crate::config::Config) -> Vec<&'static str> {
-    let mut scopes = vec!["user_accounts:read"];
-    scopes.extend(NEEDED_SCOPES);
-    if config.routes.iter().any(|r| r.wants_secret_board()) {
-        scopes.extend(SECRET_BOARD_SCOPES);
-    } else if config.routes.iter().any(|r| r.may_create_board_by_name()) {
-        scopes.push(READ_SECRET_BOARDS);
-    }
-    scopes
-}
-
 /// Whether `granted` (a token record's `scope`) lists `scope`.
 pub fn grants(granted: &str, scope: &str) -> bool {
     scope_list(granted).contains(&scope)

@@ -11,13 +11,13 @@ use axum::Router;
 use axum::routing::get;
 use pinbridge::app::App;
 use pinbridge::clock::ManualClock;
+use pinbridge::commands::auth::auth_scopes;
 use pinbridge::config::{Config, ConfigError};
 use pinbridge::pinterest::sandbox::{DEFAULT_SCOPE, Sandbox, SandboxConfig, SandboxUser};
 use pinbridge::sources::feed::poller::poll_cycle;
 use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::{JobFilter, Store};
 use pinbridge::sync::boards::{BoardCreation, BoardDirectory, ResolveError};
-use pinbridge::sync::scopes::auth_scopes;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
