@@ -12,7 +12,6 @@ use pinbridge::pinterest::sandbox::{FailMode, Faults, Sandbox, SandboxConfig};
 use pinbridge::sources::feed::poller::poll_cycle;
 use pinbridge::store::Job;
 use pinbridge::store::prelude::*;
-use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::sync::AccountStatus;
 use tokio_util::sync::CancellationToken;
 
@@ -125,16 +124,7 @@ max_attempts = 3
         calm_access = calm.access_token,
         calm_refresh = calm.refresh_token,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SledStore::open_async(
-            dir.path().join("store"),
-            SledOptions::default(),
-            Some(Arc::new(clock.clone())),
-        )
-        .await
-        .unwrap(),
-    );
+    let (dir, store) = crate::support::sled::clocked_store(&clock).await;
     Harness {
         sandbox,
         clock,

@@ -16,7 +16,6 @@ use pinbridge::clock::ManualClock;
 use pinbridge::config::Config;
 use pinbridge::pinterest::sandbox::{Faults, Sandbox, SandboxConfig, SandboxUser};
 use pinbridge::sources::feed::poller::poll_cycle;
-use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::{Job, JobFilter, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -84,16 +83,7 @@ async fn start() -> Harness {
             .with_graceful_shutdown(async move { token.cancelled().await })
             .await;
     });
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SledStore::open_async(
-            dir.path().join("store"),
-            SledOptions::default(),
-            Some(Arc::new(clock.clone())),
-        )
-        .await
-        .unwrap(),
-    );
+    let (dir, store) = crate::support::sled::clocked_store(&clock).await;
     Harness {
         sandbox,
         user,

@@ -11,7 +11,6 @@ use pinbridge::clock::Clock;
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::pinterest::sandbox::Faults;
 use pinbridge::store::prelude::*;
-use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::{IngestPlan, JobFilter, JobState, Target};
 use pinbridge::sync::account::AccountRuntime;
 use pinbridge::sync::reconcile::{ReconcileBudget, unknown_detail};
@@ -61,16 +60,7 @@ fn engine(env: &Env, store: Arc<dyn Store>, pages: u32) -> Engine {
 async fn an_undecided_reconcile_waits_unknown_and_a_later_one_finds_the_pin() {
     let env = start(unlimited()).await;
     let board = env.sandbox.create_board(&env.user, "Busy");
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SledStore::open_async(
-            dir.path().join("store"),
-            SledOptions::default(),
-            Some(Arc::new(env.clock.clone())),
-        )
-        .await
-        .unwrap(),
-    );
+    let (_dir, store) = crate::support::sled::clocked_store(&env.clock).await;
     let mut item = Item::new(SourceId::new("blog"), DedupKey::new("guid", "a"));
     item.title = "Ours".into();
     item.link = Some("https://blog.example/ours".into());

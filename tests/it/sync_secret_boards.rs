@@ -15,8 +15,7 @@ use pinbridge::commands::auth::auth_scopes;
 use pinbridge::config::{Config, ConfigError};
 use pinbridge::pinterest::sandbox::{DEFAULT_SCOPE, Sandbox, SandboxConfig, SandboxUser};
 use pinbridge::sources::feed::poller::poll_cycle;
-use pinbridge::store::sled::{SledOptions, SledStore};
-use pinbridge::store::{JobFilter, Store};
+use pinbridge::store::JobFilter;
 use pinbridge::sync::boards::{BoardCreation, BoardDirectory, ResolveError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -220,16 +219,7 @@ async fn jobs_wait_while_the_board_may_be_secret_and_go_to_it_once_the_scope_is_
         "http://{}/feed.xml",
         crate::support::feed_server::serve(router).await
     );
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SledStore::open_async(
-            dir.path().join("store"),
-            SledOptions::default(),
-            Some(Arc::new(clock.clone())),
-        )
-        .await
-        .unwrap(),
-    );
+    let (_dir, store) = crate::support::sled::clocked_store(&clock).await;
     let app_for = |user: &SandboxUser| {
         let config = parse(&config_text(&api, user, &feed_url, "")).unwrap();
         let (clock, store) = (clock.clone(), store.clone());

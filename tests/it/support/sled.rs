@@ -2,10 +2,26 @@
 //! in its files.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use pinbridge::clock::SharedClock;
+use pinbridge::clock::{ManualClock, SharedClock};
+use pinbridge::store::Store;
 use pinbridge::store::sled::{SledOptions, SledStore};
+
+/// A fresh sled store in a temp dir that reads time from `clock`, as the engine tests drive
+/// it. Keep the `TempDir`: the store lives in it.
+pub async fn clocked_store(clock: &ManualClock) -> (tempfile::TempDir, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open_async(
+        dir.path().join("store"),
+        SledOptions::default(),
+        Some(Arc::new(clock.clone())),
+    )
+    .await
+    .unwrap();
+    (dir, Arc::new(store))
+}
 
 /// Open the sled store at `path`, retrying for up to two seconds: a previous App's background
 /// tasks may still hold the store for a moment after it was dropped (sled locks the directory
