@@ -50,6 +50,8 @@ pub struct App {
     shutdown_grace: Duration,
     clock: SharedClock,
     accounts: Vec<String>,
+    /// Each account's quota and daily cap, for the status page.
+    account_limits: HashMap<String, http::AccountLimits>,
     admin: Option<Arc<http::AdminToken>>,
     public_url: Option<url::Url>,
     limits: http::serve::Limits,
@@ -155,6 +157,7 @@ impl App {
             shutdown_grace: config.server.shutdown_grace,
             clock,
             accounts: config.accounts.iter().map(|a| a.name.clone()).collect(),
+            account_limits: http::AccountLimits::of(&config.accounts),
             admin: config
                 .server
                 .admin_token

@@ -41,6 +41,13 @@ impl App {
         let mut state = HttpState::new(self.store.clone(), self.clock.clone());
         state.draining = shutdown.clone();
         state.accounts = Arc::new(self.accounts);
+        state.account_limits = Arc::new(self.account_limits);
+        tasks.spawn(http::status::sample_backlog(
+            self.store.clone(),
+            self.clock.clone(),
+            state.backlog.clone(),
+            shutdown.child_token(),
+        ));
         state.admin = self.admin;
         state.metrics = crate::telemetry::metrics_handle();
         state.live = Some(self.live.clone());

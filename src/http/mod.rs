@@ -42,9 +42,9 @@ pub struct SourceInfo {
 }
 
 impl SourceInfo {
-    /// The source and its polling state as `GET /api/v1/sources` lists it.
-    pub fn json(&self, polled: &crate::store::SourceState) -> serde_json::Value {
-        let state = if self.paused {
+    /// `paused`, `parked` (polled slowly after many errors), `failing` or `ok`.
+    pub fn health(&self, polled: &crate::store::SourceState) -> &'static str {
+        if self.paused {
             "paused"
         } else if polled.parked.is_some() {
             "parked"
@@ -52,7 +52,12 @@ impl SourceInfo {
             "failing"
         } else {
             "ok"
-        };
+        }
+    }
+
+    /// The source and its polling state as `GET /api/v1/sources` lists it.
+    pub fn json(&self, polled: &crate::store::SourceState) -> serde_json::Value {
+        let state = self.health(polled);
         serde_json::json!({
             "id": self.id,
             "kind": self.kind,
@@ -68,6 +73,36 @@ impl SourceInfo {
     }
 }
 
+/// A configured account's limits as the status page shows them against its use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccountLimits {
+    /// `writes_per_minute`: Pinterest's write quota for the account.
+    pub writes_per_minute: u32,
+    /// `daily_cap`: at most this many Pins a day.
+    pub daily_cap: u32,
+    /// An access or refresh token is set in the configuration.
+    pub configured_token: bool,
+}
+
+impl AccountLimits {
+    /// The limits of every configured account, by name.
+    pub fn of(
+        accounts: &[crate::settings::AccountConfig],
+    ) -> std::collections::HashMap<String, AccountLimits> {
+        accounts
+            .iter()
+            .map(|a| {
+                let limits = AccountLimits {
+                    writes_per_minute: a.writes_per_minute,
+                    daily_cap: a.daily_cap,
+                    configured_token: a.access_token.is_some() || a.refresh_token.is_some(),
+                };
+                (a.name.clone(), limits)
+            })
+            .collect()
+    }
+}
+
 /// What the HTTP handlers share.
 #[derive(Clone)]
 pub struct HttpState {
@@ -77,6 +112,11 @@ pub struct HttpState {
     pub clock: SharedClock,
     /// The configured account names (readiness details, the status page and metrics report them).
     pub accounts: Arc<Vec<String>>,
+    /// Each configured account's quota, daily cap and whether the config holds a token (the
+    /// status page; an account missing here is shown without limits).
+    pub account_limits: Arc<std::collections::HashMap<String, AccountLimits>>,
+    /// The backlog over the last day, sampled for the status page's chart.
+    pub backlog: Arc<status::BacklogHistory>,
     pub sources: Arc<Vec<SourceInfo>>,
     /// `server.admin_token`, hashed; the admin API answers 403 without it.
     pub admin: Option<Arc<AdminToken>>,
@@ -118,6 +158,8 @@ impl HttpState {
             draining: tokio_util::sync::CancellationToken::new(),
             clock,
             accounts: Arc::new(Vec::new()),
+            account_limits: Arc::new(std::collections::HashMap::new()),
+            backlog: Arc::new(status::BacklogHistory::default()),
             sources: Arc::new(Vec::new()),
             admin: None,
             metrics: None,

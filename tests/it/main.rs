@@ -31,6 +31,7 @@ mod ops_auth;
 mod ops_binary;
 mod ops_browser;
 mod ops_container;
+mod ops_dashboard;
 mod ops_deploy;
 mod ops_manifests;
 mod ops_metrics;

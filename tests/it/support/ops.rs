@@ -21,6 +21,8 @@ pub struct Server {
     pub store: Arc<dyn Store>,
     pub state: HttpState,
     pub client: reqwest::Client,
+    /// The server's clock: tests move it to show times and take samples.
+    pub clock: ManualClock,
     pub stop: CancellationToken,
     _dir: tempfile::TempDir,
 }
@@ -38,8 +40,24 @@ pub async fn start(accounts: &[&str], admin: bool) -> Server {
 
 /// [`start`] with `admin` as the configured admin token (even one validation would refuse).
 pub async fn start_with(accounts: &[&str], admin: Option<&str>) -> Server {
+    let blog = SourceInfo {
+        id: "blog".into(),
+        kind: "feed".into(),
+        paused: false,
+    };
+    start_serving(accounts, admin, vec![blog]).await
+}
+
+/// [`start`] with these configured sources instead of the one feed `blog`. Every account
+/// gets the default limits (100 writes a minute, 200 Pins a day) and a configured token.
+pub async fn start_serving(
+    accounts: &[&str],
+    admin: Option<&str>,
+    sources: Vec<SourceInfo>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let clock: SharedClock = Arc::new(ManualClock::new(T0));
+    let manual = ManualClock::new(T0);
+    let clock: SharedClock = Arc::new(manual.clone());
     let store: Arc<dyn Store> = Arc::new(
         SledStore::open(
             &dir.path().join("db"),
@@ -50,11 +68,13 @@ pub async fn start_with(accounts: &[&str], admin: Option<&str>) -> Server {
     );
     let mut state = HttpState::new(store.clone(), clock);
     state.accounts = Arc::new(accounts.iter().map(|a| a.to_string()).collect());
-    state.sources = Arc::new(vec![SourceInfo {
-        id: "blog".into(),
-        kind: "feed".into(),
-        paused: false,
-    }]);
+    state.sources = Arc::new(sources);
+    let limits = http::AccountLimits {
+        writes_per_minute: 100,
+        daily_cap: 200,
+        configured_token: true,
+    };
+    state.account_limits = Arc::new(accounts.iter().map(|a| (a.to_string(), limits)).collect());
     state.admin = admin.map(|token| Arc::new(AdminToken::new(&SecretString::from(token))));
     state.metrics = pinbridge::telemetry::metrics_handle();
     let router = http::router(state.clone(), axum::Router::new());
@@ -75,6 +95,7 @@ pub async fn start_with(accounts: &[&str], admin: Option<&str>) -> Server {
         store,
         state,
         client: reqwest::Client::new(),
+        clock: manual,
         stop,
         _dir: dir,
     }

@@ -1,6 +1,13 @@
-//! The status page at `/`: server-rendered HTML, no front-end build. Shows sources, the queue,
-//! recent Pins with their images and the dead letters, to a signed-in operator only (they name
-//! sources, feeds, boards and errors); anyone else sees the sign-in form.
+//! The status page at `/`: server-rendered HTML from templates, no scripts, no front-end
+//! build. A card per account (token, quota used, a 429 block) and per source (health, polls,
+//! items, Pins, last error), the queue with two charts drawn as SVG on the server (Pins made
+//! per hour, the backlog over the last day), the newest Pins with their images, and the dead
+//! letters with a retry button. Only a signed-in operator sees it (it names sources, feeds,
+//! boards and errors); anyone else sees the sign-in form.
+//!
+//! `view` reads the store into plain values (bounded reads only), `render` fills the
+//! minijinja templates in `templates/` with HTML auto-escaping on, `chart` draws the SVG,
+//! `history` samples the backlog, `when` writes times for people.
 //!
 //! Signing in with the admin token starts a session: a random id in an HttpOnly,
 //! SameSite=Strict cookie (Secure when `server.public_url` is https), never the token itself.
@@ -19,10 +26,18 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+mod chart;
+mod history;
+mod render;
+mod view;
+mod when;
+
+pub use history::{BacklogHistory, sample_backlog};
+
 use super::HttpState;
 use super::auth::{Caller, SESSION_COOKIE, caller, same_origin};
 use super::session::SESSION_TTL;
-use crate::store::{JobFilter, JobId, JobState};
+use crate::store::JobId;
 
 /// No scripts at all; the inline stylesheet and Pin images (from any https/http host) only;
 /// forms post only here; no framing (clickjacking), no `<base>` tricks.
@@ -55,136 +70,16 @@ async fn security_headers(request: Request, next: Next) -> Response {
     answer
 }
 
-fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 fn signed_in(state: &HttpState, headers: &HeaderMap) -> bool {
     caller(state, headers) != Caller::Anonymous
 }
 
-const LOGIN_FORM: &str = "<form method=post action=/ui/login><label>Admin token \
-     <input type=password name=token id=token autocomplete=current-password></label> \
-     <button id=login>Sign in</button></form>";
-
 async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
-    let mut html = String::from(
-        "<!doctype html><html><head><meta charset=utf-8><title>pinbridge</title>\
-         <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
-         td,th{border:1px solid #ccc;padding:4px 8px}img{max-height:80px}</style></head><body>\
-         <h1>pinbridge</h1>",
-    );
     if !signed_in(&state, &headers) {
-        html.push_str(LOGIN_FORM);
-        html.push_str("</body></html>");
-        return Html(html).into_response();
+        return Html(render::login()).into_response();
     }
-    // Readiness stays up while an account needs attention, so the page says it.
-    html.push_str("<h2>Accounts</h2><table id=accounts><tr><th>account</th><th>state</th></tr>");
-    for account in super::health::account_reports(&state).await {
-        html.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td></tr>",
-            esc(&account.name),
-            esc(&crate::redact::text(
-                account.problem.as_deref().unwrap_or("ok")
-            ))
-        ));
-    }
-    html.push_str("</table>");
-    html.push_str("<h2>Sources</h2><table><tr><th>id</th><th>kind</th><th>last poll</th><th>errors</th><th>last error</th></tr>");
-    for source in state.source_list().iter() {
-        let s = state
-            .store
-            .source_state(&crate::item::SourceId::new(&source.id))
-            .await
-            .unwrap_or_default();
-        html.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&source.id),
-            esc(&source.kind),
-            s.last_poll.map_or("-".into(), |t| t.to_string()),
-            s.error_count,
-            esc(&crate::redact::error(s.last_error.as_deref().unwrap_or("")))
-        ));
-    }
-    html.push_str("</table><h2>Queue</h2><ul id=queue>");
-    let mut unknown_jobs = 0;
-    if let Ok(stats) = state.store.stats().await {
-        unknown_jobs = stats.jobs_by_state.get("unknown").copied().unwrap_or(0);
-        for (name, count) in &stats.jobs_by_state {
-            html.push_str(&format!("<li>{}: {count}</li>", esc(name)));
-        }
-    }
-    html.push_str("</ul><h2>Recent Pins</h2><ul id=pins>");
-    // Newest first, read from the store's finished-jobs index (no scan of every job).
-    let recent = |s: &'static str| state.store.recent_jobs(s, 20);
-    for job in recent("done").await.unwrap_or_default() {
-        let image = state
-            .store
-            .item(&job.source, &job.item)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|i| i.item.image_url)
-            .unwrap_or_default();
-        if let JobState::Done { pin_id, .. } = &job.state {
-            html.push_str(&format!(
-                "<li><img src=\"{}\" alt=\"\"> pin {} on {}</li>",
-                esc(&image),
-                esc(pin_id),
-                esc(&job.target.board)
-            ));
-        }
-    }
-    html.push_str("</ul>");
-    // Creates whose outcome is unknown: never repeated until a reconcile finds the board's
-    // Pins since the send, so an operator should see why one is still waiting. Listed only when
-    // the kept counts say there are some (the listing reads jobs; the counts cost nothing).
-    if unknown_jobs > 0 {
-        let filter = JobFilter {
-            state: Some("unknown".into()),
-            limit: 20,
-            ..JobFilter::default()
-        };
-        let unknown = state.store.jobs(filter).await.unwrap_or_default();
-        let now = state.clock.now_ms();
-        html.push_str("<h2>Waiting to reconcile</h2><table id=unknown><tr><th>job</th><th>board</th><th>why</th></tr>");
-        for job in &unknown {
-            html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&job.id.0),
-                esc(&job.target.board),
-                esc(&crate::redact::text(
-                    &crate::sync::reconcile::unknown_detail(job, now).unwrap_or_default()
-                ))
-            ));
-        }
-        html.push_str("</table>");
-    }
-    html.push_str("<h2>Failures</h2>");
-    html.push_str("<table id=dead><tr><th>job</th><th>board</th><th>error</th><th></th></tr>");
-    for job in recent("dead").await.unwrap_or_default() {
-        let error = match &job.state {
-            JobState::Dead { error, .. } => error.as_str(),
-            _ => "",
-        };
-        let button = format!(
-            "<form method=post action=\"/ui/retry/{0}\"><button class=retry data-job=\"{0}\">Retry</button></form>",
-            esc(&job.id.0)
-        );
-        html.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{button}</td></tr>",
-            esc(&job.id.0),
-            esc(&job.target.board),
-            esc(&crate::redact::text(error))
-        ));
-    }
-    html.push_str("</table></body></html>");
-    Html(html).into_response()
+    let view = view::build(&state).await;
+    Html(render::page(&view)).into_response()
 }
 
 #[derive(Deserialize)]
