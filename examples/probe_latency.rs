@@ -5,7 +5,9 @@
 //!
 //! For each N: a fresh sled store in a temp dir gets N items (one job each; every tenth job
 //! done, every hundredth dead), the service's HTTP router is served on loopback, and each probe
-//! is requested `rounds` times after one warm-up. One line per probe and N: median and max.
+//! is requested `rounds` times after one warm-up, with the admin token (so `/` is the signed-in
+//! page and `/metrics` the scrape, not a sign-in form or a 401). One line per probe and N:
+//! median and max.
 //! Only the public API the service itself uses is called, so the example also builds on older
 //! commits (for before/after figures).
 
@@ -13,10 +15,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pinbridge::clock::{Clock, SharedClock, SystemClock};
-use pinbridge::http::{self, HttpState};
+use pinbridge::http::{self, AdminToken, HttpState, SourceInfo};
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::sled::{SledOptions, SledStore};
 use pinbridge::store::{IngestPlan, Store, Target};
+
+/// The admin token the probes send (32 characters or more, as `server.admin_token` requires).
+const TOKEN: &str = "probe-latency-admin-token-0123456789";
 
 struct Args {
     items: Vec<usize>,
@@ -94,11 +99,14 @@ async fn fill(store: &dyn Store, n: usize) -> anyhow::Result<()> {
 }
 
 async fn time(client: &reqwest::Client, url: &str, rounds: usize) -> anyhow::Result<Vec<Duration>> {
-    client.get(url).send().await?.bytes().await?;
+    let get = || client.get(url).bearer_auth(TOKEN).send();
+    let warm = get().await?;
+    anyhow::ensure!(warm.status().is_success(), "{url}: {}", warm.status());
+    warm.bytes().await?;
     let mut out = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let start = Instant::now();
-        let answer = client.get(url).send().await?;
+        let answer = get().await?;
         answer.bytes().await?;
         out.push(start.elapsed());
     }
@@ -121,6 +129,12 @@ async fn main() -> anyhow::Result<()> {
         fill(store.as_ref(), *n).await?;
         let mut state = HttpState::new(store.clone(), clock);
         state.accounts = Arc::new(vec!["main".to_string()]);
+        state.sources = Arc::new(vec![SourceInfo {
+            id: "blog".into(),
+            kind: "feed".into(),
+            paused: false,
+        }]);
+        state.admin = Some(Arc::new(AdminToken::new(&TOKEN.to_string().into())));
         state.metrics = pinbridge::telemetry::metrics_handle();
         let router = http::router(state, axum::Router::new());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
