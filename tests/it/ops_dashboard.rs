@@ -93,8 +93,12 @@ async fn the_cards_show_each_source_and_account_as_the_store_has_them() {
     assert!(blog.contains("feed answered 503"), "{blog}");
     let hooks = card(&html, "data-source=\"hooks\"");
     assert!(
-        hooks.contains("<dd>never</dd>") && hooks.contains("<dd>0</dd>"),
+        hooks.contains("none: it receives webhooks") && hooks.contains("<dd>0</dd>"),
         "{hooks}"
+    );
+    assert!(
+        !hooks.contains("last poll"),
+        "a webhook source is not polled: {hooks}"
     );
 
     let main = card(&html, "data-account=\"main\"");
