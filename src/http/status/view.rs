@@ -16,8 +16,9 @@ use crate::store::{ItemFilter, Job, JobFilter, JobState};
 
 /// Done jobs read for the Pins-per-hour chart and the recent figures (newest first).
 pub const PIN_WINDOW: usize = 1000;
-/// Items counted per source; more show as "1000+".
-pub const ITEMS_COUNTED: usize = 1000;
+/// Items counted per source; more show as "100+". Read once per configured source on every
+/// page view, so kept small: the figure says whether a source yields items, not how many.
+pub const ITEMS_COUNTED: usize = 100;
 /// Pins and dead letters listed.
 const LISTED: usize = 20;
 const HOUR_MS: Millis = 3_600_000;
