@@ -144,6 +144,12 @@ impl TokenManager {
         self.tokens.lock().await.clone()
     }
 
+    /// Use `tokens` from now on: the account was authorized again (a browser connect), so the
+    /// tokens held so far are replaced without a refresh.
+    pub async fn replace(&self, tokens: Tokens) {
+        *self.tokens.lock().await = tokens;
+    }
+
     /// The access token to use now. Refreshes first when it expires within 5 minutes and a refresh
     /// is possible; if that refresh fails transiently while the old token is still valid, the old
     /// token is used.

@@ -9,6 +9,7 @@
 //! Routes are registered through [`Api::add`], which also records them, so the OpenAPI test
 //! can check the router and the description list the same routes.
 
+mod accounts;
 mod config_status;
 mod error;
 mod handlers;
@@ -125,6 +126,12 @@ fn api() -> Api {
         .add(Method::PUT, "/routes/{name}", routes::replace_route)
         .add(Method::DELETE, "/routes/{name}", routes::delete_route)
         .add(Method::GET, "/config/status", config_status::config_status)
+        // Connecting a Pinterest account (OAuth code flow run by the server).
+        .add(
+            Method::POST,
+            "/accounts/{account}/connect",
+            accounts::connect,
+        )
 }
 
 /// Every `(method, path)` the admin router serves, `/openapi.json` included.
