@@ -59,7 +59,11 @@ fn csp(state: &HttpState) -> HeaderValue {
     }
 }
 
-async fn security_headers(State(state): State<HttpState>, request: Request, next: Next) -> Response {
+async fn security_headers(
+    State(state): State<HttpState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut answer = next.run(request).await;
     let headers = answer.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, csp(&state));
@@ -105,7 +109,9 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
         return Html(html).into_response();
     }
     // Readiness stays up while an account needs attention, so the page says it.
-    html.push_str("<h2>Accounts</h2><table id=accounts><tr><th>account</th><th>state</th><th></th></tr>");
+    html.push_str(
+        "<h2>Accounts</h2><table id=accounts><tr><th>account</th><th>state</th><th></th></tr>",
+    );
     for account in super::health::account_reports(&state).await {
         html.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td><form method=post action=\"/ui/accounts/{0}/connect\"><button class=\"connect\">Connect Pinterest account</button></form></td></tr>",

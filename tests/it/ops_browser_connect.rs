@@ -122,7 +122,10 @@ async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
     let page = browser.new_page(format!("{base}/")).await.unwrap();
     html_when(&page, "the login form", |h| h.contains("id=\"login\"")).await;
     let html = page.content().await.unwrap();
-    assert!(!html.contains("class=\"connect\""), "no Connect before sign-in");
+    assert!(
+        !html.contains("class=\"connect\""),
+        "no Connect before sign-in"
+    );
     page.find_element("#token")
         .await
         .unwrap()
@@ -132,8 +135,16 @@ async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
         .type_str(ADMIN)
         .await
         .unwrap();
-    page.find_element("#login").await.unwrap().click().await.unwrap();
-    html_when(&page, "the Connect button", |h| h.contains("class=\"connect\"")).await;
+    page.find_element("#login")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    html_when(&page, "the Connect button", |h| {
+        h.contains("class=\"connect\"")
+    })
+    .await;
 
     page.find_element("button.connect")
         .await
@@ -145,7 +156,12 @@ async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
         h.contains("id=\"allow\"")
     })
     .await;
-    for expected in ["alice", "user_accounts:read", "pins:write", "boards:read_secret"] {
+    for expected in [
+        "alice",
+        "user_accounts:read",
+        "pins:write",
+        "boards:read_secret",
+    ] {
         assert!(consent.contains(expected), "{expected} on {consent}");
     }
     let shot = artifact_dir().join("connect-consent.png");
@@ -156,7 +172,12 @@ async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
         .unwrap();
     assert!(png.starts_with(b"\x89PNG"));
 
-    page.find_element("#allow").await.unwrap().click().await.unwrap();
+    page.find_element("#allow")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let done = html_when(&page, "pinbridge's callback page", |h| {
         h.contains("id=\"connected\"") || h.contains("id=\"connect-error\"")
     })
@@ -164,7 +185,12 @@ async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
     assert!(done.contains("main is connected"), "{done}");
     assert!(!done.contains("code="), "the code is not on the page");
 
-    page.find_element("#back").await.unwrap().click().await.unwrap();
+    page.find_element("#back")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let status = html_when(&page, "the status page, signed in", |h| {
         h.contains("id=\"accounts\"")
     })
@@ -188,8 +214,9 @@ async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
     );
 
     // The engine pins with the new tokens.
-    let status = crate::support::shopify::send(&reqwest::Client::new(), &base, "shop", "shop-secret", 7)
-        .await;
+    let status =
+        crate::support::shopify::send(&reqwest::Client::new(), &base, "shop", "shop-secret", 7)
+            .await;
     assert_eq!(status, Some(200));
     let start = Instant::now();
     while sandbox.pins().is_empty() {

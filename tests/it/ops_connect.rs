@@ -54,7 +54,10 @@ async fn connecting_stores_sealed_tokens_and_a_state_works_once() {
         .query_pairs()
         .into_owned()
         .collect();
-    assert_eq!(query["redirect_uri"], format!("{}/oauth/callback", server.base));
+    assert_eq!(
+        query["redirect_uri"],
+        format!("{}/oauth/callback", server.base)
+    );
     assert_eq!(query["scope"], "user_accounts:read,boards:read,pins:write");
     assert_eq!(query["state"].len(), 64);
     assert!(browser.cookies.contains_key("pinbridge_connect"));
@@ -79,7 +82,11 @@ async fn connecting_stores_sealed_tokens_and_a_state_works_once() {
     // The same callback again: refused, and Pinterest is not asked again.
     let again = browser.get(&callback).await;
     assert_eq!(again.status, 400);
-    assert!(again.body.contains("unknown or was already used"), "{}", again.body);
+    assert!(
+        again.body.contains("unknown or was already used"),
+        "{}",
+        again.body
+    );
     assert_eq!(env.sandbox.stats().code_grants, 1);
 }
 
@@ -139,7 +146,11 @@ async fn a_denial_is_shown_and_changes_nothing() {
     let callback = browser.decide(&authorize, "deny").await;
     let page = browser.get(&callback).await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("access was denied on Pinterest"), "{}", page.body);
+    assert!(
+        page.body.contains("access was denied on Pinterest"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("nothing changed"), "{}", page.body);
     let record = server.state.store.account_state("main").await.unwrap();
     assert!(record.tokens.is_none());
@@ -161,12 +172,17 @@ async fn without_public_url_connecting_says_what_to_set() {
     assert_eq!(resp.status(), 409);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert!(
-        body["error"].as_str().unwrap().contains("set server.public_url"),
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("set server.public_url"),
         "{body}"
     );
     let mut browser = Browser::new();
     browser.sign_in(&server).await;
-    let answer = browser.post(&server, "/ui/accounts/main/connect", &[]).await;
+    let answer = browser
+        .post(&server, "/ui/accounts/main/connect", &[])
+        .await;
     assert_eq!(answer.status, 409);
     assert!(answer.body.contains("server.public_url"), "{}", answer.body);
 }
@@ -179,7 +195,12 @@ async fn the_admin_api_starts_a_flow_and_refuses_strangers() {
     let http = reqwest::Client::new();
     let url = |account: &str| format!("{}/api/v1/accounts/{account}/connect", server.base);
     assert_eq!(http.post(url("main")).send().await.unwrap().status(), 401);
-    let unknown = http.post(url("nope")).bearer_auth(ADMIN).send().await.unwrap();
+    let unknown = http
+        .post(url("nope"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
     // A signed-in browser's POST from another site is refused, on both paths.
     let mut browser = Browser::new();

@@ -197,7 +197,10 @@ async fn the_code_flow_yields_working_tokens() {
     let consent = no_redirects.get(url.clone()).send().await.unwrap();
     assert_eq!(consent.status(), 200);
     let html = consent.text().await.unwrap();
-    assert!(html.contains("boards:read") && html.contains("id=allow"), "{html}");
+    assert!(
+        html.contains("boards:read") && html.contains("id=allow"),
+        "{html}"
+    );
     let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     form.push(("decision".into(), "allow".into()));
     let resp = no_redirects

@@ -77,7 +77,12 @@ async fn bad_requests_are_refused_like_pinterest() {
     }
     // A scope Pinterest does not have goes back to the app.
     let resp = client()
-        .get(url(&env, &client_id, REDIRECT, &["pins:write", "everything"]))
+        .get(url(
+            &env,
+            &client_id,
+            REDIRECT,
+            &["pins:write", "everything"],
+        ))
         .send()
         .await
         .unwrap();
@@ -87,7 +92,13 @@ async fn bad_requests_are_refused_like_pinterest() {
     let pairs: Vec<(String, String)> = page
         .query_pairs()
         .into_owned()
-        .map(|(k, v)| if k == "response_type" { (k, "token".into()) } else { (k, v) })
+        .map(|(k, v)| {
+            if k == "response_type" {
+                (k, "token".into())
+            } else {
+                (k, v)
+            }
+        })
         .collect();
     page.query_pairs_mut().clear().extend_pairs(pairs);
     let resp = client().get(page).send().await.unwrap();

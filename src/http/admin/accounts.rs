@@ -34,4 +34,3 @@ pub async fn connect(
         Err(e) => ApiError::new(e.status(), e.to_string()).into_response(),
     }
 }
-

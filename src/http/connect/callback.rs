@@ -261,7 +261,10 @@ async fn finish(
                 format!("the tokens could not be stored: {e}"),
             )
         })?;
-    let scope = tokens.scope.clone().unwrap_or_else(|| "as requested".into());
+    let scope = tokens
+        .scope
+        .clone()
+        .unwrap_or_else(|| "as requested".into());
     if let Some(manager) = &account.tokens {
         manager.replace(tokens).await;
     }

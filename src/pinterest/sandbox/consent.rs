@@ -114,7 +114,11 @@ fn refuse(refusal: Refusal) -> Response {
 }
 
 fn see_other(target: &Url) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, target.to_string())]).into_response()
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, target.to_string())],
+    )
+        .into_response()
 }
 
 /// The user the decision is made for: `user` by name (created if new), else the first user.
@@ -181,16 +185,18 @@ pub(crate) async fn page(State(sb): State<Arc<Inner>>, Query(q): Query<Params>) 
         Err(refusal) => return refuse(refusal),
     };
     let user = username(&sb, &user_id(&sb, q.get("user")));
-    let hidden: String = ["client_id", "redirect_uri", "response_type", "scope", "state", "user"]
-        .iter()
-        .filter_map(|name| q.get(*name).map(|value| (name, value)))
-        .map(|(name, value)| {
-            format!(
-                "<input type=hidden name={name} value=\"{}\">",
-                esc(value)
-            )
-        })
-        .collect();
+    let hidden: String = [
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "scope",
+        "state",
+        "user",
+    ]
+    .iter()
+    .filter_map(|name| q.get(*name).map(|value| (name, value)))
+    .map(|(name, value)| format!("<input type=hidden name={name} value=\"{}\">", esc(value)))
+    .collect();
     let scopes: String = checked
         .scope
         .split(',')
