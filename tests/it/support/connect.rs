@@ -7,11 +7,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use pinbridge::clock::{ManualClock, SharedClock};
+use pinbridge::config::AccountConfig;
 use pinbridge::http::connect::{Connect, ConnectAccount};
 use pinbridge::http::{self, AdminToken, HttpState};
 use pinbridge::pinterest::TokenManager;
 use pinbridge::pinterest::vault::Vault;
 use pinbridge::store::Store;
+use pinbridge::sync::tokens::{StoreTokens, origin_of};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -65,7 +67,25 @@ pub async fn serve_behind(
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut stale = user_tokens(&sandbox.user);
     stale.access_token = SecretString::from("never-issued");
-    let tokens = Arc::new(sandbox.manager(stale));
+    let account = AccountConfig {
+        name: "main".into(),
+        access_token: None,
+        refresh_token: None,
+        writes_per_minute: 100,
+        daily_cap: 200,
+    };
+    let manager = sandbox.manager(stale);
+    // On a shared store replicas share refreshed (and newly connected) tokens, as in `serve`.
+    let tokens = Arc::new(if store.shared() {
+        manager.shared_with(Arc::new(StoreTokens::new(
+            store.clone(),
+            vault(),
+            &account,
+            clock.clone(),
+        )))
+    } else {
+        manager
+    });
     let mut state = HttpState::new(store, clock);
     state.accounts = Arc::new(vec!["main".to_string()]);
     state.admin = Some(Arc::new(AdminToken::new(&SecretString::from(ADMIN))));
@@ -79,7 +99,7 @@ pub async fn serve_behind(
         accounts: vec![ConnectAccount {
             name: "main".into(),
             scopes: vec!["user_accounts:read", "boards:read", "pins:write"],
-            origin: "configured".into(),
+            origin: origin_of(&account),
             tokens: Some(tokens.clone()),
         }],
     }));
