@@ -9,7 +9,6 @@
 //! Routes are registered through [`Api::add`], which also records them, so the OpenAPI test
 //! can check the router and the description list the same routes.
 
-mod accounts;
 mod config_status;
 mod error;
 mod handlers;
@@ -127,10 +126,11 @@ fn api() -> Api {
         .add(Method::DELETE, "/routes/{name}", routes::delete_route)
         .add(Method::GET, "/config/status", config_status::config_status)
         // Connecting a Pinterest account (OAuth code flow run by the server).
+        // (A path, not a `use`: `connect` uses this module's error type.)
         .add(
             Method::POST,
             "/accounts/{account}/connect",
-            accounts::connect,
+            super::connect::api_connect,
         )
 }
 

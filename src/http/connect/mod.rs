@@ -32,6 +32,7 @@ use axum::routing::{get, post};
 use url::Url;
 
 use super::HttpState;
+use super::admin::ApiError;
 use super::auth::{Caller, caller, cookie, same_origin};
 use crate::pinterest::vault::Vault;
 use crate::pinterest::{Credentials, TokenManager};
@@ -216,6 +217,31 @@ async fn ui_connect(
             answer
         }
         Err(e) => text(e.status(), e.to_string()),
+    }
+}
+
+/// `POST /api/v1/accounts/{account}/connect`: `{"authorize_url": …, "expires_at": …}`. From a
+/// signed-in browser the flow is bound to it (cookie); from the admin token, to nothing.
+pub async fn api_connect(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Path(account): Path<String>,
+) -> Response {
+    let browser = (caller(&state, &headers) == Caller::Session).then_some(&headers);
+    match start(&state, &account, browser).await {
+        Ok(started) => {
+            let mut answer = axum::Json(serde_json::json!({
+                "account": account,
+                "authorize_url": started.authorize_url.as_str(),
+                "expires_at": started.expires_at,
+            }))
+            .into_response();
+            if let Some(cookie) = started.set_cookie {
+                answer.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            answer
+        }
+        Err(e) => ApiError::new(e.status(), e.to_string()).into_response(),
     }
 }
 
