@@ -336,3 +336,48 @@ impl Default for SyncConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authorize_for(api_base: &str, authorize_url: Option<&str>) -> String {
+        PinterestConfig {
+            api_base: api_base.parse().unwrap(),
+            authorize_url: authorize_url.map(|u| u.parse().unwrap()),
+            ..PinterestConfig::default()
+        }
+        .authorize_base()
+        .to_string()
+    }
+
+    #[test]
+    fn the_authorize_page_follows_the_api_unless_set() {
+        let pinterest = "https://www.pinterest.com/oauth/";
+        assert_eq!(
+            authorize_for("https://api.pinterest.com/v5/", None),
+            pinterest
+        );
+        assert_eq!(
+            authorize_for("https://api-sandbox.pinterest.com/v5/", None),
+            pinterest
+        );
+        // A local `pinbridge sandbox` serves its page on its own host.
+        assert_eq!(
+            authorize_for("http://127.0.0.1:8090/v5/", None),
+            "http://127.0.0.1:8090/oauth/"
+        );
+        assert_eq!(
+            authorize_for(
+                "http://127.0.0.1:8090/v5/",
+                Some("http://localhost:8090/oauth/")
+            ),
+            "http://localhost:8090/oauth/"
+        );
+        // A host merely ending in "pinterest.com" is not Pinterest's.
+        assert_eq!(
+            authorize_for("https://notpinterest.com/v5/", None),
+            "https://notpinterest.com/oauth/"
+        );
+    }
+}
