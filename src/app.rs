@@ -32,6 +32,7 @@ pub use crate::routing::{ingest_config, route_name};
 
 // Building the accounts reads the whole configuration, so it is assembly, not part of `sync`.
 pub mod accounts_factory;
+pub mod connect_setup;
 mod supervise;
 
 use accounts_factory::AccountsFactory;
@@ -54,6 +55,8 @@ pub struct App {
     account_limits: HashMap<String, http::AccountLimits>,
     admin: Option<Arc<http::AdminToken>>,
     public_url: Option<url::Url>,
+    /// What connecting a Pinterest account from the browser needs.
+    connect: Arc<http::connect::Connect>,
     limits: http::serve::Limits,
     /// `server.admin_listen`, bound: the admin API, status page and metrics are served only here.
     admin_listener: Option<TcpListener>,
@@ -85,6 +88,7 @@ impl App {
         let factory = AccountsFactory::new(config)?;
         let vault = factory.vault().cloned();
         let accounts = factory.build(&store, &clock).await?;
+        let connect = Arc::new(connect_setup::connect_for(config, &factory, &accounts));
 
         let settings = SyncSettings {
             workers: config.sync.workers,
@@ -164,6 +168,7 @@ impl App {
                 .as_ref()
                 .map(|t| Arc::new(http::AdminToken::new(t))),
             public_url: config.server.public_url.clone(),
+            connect,
             limits: http::serve::Limits::from_config(&config.server),
             admin_listener: None,
         })

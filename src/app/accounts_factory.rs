@@ -66,6 +66,16 @@ impl<'a> AccountsFactory<'a> {
         })
     }
 
+    /// The Pinterest HTTP client every account shares.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The token endpoint.
+    pub fn token_url(&self) -> &url::Url {
+        &self.token_url
+    }
+
     /// The token vault, when token keys are configured (runtime records are sealed with it too).
     pub fn vault(&self) -> Option<&Arc<Vault>> {
         self.vault.as_ref()

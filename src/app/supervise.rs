@@ -52,6 +52,7 @@ impl App {
         state.metrics = crate::telemetry::metrics_handle();
         state.live = Some(self.live.clone());
         state.public_url = self.public_url;
+        state.connect = Some(self.connect);
         let hooks = self.runtime.router();
         let limits = self.limits;
         let public = match &self.admin_listener {

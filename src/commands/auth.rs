@@ -22,8 +22,10 @@ use super::CommandError;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::pinterest::{Credentials, TokenManager};
-use crate::sync::scopes;
 use crate::sync::tokens::origin_of;
+
+// Decided with the service's browser connect, which asks for the same.
+pub use crate::app::connect_setup::auth_scopes;
 
 pub struct AuthArgs {
     pub account: String,
@@ -192,20 +194,4 @@ async fn listen_for_callback(addr: SocketAddr) -> anyhow::Result<Url> {
     stop.cancel();
     let _ = server.await;
     Ok(url)
-}
-
-/// The scopes `pinbridge auth` asks for: reading the account, what every account needs, and
-/// the secret-board scopes only when some route wants a secret board (asking for less keeps
-/// the consent screen honest). A route that may create a board by name gets
-/// `boards:read_secret` alone: without it a secret board of that name looks missing, and
-/// pinbridge refuses to create a public twin, so the route could never create its board.
-pub fn auth_scopes(config: &Config) -> Vec<&'static str> {
-    let mut wanted = vec!["user_accounts:read"];
-    wanted.extend(scopes::NEEDED_SCOPES);
-    if config.routes.iter().any(|r| r.wants_secret_board()) {
-        wanted.extend(scopes::SECRET_BOARD_SCOPES);
-    } else if config.routes.iter().any(|r| r.may_create_board_by_name()) {
-        wanted.push(scopes::READ_SECRET_BOARDS);
-    }
-    wanted
 }

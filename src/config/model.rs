@@ -157,6 +157,9 @@ fn check_contact(raw: &str) -> Result<(), String> {
 pub struct PinterestConfig {
     /// API root including `/v5/`. The sandbox host or a local `pinbridge sandbox` also work.
     pub api_base: Url,
+    /// Pinterest's authorize page, where the browser goes to grant access (see
+    /// [`PinterestConfig::authorize_base`] for the default).
+    pub authorize_url: Option<Url>,
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
     /// Total time for one API request.
@@ -164,10 +167,34 @@ pub struct PinterestConfig {
     pub timeout: Duration,
 }
 
+impl PinterestConfig {
+    /// `authorize_url` when set; else `https://www.pinterest.com/oauth/` for Pinterest's own
+    /// API hosts, and `/oauth/` on the API's host for anything else (a local
+    /// `pinbridge sandbox` serves its authorize page there).
+    pub fn authorize_base(&self) -> Url {
+        if let Some(url) = &self.authorize_url {
+            return url.clone();
+        }
+        let pinterest = self
+            .api_base
+            .host_str()
+            .is_some_and(|host| host == "pinterest.com" || host.ends_with(".pinterest.com"));
+        let mut url = self.api_base.clone();
+        if pinterest {
+            url = Url::parse("https://www.pinterest.com/oauth/").expect("static URL");
+        } else {
+            url.set_path("/oauth/");
+            url.set_query(None);
+        }
+        url
+    }
+}
+
 impl Default for PinterestConfig {
     fn default() -> Self {
         Self {
             api_base: Url::parse("https://api.pinterest.com/v5/").expect("static URL"),
+            authorize_url: None,
             client_id: None,
             client_secret: None,
             timeout: Duration::from_secs(30),
@@ -307,5 +334,50 @@ impl Default for SyncConfig {
             reconcile_skew: Duration::from_secs(300),
             reconcile_depth: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authorize_for(api_base: &str, authorize_url: Option<&str>) -> String {
+        PinterestConfig {
+            api_base: api_base.parse().unwrap(),
+            authorize_url: authorize_url.map(|u| u.parse().unwrap()),
+            ..PinterestConfig::default()
+        }
+        .authorize_base()
+        .to_string()
+    }
+
+    #[test]
+    fn the_authorize_page_follows_the_api_unless_set() {
+        let pinterest = "https://www.pinterest.com/oauth/";
+        assert_eq!(
+            authorize_for("https://api.pinterest.com/v5/", None),
+            pinterest
+        );
+        assert_eq!(
+            authorize_for("https://api-sandbox.pinterest.com/v5/", None),
+            pinterest
+        );
+        // A local `pinbridge sandbox` serves its page on its own host.
+        assert_eq!(
+            authorize_for("http://127.0.0.1:8090/v5/", None),
+            "http://127.0.0.1:8090/oauth/"
+        );
+        assert_eq!(
+            authorize_for(
+                "http://127.0.0.1:8090/v5/",
+                Some("http://localhost:8090/oauth/")
+            ),
+            "http://localhost:8090/oauth/"
+        );
+        // A host merely ending in "pinterest.com" is not Pinterest's.
+        assert_eq!(
+            authorize_for("https://notpinterest.com/v5/", None),
+            "https://notpinterest.com/oauth/"
+        );
     }
 }

@@ -153,7 +153,13 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "max_connections",
         ],
         "store" => &["path", "url", "cache_capacity_mb", "token_keys"],
-        "pinterest" => &["api_base", "client_id", "client_secret", "timeout"],
+        "pinterest" => &[
+            "api_base",
+            "authorize_url",
+            "client_id",
+            "client_secret",
+            "timeout",
+        ],
         "accounts" => &[
             "name",
             "access_token",

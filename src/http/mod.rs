@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod connect;
 pub mod health;
 pub mod metrics;
 pub mod readiness;
@@ -133,6 +134,9 @@ pub struct HttpState {
     pub logins: Arc<session::LoginThrottle>,
     /// Which listener this router serves (decides who sees metrics and readiness details).
     pub listener: Listener,
+    /// What "Connect Pinterest account" needs (app credentials, vault, accounts); `None` in
+    /// servers built without it.
+    pub connect: Option<Arc<connect::Connect>>,
 }
 
 /// The listener a router serves.
@@ -168,6 +172,7 @@ impl HttpState {
             sessions: Arc::new(session::Sessions::default()),
             logins: Arc::new(session::LoginThrottle::default()),
             listener: Listener::Combined,
+            connect: None,
         }
     }
 
@@ -229,24 +234,30 @@ pub fn public_router(mut state: HttpState, hooks: Router) -> Router {
     layered(public_routes(state, hooks))
 }
 
-/// The `server.admin_listen` port: status page, metrics, readiness with details, admin API.
+/// The `server.admin_listen` port: status page, metrics, readiness with details, admin API,
+/// and the OAuth callback too (`server.public_url` may name either port).
 pub fn admin_router(mut state: HttpState) -> Router {
     state.listener = Listener::Admin;
     layered(
         Router::new()
             .merge(health::router(state.clone()))
+            .merge(connect::callback_router(state.clone()))
             .merge(private_routes(state)),
     )
 }
 
 fn public_routes(state: HttpState, hooks: Router) -> Router {
-    Router::new().merge(health::router(state)).merge(hooks)
+    Router::new()
+        .merge(health::router(state.clone()))
+        .merge(connect::callback_router(state))
+        .merge(hooks)
 }
 
 fn private_routes(state: HttpState) -> Router {
     Router::new()
         .merge(metrics::router(state.clone()))
         .merge(status::router(state.clone()))
+        .merge(connect::ui_router(state.clone()))
         .nest("/api/v1", admin::router(state))
 }
 

@@ -144,6 +144,33 @@ impl TokenManager {
         self.tokens.lock().await.clone()
     }
 
+    /// Use `tokens` from now on: the account was authorized again (a browser connect), so the
+    /// tokens held so far are replaced without a refresh.
+    pub async fn replace(&self, tokens: Tokens) {
+        *self.tokens.lock().await = tokens;
+    }
+
+    /// Take the tokens last stored by any process sharing them (see [`SharedTokens`]) when they
+    /// differ from the ones held: the account was connected again elsewhere (another replica
+    /// got the browser's callback). Returns whether they were taken; without shared tokens
+    /// there is nothing to take.
+    pub async fn adopt_stored(&self) -> Result<bool, AuthError> {
+        let Some(shared) = self.shared.clone() else {
+            return Ok(false);
+        };
+        let mut t = self.tokens.lock().await;
+        let (turn, stored) = shared.acquire().await?;
+        let adopted = match stored {
+            Some(stored) if !same_access(&stored, &t) => {
+                *t = stored;
+                true
+            }
+            _ => false,
+        };
+        shared.release(turn, None).await?;
+        Ok(adopted)
+    }
+
     /// The access token to use now. Refreshes first when it expires within 5 minutes and a refresh
     /// is possible; if that refresh fails transiently while the old token is still valid, the old
     /// token is used.
@@ -208,13 +235,7 @@ impl TokenManager {
 
     /// `stored` replaces `current`: it is another access token, valid beyond the refresh margin.
     fn newer_and_fresh(&self, stored: &Tokens, current: &Tokens) -> bool {
-        let other = !bool::from(
-            stored
-                .access_token
-                .expose_secret()
-                .as_bytes()
-                .ct_eq(current.access_token.expose_secret().as_bytes()),
-        );
+        let other = !same_access(stored, current);
         let now = self.clock.now_ms();
         other
             && stored
@@ -282,6 +303,16 @@ impl TokenManager {
         let resp = token_request(http, token_url, creds, &form).await?;
         Ok(tokens_from(resp, now))
     }
+}
+
+/// Whether two token sets hold the same access token (constant time).
+fn same_access(a: &Tokens, b: &Tokens) -> bool {
+    bool::from(
+        a.access_token
+            .expose_secret()
+            .as_bytes()
+            .ct_eq(b.access_token.expose_secret().as_bytes()),
+    )
 }
 
 /// The URL a user opens to grant access: `{authorize_base}?client_id=…&redirect_uri=…&response_type=code&scope=…&state=…`.

@@ -23,7 +23,7 @@ use pinbridge::store::{JobId, JobState, SourceState};
 use crate::support::ops::{ADMIN, Server, T0, start_serving};
 
 /// `PINBRIDGE_CHROMIUM`, else the first Chromium or Chrome on `PATH`.
-fn chromium() -> Option<PathBuf> {
+pub fn chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PINBRIDGE_CHROMIUM") {
         return Some(PathBuf::from(path));
     }
@@ -35,13 +35,13 @@ fn chromium() -> Option<PathBuf> {
 }
 
 /// Where test artifacts go: `test-artifacts/` beside cargo's `tmp/` in the target directory.
-fn artifact_dir() -> PathBuf {
+pub fn artifact_dir() -> PathBuf {
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     tmp.parent().unwrap_or(&tmp).join("test-artifacts")
 }
 
 /// Read the page until `done` holds for its HTML (navigations finish on the browser's time).
-async fn html_when(page: &Page, what: &str, done: impl Fn(&str) -> bool) -> String {
+pub async fn html_when(page: &Page, what: &str, done: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let html = page.content().await.unwrap_or_default();

@@ -193,8 +193,23 @@ async fn the_code_flow_yields_working_tokens() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let resp = no_redirects.get(url).send().await.unwrap();
-    assert_eq!(resp.status(), 302);
+    // The consent page names the scopes; "Allow" posts the decision back.
+    let consent = no_redirects.get(url.clone()).send().await.unwrap();
+    assert_eq!(consent.status(), 200);
+    let html = consent.text().await.unwrap();
+    assert!(
+        html.contains("boards:read") && html.contains("id=allow"),
+        "{html}"
+    );
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    form.push(("decision".into(), "allow".into()));
+    let resp = no_redirects
+        .post(authorize_base.clone())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
     let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
     assert!(location.as_str().starts_with(redirect));
     let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();

@@ -125,6 +125,13 @@ fn api() -> Api {
         .add(Method::PUT, "/routes/{name}", routes::replace_route)
         .add(Method::DELETE, "/routes/{name}", routes::delete_route)
         .add(Method::GET, "/config/status", config_status::config_status)
+        // Connecting a Pinterest account (OAuth code flow run by the server).
+        // (A path, not a `use`: `connect` uses this module's error type.)
+        .add(
+            Method::POST,
+            "/accounts/{account}/connect",
+            super::connect::api_connect,
+        )
 }
 
 /// Every `(method, path)` the admin router serves, `/openapi.json` included.

@@ -81,6 +81,7 @@ pub fn description() -> Value {
                 "put": op("Replace a route made through the API.", route.clone(), "The route.", &[("400", "Invalid"), ("404", "NotFound"), ("409", "Conflict")]),
                 "delete": op("Delete a route made through the API.", route, "`deleted`.", &[("400", "Invalid"), ("404", "NotFound"), ("409", "Conflict")])
             },
+            "/accounts/{account}/connect": {"post": op("Start connecting a Pinterest account (OAuth code flow): open `authorize_url` in a browser and approve; Pinterest sends the browser to `<server.public_url>/oauth/callback`, which stores the tokens sealed. The flow is single use and expires at `expires_at` (unix ms, ten minutes). Started from a signed-in browser it is bound to that browser (a cookie). Needs `server.public_url`, `pinterest.client_id`/`client_secret` and a token key (else 409).", json!([path_param("account", "The configured account name.")]), "`account`, `authorize_url`, `expires_at`.", &[("404", "NotFound"), ("409", "Unavailable")])},
             "/config/status": {"get": op("The configuration generation in force and how the last reload (start, SIGHUP, file watch) went, with its problems.", json!([]), "`generation`, `last_reload`.", &[])},
             "/items": {"get": op("Items, newest first, with their jobs.", list_params(), "The items.", &[("400", "BadRequest")])},
             "/items/{source}/{key}": {"get": op("One item and its jobs.", item.clone(), "The item.", &[("404", "NotFound")])},
@@ -102,9 +103,10 @@ pub fn description() -> Value {
             },
             "responses": {
                 "Unauthorized": {"description": "Missing or wrong admin token.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "NotFound": {"description": "No such item, job, source or route.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "NotFound": {"description": "No such item, job, source, route or account.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 "Conflict": {"description": "The job is not in a state that allows this, or the source or route exists, is defined in the config file, still has unfinished jobs, or is named by a route.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 "Invalid": {"description": "The entry would make the configuration invalid: `problems` lists each with its key (`sources[blog].url`) and message.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problems"}}}},
+                "Unavailable": {"description": "Connecting is not set up: the message names the missing setting (server.public_url, pinterest.client_id/client_secret, or a token key).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                 "BadRequest": {"description": "A query parameter is not valid.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             }
         }

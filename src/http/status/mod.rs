@@ -49,15 +49,40 @@ pub fn router(state: HttpState) -> Router {
         .route("/", get(page))
         .route("/ui/login", post(login))
         .route("/ui/retry/{id}", post(retry))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
-async fn security_headers(request: Request, next: Next) -> Response {
+/// [`CSP`], with Pinterest's authorize page allowed as a form target: the connect button's
+/// answer redirects there, and browsers hold redirects after a form to `form-action` too.
+fn csp(state: &HttpState) -> HeaderValue {
+    let authorize = state
+        .connect
+        .as_ref()
+        .map(|c| c.authorize_base.origin().ascii_serialization())
+        .filter(|origin| origin.starts_with("http"));
+    match authorize {
+        Some(origin) => HeaderValue::from_str(&CSP.replace(
+            "form-action 'self'",
+            &format!("form-action 'self' {origin}"),
+        ))
+        .unwrap_or(HeaderValue::from_static(CSP)),
+        None => HeaderValue::from_static(CSP),
+    }
+}
+
+async fn security_headers(
+    State(state): State<HttpState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut answer = next.run(request).await;
     let headers = answer.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp(&state));
     for (name, value) in [
-        (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         // Not `no-referrer`: with it browsers send `Origin: null` on the page's own POSTs,

@@ -1,12 +1,12 @@
 //! The OAuth side: `POST /v5/oauth/token` (HTTP Basic client auth; authorization_code,
-//! refresh_token and client_credentials grants) and an auto-approving `GET /oauth/`.
+//! refresh_token and client_credentials grants). The authorize page is `consent.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -15,7 +15,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::Inner;
-use super::validation::{SbError, is_http_url};
+use super::validation::SbError;
 
 /// The scopes a sandbox user grants by default: everything pinbridge may ask for, secret
 /// boards included.
@@ -176,53 +176,4 @@ fn token_json(
         "refresh_token_expires_at": refresh_expires_at_ms / 1000,
         "response_type": response_type,
     })
-}
-
-/// `GET /oauth/?client_id=…&redirect_uri=…&response_type=code&scope=…&state=…[&user=NAME]`:
-/// approves at once for `user` (default: the first user) and redirects with `code` and `state`.
-pub(crate) async fn authorize(
-    State(sb): State<Arc<Inner>>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let bad = |msg: &str| (StatusCode::BAD_REQUEST, msg.to_string()).into_response();
-    let client_ok = q
-        .get("client_id")
-        .is_some_and(|c| bool::from(c.as_bytes().ct_eq(sb.config.client_id.as_bytes())));
-    if !client_ok {
-        return bad("unknown client_id");
-    }
-    if q.get("response_type").map(String::as_str) != Some("code") {
-        return bad("response_type must be `code`");
-    }
-    let Some(redirect_uri) = q.get("redirect_uri").filter(|u| is_http_url(u)) else {
-        return bad("redirect_uri must be an http(s) URL");
-    };
-    let scope = q
-        .get("scope")
-        .cloned()
-        .unwrap_or_else(|| DEFAULT_SCOPE.to_string());
-    let user_id = {
-        let mut st = sb.lock();
-        let found = match q.get("user") {
-            Some(name) => st.users.iter().find(|u| &u.username == name),
-            None => st.users.first(),
-        }
-        .map(|u| u.id.clone());
-        match found {
-            Some(id) => id,
-            None => {
-                let name = q.get("user").map(String::as_str).unwrap_or("sandbox-user");
-                st.add_user(name)
-            }
-        }
-    };
-    let code = sb.issue_code(&user_id, redirect_uri, &scope);
-    let Ok(mut target) = url::Url::parse(redirect_uri) else {
-        return bad("redirect_uri must be an http(s) URL");
-    };
-    target.query_pairs_mut().append_pair("code", &code);
-    if let Some(state) = q.get("state") {
-        target.query_pairs_mut().append_pair("state", state);
-    }
-    (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
 }

@@ -7,6 +7,7 @@
 mod auth;
 mod boards;
 mod cli;
+mod consent;
 mod faults;
 mod pins;
 mod quota;
@@ -198,7 +199,7 @@ impl Sandbox {
                 faults::api_guard,
             ));
         api.route("/v5/oauth/token", post(auth::token))
-            .route("/oauth/", get(auth::authorize))
+            .route("/oauth/", get(consent::page).post(consent::decide))
             .fallback(|| async {
                 validation::SbError::new(
                     axum::http::StatusCode::NOT_FOUND,

@@ -40,6 +40,25 @@ pub struct AccountState {
     pub day: Option<i64>,
     /// Pin creates sent on `day`.
     pub day_pins: u32,
+    /// "Connect Pinterest account" flows started from a browser and not finished yet. Kept
+    /// here (not in one process's memory) so the callback may reach any replica.
+    pub connects: Vec<PendingConnect>,
+}
+
+/// One OAuth code flow waiting for Pinterest to send the browser back. Holds digests only:
+/// the `state` value is in the authorize URL, the browser's value in its cookie.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PendingConnect {
+    /// SHA-256 of `state`, hex.
+    pub state_digest: String,
+    /// SHA-256 of the value of the cookie given to the browser that started the flow, hex;
+    /// `None` when an API client with the admin token started it (no browser to bind).
+    pub browser_digest: Option<String>,
+    /// The callback is refused from this time on.
+    pub expires_at: Millis,
+    /// Set by the one callback that took this flow (a random claim id): a flow is used once.
+    pub claimed_by: Option<String>,
 }
 
 /// A change to an account's record, applied atomically by `update_account_state`. It may run

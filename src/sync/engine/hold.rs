@@ -80,6 +80,17 @@ impl Engine {
             }
         };
         if cleared {
+            // Cleared by a connect on another replica: take the tokens it stored, or the job
+            // would go out with the ones that got the account held.
+            match account.client.tokens().adopt_stored().await {
+                Ok(true) => {
+                    tracing::info!(account = %account.name, "Using the account's newly stored tokens.")
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(account = %account.name, error = %e, "Could not read the stored tokens; using the current ones.")
+                }
+            }
             self.release_account(account);
             account.set_problem(None);
             return None;

@@ -37,6 +37,12 @@ pub(super) async fn source_and_account_state_roundtrip(store: Arc<dyn Store>) {
         tokens: Some(vec![1, 2, 3, 0, 255]),
         day: Some(20_718),
         day_pins: 7,
+        connects: vec![pinbridge::store::PendingConnect {
+            state_digest: "ab".repeat(32),
+            browser_digest: Some("cd".repeat(32)),
+            expires_at: T0 + 600_000,
+            claimed_by: None,
+        }],
     };
     store.set_account_state("main", &a).await.unwrap();
     assert_eq!(store.account_state("main").await.unwrap(), a);

@@ -11,6 +11,7 @@ pub mod replicas;
 // What they are built from and talk to.
 pub mod admin;
 pub mod config;
+pub mod connect;
 pub mod feed_server;
 pub mod shopify;
 pub mod sled;
