@@ -195,7 +195,12 @@ async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
         h.contains("id=\"accounts\"")
     })
     .await;
-    assert!(status.contains("<td>main</td><td>ok</td>"), "{status}");
+    let card = account_card(&status, "main");
+    assert!(card.contains("class=\"badge\">ok</span>"), "{card}");
+    assert!(
+        card.contains("<dd>stored (refreshed by pinbridge)</dd>"),
+        "the card names the stored token: {card}"
+    );
 
     // Sealed in the store: the record opens with the key, and no store file holds the token.
     let blob = store
@@ -234,4 +239,15 @@ async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
     driver.await.unwrap();
     stop.cancel();
     service.await.unwrap().expect("clean stop");
+}
+
+/// The status page's card for one account (the page marks each with `data-account`).
+fn account_card<'a>(html: &'a str, account: &str) -> &'a str {
+    let start = html
+        .find(&format!("data-account=\"{account}\""))
+        .unwrap_or_else(|| panic!("no card for {account}: {html}"));
+    let end = html[start..]
+        .find("</article>")
+        .map_or(html.len(), |e| start + e);
+    &html[start..end]
 }
