@@ -38,6 +38,9 @@ pub struct IngestPlan {
     /// "draft", "no image", "no route matched", …).
     pub skip_reason: Option<String>,
     pub on_change: OnChange,
+    /// The routes whose policy is `on_change = "update"`: a changed item queues an update of
+    /// each Pin its jobs on these routes made (see `store::follow`).
+    pub update_routes: Vec<String>,
     /// A webhook delivery id: if it was seen before, the whole ingest is a no-op `Duplicate`;
     /// otherwise it is recorded in the same transaction as the item.
     pub delivery: Option<Delivery>,
@@ -79,7 +82,7 @@ pub enum Ingested {
     /// newer copy with the same Pin fields only refreshes the stored item's fields).
     Duplicate,
     /// Seen before with a different fingerprint; the new fields were recorded and `jobs` jobs
-    /// queued (0 unless `OnChange::NewPin`).
+    /// queued (creates under `OnChange::NewPin`, updates under `OnChange::Update`, else 0).
     Changed { jobs: usize },
 }
 
@@ -110,4 +113,13 @@ pub struct StoredItem {
 pub struct ItemFilter {
     pub source: Option<SourceId>,
     pub limit: usize,
+}
+
+/// What `source_removed` did to an item's jobs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// Delete jobs queued (one per Pin made, or per create still in flight).
+    pub deletes: usize,
+    /// Creates cancelled before their Pin was made.
+    pub cancelled: usize,
 }

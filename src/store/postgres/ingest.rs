@@ -97,6 +97,9 @@ pub(super) async fn ingest(
     } else {
         None
     };
+    if !plan.update_routes.is_empty() {
+        queued += super::follow::queue_updates(tx, item, &plan.update_routes, now).await?;
+    }
     sqlx::query(
         "UPDATE items SET item = $3, fingerprint = $4, last_seen = $5, changes = changes + 1,
                 disposition = COALESCE($6, disposition)

@@ -116,6 +116,16 @@ impl Items for MemStore {
         unsupported()
     }
 
+    async fn source_removed(
+        &self,
+        _: &SourceId,
+        _: &DedupKey,
+        _: &[String],
+        _: Millis,
+    ) -> StoreResult<Removed> {
+        unsupported()
+    }
+
     async fn purge_deliveries(&self, _: Millis) -> StoreResult<u64> {
         unsupported()
     }
