@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::item::Item;
+use crate::item::{DedupKey, Item};
 
 /// What a delivery maps to.
 #[derive(Clone, Debug, PartialEq)]
@@ -14,6 +14,9 @@ pub enum Mapped {
         item: Box<Item>,
         skip: Option<String>,
     },
+    /// The resource `key` was deleted or left its published state at the sender: its Pins
+    /// follow the routes' `on_delete`. `reason` says which signal it was.
+    Removed { key: DedupKey, reason: String },
     /// An event this source does not turn into Pins (another topic): recorded and answered 2xx.
     Ignored {
         reason: String,

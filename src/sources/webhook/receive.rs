@@ -62,6 +62,8 @@ pub enum Prepared {
         item: Box<Item>,
         submission: Submission,
     },
+    /// The resource `key` was deleted or unpublished at the sender.
+    Remove { key: DedupKey, reason: String },
 }
 
 /// Verify, parse and map one delivery. Touches nothing durable.
@@ -130,6 +132,7 @@ pub async fn prepare(
                 },
             }
         }
+        Mapped::Removed { key, reason } => Prepared::Remove { key, reason },
         Mapped::Ignored { reason, reference } => {
             // Recorded under its own key so `items list` shows what arrived and why nothing
             // was pinned; it never collides with a product or post key.
@@ -211,6 +214,15 @@ pub async fn process(
     let (item, submission) = match prepare(hook, headers, body, now_ms, fetcher).await? {
         Prepared::Ping(what) => return Ok(Answer::skipped(what)),
         Prepared::Submit { item, submission } => (item, submission),
+        Prepared::Remove { key, reason } => {
+            // Durable before the answer, like a submit; a repeat queues nothing twice.
+            let removed = ingest.remove(&hook.id, &key).await.map_err(|e| {
+                tracing::error!(source = %hook.id, key = %key, error = %e, "The store failed; asking the webhook sender to retry.");
+                Rejection::Unavailable("the store is unavailable; retry later".into())
+            })?;
+            tracing::info!(source = %hook.id, key = %key, reason = %reason, deletes = removed.deletes, cancelled = removed.cancelled, "Item removed at its source.");
+            return Ok(Answer::removed(reason));
+        }
     };
     let skip = submission.skip_reason.clone();
     let key = item.key.clone();

@@ -1,4 +1,6 @@
-//! Shopify `products/create` and `products/update` → `Item` keyed by product id.
+//! Shopify `products/create` and `products/update` → `Item` keyed by product id;
+//! `products/delete`, and an update whose `status` left `active` (draft, archived), → the
+//! product removed (its Pins follow the routes' `on_delete`).
 //!
 //! The payload has no storefront link, so the Pin links to `storefront_url/products/<handle>`.
 //! Only fields a Pin shows go into the fingerprint (the price is kept for templates): an update fired by an order or a price change
@@ -12,7 +14,7 @@ use crate::sources::webhook::json::At;
 use crate::sources::webhook::mapping::split_tags;
 
 pub const TOPIC_HEADER: &str = "X-Shopify-Topic";
-const TOPICS: [&str; 2] = ["products/create", "products/update"];
+const TOPICS: [&str; 3] = ["products/create", "products/update", "products/delete"];
 
 #[derive(Clone, Debug)]
 pub struct Shopify {
@@ -40,11 +42,27 @@ impl Shopify {
     }
 
     pub fn map(&self, input: &Input<'_>) -> Result<Mapped, MapError> {
-        if let Err(ignored) = topic_or_ignored(input, TOPIC_HEADER, &TOPICS)? {
-            return Ok(ignored);
-        }
+        let topic = match topic_or_ignored(input, TOPIC_HEADER, &TOPICS)? {
+            Ok(topic) => topic,
+            Err(ignored) => return Ok(ignored),
+        };
         let root = At::root(input.doc);
         let id = root.get("id").req_id()?;
+        if topic == "products/delete" {
+            return Ok(Mapped::Removed {
+                key: DedupKey::new("product", &id),
+                reason: "products/delete".into(),
+            });
+        }
+        if topic == "products/update"
+            && let Some(status) = root.get("status").opt_str()?
+            && status != "active"
+        {
+            return Ok(Mapped::Removed {
+                key: DedupKey::new("product", &id),
+                reason: format!("status is {status:?}, no longer \"active\""),
+            });
+        }
         let mut item = Item::new(input.source.clone(), DedupKey::new("product", &id));
         item.title = root.get("title").req_str()?.to_string();
         item.description = root.get("body_html").opt_str()?.unwrap_or("").to_string();

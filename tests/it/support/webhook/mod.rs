@@ -81,6 +81,7 @@ impl Harness {
             IngestConfig {
                 routes,
                 on_change: HashMap::new(),
+                policies: HashMap::new(),
             },
             Arc::new(tokio::sync::Notify::new()),
         );
