@@ -49,10 +49,10 @@ pub fn pins_of(jobs: &[Job]) -> Vec<PinFate> {
             let note = job.last_error.clone();
             match &job.kind {
                 JobKind::Delete { .. } if done => fate = "deleted",
-                JobKind::Update { .. } if done && note.as_deref() == Some(NOTE_UPDATED) => {
-                    if fate != "deleted" {
-                        fate = "updated";
-                    }
+                JobKind::Update { .. }
+                    if done && fate != "deleted" && note.as_deref() == Some(NOTE_UPDATED) =>
+                {
+                    fate = "updated"
                 }
                 JobKind::Update { .. }
                     if done && note.as_deref() == Some(NOTE_DELETED_ON_PINTEREST) =>

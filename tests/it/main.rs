@@ -70,6 +70,7 @@ mod sync_e2e;
 mod sync_e2e_retries;
 mod sync_faults;
 mod sync_follow;
+mod sync_follow_edges;
 mod sync_pacing;
 mod sync_pacing_links;
 mod sync_pacing_workers;

@@ -16,7 +16,7 @@ use crate::support::pinterest::{serve_sandbox, unlimited};
 use crate::support::shopify::signature;
 
 /// The config of [`crate::support::binary::config_text`], with the route's follow policies.
-fn config(api: &str, token: &str, data: &Path, port: u16, on_delete: &str) -> String {
+fn config(api: &str, token: &str, data: &Path, port: u16, policy: &str) -> String {
     format!(
         r#"
 [server]
@@ -50,14 +50,14 @@ source = "shop"
 board = "Shop"
 create_missing = true
 on_change = "update"
-on_delete = "{on_delete}"
+{policy}
 "#,
         data = data.join("pinbridge.sled").display(),
     )
 }
 
 /// A Shopify product body (as in `products/create` and `products/update`).
-fn product(id: u64, title: &str, updated: &str) -> String {
+pub(crate) fn product(id: u64, title: &str, updated: &str) -> String {
     serde_json::json!({
         "id": id,
         "title": title,
@@ -73,7 +73,7 @@ fn product(id: u64, title: &str, updated: &str) -> String {
 }
 
 /// POST one signed delivery of `topic`; the answer's status and body.
-async fn deliver(base: &str, topic: &str, delivery: &str, body: String) -> (u16, Value) {
+pub(crate) async fn deliver(base: &str, topic: &str, delivery: &str, body: String) -> (u16, Value) {
     let answer = reqwest::Client::new()
         .post(format!("{base}/hooks/shop"))
         .header("content-type", "application/json")
@@ -89,7 +89,7 @@ async fn deliver(base: &str, topic: &str, delivery: &str, body: String) -> (u16,
 }
 
 /// Wait until the sandbox's Pins satisfy `done`; panics with them after the deadline.
-async fn wait_pins(sandbox: &Sandbox, what: &str, done: impl Fn(&[SandboxPin]) -> bool) {
+pub(crate) async fn wait_pins(sandbox: &Sandbox, what: &str, done: impl Fn(&[SandboxPin]) -> bool) {
     let start = Instant::now();
     loop {
         let pins = sandbox.pins();
@@ -104,23 +104,26 @@ async fn wait_pins(sandbox: &Sandbox, what: &str, done: impl Fn(&[SandboxPin]) -
     }
 }
 
-async fn item(base: &str) -> Value {
+pub(crate) async fn item(base: &str) -> Value {
     let url = format!("{base}/api/v1/items/shop/product:1");
     get_json(&reqwest::Client::new(), &url, OPS_ADMIN).await
 }
 
-struct Run {
-    sandbox: Sandbox,
-    base: String,
-    config: std::path::PathBuf,
-    dir: tempfile::TempDir,
-    child: std::process::Child,
+pub(crate) struct Run {
+    pub sandbox: Sandbox,
+    pub base: String,
+    /// The sandbox API base and the user's access token.
+    pub api: String,
+    pub token: String,
+    pub config: std::path::PathBuf,
+    pub dir: tempfile::TempDir,
+    pub child: std::process::Child,
     _stop: CancellationToken,
 }
 
-/// The sandbox, and the binary serving the `shop` source with `on_delete`; product 1 pinned
-/// and then renamed, its Pin's title changed in place.
-async fn pinned_and_updated(on_delete: &str) -> Run {
+/// The sandbox, and the binary serving the `shop` source with `on_change = "update"` and the
+/// route keys `policy`; product 1 pinned.
+pub(crate) async fn pinned(policy: &str) -> Run {
     let stop = CancellationToken::new();
     let sandbox = Sandbox::new(unlimited());
     let user = sandbox.create_user("follow");
@@ -130,7 +133,7 @@ async fn pinned_and_updated(on_delete: &str) -> Run {
     std::fs::create_dir(&data).unwrap();
     let port = free_port();
     let config = dir.path().join("pinbridge.toml");
-    let text = self::config(&api, &user.access_token, &data, port, on_delete);
+    let text = self::config(&api, &user.access_token, &data, port, policy);
     std::fs::write(&config, text).unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let child = start_serve(&config, &base, dir.path()).await;
@@ -142,12 +145,28 @@ async fn pinned_and_updated(on_delete: &str) -> Run {
         p.len() == 1 && p[0].title.as_deref() == Some("Blue mug")
     })
     .await;
+    Run {
+        sandbox,
+        base,
+        api,
+        token: user.access_token,
+        config,
+        dir,
+        child,
+        _stop: stop,
+    }
+}
+
+/// [`pinned`] with `on_delete`, and then renamed: its Pin's title changed in place.
+async fn pinned_and_updated(on_delete: &str) -> Run {
+    let run = pinned(&format!("on_delete = \"{on_delete}\"")).await;
+    let (sandbox, base) = (&run.sandbox, &run.base);
     let pin_id = sandbox.pins()[0].id.clone();
 
     let renamed = product(1, "Blue mug, large", "2026-11-21T10:00:00-05:00");
-    let (status, _) = deliver(&base, "products/update", "d-2", renamed).await;
+    let (status, _) = deliver(base, "products/update", "d-2", renamed).await;
     assert_eq!(status, 200);
-    wait_pins(&sandbox, "the Pin's title follows the product", |p| {
+    wait_pins(sandbox, "the Pin's title follows the product", |p| {
         p.len() == 1 && p[0].title.as_deref() == Some("Blue mug, large")
     })
     .await;
@@ -157,14 +176,7 @@ async fn pinned_and_updated(on_delete: &str) -> Run {
         "updated in place, not a new Pin"
     );
     assert_eq!(sandbox.stats().pins_updated, 1);
-    Run {
-        sandbox,
-        base,
-        config,
-        dir,
-        child,
-        _stop: stop,
-    }
+    run
 }
 
 fn delete_body() -> String {

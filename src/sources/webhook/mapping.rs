@@ -195,7 +195,8 @@ mod tests {
     fn maps_fields_by_pointer() {
         let doc = json!({"data": {"id": 7, "name": "Lamp", "url": "https://x.example/l",
             "images": [{"src": "https://x.example/l.jpg"}], "tags": ["a", "b"], "status": "active"}});
-        let Mapped::Item { item, skip } = mapping().map(&SourceId::new("s"), &doc).unwrap() else {
+        let Mapped::Item { item, skip, .. } = mapping().map(&SourceId::new("s"), &doc).unwrap()
+        else {
             panic!("expected an item")
         };
         assert_eq!(skip, None);
