@@ -87,6 +87,7 @@ mod webhook_http;
 mod webhook_http_limits;
 mod webhook_interop;
 mod webhook_load;
+mod webhook_removal;
 mod webhook_replay;
 mod webhook_wordpress;
 mod websub;
