@@ -48,6 +48,7 @@ mod replicas_cluster;
 mod replicas_pollers;
 mod replicas_tokens;
 mod sandbox_api;
+mod sandbox_pin_update;
 mod shop_config;
 mod shop_etsy;
 mod shop_etsy_ids;
