@@ -5,9 +5,9 @@
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::ingest::json;
 use super::io;
 use super::jobs::{JOB_COLUMNS, job_from_row, write_job};
+use super::json;
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::follow::{self, Removal};
 use crate::store::{Job, JobId, Millis, Removed, StoreResult, transitions};

@@ -4,7 +4,7 @@
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
-use super::io;
+use super::{io, json};
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::{IngestPlan, Ingested, JobState, Millis, OnChange, StoreResult};
 
@@ -160,8 +160,4 @@ pub(super) async fn forget(pool: &PgPool, source: &SourceId, key: &DedupKey) -> 
         .map_err(io)?;
     tx.commit().await.map_err(io)?;
     Ok(gone.rows_affected() > 0)
-}
-
-pub(super) fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).expect("store records serialize")
 }

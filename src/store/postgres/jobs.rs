@@ -5,8 +5,8 @@
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
-use super::ingest::json;
 use super::io;
+use super::json;
 use crate::item::{DedupKey, Item, SourceId};
 // Named, not `*`: a glob would also pull in `store::open`, which opens this backend.
 use crate::store::{

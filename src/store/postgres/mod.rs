@@ -296,3 +296,8 @@ impl Health for PgStore {
         true
     }
 }
+
+/// A store record as JSON for a `jsonb` column (every child writes them).
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("store records serialize")
+}

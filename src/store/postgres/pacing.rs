@@ -4,9 +4,9 @@
 
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::ingest::json;
 use super::io;
 use super::jobs::{self, job_from_row};
+use super::json;
 use crate::store::pacing::{self, BoardPace};
 // Named, not `*`: a glob would also pull in `store::open`, which opens this backend.
 use crate::store::{

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::{PgPool, Row};
 
-use super::ingest::json;
 use super::io;
+use super::json;
 use crate::item::{DedupKey, Fingerprint, SourceId};
 use crate::store::{ItemFilter, StoreError, StoreResult, StoreStats, StoredItem};
 
