@@ -184,3 +184,50 @@ pub(crate) async fn a_removal_while_the_create_is_in_flight_waits_for_it(store: 
         "ordered after the create: its Pin is not known yet"
     );
 }
+
+pub(crate) async fn an_item_back_after_a_removal_pins_again_on_the_deleting_routes(
+    store: Arc<dyn Store>,
+) {
+    let create = pinned(&store, "1", "pin-1", T0).await;
+    store
+        .source_removed(&create.source, &create.item, &["0".into()], T0 + 10)
+        .await
+        .unwrap();
+    let stored = store
+        .item(&create.source, &create.item)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.removed,
+        Some(RemovedMark {
+            at: T0 + 10,
+            routes: vec!["0".into()]
+        })
+    );
+    // Republished with the very same fields: pinned again, once.
+    let back = store
+        .ingest(&item("1", "First"), plan(&["b"]), T0 + 20)
+        .await
+        .unwrap();
+    assert_eq!(back, Ingested::Changed { jobs: 1 });
+    let creates = store
+        .item_jobs(&create.source, &create.item)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.kind.is_create())
+        .count();
+    assert_eq!(creates, 2, "a second create after the comeback");
+    let stored = store
+        .item(&create.source, &create.item)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.removed, None);
+    let again = store
+        .ingest(&item("1", "First"), plan(&["b"]), T0 + 30)
+        .await
+        .unwrap();
+    assert_eq!(again, Ingested::Duplicate, "only the comeback pins again");
+}

@@ -116,7 +116,7 @@ async fn an_app_that_may_not_update_gets_a_new_pin_under_fallback_new_pin() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_product_set_back_to_draft_takes_its_pin_along_under_delete() {
+async fn a_product_set_back_to_draft_takes_its_pin_along_and_is_pinned_again_when_active() {
     let run = pinned(r#"on_delete = "delete""#).await;
     let mut draft: Value =
         serde_json::from_str(&product(1, "Blue mug", "2026-11-21T10:00:00-05:00")).unwrap();
@@ -125,5 +125,14 @@ async fn a_product_set_back_to_draft_takes_its_pin_along_under_delete() {
     // Recorded as skipped as before; the Pin made while it was active follows on_delete.
     assert_eq!((status, answer["status"].as_str()), (200, Some("skipped")));
     wait_pins(&run.sandbox, "the draft's Pin is deleted", |p| p.is_empty()).await;
+
+    // Active again: pinned again, even with the very same fields.
+    let active = product(1, "Blue mug", "2026-11-22T10:00:00-05:00");
+    let (status, answer) = deliver(&run.base, "products/update", "d-3", active).await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("accepted")));
+    wait_pins(&run.sandbox, "the product is pinned again", |p| {
+        p.len() == 1
+    })
+    .await;
     stop(run);
 }

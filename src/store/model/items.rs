@@ -106,6 +106,41 @@ pub struct StoredItem {
     /// How many times the fingerprint changed after the first sighting.
     pub changes: u32,
     pub disposition: ItemDisposition,
+    /// The item was deleted or unpublished at its source, and its Pins on these routes were
+    /// (or are being) deleted: when it comes back, it is pinned again there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<RemovedMark>,
+}
+
+/// When an item was removed at its source, and the routes whose Pins went with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedMark {
+    pub at: Millis,
+    pub routes: Vec<String>,
+}
+
+impl RemovedMark {
+    /// The mark after another removal on `routes` at `now` (routes are kept, merged).
+    pub fn merged(previous: Option<&RemovedMark>, routes: &[String], now: Millis) -> RemovedMark {
+        let mut all = previous.map(|m| m.routes.clone()).unwrap_or_default();
+        for r in routes {
+            if !all.contains(r) {
+                all.push(r.clone());
+            }
+        }
+        RemovedMark {
+            at: now,
+            routes: all,
+        }
+    }
+
+    /// The plan's targets on the routes whose Pins went with the item: a comeback pins there
+    /// again (routes that kept their Pins still have them).
+    pub fn comeback(&self, plan: &IngestPlan) -> IngestPlan {
+        let mut again = plan.clone();
+        again.targets.retain(|t| self.routes.contains(&t.route));
+        again
+    }
 }
 
 /// Filters for listing items.

@@ -10,7 +10,7 @@ use super::jobs::{JOB_COLUMNS, job_from_row, write_job};
 use super::json;
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::follow::{self, Removal};
-use crate::store::{Job, JobId, Millis, Removed, StoreResult, transitions};
+use crate::store::{Job, JobId, Millis, Removed, RemovedMark, StoreResult, transitions};
 
 /// The item's jobs, locked until commit (concurrent ingests and removals of one item line up).
 async fn locked_jobs(
@@ -80,6 +80,25 @@ pub(super) async fn source_removed(
     now: Millis,
 ) -> StoreResult<Removed> {
     let mut tx = pool.begin().await.map_err(io)?;
+    // Marked, so that the item pins again on these routes when it comes back.
+    let previous: Option<Option<serde_json::Value>> =
+        sqlx::query_scalar("SELECT removed FROM items WHERE source = $1 AND key = $2 FOR UPDATE")
+            .bind(source.as_str())
+            .bind(key.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(io)?;
+    if let Some(previous) = previous {
+        let previous: Option<RemovedMark> = previous.and_then(|v| serde_json::from_value(v).ok());
+        let mark = RemovedMark::merged(previous.as_ref(), delete_routes, now);
+        sqlx::query("UPDATE items SET removed = $3 WHERE source = $1 AND key = $2")
+            .bind(source.as_str())
+            .bind(key.as_str())
+            .bind(json(&mark))
+            .execute(&mut *tx)
+            .await
+            .map_err(io)?;
+    }
     let current = locked_jobs(&mut tx, source, key).await?;
     let mut out = Removed::default();
     for step in follow::removal(&current, delete_routes, &fresh_ids(current.len()), now) {

@@ -12,7 +12,9 @@ use super::trees::{self, tx_get};
 use super::{counts, keys};
 use crate::item::{DedupKey, SourceId};
 use crate::store::follow::{self, Removal};
-use crate::store::{Job, JobId, Millis, Removed, StoreResult, transitions};
+use crate::store::{
+    Job, JobId, Millis, Removed, RemovedMark, StoreResult, StoredItem, transitions,
+};
 
 pub(crate) fn source_removed(
     inner: &Inner,
@@ -27,10 +29,20 @@ pub(crate) fn source_removed(
         .iter()
         .map(|_| JobId(Uuid::now_v7().to_string()))
         .collect();
+    let item_key = keys::item_key(source, key);
     let t = &inner.trees;
     inner.with_quarantine(|| {
-        (&t.jobs, &t.jobs_due, &t.item_jobs, &t.counts).transaction(
-            |(jobs, due, item_jobs, counts)| {
+        (&t.jobs, &t.jobs_due, &t.item_jobs, &t.counts, &t.items).transaction(
+            |(jobs, due, item_jobs, counts, items)| {
+                // Marked, so that the item pins again on these routes when it comes back.
+                if let Some(mut record) = tx_get::<StoredItem>(items, trees::ITEMS, &item_key)? {
+                    record.removed = Some(RemovedMark::merged(
+                        record.removed.as_ref(),
+                        delete_routes,
+                        now,
+                    ));
+                    items.insert(item_key.as_slice(), encode(&record))?;
+                }
                 let mut current = Vec::new();
                 for id in &ids {
                     if let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? {

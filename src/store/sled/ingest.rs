@@ -167,6 +167,11 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
             first_seen: s.first_seen,
         })
     });
+    let comeback = stored
+        .as_ref()
+        .and_then(|s| s.removed.as_ref())
+        .filter(|_| plan.disposition().1)
+        .map(|mark| mark.comeback(plan));
     let new_jobs = JobWriter {
         jobs,
         due,
@@ -188,6 +193,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
                 last_seen: now,
                 changes: 0,
                 disposition,
+                removed: None,
             };
             let stone = Tombstone {
                 fingerprint,
@@ -202,6 +208,29 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
         // overwrite the newer version nor pin it.
         Some(_) if stored.as_ref().is_some_and(|s| item.is_older_than(&s.item)) => {
             Ok(Ingested::Duplicate)
+        }
+        // Back after a removal at its source (republished, restored): pinned again on the
+        // routes whose Pins went with it, whatever its fingerprint.
+        Some(stone) if comeback.is_some() => {
+            let again = comeback.as_ref().unwrap_or(plan);
+            let queued = new_jobs.write(again)?;
+            if let Some(mut record) = stored {
+                if record.fingerprint != fingerprint {
+                    record.changes = record.changes.saturating_add(1);
+                }
+                record.item = item.clone();
+                record.fingerprint = fingerprint;
+                record.last_seen = now;
+                record.disposition = ItemDisposition::Queued;
+                record.removed = None;
+                items.insert(item_key.as_slice(), encode(&record))?;
+            }
+            let stone = Tombstone {
+                fingerprint,
+                first_seen: stone.first_seen,
+            };
+            dedup.insert(item_key.as_slice(), encode(&stone))?;
+            Ok(Ingested::Changed { jobs: queued })
         }
         Some(stone) if stone.fingerprint == fingerprint => {
             // Same Pin fields but newer: keep its time, so a late older change is still older.
@@ -223,6 +252,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
                 last_seen: now,
                 changes: 0,
                 disposition: ItemDisposition::Queued,
+                removed: None,
             });
             record.item = item.clone();
             record.fingerprint = fingerprint;

@@ -105,6 +105,7 @@ impl Items for MemStore {
                     },
                     None => ItemDisposition::Queued,
                 },
+                removed: None,
             }))
     }
 
