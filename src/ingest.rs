@@ -15,8 +15,9 @@ use tokio::sync::Notify;
 pub mod context;
 
 use crate::clock::SharedClock;
-use crate::item::{Item, SourceId};
-use crate::store::{Delivery, IngestPlan, Ingested, OnChange, Store, StoreResult};
+use crate::item::{DedupKey, Item, SourceId};
+use crate::settings::OnDelete;
+use crate::store::{Delivery, IngestPlan, Ingested, OnChange, Removed, Store, StoreResult};
 use crate::sync::route::Routes;
 pub use context::SourceContext;
 
@@ -49,6 +50,37 @@ struct Inner {
 pub struct IngestConfig {
     pub routes: Routes,
     pub on_change: HashMap<SourceId, OnChange>,
+    /// Route policies by route name; a route not named here has the defaults.
+    pub policies: HashMap<String, RoutePolicy>,
+}
+
+/// What a route does when an item it pinned changes or goes away at its source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoutePolicy {
+    /// Overrides the source's `on_change` for this route's Pins.
+    pub on_change: Option<OnChange>,
+    pub on_delete: OnDelete,
+}
+
+impl IngestConfig {
+    /// The names of the routes of `source` whose policy satisfies `wanted`.
+    fn routes_where(
+        &self,
+        source: &SourceId,
+        wanted: impl Fn(OnChange, OnDelete) -> bool,
+    ) -> Vec<String> {
+        let source_change = self.on_change.get(source).copied().unwrap_or_default();
+        self.routes
+            .rules()
+            .iter()
+            .filter(|r| r.source == "*" || r.source == source.as_str())
+            .filter(|r| {
+                let policy = self.policies.get(&r.name).copied().unwrap_or_default();
+                wanted(policy.on_change.unwrap_or(source_change), policy.on_delete)
+            })
+            .map(|r| r.name.clone())
+            .collect()
+    }
 }
 
 impl Ingest {
@@ -125,6 +157,29 @@ impl Ingest {
         Ok(outcome)
     }
 
+    /// The item `key` of `source` was deleted or unpublished at its source: on the routes
+    /// whose `on_delete = "delete"`, delete the Pins pinbridge made for it (cancelling creates
+    /// not sent yet). Durable when it returns; an unknown item changes nothing.
+    pub async fn remove(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Removed> {
+        let routes = self
+            .config()
+            .routes_where(source, |_, on_delete| on_delete == OnDelete::Delete);
+        if routes.is_empty() {
+            return Ok(Removed::default());
+        }
+        let removed = self
+            .inner
+            .store
+            .source_removed(source, key, &routes, self.inner.clock.now_ms())
+            .await?;
+        metrics::counter!("pinbridge_items_removed_total", "source" => source.as_str().to_string())
+            .increment(1);
+        if removed.deletes > 0 {
+            self.inner.wake.notify_one();
+        }
+        Ok(removed)
+    }
+
     /// `submit` for a batch (one feed poll), in order, sharing one durable flush.
     pub async fn submit_many(&self, batch: Vec<(Item, Submission)>) -> StoreResult<Vec<Ingested>> {
         let config = self.config();
@@ -170,6 +225,8 @@ fn plan_for(config: &IngestConfig, item: &Item, submission: Submission) -> Inges
         targets: Vec::new(),
         skip_reason: submission.skip_reason,
         on_change,
+        update_routes: config
+            .routes_where(&item.source, |on_change, _| on_change == OnChange::Update),
         delivery: submission.delivery,
         replay_guard: submission.replay_guard,
     };
@@ -221,6 +278,7 @@ mod tests {
                 when: When::default(),
             }]),
             on_change: HashMap::new(),
+            policies: HashMap::new(),
         }
     }
 

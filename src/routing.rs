@@ -2,7 +2,7 @@
 //! items against, and the name each route's jobs carry.
 
 use crate::config::Config;
-use crate::ingest::IngestConfig;
+use crate::ingest::{IngestConfig, RoutePolicy};
 use crate::item::SourceId;
 use crate::sync::route::{RouteRule, Routes, When};
 
@@ -54,8 +54,21 @@ pub fn ingest_config(config: &Config) -> IngestConfig {
             },
         })
         .collect();
+    let policies = config
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, route)| {
+            let policy = RoutePolicy {
+                on_change: route.on_change,
+                on_delete: route.on_delete,
+            };
+            (route_name(i, route.name.as_deref()), policy)
+        })
+        .collect();
     IngestConfig {
         routes: Routes::new(rules),
+        policies,
         on_change: config
             .sources
             .iter()

@@ -163,6 +163,7 @@ async fn run_cycle(
             when: When::default(),
         }]),
         on_change: Default::default(),
+        policies: Default::default(),
     };
     let ingest = Ingest::new(
         store.clone(),

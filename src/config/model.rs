@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
-use crate::settings::OnChange;
+use crate::settings::{OnChange, OnDelete, UpdateFallback};
 // Sections the store and the token setup read themselves; defined in the leaf settings module
 // so those layers need not import the config loader.
 pub use crate::settings::{AccountConfig, StoreConfig};
@@ -276,6 +276,19 @@ pub struct RouteConfig {
     /// At least this long between two Pins on this route's board (`sync::board_pacing`).
     #[serde(default, with = "super::opt_duration")]
     pub min_spacing: Option<Duration>,
+    /// What a change of an item this route pinned does, overriding its source's `on_change`
+    /// for this route's Pins: `"ignore"`, `"new_pin"` (a source-level setting: set it on the
+    /// source) or `"update"` (change the Pin's text).
+    #[serde(default)]
+    pub on_change: Option<OnChange>,
+    /// `"update"` when the app may not use Pinterest's (beta) Pin update: `"ignore"`
+    /// (default) or `"new_pin"`.
+    #[serde(default)]
+    pub update_fallback: UpdateFallback,
+    /// An item deleted or unpublished at its source: `"keep"` its Pins (default) or
+    /// `"delete"` the ones pinbridge made.
+    #[serde(default)]
+    pub on_delete: OnDelete,
 }
 
 #[derive(Debug, Deserialize)]

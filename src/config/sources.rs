@@ -182,6 +182,9 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "link",
             "alt_text",
             "category",
+            "on_change",
+            "update_fallback",
+            "on_delete",
         ],
         "fetch" => &["max_concurrent", "max_per_host"],
         "sync" => &[

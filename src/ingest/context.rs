@@ -9,7 +9,9 @@ use async_trait::async_trait;
 
 use crate::ingest::{Ingest, Submission};
 use crate::item::{DedupKey, Item, SourceId};
-use crate::store::{Ingested, LeaseToken, Millis, SourceState, Store, StoreResult, StoredItem};
+use crate::store::{
+    Ingested, LeaseToken, Millis, Removed, SourceState, Store, StoreResult, StoredItem,
+};
 
 /// A source's view of the store and ingest. Cheap to clone.
 #[derive(Clone)]
@@ -53,6 +55,11 @@ impl SourceContext {
 
     pub async fn release_lease(&self, key: &SourceId, token: LeaseToken) -> StoreResult<()> {
         self.store.release_source(key, token).await
+    }
+
+    /// See [`Ingest::remove`]: the item was deleted or unpublished at the source.
+    pub async fn remove(&self, source: &SourceId, key: &DedupKey) -> StoreResult<Removed> {
+        self.ingest.remove(source, key).await
     }
 
     /// See [`Ingest::submit_many`].

@@ -132,6 +132,7 @@ impl Factory {
                             board_privacy: route.board_privacy_api(),
                             board_description: route.board_description.clone(),
                             min_spacing: route.min_spacing,
+                            update_fallback: route.update_fallback,
                         },
                     );
                 }

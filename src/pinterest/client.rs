@@ -12,7 +12,8 @@ use url::Url;
 
 use super::error::{ApiError, error_chain, error_from};
 use super::model::{
-    Account, Board, BoardCreate, BoardSection, Page, Pin, PinCreate, SectionCreate, limits,
+    Account, Board, BoardCreate, BoardSection, Page, Pin, PinCreate, PinUpdate, SectionCreate,
+    limits,
 };
 use super::oauth::TokenManager;
 use crate::retry_after::{RateLimitHeaders, rate_limit_wait};
@@ -141,6 +142,27 @@ impl PinterestClient {
         self.send(Call::get(&["pins", pin_id])).await
     }
 
+    /// `PATCH /pins/{pin_id}`: change a Pin's text fields. Pinterest marks this operation beta
+    /// and "not available to all apps": see [`ApiError::update_unavailable`] for how such a
+    /// refusal is told apart.
+    pub async fn update_pin(&self, pin_id: &str, update: &PinUpdate) -> Result<Pin, ApiError> {
+        let path = ["pins", pin_id];
+        self.send(Call::with_body(Method::PATCH, &path, update)?)
+            .await
+    }
+
+    /// `DELETE /pins/{pin_id}`: 204 when deleted; a Pin that is not there is `NotFound`.
+    pub async fn delete_pin(&self, pin_id: &str) -> Result<(), ApiError> {
+        let path = ["pins", pin_id];
+        let call = Call {
+            method: Method::DELETE,
+            path: &path,
+            query: Vec::new(),
+            body: None,
+        };
+        self.send(call).await
+    }
+
     /// `GET /boards/{board_id}/pins`: the newest `max` Pins, newest first.
     pub async fn board_pins(&self, board_id: &str, max: usize) -> Result<Vec<Pin>, ApiError> {
         self.all_pages(&["boards", board_id, "pins"], max).await
@@ -223,7 +245,9 @@ impl PinterestClient {
             let body = resp.bytes().await.map_err(|e| transport(e, true))?;
             if status.is_success() {
                 tracing::debug!("Pinterest call succeeded.");
-                return serde_json::from_slice(&body).map_err(|e| ApiError::Decode {
+                // A 204 has no body: it reads as JSON `null`, which only `()` accepts.
+                let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+                return serde_json::from_slice(body).map_err(|e| ApiError::Decode {
                     message: format!("{e} (HTTP {status})"),
                     request_id: rid,
                 });
@@ -295,12 +319,20 @@ impl<'a> Call<'a> {
     }
 
     fn post(path: &'a [&'a str], body: &impl Serialize) -> Result<Self, ApiError> {
+        Self::with_body(Method::POST, path, body)
+    }
+
+    fn with_body(
+        method: Method,
+        path: &'a [&'a str],
+        body: &impl Serialize,
+    ) -> Result<Self, ApiError> {
         let body = serde_json::to_vec(body).map_err(|e| ApiError::Decode {
             message: format!("could not encode the request body: {e}"),
             request_id: None,
         })?;
         Ok(Call {
-            method: Method::POST,
+            method,
             path,
             query: Vec::new(),
             body: Some(body),

@@ -113,6 +113,15 @@ impl ApiError {
         }
     }
 
+    /// Whether an answer to `PATCH /pins/{id}` says the app may not use that operation.
+    /// Pinterest documents it as "in beta and not available to all apps" without saying how
+    /// it refuses; pinbridge reads any 403 to an update as that refusal (a missing scope is a
+    /// 403 too, and needs the same reaction: fall back to the route's policy), while a 404 is
+    /// a Pin that is gone and anything else is judged like any other write.
+    pub fn update_unavailable(&self) -> bool {
+        matches!(self, ApiError::Forbidden { .. })
+    }
+
     /// The request may have been applied (timeout/reset after send, 5xx, or a 2xx whose body could
     /// not be read): for a write, look for its effect before repeating it.
     pub fn maybe_applied(&self) -> bool {

@@ -138,6 +138,21 @@ pub struct PinCreate {
     pub media_source: MediaSource,
 }
 
+/// `PATCH /pins/{pin_id}` body (schema `PinUpdate`): the text fields pinbridge keeps in step
+/// with the item. A `None` field is left out, so Pinterest keeps what the Pin has (pinbridge
+/// never clears a field nor moves a Pin to another board).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt_text: Option<String>,
+}
+
 /// `PinMediaSource`: a `oneOf` discriminated by `source_type`. Only `image_url` is used
 /// (pinbridge never uploads bytes or video).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use super::{
     AccountQuota, AccountState, AccountUpdate, Attempt, BoardSlot, ConfigRecord, ConfigRecordKind,
     IngestPlan, Ingested, ItemFilter, Job, JobFilter, JobId, Lease, LeaseOutcome, LeaseToken,
-    LinkClaim, LinkHolder, Millis, PinRecord, Quarantined, SourceState, StoreResult, StoreStats,
-    StoredItem,
+    LinkClaim, LinkHolder, Millis, PinRecord, Quarantined, Removed, SourceState, StoreResult,
+    StoreStats, StoredItem,
 };
 use crate::item::{DedupKey, Item, SourceId};
 
@@ -36,6 +36,19 @@ pub trait Items: Send + Sync {
     /// Forget an item entirely (its tombstone too), so it may be ingested again. Its
     /// unfinished jobs are removed. Returns whether it existed.
     async fn forget(&self, source: &SourceId, key: &DedupKey) -> StoreResult<bool>;
+
+    /// The item was deleted (or unpublished) at its source. In one transaction, for each of its
+    /// create jobs on a route named in `delete_routes`: queue a delete of the Pin it made, or
+    /// cancel it if it was not sent yet, or queue a delete that waits for it if it may have
+    /// been sent (the rules are in `store::follow`). Idempotent; an unknown item changes
+    /// nothing. The item and its tombstone stay.
+    async fn source_removed(
+        &self,
+        source: &SourceId,
+        key: &DedupKey,
+        delete_routes: &[String],
+        now: Millis,
+    ) -> StoreResult<Removed>;
 
     /// Drop delivery ids whose horizon has passed. Returns how many were dropped.
     async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64>;

@@ -8,9 +8,11 @@
 
 mod capabilities;
 mod error;
+pub mod follow;
 mod model;
 pub mod open;
 pub mod pacing;
+mod pin_history;
 pub mod postgres;
 pub mod sled;
 pub mod transitions;
@@ -21,6 +23,7 @@ pub use capabilities::{
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use pacing::{BoardSlot, LinkClaim, LinkHolder, PinRecord};
+pub use pin_history::{PinEvent, PinFate, pins_of};
 
 /// The capability traits, to bring their methods into scope where a `dyn Store` is used:
 /// `use crate::store::prelude::*;`.

@@ -257,6 +257,7 @@ mod tests {
             created: 0,
             updated: 0,
             create_sent: None,
+            kind: crate::store::JobKind::Create,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::item::{DedupKey, Item, SourceId};
-use crate::store::{JobId, Target};
+use crate::store::{JobId, JobKind, Target};
 
 fn job(state: JobState) -> Job {
     Job {
@@ -21,6 +21,7 @@ fn job(state: JobState) -> Job {
         created: 1,
         updated: 1,
         create_sent: None,
+        kind: JobKind::Create,
     }
 }
 

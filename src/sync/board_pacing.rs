@@ -83,8 +83,10 @@ impl BoardPacing {
                     let pin_id = holder.pin_id.clone().unwrap_or_default();
                     return Ok(Gate::Duplicate {
                         note: format!(
-                            "same link already pinned on this board by {}/{} (Pin {pin_id}); no second Pin made",
-                            holder.source, holder.item
+                            "same link already pinned on this board by {}/{} (Pin {pin_id}); {}",
+                            holder.source,
+                            holder.item,
+                            crate::store::follow::NO_SECOND_PIN
                         ),
                         pin_id,
                     });

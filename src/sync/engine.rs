@@ -29,6 +29,7 @@ use crate::store::{Millis, Store, StoreResult};
 mod admit;
 mod attempt;
 mod create;
+mod follow;
 mod reconcile;
 mod resolve;
 
@@ -66,6 +67,8 @@ pub struct RouteRuntime {
     pub board_description: Option<String>,
     /// The route's `min_spacing` between Pins on its board.
     pub min_spacing: Option<std::time::Duration>,
+    /// What an update does when the app may not use Pinterest's Pin update.
+    pub update_fallback: crate::settings::UpdateFallback,
 }
 
 /// What happened to a job, for the demo, tests and logs.

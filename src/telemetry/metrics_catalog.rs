@@ -94,6 +94,12 @@ pub const CATALOG: &[MetricInfo] = &[
         "Items offered to the store, by source and outcome (new, changed, duplicate, skipped).",
     ),
     metric(
+        "pinbridge_items_removed_total",
+        Counter,
+        Some(Unit::Count),
+        "Items deleted or unpublished at their source (a delete signal from a webhook), by source.",
+    ),
+    metric(
         "pinbridge_jobs",
         Gauge,
         Some(Unit::Count),
@@ -110,6 +116,12 @@ pub const CATALOG: &[MetricInfo] = &[
         Counter,
         Some(Unit::Count),
         "Pin creations that failed and were scheduled to retry.",
+    ),
+    metric(
+        "pinbridge_pins_followed_total",
+        Counter,
+        Some(Unit::Count),
+        "Update and delete jobs finished on a Pin pinbridge made, by account and kind (update, delete).",
     ),
     metric(
         "pinbridge_pins_total",

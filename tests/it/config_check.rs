@@ -173,3 +173,48 @@ fn a_remote_postgres_url_without_verified_tls_is_warned_about() {
     let out = check(&path);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("warning"));
 }
+
+#[test]
+fn a_routes_follow_policies_are_read_and_a_wrong_value_is_named() {
+    let head = r#"
+[[accounts]]
+name = "main"
+
+[[sources]]
+id = "shop"
+kind = "webhook"
+preset = "shopify"
+secret = "s"
+storefront_url = "https://shop.example"
+
+[[routes]]
+source = "shop"
+board = "Shop"
+"#;
+    let good = format!(
+        "{head}on_change = \"update\"\nupdate_fallback = \"new_pin\"\non_delete = \"delete\"\n"
+    );
+    let config = Config::from_toml(&good, Path::new("t.toml"), &|_| None).expect("valid");
+    let route = &config.routes[0];
+    assert_eq!(route.on_change, Some(pinbridge::settings::OnChange::Update));
+    assert_eq!(
+        route.update_fallback,
+        pinbridge::settings::UpdateFallback::NewPin
+    );
+    assert_eq!(route.on_delete, pinbridge::settings::OnDelete::Delete);
+    let defaults = Config::from_toml(head, Path::new("t.toml"), &|_| None).expect("valid");
+    assert_eq!(
+        defaults.routes[0].on_delete,
+        pinbridge::settings::OnDelete::Keep
+    );
+
+    let bad = format!("{head}on_delete = \"sometimes\"\n");
+    let err = Config::from_toml(&bad, Path::new("t.toml"), &|_| None).unwrap_err();
+    let ConfigError::Invalid { problems, .. } = err else {
+        panic!("expected validation problems, got {err}");
+    };
+    assert!(
+        problems.iter().any(|p| p.path.starts_with("routes[0]")),
+        "{problems:?}"
+    );
+}

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use pinbridge::pinterest::TokenManager;
+use pinbridge::pinterest::model::PinUpdate;
 use pinbridge::pinterest::sandbox::{Exchange, FailMode, Faults};
+use pinbridge::pinterest::{ApiError, TokenManager};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
@@ -43,6 +44,28 @@ async fn scenario() -> Vec<Exchange> {
     client.create_pin(&pin(&board.id, "Soup")).await.unwrap();
     client.create_pin(&pin(&board.id, "Bread")).await.unwrap();
     client.get_pin(&made.id).await.unwrap();
+    // Updates: every text field, then a title over the limit (400) and an unknown Pin (404).
+    let update = PinUpdate {
+        title: Some("Greek salad, new".into()),
+        description: Some("Now with feta".into()),
+        link: Some("https://example.com/greek".into()),
+        alt_text: Some("A bowl".into()),
+    };
+    client.update_pin(&made.id, &update).await.unwrap();
+    let too_long = PinUpdate {
+        title: Some("x".repeat(101)),
+        ..PinUpdate::default()
+    };
+    client.update_pin(&made.id, &too_long).await.unwrap_err();
+    client.update_pin("3", &update).await.unwrap_err();
+    // An app that may not use the beta update: 403.
+    env.sandbox.set_faults(Faults {
+        update_unavailable: true,
+        ..Faults::default()
+    });
+    let refused = client.update_pin(&made.id, &update).await.unwrap_err();
+    assert!(refused.update_unavailable(), "{refused}");
+    env.sandbox.set_faults(Faults::default());
     client.board_pins(&board.id, 10).await.unwrap();
     // Reconcile's paging: one page at a time, newest first, on to the next by bookmark.
     let first = client.board_pins_page(&board.id, None).await.unwrap();
@@ -96,12 +119,9 @@ async fn scenario() -> Vec<Exchange> {
     client.user_account().await.unwrap();
     // The old token is refused everywhere now.
     env.get("user_account").send().await.unwrap();
-    env.http
-        .delete(env.base.join(&format!("pins/{}", made.id)).unwrap())
-        .bearer_auth(client.tokens().tokens().await.access_token.expose_secret())
-        .send()
-        .await
-        .unwrap();
+    client.delete_pin(&made.id).await.unwrap();
+    let gone = client.delete_pin(&made.id).await.unwrap_err();
+    assert!(matches!(gone, ApiError::NotFound { .. }), "{gone}");
 
     // Token endpoint: code grant, client credentials, a refused refresh.
     let code = env.sandbox.issue_code(&env.user, "http://127.0.0.1:8085/");
@@ -248,6 +268,7 @@ async fn client_requests_and_sandbox_answers_match_the_spec() {
         ("GET", "/boards/{board_id}/pins"),
         ("POST", "/pins"),
         ("GET", "/pins/{pin_id}"),
+        ("PATCH", "/pins/{pin_id}"),
         ("DELETE", "/pins/{pin_id}"),
         ("POST", "/oauth/token"),
     ] {
@@ -257,7 +278,7 @@ async fn client_requests_and_sandbox_answers_match_the_spec() {
         );
     }
     let statuses: BTreeSet<u16> = seen.iter().map(|(_, _, s)| *s).collect();
-    for s in [200, 201, 204, 400, 401, 404, 409, 429, 500] {
+    for s in [200, 201, 204, 400, 401, 403, 404, 409, 429, 500] {
         assert!(
             statuses.contains(&s),
             "no {s} answer was checked; seen {statuses:?}"

@@ -16,6 +16,12 @@ use crate::store_conformance_edges::{
     a_repeated_replay_guard_is_a_no_op, an_older_version_never_overwrites_or_pins,
     replay_guards_expire_with_the_horizon,
 };
+use crate::store_conformance_follow::{
+    a_change_under_update_queues_one_update_of_the_pin_made,
+    a_removal_deletes_pins_made_cancels_unsent_creates_once,
+    a_removal_while_the_create_is_in_flight_waits_for_it,
+    an_item_back_after_a_removal_pins_again_on_the_deleting_routes,
+};
 use crate::store_sending::{
     a_revived_job_that_sent_reconciles_first, sending_records_when_the_create_went_out,
 };
@@ -80,7 +86,11 @@ macro_rules! conformance {
                 counts_stay_exact_across_every_write,
                 recent_jobs_are_the_newest_finished_first,
                 sending_records_when_the_create_went_out,
-                a_revived_job_that_sent_reconciles_first);
+                a_revived_job_that_sent_reconciles_first,
+                a_change_under_update_queues_one_update_of_the_pin_made,
+                a_removal_deletes_pins_made_cancels_unsent_creates_once,
+                a_removal_while_the_create_is_in_flight_waits_for_it,
+                an_item_back_after_a_removal_pins_again_on_the_deleting_routes);
         }
     };
     (@each $open:path; $($check:ident),+) => {

@@ -67,6 +67,8 @@ fn item_json(stored: &StoredItem, jobs: &[Job]) -> Value {
         "last_seen": stored.last_seen,
         "disposition": stored.disposition,
         "jobs": jobs,
+        // The Pins pinbridge made for the item and what became of them since.
+        "pins": crate::store::pins_of(jobs),
     })
 }
 
@@ -241,6 +243,7 @@ pub async fn replay(State(state): State<HttpState>, Path(id): Path<String>) -> A
         targets: vec![job.target.clone()],
         skip_reason: None,
         on_change: OnChange::Ignore,
+        update_routes: Vec::new(),
         delivery: None,
         replay_guard: None,
     };

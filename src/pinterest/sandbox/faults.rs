@@ -45,11 +45,19 @@ pub struct Faults {
     pub burst_retry_after: Option<u64>,
     /// Answer every `POST /pins` as production answers an app with Trial access: 403, code 29.
     pub trial_app: bool,
+    /// Answer every `PATCH /pins/{id}` as an app that may not use that beta operation: 403.
+    pub update_unavailable: bool,
 }
 
 /// What production answers a Pin create from an app with Trial access (seen in practice; the
 /// app must use the API sandbox or get Standard access).
 pub const TRIAL_APP_MESSAGE: &str = "Apps with Trial access may not create Pins in production https://api.pinterest.com - use API Sandbox https://api-sandbox.pinterest.com instead.";
+
+/// What the sandbox answers a Pin update when `update_unavailable` is set. Pinterest does not
+/// document how it refuses its beta `PATCH /pins/{id}` to an app; the code (3) and wording
+/// are the sandbox's own, and the client treats any 403 to an update as this refusal.
+pub const UPDATE_UNAVAILABLE_MESSAGE: &str =
+    "This endpoint is currently in beta and not available to this app (sandbox).";
 
 impl Default for Faults {
     fn default() -> Self {
@@ -62,6 +70,7 @@ impl Default for Faults {
             burst_429_spam: false,
             burst_retry_after: Some(30),
             trial_app: false,
+            update_unavailable: false,
         }
     }
 }
@@ -111,6 +120,12 @@ pub(crate) async fn api_guard(
         && sb.lock().faults.trial_app
     {
         return SbError::new(StatusCode::FORBIDDEN, 29, TRIAL_APP_MESSAGE).into_response();
+    }
+    if req.method() == Method::PATCH
+        && req.uri().path().starts_with("/v5/pins/")
+        && sb.lock().faults.update_unavailable
+    {
+        return SbError::new(StatusCode::FORBIDDEN, 3, UPDATE_UNAVAILABLE_MESSAGE).into_response();
     }
     if is_write(req.method())
         && let Err(e) = admit_write(&sb, &user.id)

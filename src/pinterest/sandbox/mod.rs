@@ -31,7 +31,7 @@ use crate::clock::{Millis, SharedClock, SystemClock};
 
 pub use auth::DEFAULT_SCOPE;
 pub use cli::run_cli;
-pub use faults::{FailMode, Faults, TRIAL_APP_MESSAGE};
+pub use faults::{FailMode, Faults, TRIAL_APP_MESSAGE, UPDATE_UNAVAILABLE_MESSAGE};
 pub use quota::{QuotaHeaders, QuotaKind};
 pub use record::Exchange;
 pub use state::SandboxStats;
@@ -192,7 +192,9 @@ impl Sandbox {
             .route("/v5/pins", post(pins::create_pin))
             .route(
                 "/v5/pins/{pin_id}",
-                get(pins::get_pin).delete(pins::delete_pin),
+                get(pins::get_pin)
+                    .patch(pins::update_pin)
+                    .delete(pins::delete_pin),
             )
             .route_layer(axum::middleware::from_fn_with_state(
                 sb.clone(),

@@ -1,5 +1,5 @@
 //! Pins: `POST /v5/pins` (validated like the API, with create-then-fail faults),
-//! `GET/DELETE /v5/pins/{id}` and `GET /v5/boards/{id}/pins` (newest first).
+//! `GET/PATCH/DELETE /v5/pins/{id}` and `GET /v5/boards/{id}/pins` (newest first).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -173,6 +173,96 @@ pub(crate) async fn get_pin(
     let st = sb.lock();
     let pin = find_owned(&st.pins, &pin_id, &user.id).ok_or_else(SbError::pin_not_found)?;
     Ok(axum::Json(st.pin_json(pin)).into_response())
+}
+
+/// `PATCH /v5/pins/{id}` with a `PinUpdate`: a field that is present replaces the Pin's
+/// (`null` clears it), an absent one is kept. Moving to another board or section is checked
+/// like a create; carousel slots are refused (the sandbox makes only image Pins).
+pub(crate) async fn update_pin(
+    State(sb): State<Arc<Inner>>,
+    Extension(user): Extension<AuthedUser>,
+    Path(pin_id): Path<String>,
+    body: Bytes,
+) -> Answer {
+    let obj = json_object(&body)?;
+    if obj.contains_key("carousel_slots") {
+        return Err(SbError::bad_request(
+            "Invalid parameter: carousel_slots are not supported by the sandbox.",
+        ));
+    }
+    let link = opt_text(&obj, "link", limits::LINK_MAX_CHARS)?;
+    if let Some(l) = &link
+        && !is_http_url(l)
+    {
+        return Err(SbError::bad_request(format!(
+            "Invalid parameter: link `{l}` is not a valid http(s) URL."
+        )));
+    }
+    let title = opt_text(&obj, "title", limits::TITLE_MAX_CHARS)?;
+    let description = opt_text(&obj, "description", limits::DESCRIPTION_MAX_CHARS)?;
+    let alt_text = opt_text(&obj, "alt_text", limits::ALT_TEXT_MAX_CHARS)?;
+    let board = match obj.get("board_id") {
+        Some(Value::Null) => {
+            return Err(SbError::bad_request(
+                "Invalid parameter: board_id may not be null.",
+            ));
+        }
+        _ => opt_id(&obj, "board_id")?,
+    };
+    let section = opt_id(&obj, "board_section_id")?;
+
+    let mut st = sb.lock();
+    let id = find_owned(&st.pins, &pin_id, &user.id)
+        .ok_or_else(SbError::pin_not_found)?
+        .id;
+    let board_id = match &board {
+        Some(b) => Some(
+            st.owned_board(b, &user.id)
+                .ok_or_else(SbError::board_not_found)?
+                .id,
+        ),
+        None => None,
+    };
+    let section_id = match &section {
+        Some(s) => {
+            let sid: u64 = s.parse().map_err(|_| SbError::section_not_found())?;
+            let on_board =
+                board_id.or_else(|| st.pins.iter().find(|p| p.id == id).map(|p| p.board_id));
+            match st.section(sid) {
+                Some(sec) if Some(sec.board_id) == on_board => Some(sid),
+                _ => return Err(SbError::section_not_found()),
+            }
+        }
+        None => None,
+    };
+    let Some(pin) = st.pins.iter_mut().find(|p| p.id == id) else {
+        return Err(SbError::pin_not_found());
+    };
+    let present = |field: &str| obj.contains_key(field);
+    if present("title") {
+        pin.title = title;
+    }
+    if present("description") {
+        pin.description = description;
+    }
+    if present("link") {
+        pin.link = link;
+    }
+    if present("alt_text") {
+        pin.alt_text = alt_text;
+    }
+    if let Some(b) = board_id {
+        pin.board_id = b;
+        if !present("board_section_id") {
+            pin.section_id = None;
+        }
+    }
+    if present("board_section_id") {
+        pin.section_id = section_id;
+    }
+    let pin = pin.clone();
+    st.stats.pins_updated += 1;
+    Ok(axum::Json(st.pin_json(&pin)).into_response())
 }
 
 pub(crate) async fn delete_pin(

@@ -19,6 +19,7 @@ pub struct SandboxStats {
     pub requests: u64,
     pub pins_created: u64,
     pub pins_deleted: u64,
+    pub pins_updated: u64,
     pub boards_created: u64,
     pub sections_created: u64,
     /// Every 429 answer (quota and forced bursts).

@@ -16,7 +16,7 @@ pub const RETRY_AFTER_SECS: u64 = 30;
 /// A successful answer (always 200: some senders, WooCommerce's ping among them, want exactly 200).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Answer {
-    /// `accepted`, `duplicate` or `skipped`.
+    /// `accepted`, `duplicate`, `skipped` or `removed`.
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -35,6 +35,14 @@ impl Answer {
             reason: None,
         }
     }
+    /// The resource was deleted or unpublished at the sender (`reason`: which signal).
+    pub fn removed(reason: impl Into<String>) -> Self {
+        Self {
+            status: "removed",
+            reason: Some(reason.into()),
+        }
+    }
+
     pub fn skipped(reason: impl Into<String>) -> Self {
         Self {
             status: "skipped",

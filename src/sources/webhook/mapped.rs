@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::item::Item;
+use crate::item::{DedupKey, Item};
 
 /// What a delivery maps to.
 #[derive(Clone, Debug, PartialEq)]
@@ -13,7 +13,13 @@ pub enum Mapped {
     Item {
         item: Box<Item>,
         skip: Option<String>,
+        /// The resource left its published state (a Shopify product no longer `active`): it
+        /// is recorded as skipped, and its Pins follow the routes' `on_delete`.
+        unpublished: bool,
     },
+    /// The resource `key` was deleted or left its published state at the sender: its Pins
+    /// follow the routes' `on_delete`. `reason` says which signal it was.
+    Removed { key: DedupKey, reason: String },
     /// An event this source does not turn into Pins (another topic): recorded and answered 2xx.
     Ignored {
         reason: String,
@@ -27,6 +33,16 @@ impl Mapped {
         Mapped::Item {
             item: Box::new(item),
             skip,
+            unpublished: false,
+        }
+    }
+
+    /// An item no longer published, skipped with `reason`.
+    pub fn unpublished(item: Item, reason: String) -> Self {
+        Mapped::Item {
+            item: Box::new(item),
+            skip: Some(reason),
+            unpublished: true,
         }
     }
 }

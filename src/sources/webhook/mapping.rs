@@ -31,6 +31,10 @@ pub struct MappingSettings {
     /// recorded as skipped.
     pub publish_pointer: Option<String>,
     pub publish_values: Vec<String>,
+    /// A delivery whose value here is one of `deleted_values` says the resource was deleted
+    /// (or unpublished): its Pins follow the routes' `on_delete`, and nothing else is read.
+    pub deleted_when: Option<String>,
+    pub deleted_values: Vec<String>,
 }
 
 impl MappingSettings {
@@ -61,6 +65,17 @@ impl MappingSettings {
             )),
             _ => {}
         }
+        match (&self.deleted_when, self.deleted_values.is_empty()) {
+            (Some(_), true) => problems.push(ConfigProblem::new(
+                join(path, "deleted_values"),
+                "required with deleted_when: the values that mean \"deleted\"",
+            )),
+            (None, false) => problems.push(ConfigProblem::new(
+                join(path, "deleted_values"),
+                "only used with deleted_when",
+            )),
+            _ => {}
+        }
     }
 
     fn pointer(&self, key: &str) -> Option<&str> {
@@ -74,12 +89,13 @@ impl MappingSettings {
             "tags" => self.tags.as_deref(),
             "published" => self.published.as_deref(),
             "publish_pointer" => self.publish_pointer.as_deref(),
+            "deleted_when" => self.deleted_when.as_deref(),
             _ => None,
         }
     }
 }
 
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 10] = [
     "id",
     "title",
     "description",
@@ -89,6 +105,7 @@ const FIELDS: [&str; 9] = [
     "tags",
     "published",
     "publish_pointer",
+    "deleted_when",
 ];
 
 /// A validated mapping.
@@ -113,7 +130,17 @@ impl Mapping {
             .map(|a| a.req_id())
             .transpose()?
             .unwrap_or_default();
-        let mut item = Item::new(source.clone(), DedupKey::new("id", &id));
+        let key = DedupKey::new("id", &id);
+        if let Some(gate) = at(&m.deleted_when)
+            && let Some(v) = gate.scalar_text()
+            && m.deleted_values.contains(&v)
+        {
+            return Ok(Mapped::Removed {
+                key,
+                reason: format!("{} is {v:?}", gate.path()),
+            });
+        }
+        let mut item = Item::new(source.clone(), key);
         if let Some(a) = at(&m.title) {
             item.title = a.req_str()?.to_string();
         }
@@ -177,6 +204,44 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn a_deleted_value_removes_the_resource_without_reading_the_rest() {
+        let m = Mapping::new(MappingSettings {
+            id: Some("/data/id".into()),
+            title: Some("/data/name".into()),
+            deleted_when: Some("/type".into()),
+            deleted_values: vec!["product.deleted".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        let doc = json!({"type": "product.deleted", "data": {"id": 7}});
+        assert_eq!(
+            m.map(&SourceId::new("s"), &doc).unwrap(),
+            Mapped::Removed {
+                key: DedupKey::new("id", "7"),
+                reason: "$.type is \"product.deleted\"".into()
+            }
+        );
+        let live = json!({"type": "product.updated", "data": {"id": 7, "name": "Mug"}});
+        assert!(matches!(
+            m.map(&SourceId::new("s"), &live).unwrap(),
+            Mapped::Item { .. }
+        ));
+        let mut no_values = MappingSettings {
+            id: Some("/id".into()),
+            title: Some("/t".into()),
+            deleted_when: Some("/type".into()),
+            ..Default::default()
+        };
+        assert!(
+            Mapping::new(no_values.clone()).is_err(),
+            "values are required"
+        );
+        no_values.deleted_when = None;
+        no_values.deleted_values = vec!["x".into()];
+        assert!(Mapping::new(no_values).is_err(), "values need a pointer");
+    }
+
     fn mapping() -> Mapping {
         Mapping::new(MappingSettings {
             id: Some("/data/id".into()),
@@ -195,7 +260,8 @@ mod tests {
     fn maps_fields_by_pointer() {
         let doc = json!({"data": {"id": 7, "name": "Lamp", "url": "https://x.example/l",
             "images": [{"src": "https://x.example/l.jpg"}], "tags": ["a", "b"], "status": "active"}});
-        let Mapped::Item { item, skip } = mapping().map(&SourceId::new("s"), &doc).unwrap() else {
+        let Mapped::Item { item, skip, .. } = mapping().map(&SourceId::new("s"), &doc).unwrap()
+        else {
             panic!("expected an item")
         };
         assert_eq!(skip, None);

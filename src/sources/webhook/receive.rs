@@ -61,7 +61,11 @@ pub enum Prepared {
     Submit {
         item: Box<Item>,
         submission: Submission,
+        /// The resource under this key left its published state: remove it first.
+        unpublished: Option<DedupKey>,
     },
+    /// The resource `key` was deleted or unpublished at the sender.
+    Remove { key: DedupKey, reason: String },
 }
 
 /// Verify, parse and map one delivery. Touches nothing durable.
@@ -116,12 +120,18 @@ pub async fn prepare(
     });
     let replay_guard = replay_guard(hook, &verified, body, keep_until);
     Ok(match mapped {
-        Mapped::Item { mut item, skip } => {
+        Mapped::Item {
+            mut item,
+            skip,
+            unpublished,
+        } => {
             let skip = skip.or_else(|| no_image(&item).then(|| NO_IMAGE.to_string()));
+            let unpublished = unpublished.then(|| item.key.clone());
             if skip.is_some() {
                 item.key = skipped_key(&item.key);
             }
             Prepared::Submit {
+                unpublished,
                 item,
                 submission: Submission {
                     skip_reason: skip,
@@ -130,6 +140,7 @@ pub async fn prepare(
                 },
             }
         }
+        Mapped::Removed { key, reason } => Prepared::Remove { key, reason },
         Mapped::Ignored { reason, reference } => {
             // Recorded under its own key so `items list` shows what arrived and why nothing
             // was pinned; it never collides with a product or post key.
@@ -140,6 +151,7 @@ pub async fn prepare(
             let mut item = Item::new(hook.id.clone(), key);
             item.title = reason.clone();
             Prepared::Submit {
+                unpublished: None,
                 item: Box::new(item),
                 submission: Submission {
                     skip_reason: Some(reason),
@@ -199,6 +211,22 @@ pub fn skipped_key(key: &DedupKey) -> DedupKey {
     DedupKey(format!("skipped:{key}"))
 }
 
+/// The resource `key` was deleted or unpublished: durable before the answer, like a submit;
+/// a repeat queues nothing twice.
+async fn remove(
+    hook: &Hook,
+    ingest: &Ingest,
+    key: &DedupKey,
+    reason: Option<&str>,
+) -> Result<(), Rejection> {
+    let removed = ingest.remove(&hook.id, key).await.map_err(|e| {
+        tracing::error!(source = %hook.id, key = %key, error = %e, "The store failed; asking the webhook sender to retry.");
+        Rejection::Unavailable("the store is unavailable; retry later".into())
+    })?;
+    tracing::info!(source = %hook.id, key = %key, reason = reason.unwrap_or(""), deletes = removed.deletes, cancelled = removed.cancelled, "Item removed at its source.");
+    Ok(())
+}
+
 /// [`prepare`], then submit; the answer is given only after the store made it durable.
 pub async fn process(
     hook: &Hook,
@@ -210,7 +238,22 @@ pub async fn process(
 ) -> Result<Answer, Rejection> {
     let (item, submission) = match prepare(hook, headers, body, now_ms, fetcher).await? {
         Prepared::Ping(what) => return Ok(Answer::skipped(what)),
-        Prepared::Submit { item, submission } => (item, submission),
+        Prepared::Submit {
+            item,
+            submission,
+            unpublished,
+        } => {
+            // Removed before the skipped record is submitted: a retry after a crash between
+            // the two repeats the removal (idempotent) before it meets the duplicate record.
+            if let Some(key) = unpublished {
+                remove(hook, ingest, &key, submission.skip_reason.as_deref()).await?;
+            }
+            (item, submission)
+        }
+        Prepared::Remove { key, reason } => {
+            remove(hook, ingest, &key, Some(&reason)).await?;
+            return Ok(Answer::removed(reason));
+        }
     };
     let skip = submission.skip_reason.clone();
     let key = item.key.clone();

@@ -38,6 +38,9 @@ pub struct IngestPlan {
     /// "draft", "no image", "no route matched", …).
     pub skip_reason: Option<String>,
     pub on_change: OnChange,
+    /// The routes whose policy is `on_change = "update"`: a changed item queues an update of
+    /// each Pin its jobs on these routes made (see `store::follow`).
+    pub update_routes: Vec<String>,
     /// A webhook delivery id: if it was seen before, the whole ingest is a no-op `Duplicate`;
     /// otherwise it is recorded in the same transaction as the item.
     pub delivery: Option<Delivery>,
@@ -79,7 +82,7 @@ pub enum Ingested {
     /// newer copy with the same Pin fields only refreshes the stored item's fields).
     Duplicate,
     /// Seen before with a different fingerprint; the new fields were recorded and `jobs` jobs
-    /// queued (0 unless `OnChange::NewPin`).
+    /// queued (creates under `OnChange::NewPin`, updates under `OnChange::Update`, else 0).
     Changed { jobs: usize },
 }
 
@@ -103,6 +106,41 @@ pub struct StoredItem {
     /// How many times the fingerprint changed after the first sighting.
     pub changes: u32,
     pub disposition: ItemDisposition,
+    /// The item was deleted or unpublished at its source, and its Pins on these routes were
+    /// (or are being) deleted: when it comes back, it is pinned again there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<RemovedMark>,
+}
+
+/// When an item was removed at its source, and the routes whose Pins went with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedMark {
+    pub at: Millis,
+    pub routes: Vec<String>,
+}
+
+impl RemovedMark {
+    /// The mark after another removal on `routes` at `now` (routes are kept, merged).
+    pub fn merged(previous: Option<&RemovedMark>, routes: &[String], now: Millis) -> RemovedMark {
+        let mut all = previous.map(|m| m.routes.clone()).unwrap_or_default();
+        for r in routes {
+            if !all.contains(r) {
+                all.push(r.clone());
+            }
+        }
+        RemovedMark {
+            at: now,
+            routes: all,
+        }
+    }
+
+    /// The plan's targets on the routes whose Pins went with the item: a comeback pins there
+    /// again (routes that kept their Pins still have them).
+    pub fn comeback(&self, plan: &IngestPlan) -> IngestPlan {
+        let mut again = plan.clone();
+        again.targets.retain(|t| self.routes.contains(&t.route));
+        again
+    }
 }
 
 /// Filters for listing items.
@@ -110,4 +148,13 @@ pub struct StoredItem {
 pub struct ItemFilter {
     pub source: Option<SourceId>,
     pub limit: usize,
+}
+
+/// What `source_removed` did to an item's jobs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// Delete jobs queued (one per Pin made, or per create still in flight).
+    pub deletes: usize,
+    /// Creates cancelled before their Pin was made.
+    pub cancelled: usize,
 }

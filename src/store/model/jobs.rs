@@ -70,6 +70,45 @@ impl JobState {
     }
 }
 
+/// What a job does on Pinterest. Records written before updates and deletes existed have no
+/// kind and are creates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum JobKind {
+    /// Make the item's Pin on the target.
+    #[default]
+    Create,
+    /// Bring the text of the Pin `pin_id`, made by the create job `of`, in line with the item.
+    Update { of: JobId, pin_id: String },
+    /// Delete the Pin the create job `of` made. `pin_id` is known when the create had finished
+    /// when the delete was queued; `None` when it was still in flight: the delete then waits
+    /// for it and deletes only a Pin that create made (see `store::follow`).
+    Delete { of: JobId, pin_id: Option<String> },
+}
+
+impl JobKind {
+    pub fn is_create(&self) -> bool {
+        matches!(self, JobKind::Create)
+    }
+
+    /// `create`, `update` or `delete`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobKind::Create => "create",
+            JobKind::Update { .. } => "update",
+            JobKind::Delete { .. } => "delete",
+        }
+    }
+
+    /// The create job an update or delete follows.
+    pub fn follows(&self) -> Option<&JobId> {
+        match self {
+            JobKind::Create => None,
+            JobKind::Update { of, .. } | JobKind::Delete { of, .. } => Some(of),
+        }
+    }
+}
+
 /// An outbox job: one Pin for one item on one target.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
@@ -89,6 +128,9 @@ pub struct Job {
     /// than the job, so `created` bounds them ([`Job::sent_since`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_sent: Option<Millis>,
+    /// Create (the default, also for records older than this field), update or delete.
+    #[serde(default, skip_serializing_if = "JobKind::is_create")]
+    pub kind: JobKind,
 }
 
 impl Job {

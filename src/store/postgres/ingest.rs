@@ -4,9 +4,9 @@
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
-use super::io;
+use super::{io, json};
 use crate::item::{DedupKey, Item, SourceId};
-use crate::store::{IngestPlan, Ingested, JobState, Millis, OnChange, StoreResult};
+use crate::store::{IngestPlan, Ingested, JobState, Millis, OnChange, RemovedMark, StoreResult};
 
 pub(super) async fn ingest(
     tx: &mut Transaction<'_, Postgres>,
@@ -59,7 +59,7 @@ pub(super) async fn ingest(
 
     // Known: the row is locked until commit, so concurrent ingests of one key line up here.
     let row = sqlx::query(
-        "SELECT fingerprint, (item->>'updated_ms')::bigint AS updated_ms
+        "SELECT fingerprint, (item->>'updated_ms')::bigint AS updated_ms, removed
          FROM items WHERE source = $1 AND key = $2 FOR UPDATE",
     )
     .bind(source)
@@ -69,12 +69,35 @@ pub(super) async fn ingest(
     .map_err(io)?;
     let stored: Vec<u8> = row.get("fingerprint");
     let stored_updated: Option<i64> = row.get("updated_ms");
+    let removed: Option<RemovedMark> = row
+        .get::<Option<serde_json::Value>, _>("removed")
+        .and_then(|v| serde_json::from_value(v).ok());
     let newer = match (item.updated_ms, stored_updated) {
         // Older than what is stored (overtaken by a later delivery): never overwrites, never pins.
         (Some(new), Some(old)) if new < old => return Ok(Ingested::Duplicate),
         (Some(new), Some(old)) => new > old,
         _ => false,
     };
+    // Back after a removal at its source: pinned again on the routes whose Pins went with it.
+    if let Some(mark) = removed.filter(|_| queue) {
+        let jobs = write_jobs(tx, item, &mark.comeback(plan), now).await?;
+        sqlx::query(
+            "UPDATE items SET item = $3, fingerprint = $4, last_seen = $5,
+                    changes = changes + CASE WHEN fingerprint = $4 THEN 0 ELSE 1 END,
+                    disposition = $6, removed = NULL
+             WHERE source = $1 AND key = $2",
+        )
+        .bind(source)
+        .bind(item.key.as_str())
+        .bind(json(item))
+        .bind(&fingerprint.0[..])
+        .bind(now)
+        .bind(json(&disposition))
+        .execute(&mut **tx)
+        .await
+        .map_err(io)?;
+        return Ok(Ingested::Changed { jobs });
+    }
     if stored == fingerprint.0 {
         // Same Pin fields but newer: keep its time, so a late older change is still older.
         if newer {
@@ -97,6 +120,9 @@ pub(super) async fn ingest(
     } else {
         None
     };
+    if !plan.update_routes.is_empty() {
+        queued += super::follow::queue_updates(tx, item, &plan.update_routes, now).await?;
+    }
     sqlx::query(
         "UPDATE items SET item = $3, fingerprint = $4, last_seen = $5, changes = changes + 1,
                 disposition = COALESCE($6, disposition)
@@ -157,8 +183,4 @@ pub(super) async fn forget(pool: &PgPool, source: &SourceId, key: &DedupKey) -> 
         .map_err(io)?;
     tx.commit().await.map_err(io)?;
     Ok(gone.rows_affected() > 0)
-}
-
-pub(super) fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).expect("store records serialize")
 }

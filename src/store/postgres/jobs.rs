@@ -5,8 +5,8 @@
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
-use super::ingest::json;
 use super::io;
+use super::json;
 use crate::item::{DedupKey, Item, SourceId};
 // Named, not `*`: a glob would also pull in `store::open`, which opens this backend.
 use crate::store::{
@@ -14,7 +14,7 @@ use crate::store::{
     StoreResult, transitions,
 };
 
-const JOB_COLUMNS: &str = "j.id, j.source, j.item_key, j.target, j.state, j.attempts, j.last_error, j.created, j.updated, j.create_sent";
+pub(super) const JOB_COLUMNS: &str = "j.id, j.source, j.item_key, j.target, j.state, j.attempts, j.last_error, j.created, j.updated, j.create_sent, j.kind";
 
 pub(super) fn job_from_row(row: &PgRow) -> StoreResult<Job> {
     let decode = |e: serde_json::Error| {
@@ -31,6 +31,12 @@ pub(super) fn job_from_row(row: &PgRow) -> StoreResult<Job> {
         created: row.get("created"),
         updated: row.get("updated"),
         create_sent: row.get("create_sent"),
+        kind: row
+            .get::<Option<serde_json::Value>, _>("kind")
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(decode)?
+            .unwrap_or_default(),
     })
 }
 

@@ -13,6 +13,7 @@
 
 mod config_records;
 mod coord;
+mod follow;
 mod ingest;
 mod jobs;
 mod outbox_impl;
@@ -30,8 +31,8 @@ use crate::item::{DedupKey, Item, SourceId};
 use crate::store::{
     AccountQuota, AccountState, AccountUpdate, Accounts, BoardSlot, ConfigRecord, ConfigRecordKind,
     ConfigRecords, Health, IngestPlan, Ingested, ItemFilter, Items, Lease, LeaseOutcome,
-    LeaseToken, LinkClaim, LinkHolder, Millis, Pacing, PinRecord, Quarantined, SourceState,
-    SourceStates, StoreError, StoreResult, StoreStats, StoredItem,
+    LeaseToken, LinkClaim, LinkHolder, Millis, Pacing, PinRecord, Quarantined, Removed,
+    SourceState, SourceStates, StoreError, StoreResult, StoreStats, StoredItem,
 };
 pub use schema::SCHEMA_VERSION;
 use schema::io;
@@ -113,6 +114,16 @@ impl Items for PgStore {
 
     async fn forget(&self, source: &SourceId, key: &DedupKey) -> StoreResult<bool> {
         ingest::forget(&self.pool, source, key).await
+    }
+
+    async fn source_removed(
+        &self,
+        source: &SourceId,
+        key: &DedupKey,
+        delete_routes: &[String],
+        now: Millis,
+    ) -> StoreResult<Removed> {
+        follow::source_removed(&self.pool, source, key, delete_routes, now).await
     }
 
     async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
@@ -284,4 +295,9 @@ impl Health for PgStore {
     fn shared(&self) -> bool {
         true
     }
+}
+
+/// A store record as JSON for a `jsonb` column (every child writes them).
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("store records serialize")
 }

@@ -4,9 +4,9 @@
 
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::ingest::json;
 use super::io;
 use super::jobs::{self, job_from_row};
+use super::json;
 use crate::store::pacing::{self, BoardPace};
 // Named, not `*`: a glob would also pull in `store::open`, which opens this backend.
 use crate::store::{
@@ -160,7 +160,7 @@ pub(super) async fn claim_link(
     let holder_state = match &current {
         Some(h) if h.job != lease.job.id => sqlx::query(
             "SELECT j.id, j.source, j.item_key, j.target, j.state, j.attempts, j.last_error,
-                    j.created, j.updated, j.create_sent FROM jobs j WHERE j.id = $1",
+                    j.created, j.updated, j.create_sent, j.kind FROM jobs j WHERE j.id = $1",
         )
         .bind(&h.job.0)
         .fetch_optional(&mut *tx)

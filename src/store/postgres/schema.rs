@@ -148,6 +148,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN IF NOT EXISTS create_sent bigint;
     UPDATE jobs SET create_sent = created WHERE state_name IN ('leased', 'unknown');
     "#,
+    // 7 (Pins follow their item): what a job does, as `JobKind` JSON; NULL is a create, so
+    // every job written before is one. An item removed at its source keeps a `RemovedMark`.
+    r#"
+    ALTER TABLE jobs ADD COLUMN IF NOT EXISTS kind jsonb;
+    ALTER TABLE items ADD COLUMN IF NOT EXISTS removed jsonb;
+    "#,
 ];
 
 /// The newest schema this build knows.

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::{PgPool, Row};
 
-use super::ingest::json;
 use super::io;
+use super::json;
 use crate::item::{DedupKey, Fingerprint, SourceId};
 use crate::store::{ItemFilter, StoreError, StoreResult, StoreStats, StoredItem};
 
@@ -27,10 +27,16 @@ fn item_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<StoredItem> {
         last_seen: row.get("last_seen"),
         changes: row.get::<i32, _>("changes") as u32,
         disposition: serde_json::from_value(row.get("disposition")).map_err(decode)?,
+        removed: row
+            .get::<Option<serde_json::Value>, _>("removed")
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(decode)?,
     })
 }
 
-const ITEM_COLUMNS: &str = "item, fingerprint, first_seen, last_seen, changes, disposition";
+const ITEM_COLUMNS: &str =
+    "item, fingerprint, first_seen, last_seen, changes, disposition, removed";
 
 pub(super) async fn item(
     pool: &PgPool,

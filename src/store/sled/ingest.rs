@@ -13,8 +13,8 @@ use super::keys;
 use super::trees::{self, DeliveryRecord, Tombstone, TxResult, tx_get};
 use crate::item::{DedupKey, Fingerprint, Item, SourceId};
 use crate::store::{
-    IngestPlan, Ingested, ItemDisposition, Job, JobId, JobState, Millis, OnChange, StoreError,
-    StoreResult, StoredItem, transitions,
+    IngestPlan, Ingested, ItemDisposition, Job, JobId, JobKind, JobState, Millis, OnChange,
+    StoreError, StoreResult, StoredItem, follow, transitions,
 };
 
 /// One ingest in its own transaction (`ingest_many` applies items one by one with this).
@@ -35,23 +35,31 @@ pub(crate) fn ingest_batch(
     inner: &Inner,
     batch: &[(&Item, &IngestPlan, Millis)],
 ) -> StoreResult<Vec<Ingested>> {
-    let prepared: Vec<Prepared<'_>> = batch
-        .iter()
-        .map(|&(item, plan, now)| Prepared {
+    let mut prepared = Vec::with_capacity(batch.len());
+    for &(item, plan, now) in batch {
+        // Read outside: sled transactions cannot scan. Only the one writer thread adds jobs to
+        // an item, and each job is read again inside the transaction.
+        let existing = if !plan.update_routes.is_empty() {
+            item_job_ids(inner, &item.source, &item.key)?
+        } else {
+            Vec::new()
+        };
+        // Made outside the transaction (it may run more than once); v7 ids from one process
+        // are monotonic, so job ids sort by creation, also across a batch.
+        let fresh = |n: usize| -> Vec<JobId> {
+            (0..n).map(|_| JobId(Uuid::now_v7().to_string())).collect()
+        };
+        prepared.push(Prepared {
             item,
             plan,
             now,
             fingerprint: item.fingerprint(),
             item_key: keys::item_key(&item.source, &item.key),
-            // Made outside the transaction (it may run more than once); v7 ids from one process
-            // are monotonic, so job ids sort by creation, also across a batch.
-            job_ids: plan
-                .targets
-                .iter()
-                .map(|_| JobId(Uuid::now_v7().to_string()))
-                .collect(),
-        })
-        .collect();
+            job_ids: fresh(plan.targets.len()),
+            follow_ids: fresh(existing.len()),
+            existing,
+        });
+    }
     let t = &inner.trees;
     inner.with_quarantine(|| {
         (
@@ -90,6 +98,10 @@ struct Prepared<'a> {
     fingerprint: Fingerprint,
     item_key: Vec<u8>,
     job_ids: Vec<JobId>,
+    /// The item's jobs before this ingest (read only when some route updates its Pins).
+    existing: Vec<JobId>,
+    /// Ids for the update jobs a change may queue, one per existing job.
+    follow_ids: Vec<JobId>,
 }
 
 /// The trees an ingest writes, inside one transaction.
@@ -113,6 +125,8 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
         fingerprint,
         ref item_key,
         ref job_ids,
+        ref existing,
+        ref follow_ids,
     } = *p;
     let TxTrees {
         deliveries,
@@ -153,6 +167,11 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
             first_seen: s.first_seen,
         })
     });
+    let comeback = stored
+        .as_ref()
+        .and_then(|s| s.removed.as_ref())
+        .filter(|_| plan.disposition().1)
+        .map(|mark| mark.comeback(plan));
     let new_jobs = JobWriter {
         jobs,
         due,
@@ -174,6 +193,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
                 last_seen: now,
                 changes: 0,
                 disposition,
+                removed: None,
             };
             let stone = Tombstone {
                 fingerprint,
@@ -188,6 +208,29 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
         // overwrite the newer version nor pin it.
         Some(_) if stored.as_ref().is_some_and(|s| item.is_older_than(&s.item)) => {
             Ok(Ingested::Duplicate)
+        }
+        // Back after a removal at its source (republished, restored): pinned again on the
+        // routes whose Pins went with it, whatever its fingerprint.
+        Some(stone) if comeback.is_some() => {
+            let again = comeback.as_ref().unwrap_or(plan);
+            let queued = new_jobs.write(again)?;
+            if let Some(mut record) = stored {
+                if record.fingerprint != fingerprint {
+                    record.changes = record.changes.saturating_add(1);
+                }
+                record.item = item.clone();
+                record.fingerprint = fingerprint;
+                record.last_seen = now;
+                record.disposition = ItemDisposition::Queued;
+                record.removed = None;
+                items.insert(item_key.as_slice(), encode(&record))?;
+            }
+            let stone = Tombstone {
+                fingerprint,
+                first_seen: stone.first_seen,
+            };
+            dedup.insert(item_key.as_slice(), encode(&stone))?;
+            Ok(Ingested::Changed { jobs: queued })
         }
         Some(stone) if stone.fingerprint == fingerprint => {
             // Same Pin fields but newer: keep its time, so a late older change is still older.
@@ -209,6 +252,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
                 last_seen: now,
                 changes: 0,
                 disposition: ItemDisposition::Queued,
+                removed: None,
             });
             record.item = item.clone();
             record.fingerprint = fingerprint;
@@ -221,6 +265,18 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
                     queued = new_jobs.write(plan)?;
                 }
                 record.disposition = disposition;
+            }
+            if !plan.update_routes.is_empty() {
+                let mut current = Vec::new();
+                for id in existing {
+                    if let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? {
+                        current.push(job);
+                    }
+                }
+                for job in follow::updates(&current, &plan.update_routes, follow_ids, now) {
+                    new_jobs.insert(&job)?;
+                    queued += 1;
+                }
             }
             let stone = Tombstone {
                 fingerprint,
@@ -245,6 +301,20 @@ struct JobWriter<'a> {
 }
 
 impl JobWriter<'_> {
+    /// Insert one new job of this item with its index entries.
+    fn insert(&self, job: &Job) -> TxResult<()> {
+        self.jobs.insert(job.id.0.as_bytes(), encode(job))?;
+        counts::job_moved(self.counts, &job.id, None, Some(&job.state))?;
+        if let Some(at) = transitions::due(&job.state) {
+            self.due.insert(keys::due_key(at, &job.id), &[])?;
+        }
+        self.item_jobs.insert(
+            keys::item_job_key(&self.item.source, &self.item.key, &job.id),
+            &[],
+        )?;
+        Ok(())
+    }
+
     fn write(&self, plan: &IngestPlan) -> TxResult<usize> {
         for (target, id) in plan.targets.iter().zip(self.ids) {
             let job = Job {
@@ -258,17 +328,29 @@ impl JobWriter<'_> {
                 created: self.now,
                 updated: self.now,
                 create_sent: None,
+                kind: JobKind::Create,
             };
-            self.jobs.insert(id.0.as_bytes(), encode(&job))?;
-            counts::job_moved(self.counts, id, None, Some(&job.state))?;
-            self.due.insert(keys::due_key(self.now, id), &[])?;
-            self.item_jobs.insert(
-                keys::item_job_key(&self.item.source, &self.item.key, id),
-                &[],
-            )?;
+            self.insert(&job)?;
         }
         Ok(plan.targets.len())
     }
+}
+
+/// The ids of an item's jobs, from the item-jobs index (read outside any transaction).
+pub(crate) fn item_job_ids(
+    inner: &Inner,
+    source: &SourceId,
+    key: &DedupKey,
+) -> StoreResult<Vec<JobId>> {
+    let item_key = keys::item_key(source, key);
+    let mut ids = Vec::new();
+    for entry in inner.trees.item_jobs.scan_prefix(&item_key) {
+        let (k, _) = entry.map_err(trees::io)?;
+        if let Ok(id) = std::str::from_utf8(&k[item_key.len()..]) {
+            ids.push(JobId(id.to_string()));
+        }
+    }
+    Ok(ids)
 }
 
 /// Remove an item, its tombstone and its unfinished jobs (done jobs stay as history).

@@ -13,6 +13,7 @@ mod config_records;
 mod coord;
 mod counts;
 mod envelope;
+mod follow;
 mod ingest;
 mod jobs;
 mod keys;

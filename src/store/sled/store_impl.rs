@@ -6,13 +6,13 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 
-use super::{SledStore, config_records, ingest, pacing, reads, state, trees};
+use super::{SledStore, config_records, follow, ingest, pacing, reads, state, trees};
 use crate::item::{DedupKey, Item, SourceId};
 use crate::store::{
     AccountQuota, AccountState, AccountUpdate, Accounts, BoardSlot, ConfigRecord, ConfigRecordKind,
     ConfigRecords, Health, IngestPlan, Ingested, ItemFilter, Items, Lease, LeaseOutcome,
-    LeaseToken, LinkClaim, LinkHolder, Millis, Pacing, PinRecord, Quarantined, SourceState,
-    SourceStates, StoreError, StoreResult, StoreStats, StoredItem,
+    LeaseToken, LinkClaim, LinkHolder, Millis, Pacing, PinRecord, Quarantined, Removed,
+    SourceState, SourceStates, StoreError, StoreResult, StoreStats, StoredItem,
 };
 
 #[async_trait]
@@ -55,6 +55,18 @@ impl Items for SledStore {
     async fn forget(&self, source: &SourceId, key: &DedupKey) -> StoreResult<bool> {
         let (source, key) = (source.clone(), key.clone());
         self.write(move |inner| ingest::forget(inner, &source, &key))
+            .await
+    }
+
+    async fn source_removed(
+        &self,
+        source: &SourceId,
+        key: &DedupKey,
+        delete_routes: &[String],
+        now: Millis,
+    ) -> StoreResult<Removed> {
+        let (source, key, routes) = (source.clone(), key.clone(), delete_routes.to_vec());
+        self.write(move |inner| follow::source_removed(inner, &source, &key, &routes, now))
             .await
     }
 

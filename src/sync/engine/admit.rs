@@ -42,8 +42,8 @@ impl Admitted<'_> {
 }
 
 impl Engine {
-    /// The checks before any lookup: account, block, content, board pacing.
-    pub(super) async fn admit<'a>(&'a self, lease: &Lease) -> Step<Admitted<'a>> {
+    /// The account's checks, for every job kind: it is configured, not held, not blocked.
+    pub(super) async fn admit_account<'a>(&'a self, lease: &Lease) -> Step<&'a AccountRuntime> {
         let target = &lease.job.target;
         let Some(account) = self.accounts.get(&target.account) else {
             return Step::Done(Outcome::Failed(Failure::Permanent {
@@ -63,6 +63,16 @@ impl Engine {
                 error: "account is rate limited".into(),
             }));
         }
+        Step::Continue(account)
+    }
+
+    /// The checks before any lookup: account, block, content, board pacing.
+    pub(super) async fn admit<'a>(&'a self, lease: &Lease) -> Step<Admitted<'a>> {
+        let account = match self.admit_account(lease).await {
+            Step::Continue(account) => account,
+            Step::Done(outcome) => return Step::Done(outcome),
+        };
+        let now = self.clock.now_ms();
         let Some(image_url) = lease.item.image_url.clone() else {
             return Step::Done(Outcome::Failed(Failure::Permanent {
                 error: "the item has no image".into(),
@@ -119,6 +129,11 @@ impl Engine {
             DailyCap::Reserved { .. } if self.store.shared() => {}
             DailyCap::Reserved { day, sent } => self.persist_day(account, day, sent).await,
         }
+        self.admit_write_rate(account).await
+    }
+
+    /// The account's write rate limit (every write: creates, updates, deletes).
+    pub(super) async fn admit_write_rate(&self, account: &AccountRuntime) -> Step<()> {
         if let Some(at) =
             quota::until_write_allowed(self.store.as_ref(), account, &self.clock).await
         {

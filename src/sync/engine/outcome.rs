@@ -20,6 +20,13 @@ pub(super) enum Outcome {
         pin_id: String,
         note: String,
     },
+    /// An update or delete finished on the Pin `pin_id` (empty when there was none); `note`
+    /// says what happened, `link` is set when a fallback made a new Pin.
+    Followed {
+        pin_id: String,
+        note: String,
+        link: Option<String>,
+    },
     Failed(Failure),
     /// Another worker took the job over before the create was sent; nothing to write.
     LeaseLost,
@@ -29,7 +36,11 @@ impl Engine {
     /// Run one attempt at the job and record how it ended.
     pub(super) async fn process(&self, lease: Lease) {
         let job_id = lease.job.id.to_string();
-        let outcome = self.attempt(&lease).await;
+        let outcome = if lease.job.kind.is_create() {
+            self.attempt(&lease).await
+        } else {
+            self.follow_attempt(&lease).await
+        };
         let now = self.clock.now_ms();
         let written = match outcome {
             Outcome::Created {
@@ -63,6 +74,16 @@ impl Engine {
                     .increment(1);
                 let record = PinRecord {
                     link: None,
+                    note: Some(&note),
+                };
+                self.store.complete_pin(&lease, &pin_id, record, now).await
+            }
+            Outcome::Followed { pin_id, note, link } => {
+                tracing::info!(job = %job_id, kind = lease.job.kind.name(), pin_id = %pin_id, note = %note, "Pin followed its item.");
+                metrics::counter!("pinbridge_pins_followed_total", "account" => lease.job.target.account.clone(), "kind" => lease.job.kind.name())
+                    .increment(1);
+                let record = PinRecord {
+                    link: link.as_deref(),
                     note: Some(&note),
                 };
                 self.store.complete_pin(&lease, &pin_id, record, now).await

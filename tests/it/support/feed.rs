@@ -44,6 +44,7 @@ pub fn ingest<S: Store>(store: Arc<S>, source_id: &str) -> (Ingest, ManualClock)
             when: When::default(),
         }]),
         on_change: HashMap::new(),
+        policies: HashMap::new(),
     };
     let ingest = Ingest::new(store, Arc::new(clock.clone()), config, Default::default());
     (ingest, clock)

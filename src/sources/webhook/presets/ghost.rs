@@ -1,12 +1,26 @@
 //! Ghost `post.published` → `Item` keyed by post id. The image is `feature_image`, else the
-//! first `<img>` in the post's HTML. Only `status = published` posts become Pins.
+//! first `<img>` in the post's HTML. Only `status = published` posts become Pins; a post no
+//! longer published (`post.unpublished`) and a deleted one (`post.deleted`: an empty
+//! `current`, the post in `previous`) are removed (their Pins follow the routes' `on_delete`).
 
-use super::{Input, MapError, Mapped, first_image, non_empty, rfc3339_ms};
+use super::{Input, MapError, Mapped, by_status, first_image, non_empty, rfc3339_ms};
 use crate::item::{DedupKey, Item};
 use crate::sources::webhook::json::At;
 
 pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
     let post = At::root(input.doc).get("post").get("current");
+    if post.get("id").opt_id()?.is_none()
+        && let Some(id) = At::root(input.doc)
+            .get("post")
+            .get("previous")
+            .get("id")
+            .opt_id()?
+    {
+        return Ok(Mapped::Removed {
+            key: DedupKey::new("post", &id),
+            reason: "post deleted".into(),
+        });
+    }
     let id = post.get("id").req_id()?;
     let mut item = Item::new(input.source.clone(), DedupKey::new("post", &id));
     item.title = post.get("title").req_str()?.to_string();
@@ -39,10 +53,5 @@ pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
     }
     item.published_ms = post.get("published_at").opt_str()?.and_then(rfc3339_ms);
     item.updated_ms = post.get("updated_at").opt_str()?.and_then(rfc3339_ms);
-    let skip = match post.get("status").opt_str()? {
-        Some("published") => None,
-        Some(other) => Some(format!("status is {other:?}, not \"published\"")),
-        None => Some("no status: not published".to_string()),
-    };
-    Ok(Mapped::item(item, skip))
+    Ok(by_status(item, post.get("status").opt_str()?, "published"))
 }

@@ -16,7 +16,7 @@ use super::mapping::Mapping;
 // In a leaf so that `mapping.rs`, which these mappers wrap, does not import them back.
 pub use super::mapped::{Mapped, rfc3339_ms};
 use super::settings::{Preset, WebhookSettings};
-use crate::item::SourceId;
+use crate::item::{Item, SourceId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MapError {
@@ -164,6 +164,17 @@ pub fn first_image(html: &str, base: Option<&str>) -> Option<(String, Option<Str
         .filter(|a| !a.is_empty())
         .map(str::to_string);
     Some((absolute.to_string(), alt))
+}
+
+/// An item by its `status`: pinned when it is `published` (the sender's word for it); any
+/// other status is unpublished (skipped, and Pins made while it was published follow the
+/// routes' `on_delete`); no status at all is skipped.
+pub(crate) fn by_status(item: Item, status: Option<&str>, published: &str) -> Mapped {
+    match status {
+        Some(s) if s == published => Mapped::item(item, None),
+        Some(other) => Mapped::unpublished(item, format!("status is {other:?}, not {published:?}")),
+        None => Mapped::item(item, Some("no status: not published".to_string())),
+    }
 }
 
 /// `Some(s)` for a non-blank string.

@@ -1,4 +1,7 @@
-//! Shopify `products/create` and `products/update` → `Item` keyed by product id.
+//! Shopify `products/create` and `products/update` → `Item` keyed by product id;
+//! `products/delete`, and a product whose `status` is not `active` (draft, archived), → the
+//! product removed (its Pins follow the routes' `on_delete`; the latter is also recorded as
+//! skipped, as before).
 //!
 //! The payload has no storefront link, so the Pin links to `storefront_url/products/<handle>`.
 //! Only fields a Pin shows go into the fingerprint (the price is kept for templates): an update fired by an order or a price change
@@ -12,7 +15,7 @@ use crate::sources::webhook::json::At;
 use crate::sources::webhook::mapping::split_tags;
 
 pub const TOPIC_HEADER: &str = "X-Shopify-Topic";
-const TOPICS: [&str; 2] = ["products/create", "products/update"];
+const TOPICS: [&str; 3] = ["products/create", "products/update", "products/delete"];
 
 #[derive(Clone, Debug)]
 pub struct Shopify {
@@ -40,11 +43,19 @@ impl Shopify {
     }
 
     pub fn map(&self, input: &Input<'_>) -> Result<Mapped, MapError> {
-        if let Err(ignored) = topic_or_ignored(input, TOPIC_HEADER, &TOPICS)? {
-            return Ok(ignored);
-        }
+        let topic = match topic_or_ignored(input, TOPIC_HEADER, &TOPICS)? {
+            Ok(topic) => topic,
+            Err(ignored) => return Ok(ignored),
+        };
         let root = At::root(input.doc);
         let id = root.get("id").req_id()?;
+        if topic == "products/delete" {
+            return Ok(Mapped::Removed {
+                key: DedupKey::new("product", &id),
+                reason: "products/delete".into(),
+            });
+        }
+
         let mut item = Item::new(input.source.clone(), DedupKey::new("product", &id));
         item.title = root.get("title").req_str()?.to_string();
         item.description = root.get("body_html").opt_str()?.unwrap_or("").to_string();
@@ -72,13 +83,19 @@ impl Shopify {
         if let Ok(Some(price)) = first_variant.get("price").opt_text() {
             item.fields.insert("price".into(), price.to_string());
         }
-        let skip = match root.get("status").opt_str()? {
-            Some("active") => None,
-            Some(other) => Some(format!("status is {other:?}, not \"active\"")),
-            None if root.get("published_at").is_present() => None,
-            None => Some("not published: published_at is null".to_string()),
-        };
-        Ok(Mapped::item(item, skip))
+        Ok(match root.get("status").opt_str()? {
+            Some("active") => Mapped::item(item, None),
+            // Draft or archived: nothing to pin, and a Pin made while it was active follows
+            // the routes' `on_delete`.
+            Some(other) => {
+                Mapped::unpublished(item, format!("status is {other:?}, not \"active\""))
+            }
+            None if root.get("published_at").is_present() => Mapped::item(item, None),
+            None => Mapped::item(
+                item,
+                Some("not published: published_at is null".to_string()),
+            ),
+        })
     }
 }
 

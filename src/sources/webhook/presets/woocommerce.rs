@@ -1,15 +1,17 @@
 //! WooCommerce `product.created` / `product.updated` → `Item` keyed by product id, only for
-//! `status = publish`. Also recognises the unsigned creation ping (`webhook_id=N`).
+//! `status = publish`; `product.deleted`, and a product whose status is no longer `publish`
+//! (trashed, draft, private), → the product removed (its Pins follow the routes'
+//! `on_delete`). Also recognises the unsigned creation ping (`webhook_id=N`).
 
 use axum::http::HeaderMap;
 
-use super::{Input, MapError, Mapped, naive_utc_ms, non_empty, topic_or_ignored};
+use super::{Input, MapError, Mapped, by_status, naive_utc_ms, non_empty, topic_or_ignored};
 use crate::item::{DedupKey, Item};
 use crate::sources::webhook::json::At;
 
 pub const TOPIC_HEADER: &str = "X-WC-Webhook-Topic";
 pub const SIGNATURE_HEADER: &str = "X-WC-Webhook-Signature";
-const TOPICS: [&str; 2] = ["product.created", "product.updated"];
+const TOPICS: [&str; 3] = ["product.created", "product.updated", "product.deleted"];
 
 /// WooCommerce's creation ping: an unsigned form body `webhook_id=<n>` that must get a 200.
 pub fn is_ping(headers: &HeaderMap, body: &[u8]) -> bool {
@@ -26,11 +28,19 @@ pub fn is_ping(headers: &HeaderMap, body: &[u8]) -> bool {
 }
 
 pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
-    if let Err(ignored) = topic_or_ignored(input, TOPIC_HEADER, &TOPICS)? {
-        return Ok(ignored);
-    }
+    let topic = match topic_or_ignored(input, TOPIC_HEADER, &TOPICS)? {
+        Ok(topic) => topic,
+        Err(ignored) => return Ok(ignored),
+    };
     let root = At::root(input.doc);
     let id = root.get("id").req_id()?;
+    if topic == "product.deleted" {
+        // The body of a deletion carries the id alone.
+        return Ok(Mapped::Removed {
+            key: DedupKey::new("product", &id),
+            reason: topic,
+        });
+    }
     let mut item = Item::new(input.source.clone(), DedupKey::new("product", &id));
     item.title = root.get("name").req_str()?.to_string();
     item.description = match root.get("short_description").opt_text()? {
@@ -57,12 +67,7 @@ pub fn map(input: &Input<'_>) -> Result<Mapped, MapError> {
         .get("date_modified_gmt")
         .opt_str()?
         .and_then(naive_utc_ms);
-    let skip = match root.get("status").opt_str()? {
-        Some("publish") => None,
-        Some(other) => Some(format!("status is {other:?}, not \"publish\"")),
-        None => Some("no status: not published".to_string()),
-    };
-    Ok(Mapped::item(item, skip))
+    Ok(by_status(item, root.get("status").opt_str()?, "publish"))
 }
 
 #[cfg(test)]

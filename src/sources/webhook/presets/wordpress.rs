@@ -6,7 +6,7 @@
 
 use url::Url;
 
-use super::{Input, MapError, Mapped, naive_utc_ms, non_empty};
+use super::{Input, MapError, Mapped, by_status, naive_utc_ms, non_empty};
 use crate::item::{DedupKey, Item};
 use crate::sources::webhook::fetch::MediaFetcher;
 use crate::sources::webhook::json::At;
@@ -34,9 +34,9 @@ impl WordPress {
         input: &Input<'_>,
         fetcher: &dyn MediaFetcher,
     ) -> Result<Mapped, MapError> {
-        let (mut item, skip, media_id) = read(input)?;
+        let (mut item, status, media_id) = read(input)?;
         // Drafts are recorded without a lookup: no request for something that will not be pinned.
-        if item.image_url.is_none() && skip.is_none() {
+        if item.image_url.is_none() && status.as_deref() == Some("publish") {
             let url = media_id.and_then(|id| self.media_url(item.link.as_deref(), id));
             if let Some(url) = url
                 && let Some(doc) = fetcher.get_json(&url, self.allow_private).await?
@@ -51,7 +51,9 @@ impl WordPress {
                 item.image_alt = non_empty(media.get("alt_text").opt_str().ok().flatten());
             }
         }
-        Ok(Mapped::item(item, skip))
+        // Trashed, draft, private: skipped, and Pins made while it was published follow the
+        // routes' `on_delete`.
+        Ok(by_status(item, status.as_deref(), "publish"))
     }
 
     /// `{site}/wp-json/wp/v2/media/{id}`; the site is `site_url`, else the post link's origin.
@@ -74,7 +76,7 @@ impl WordPress {
     }
 }
 
-/// The item, why it is skipped (if it is), and the attachment id still to look up.
+/// The item, its status, and the attachment id still to look up.
 fn read(input: &Input<'_>) -> Result<(Item, Option<String>, Option<u64>), MapError> {
     let root = At::root(input.doc);
     let id = root.get("id").req_id()?;
@@ -107,10 +109,6 @@ fn read(input: &Input<'_>) -> Result<(Item, Option<String>, Option<u64>), MapErr
         .value()
         .and_then(|v| v.as_u64())
         .filter(|id| *id > 0);
-    let skip = match root.get("status").opt_str()? {
-        Some("publish") => None,
-        Some(other) => Some(format!("status is {other:?}, not \"publish\"")),
-        None => Some("no status: not published".to_string()),
-    };
-    Ok((item, skip, media_id))
+    let status = root.get("status").opt_str()?.map(str::to_string);
+    Ok((item, status, media_id))
 }

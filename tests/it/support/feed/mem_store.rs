@@ -105,6 +105,7 @@ impl Items for MemStore {
                     },
                     None => ItemDisposition::Queued,
                 },
+                removed: None,
             }))
     }
 
@@ -113,6 +114,16 @@ impl Items for MemStore {
     }
 
     async fn forget(&self, _: &SourceId, _: &DedupKey) -> StoreResult<bool> {
+        unsupported()
+    }
+
+    async fn source_removed(
+        &self,
+        _: &SourceId,
+        _: &DedupKey,
+        _: &[String],
+        _: Millis,
+    ) -> StoreResult<Removed> {
         unsupported()
     }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicBool;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use pinbridge::clock::{ManualClock, SharedClock};
-use pinbridge::ingest::{Ingest, IngestConfig};
+use pinbridge::ingest::{Ingest, IngestConfig, RoutePolicy};
 use pinbridge::item::{DedupKey, SourceId};
 use pinbridge::sources::webhook::settings::Algorithm;
 use pinbridge::sources::webhook::verify::keys::{decode_whsec, sign};
@@ -81,6 +81,14 @@ impl Harness {
             IngestConfig {
                 routes,
                 on_change: HashMap::new(),
+                // Removals at the source delete Pins, so the removal tests see delete jobs.
+                policies: HashMap::from([(
+                    "all".to_string(),
+                    RoutePolicy {
+                        on_change: None,
+                        on_delete: pinbridge::settings::OnDelete::Delete,
+                    },
+                )]),
             },
             Arc::new(tokio::sync::Notify::new()),
         );

@@ -62,6 +62,18 @@ impl Items for FailSwitch {
         self.inner.forget(source, key).await
     }
 
+    async fn source_removed(
+        &self,
+        source: &SourceId,
+        key: &DedupKey,
+        delete_routes: &[String],
+        now: Millis,
+    ) -> StoreResult<Removed> {
+        self.inner
+            .source_removed(source, key, delete_routes, now)
+            .await
+    }
+
     async fn purge_deliveries(&self, now: Millis) -> StoreResult<u64> {
         self.inner.purge_deliveries(now).await
     }

@@ -1,0 +1,180 @@
+//! What became of an item's Pins, read from its jobs: for each Pin pinbridge made, where it
+//! is, which job made it, and every update or delete that followed, with the Pin's fate now.
+//! The admin API shows it per item.
+
+use serde::Serialize;
+
+use super::follow::{NOTE_DELETED_ON_PINTEREST, NOTE_UPDATED, made_pin};
+use super::{Job, JobId, JobKind, JobState, Millis};
+
+/// One Pin pinbridge made for an item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PinFate {
+    pub pin_id: String,
+    pub route: String,
+    pub account: String,
+    pub board: String,
+    /// The job that made it.
+    pub made_by: JobId,
+    /// `created`, `updated` or `deleted` (also when it was found gone on Pinterest).
+    pub fate: &'static str,
+    /// The update and delete jobs that followed it, oldest first.
+    pub events: Vec<PinEvent>,
+}
+
+/// An update or delete job of a Pin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PinEvent {
+    pub job: JobId,
+    /// `update` or `delete`.
+    pub kind: &'static str,
+    /// The job's state name (`pending`, `done`, `dead`, …).
+    pub state: &'static str,
+    pub at: Millis,
+    /// What happened (the job's note or last error).
+    pub note: Option<String>,
+}
+
+/// The Pins an item's jobs made, in the order they were made.
+pub fn pins_of(jobs: &[Job]) -> Vec<PinFate> {
+    let mut out = Vec::new();
+    for maker in jobs {
+        let Some(pin_id) = made_pin(maker) else {
+            continue;
+        };
+        let mut fate = "created";
+        let mut events = Vec::new();
+        for job in jobs.iter().filter(|j| follows(j, &maker.id, pin_id)) {
+            let done = matches!(job.state, JobState::Done { .. });
+            let note = job.last_error.clone();
+            match &job.kind {
+                JobKind::Delete { .. } if done => fate = "deleted",
+                JobKind::Update { .. }
+                    if done && fate != "deleted" && note.as_deref() == Some(NOTE_UPDATED) =>
+                {
+                    fate = "updated"
+                }
+                JobKind::Update { .. }
+                    if done && note.as_deref() == Some(NOTE_DELETED_ON_PINTEREST) =>
+                {
+                    fate = "deleted"
+                }
+                _ => {}
+            }
+            events.push(PinEvent {
+                job: job.id.clone(),
+                kind: job.kind.name(),
+                state: job.state.name(),
+                at: job.updated,
+                note,
+            });
+        }
+        out.push(PinFate {
+            pin_id: pin_id.to_string(),
+            route: maker.target.route.clone(),
+            account: maker.target.account.clone(),
+            board: maker.target.board.clone(),
+            made_by: maker.id.clone(),
+            fate,
+            events,
+        });
+    }
+    out
+}
+
+/// `job` is an update or delete of the Pin `pin_id` made by `maker`. An update that made a
+/// new Pin instead (its route's fallback) is listed as that new Pin's maker.
+fn follows(job: &Job, maker: &JobId, pin_id: &str) -> bool {
+    match &job.kind {
+        JobKind::Update { of, .. } => of == maker && made_pin(job).is_none(),
+        JobKind::Delete { of, pin_id: p } => {
+            of == maker && p.as_deref().is_none_or(|p| p == pin_id)
+        }
+        JobKind::Create => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::{DedupKey, SourceId};
+    use crate::store::Target;
+    use crate::store::follow::NOTE_DELETED;
+
+    fn job(id: &str, kind: JobKind, state: JobState, note: Option<&str>) -> Job {
+        Job {
+            id: JobId(id.into()),
+            source: SourceId::new("s"),
+            item: DedupKey("k".into()),
+            target: Target {
+                route: "r".into(),
+                account: "a".into(),
+                board: "b".into(),
+                section: None,
+            },
+            state,
+            attempts: 0,
+            last_error: note.map(str::to_string),
+            created: 1,
+            updated: 2,
+            create_sent: None,
+            kind,
+        }
+    }
+
+    fn done(pin: &str) -> JobState {
+        JobState::Done {
+            pin_id: pin.into(),
+            at: 2,
+        }
+    }
+
+    #[test]
+    fn a_pin_is_created_then_updated_then_deleted() {
+        let create = job("c", JobKind::Create, done("77"), None);
+        assert_eq!(pins_of(std::slice::from_ref(&create))[0].fate, "created");
+        let update = job(
+            "u",
+            JobKind::Update {
+                of: JobId("c".into()),
+                pin_id: "77".into(),
+            },
+            done("77"),
+            Some(NOTE_UPDATED),
+        );
+        let jobs = vec![create.clone(), update.clone()];
+        let pins = pins_of(&jobs);
+        assert_eq!((pins[0].fate, pins[0].events.len()), ("updated", 1));
+        let delete = job(
+            "d",
+            JobKind::Delete {
+                of: JobId("c".into()),
+                pin_id: Some("77".into()),
+            },
+            done("77"),
+            Some(NOTE_DELETED),
+        );
+        let pins = pins_of(&[create, update, delete]);
+        assert_eq!(pins.len(), 1);
+        assert_eq!(pins[0].pin_id, "77");
+        assert_eq!(pins[0].fate, "deleted");
+        assert_eq!(pins[0].events[1].kind, "delete");
+    }
+
+    #[test]
+    fn a_waiting_delete_is_an_event_but_not_yet_the_fate() {
+        let create = job("c", JobKind::Create, done("77"), None);
+        let delete = job(
+            "d",
+            JobKind::Delete {
+                of: JobId("c".into()),
+                pin_id: None,
+            },
+            JobState::Pending { run_at: 3 },
+            None,
+        );
+        let pins = pins_of(&[create, delete]);
+        assert_eq!(pins[0].fate, "created");
+        assert_eq!(pins[0].events[0].state, "pending");
+    }
+}
