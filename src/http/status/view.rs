@@ -134,10 +134,15 @@ fn done_at(job: &Job) -> Option<Millis> {
     }
 }
 
-/// Pins made in each of the 24 hours up to `now`, oldest hour first.
+/// Pins made in each of the 24 hours up to `now`, oldest hour first. Only creates count:
+/// an update or delete job is done with the Pin it followed, but made no new Pin.
 pub fn per_hour(done: &[Job], now: Millis) -> Vec<u64> {
     let mut hours = vec![0u64; 24];
-    for at in done.iter().filter_map(done_at) {
+    for at in done
+        .iter()
+        .filter(|j| j.kind.is_create())
+        .filter_map(done_at)
+    {
         let age = now.saturating_sub(at);
         if (0..DAY_MS).contains(&age) {
             hours[23 - (age / HOUR_MS) as usize] += 1;
@@ -186,7 +191,10 @@ pub async fn build(state: &HttpState) -> View {
             } else {
                 seen.to_string()
             },
-            pins_today: today.iter().filter(|j| j.source == id).count() as u64,
+            pins_today: today
+                .iter()
+                .filter(|j| j.source == id && j.kind.is_create())
+                .count() as u64,
             error_count: polled.error_count,
             last_error: polled.last_error.as_deref().map(crate::redact::error),
             parked: polled.parked.as_deref().map(crate::redact::error),
@@ -199,7 +207,7 @@ pub async fn build(state: &HttpState) -> View {
     }
 
     let mut pins = Vec::new();
-    for job in done.iter().take(LISTED) {
+    for job in done.iter().filter(|j| j.kind.is_create()).take(LISTED) {
         let (Some(at), JobState::Done { pin_id, .. }) = (done_at(job), &job.state) else {
             continue;
         };
@@ -356,6 +364,7 @@ mod tests {
             created: 0,
             updated: 0,
             create_sent: None,
+            kind: crate::store::JobKind::Create,
         };
         let done = [
             job(now),
