@@ -11,7 +11,9 @@
 # Needs root and network access to Debian's mirror and crates.io (the host's CA bundle is
 # mounted into the build for cargo's HTTPS). Prints the build time and image size; leaves
 # nothing behind unless PINBRIDGE_CONTAINER_KEEP=1. On a 2-core machine shared with other
-# builds: 18 minutes in all (the dependency layer 8.5, pinbridge itself 7); image 107 MB.
+# builds: 18 minutes in all (the dependency layer 8.5, pinbridge itself 7); image 107 MB. That
+# was before Cargo.toml's [profile.release] (thin LTO, one codegen unit): it adds ~11 % build
+# CPU and compiles pinbridge itself on one core (docs/BENCHMARKS.md, "Release build").
 set -euo pipefail
 
 WORK=$(mktemp -d /tmp/pinbridge-build.XXXXXX)
