@@ -1,4 +1,6 @@
-//! `pinbridge items list|show|retry|forget`: inspect and repair the store.
+//! `pinbridge items list|show|retry|forget`: inspect and repair the store. While the service
+//! runs it holds the store, so the command asks its admin API (`items_remote.rs`); otherwise
+//! it opens the store itself.
 
 use std::sync::Arc;
 
@@ -11,7 +13,14 @@ use crate::config::Config;
 use crate::item::{DedupKey, SourceId};
 use crate::store::{ItemFilter, JobFilter, JobState, Store};
 
-pub async fn run(config: &Config, action: ItemsAction) -> Result<(), CommandError> {
+pub async fn run(
+    config: &Config,
+    server: Option<url::Url>,
+    action: ItemsAction,
+) -> Result<(), CommandError> {
+    if let Some(api) = super::service::running(config, server).await? {
+        return super::items_remote::run(&api, action).await;
+    }
     let store: Arc<dyn Store> = crate::store::open::open_configured(&config.store, None)
         .await
         .with_context(|| crate::store::open::describe(&config.store))?;
@@ -149,7 +158,7 @@ pub fn source_line(id: &str, state: &crate::store::SourceState, now: i64) -> Str
     line
 }
 
-fn job_line(job: &crate::store::Job, now: i64) -> String {
+pub(super) fn job_line(job: &crate::store::Job, now: i64) -> String {
     let detail = match &job.state {
         JobState::Done { pin_id, .. } => format!("pin {pin_id}"),
         JobState::Dead { error, .. } => crate::redact::text(error),

@@ -41,33 +41,6 @@ pub struct SourceInfo {
     pub paused: bool,
 }
 
-impl SourceInfo {
-    /// The source and its polling state as `GET /api/v1/sources` lists it.
-    pub fn json(&self, polled: &crate::store::SourceState) -> serde_json::Value {
-        let state = if self.paused {
-            "paused"
-        } else if polled.parked.is_some() {
-            "parked"
-        } else if polled.error_count > 0 {
-            "failing"
-        } else {
-            "ok"
-        };
-        serde_json::json!({
-            "id": self.id,
-            "kind": self.kind,
-            "paused": self.paused,
-            "state": state,
-            "last_poll": polled.last_poll,
-            "next_poll": polled.next_poll,
-            "last_success": polled.last_success,
-            "error_count": polled.error_count,
-            "last_error": polled.last_error.as_deref().map(crate::redact::error),
-            "parked": polled.parked.as_deref().map(crate::redact::error),
-        })
-    }
-}
-
 /// What the HTTP handlers share.
 #[derive(Clone)]
 pub struct HttpState {

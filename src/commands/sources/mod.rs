@@ -26,7 +26,7 @@ pub async fn run(
             "the admin API needs `server.admin_token` (or PINBRIDGE_SERVER__ADMIN_TOKEN): set the token the running pinbridge uses".into(),
         )
     })?;
-    let base = server.unwrap_or_else(|| AdminClient::local_base(config.server.listen));
+    let base = server.unwrap_or_else(|| super::service::local_base(config));
     let api = AdminClient::new(base, token);
     match action {
         SourcesAction::List => list(&api).await,
@@ -41,7 +41,7 @@ pub async fn run(
 
 /// Turn an API refusal into the command's error: a refused change is a usage error (exit 2)
 /// and lists every problem; anything else is a runtime failure (exit 1).
-fn failed(error: ApiError) -> CommandError {
+pub(super) fn failed(error: ApiError) -> CommandError {
     match error {
         ApiError::Refused {
             status,
