@@ -75,11 +75,7 @@ pub async fn run(api: &AdminClient, action: ItemsAction) -> Result<(), CommandEr
         }
         ItemsAction::Retry { jobs, all_dead } => retry(api, jobs, all_dead).await?,
         ItemsAction::Forget { source, key } => {
-            let path = format!(
-                "api/v1/items/{}/{}/forget",
-                segment(&source),
-                segment(&key)
-            );
+            let path = format!("api/v1/items/{}/{}/forget", segment(&source), segment(&key));
             let _: Forgotten = api.post_as(&path).await.map_err(not_found)?;
             println!("forgot {key} in {source}: it will be treated as new if it comes again");
         }

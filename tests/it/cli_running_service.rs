@@ -54,7 +54,11 @@ async fn items_and_dry_run_polls_work_while_the_service_runs() {
     // The store is the service's: opened directly (no admin token to find the service), it
     // is refused.
     let direct = dir.path().join("direct.toml");
-    std::fs::write(&direct, text.replace(&format!("admin_token = \"{OPS_ADMIN}\""), "")).unwrap();
+    std::fs::write(
+        &direct,
+        text.replace(&format!("admin_token = \"{OPS_ADMIN}\""), ""),
+    )
+    .unwrap();
     let (code, out) = cli(&direct, &["items", "list"]);
     assert_ne!(code, 0, "sled is locked by the service: {out}");
 
@@ -75,11 +79,20 @@ async fn items_and_dry_run_polls_work_while_the_service_runs() {
     feed.set_body(rss_posts(3));
     let (code, out) = cli(&config, &["poll", "--source", "blog", "--dry-run"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("NEW → would be pinned\n    key    guid:post-2"), "{out}");
+    assert!(
+        out.contains("NEW → would be pinned\n    key    guid:post-2"),
+        "{out}"
+    );
     assert!(out.contains("known\n    key    guid:post-0"), "{out}");
-    assert!(out.contains("3 item(s), 1 would be pinned (dry run: nothing written)"), "{out}");
+    assert!(
+        out.contains("3 item(s), 1 would be pinned (dry run: nothing written)"),
+        "{out}"
+    );
     let (_, out) = cli(&config, &["items", "list", "--source", "blog"]);
-    assert!(!out.contains("guid:post-2"), "a dry run records nothing: {out}");
+    assert!(
+        !out.contains("guid:post-2"),
+        "a dry run records nothing: {out}"
+    );
 
     let (code, out) = cli(&config, &["poll", "--source", "shop", "--dry-run"]);
     assert_eq!(code, 2, "{out}");

@@ -10,8 +10,9 @@ use crate::support::feed_server::rss_posts;
 use crate::support::live::*;
 use pinbridge::item::DedupKey;
 
+/// (key, verdict), sorted by key.
 fn verdicts(preview: &Value) -> Vec<(String, String)> {
-    preview["items"]
+    let mut verdicts: Vec<(String, String)> = preview["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -21,7 +22,9 @@ fn verdicts(preview: &Value) -> Vec<(String, String)> {
                 i["verdict"].as_str().unwrap().to_string(),
             )
         })
-        .collect()
+        .collect();
+    verdicts.sort();
+    verdicts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,9 +53,7 @@ async fn a_dry_run_poll_tells_what_is_new_and_writes_nothing() {
 
     feed.set_body(rss_posts(3));
     let hits = feed.hits();
-    let (code, preview) = app
-        .api(Method::POST, "/sources/blog/dry-run", None)
-        .await;
+    let (code, preview) = app.api(Method::POST, "/sources/blog/dry-run", None).await;
     assert_eq!(code, 200, "{preview}");
     check(&doc, "post", "/sources/{id}/dry-run", 200, &preview);
     assert_eq!(feed.hits(), hits + 1, "fetched once, now");
@@ -85,7 +86,10 @@ async fn a_dry_run_poll_tells_what_is_new_and_writes_nothing() {
     let (code, failed) = app.api(Method::POST, "/sources/blog/dry-run", None).await;
     assert_eq!(code, 502, "{failed}");
     check(&doc, "post", "/sources/{id}/dry-run", 502, &failed);
-    assert!(failed["error"].as_str().unwrap().contains("500"), "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("500"),
+        "{failed}"
+    );
 
     // The live-configuration answers match their schemas too.
     for (path, concrete) in [

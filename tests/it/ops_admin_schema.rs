@@ -10,9 +10,10 @@ use crate::support::ops::{ADMIN, Server, start};
 
 /// The schema of `method path` answering `status`, with every component schema made closed.
 fn answer_schema(doc: &Value, method: &str, path: &str, status: u16) -> Value {
-    let schema = doc["paths"][path][method]["responses"][status.to_string()]["content"]
-        ["application/json"]["schema"]
-        .clone();
+    let schema =
+        doc["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]
+            ["schema"]
+            .clone();
     assert!(
         schema.is_object(),
         "{method} {path} declares no JSON body for {status}"
@@ -80,7 +81,11 @@ async fn real_answers_match_the_documented_schemas() {
     let done = server.job_ending("b", None, Some("pin-1")).await;
     server
         .store
-        .ingest(&crate::support::ops::item("blog", "c"), crate::support::ops::plan("B"), 0)
+        .ingest(
+            &crate::support::ops::item("blog", "c"),
+            crate::support::ops::plan("B"),
+            0,
+        )
         .await
         .unwrap();
     let doc = document(&server).await;
@@ -91,18 +96,53 @@ async fn real_answers_match_the_documented_schemas() {
         ("get", "/items", "/items".to_string(), 200),
         ("get", "/items", "/items?state=dead".to_string(), 200),
         ("get", "/items", "/items?state=bogus".to_string(), 400),
-        ("get", "/items/{source}/{key}", "/items/blog/guid:a".to_string(), 200),
-        ("get", "/items/{source}/{key}", "/items/blog/nope".to_string(), 404),
+        (
+            "get",
+            "/items/{source}/{key}",
+            "/items/blog/guid:a".to_string(),
+            200,
+        ),
+        (
+            "get",
+            "/items/{source}/{key}",
+            "/items/blog/nope".to_string(),
+            404,
+        ),
         ("get", "/jobs", "/jobs".to_string(), 200),
         ("get", "/jobs/{id}", format!("/jobs/{done}"), 200),
         ("get", "/jobs/{id}", "/jobs/nope".to_string(), 404),
         ("get", "/dead-letters", "/dead-letters".to_string(), 200),
         ("get", "/stats", "/stats".to_string(), 200),
-        ("post", "/jobs/{id}/retry", format!("/jobs/{done}/retry"), 409),
-        ("post", "/jobs/{id}/retry", format!("/jobs/{dead}/retry"), 200),
-        ("post", "/jobs/{id}/replay", format!("/jobs/{done}/replay"), 200),
-        ("post", "/dead-letters/retry", "/dead-letters/retry".to_string(), 200),
-        ("post", "/items/{source}/{key}/forget", "/items/blog/guid:c/forget".to_string(), 200),
+        (
+            "post",
+            "/jobs/{id}/retry",
+            format!("/jobs/{done}/retry"),
+            409,
+        ),
+        (
+            "post",
+            "/jobs/{id}/retry",
+            format!("/jobs/{dead}/retry"),
+            200,
+        ),
+        (
+            "post",
+            "/jobs/{id}/replay",
+            format!("/jobs/{done}/replay"),
+            200,
+        ),
+        (
+            "post",
+            "/dead-letters/retry",
+            "/dead-letters/retry".to_string(),
+            200,
+        ),
+        (
+            "post",
+            "/items/{source}/{key}/forget",
+            "/items/blog/guid:c/forget".to_string(),
+            200,
+        ),
     ];
     for (method, path, concrete, expected) in calls {
         let (status, body) = answer(&server, method, &concrete).await;

@@ -57,13 +57,21 @@ struct Schema {
 }
 
 fn text(value: &Value, key: &str) -> String {
-    value.get(key).and_then(Value::as_str).unwrap_or("").to_string()
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
 }
 
 /// A schema in a few words: `JobList`, `array of Job`, `string or null`, `one of: ok, failing`.
 fn kind(schema: &Value) -> String {
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        return reference.rsplit('/').next().unwrap_or(reference).to_string();
+        return reference
+            .rsplit('/')
+            .next()
+            .unwrap_or(reference)
+            .to_string();
     }
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
         let names: Vec<String> = values
@@ -80,7 +88,11 @@ fn kind(schema: &Value) -> String {
     }
     let types: Vec<String> = match schema.get("type") {
         Some(Value::String(t)) => vec![t.clone()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(String::from).collect(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
         _ => vec!["any".into()],
     };
     types
@@ -162,7 +174,8 @@ fn operations(doc: &Value) -> Vec<Operation> {
                 summary: text(op, "summary"),
                 description: text(op, "description"),
                 public: op["security"].as_array().is_some_and(|s| {
-                    s.iter().any(|req| req.as_object().is_some_and(|o| o.is_empty()))
+                    s.iter()
+                        .any(|req| req.as_object().is_some_and(|o| o.is_empty()))
                 }),
                 parameters,
                 body,

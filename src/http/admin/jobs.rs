@@ -92,7 +92,9 @@ pub async fn retry(
             ),
         ));
     }
-    Ok(Json(state.store.revive(&job.id, state.clock.now_ms()).await?))
+    Ok(Json(
+        state.store.revive(&job.id, state.clock.now_ms()).await?,
+    ))
 }
 
 /// Retry every dead job.

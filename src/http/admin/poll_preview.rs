@@ -77,7 +77,7 @@ impl PollingState {
     }
 }
 
-/// What a poll of the source would do now. Items oldest first.
+/// What a poll of the source would do now, item by item.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PollPreview {
     pub source: String,

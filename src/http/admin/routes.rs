@@ -2,9 +2,6 @@
 //! keys of a `[[routes]]` TOML entry (a `name` is required), checked with the file's own
 //! validation.
 
-use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use super::ApiError;
 use super::answers::ErrorBody;
 use super::config_answers::{Entry, RouteAnswer, RouteDeleted, RouteList};
@@ -13,6 +10,9 @@ use crate::http::HttpState;
 use crate::live::effective::Origin;
 use crate::live::{Change, Live, View};
 use crate::store::{ConfigRecord, ConfigRecordKind};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 
 type Answer = Result<(StatusCode, Json<RouteAnswer>), ApiError>;
 

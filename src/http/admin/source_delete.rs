@@ -2,9 +2,6 @@
 //! either finish (`?queued=finish`) or move to the dead letter (`?queued=cancel`), and without
 //! either the delete is refused while such jobs exist.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use super::ApiError;
 use super::answers::ErrorBody;
 use super::config_answers::{DeleteQuery, SourceDeleted};
@@ -14,6 +11,9 @@ use crate::http::HttpState;
 use crate::item::SourceId;
 use crate::live::{Change, ChangeError, Live};
 use crate::store::{ConfigRecordKind, JobFilter, JobId};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 
 /// The reason written on jobs cancelled by `DELETE /sources/{id}?queued=cancel`.
 pub const CANCELLED: &str = "cancelled: source deleted";
