@@ -1,6 +1,6 @@
 //! `pinbridge items list|show|retry|forget`: inspect and repair the store. While the service
-//! runs it holds the store, so the command asks its admin API (`items_remote.rs`); otherwise
-//! it opens the store itself.
+//! runs it holds the store, so the command asks its admin API (`items_remote.rs`; `mod.rs`
+//! decides); otherwise it opens the store itself (here).
 
 use std::sync::Arc;
 
@@ -13,14 +13,8 @@ use crate::config::Config;
 use crate::item::{DedupKey, SourceId};
 use crate::store::{ItemFilter, JobFilter, JobState, Store};
 
-pub async fn run(
-    config: &Config,
-    server: Option<url::Url>,
-    action: ItemsAction,
-) -> Result<(), CommandError> {
-    if let Some(api) = super::service::running(config, server).await? {
-        return super::items_remote::run(&api, action).await;
-    }
+/// On the store itself (no service runs).
+pub async fn run(config: &Config, action: ItemsAction) -> Result<(), CommandError> {
     let store: Arc<dyn Store> = crate::store::open::open_configured(&config.store, None)
         .await
         .with_context(|| crate::store::open::describe(&config.store))?;

@@ -57,7 +57,11 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             error_rate,
         } => serve::sandbox(listen, write_quota, error_rate).await,
         Command::Items { server, action } => {
-            items::run(&config.load()?.config, server, action).await
+            let config = config.load()?.config;
+            match service::running(&config, server).await? {
+                Some(api) => items_remote::run(&api, action).await,
+                None => items::run(&config, action).await,
+            }
         }
         Command::Poll {
             source,

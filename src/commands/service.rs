@@ -5,14 +5,8 @@
 use secrecy::SecretString;
 
 use super::CommandError;
-use super::sources::{AdminClient, ApiError};
+use super::sources::{AdminClient, ApiError, local_base};
 use crate::config::Config;
-
-/// Where the admin API of the local service is: `server.admin_listen` when set (the public
-/// listener then serves no admin API), else `server.listen`.
-pub fn local_base(config: &Config) -> url::Url {
-    AdminClient::local_base(config.server.admin_listen.unwrap_or(config.server.listen))
-}
 
 fn token(config: &Config) -> Option<SecretString> {
     config.server.admin_token.clone()

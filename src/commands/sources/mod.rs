@@ -26,7 +26,7 @@ pub async fn run(
             "the admin API needs `server.admin_token` (or PINBRIDGE_SERVER__ADMIN_TOKEN): set the token the running pinbridge uses".into(),
         )
     })?;
-    let base = server.unwrap_or_else(|| super::service::local_base(config));
+    let base = server.unwrap_or_else(|| local_base(config));
     let api = AdminClient::new(base, token);
     match action {
         SourcesAction::List => list(&api).await,
@@ -37,6 +37,12 @@ pub async fn run(
         SourcesAction::Import { file, dry_run } => import(&api, &file, dry_run).await,
         SourcesAction::Export { output } => export(&api, output.as_deref()).await,
     }
+}
+
+/// Where the admin API of the local service is: `server.admin_listen` when set (the public
+/// listener then serves no admin API), else `server.listen`.
+pub fn local_base(config: &Config) -> url::Url {
+    AdminClient::local_base(config.server.admin_listen.unwrap_or(config.server.listen))
 }
 
 /// Turn an API refusal into the command's error: a refused change is a usage error (exit 2)

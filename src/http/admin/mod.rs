@@ -131,6 +131,15 @@ fn api() -> Api {
         .add(Method::GET, "/config/status", config_status::config_status)
 }
 
+/// This reference as a page. Here, not in `docs.rs`: the page renders the document, and the
+/// document lists the page.
+#[utoipa::path(get, path = "/docs", tag = "reference", security(()),
+    responses((status = 200, description = "The admin API reference as HTML.", content_type = "text/html")))]
+pub async fn reference_page() -> axum::response::Response {
+    let doc = serde_json::to_value(openapi::description()).unwrap_or_default();
+    docs::answer(&doc)
+}
+
 /// Every `(method, path)` the admin router serves, the public reference routes included.
 pub fn routes() -> Vec<(Method, &'static str)> {
     let mut routes = api().routes;
@@ -149,7 +158,7 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state);
     Router::new()
         .route("/openapi.json", get(openapi::serve))
-        .route("/docs", get(docs::page))
+        .route("/docs", get(reference_page))
         .merge(protected)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such API route") })
 }

@@ -9,8 +9,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, ServerBuilder};
 use utoipa::{Modify, OpenApi};
 
+use super::sources;
 use super::{config_status, handlers, jobs, poll_preview, routes, source_delete, source_import};
-use super::{docs, sources};
 
 /// The document as JSON, for clients to generate from.
 #[utoipa::path(get, path = "/openapi.json", tag = "reference", security(()),
@@ -74,7 +74,7 @@ impl Modify for Envelope {
         jobs::retry_all_dead,
         handlers::stats,
         serve,
-        docs::page,
+        super::reference_page,
     ),
     tags(
         (name = "sources", description = "Sources in force: list, add, replace, delete, pause, resume, and a dry-run poll."),
