@@ -44,10 +44,17 @@ async fn items_and_dry_run_polls_work_while_the_service_runs() {
     let mut child = start_serve(&config, &base, dir.path()).await;
     let client = reqwest::Client::new();
     assert_eq!(send_product(&client, &base, 7).await, Some(200));
+    // The poll's items, then its state (validators, baseline) are written: wait for both.
     eventually("the feed's first poll is recorded", || async {
         let url = format!("{base}/api/v1/items?source=blog");
         let items = crate::support::admin::get_json(&client, &url, OPS_ADMIN).await;
-        items["items"].as_array().is_some_and(|i| i.len() == 2)
+        let url = format!("{base}/api/v1/sources");
+        let sources = crate::support::admin::get_json(&client, &url, OPS_ADMIN).await;
+        let polled = sources["sources"].as_array().is_some_and(|l| {
+            l.iter()
+                .any(|s| s["id"] == "blog" && s["last_poll"].is_i64())
+        });
+        polled && items["items"].as_array().is_some_and(|i| i.len() == 2)
     })
     .await;
 

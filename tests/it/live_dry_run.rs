@@ -8,7 +8,8 @@ use serde_json::Value;
 use crate::ops_admin_schema::check;
 use crate::support::feed_server::rss_posts;
 use crate::support::live::*;
-use pinbridge::item::DedupKey;
+use pinbridge::item::{DedupKey, SourceId};
+use pinbridge::store::prelude::*;
 
 /// (key, verdict), sorted by key.
 fn verdicts(preview: &Value) -> Vec<(String, String)> {
@@ -46,8 +47,14 @@ async fn a_dry_run_poll_tells_what_is_new_and_writes_nothing() {
         .await
         .unwrap();
     let post_1 = DedupKey("guid:post-1".into());
+    // The poll's items, then its state (validators, baseline) are written: wait for both.
     eventually("the first poll recorded the feed", || async {
-        app.item("blog", &post_1).await.is_some()
+        let state = app
+            .store
+            .source_state(&SourceId::new("blog"))
+            .await
+            .unwrap();
+        app.item("blog", &post_1).await.is_some() && state.baselined && state.last_poll.is_some()
     })
     .await;
 
