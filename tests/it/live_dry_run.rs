@@ -9,7 +9,6 @@ use crate::ops_admin_schema::check;
 use crate::support::feed_server::rss_posts;
 use crate::support::live::*;
 use pinbridge::item::{DedupKey, SourceId};
-use pinbridge::store::prelude::*;
 
 /// (key, verdict), sorted by key.
 fn verdicts(preview: &Value) -> Vec<(String, String)> {
