@@ -165,8 +165,13 @@ pub enum Command {
         #[arg(long, default_value_t = 0.0)]
         error_rate: f64,
     },
-    /// Inspect and repair what the store holds.
+    /// Inspect and repair what the store holds (through the running service's admin API when
+    /// one runs, else in the store itself).
     Items {
+        /// The running pinbridge [default: the local one when `server.admin_token` is set and
+        /// it answers; else the store is opened directly]
+        #[arg(long, env = "PINBRIDGE_SERVER", global = true)]
+        server: Option<url::Url>,
         #[command(subcommand)]
         action: ItemsAction,
     },
@@ -175,9 +180,13 @@ pub enum Command {
         /// The `[[sources]]` id to fetch.
         #[arg(long)]
         source: String,
-        /// Show only; write nothing.
+        /// Show only; write nothing. Asks the running service when one runs.
         #[arg(long)]
         dry_run: bool,
+        /// The running pinbridge, for --dry-run [default: the local one when
+        /// `server.admin_token` is set and it answers]
+        #[arg(long, env = "PINBRIDGE_SERVER")]
+        server: Option<url::Url>,
     },
     /// Authorize a Pinterest account (OAuth) and store its tokens encrypted in the store.
     Auth {

@@ -1,4 +1,6 @@
-//! `pinbridge items list|show|retry|forget`: inspect and repair the store.
+//! `pinbridge items list|show|retry|forget`: inspect and repair the store. While the service
+//! runs it holds the store, so the command asks its admin API (`items_remote.rs`; `mod.rs`
+//! decides); otherwise it opens the store itself (here).
 
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use crate::config::Config;
 use crate::item::{DedupKey, SourceId};
 use crate::store::{ItemFilter, JobFilter, JobState, Store};
 
+/// On the store itself (no service runs).
 pub async fn run(config: &Config, action: ItemsAction) -> Result<(), CommandError> {
     let store: Arc<dyn Store> = crate::store::open::open_configured(&config.store, None)
         .await
@@ -149,7 +152,7 @@ pub fn source_line(id: &str, state: &crate::store::SourceState, now: i64) -> Str
     line
 }
 
-fn job_line(job: &crate::store::Job, now: i64) -> String {
+pub(super) fn job_line(job: &crate::store::Job, now: i64) -> String {
     let detail = match &job.state {
         JobState::Done { pin_id, .. } => format!("pin {pin_id}"),
         JobState::Dead { error, .. } => crate::redact::text(error),

@@ -5,12 +5,14 @@ mod check;
 mod completions;
 mod healthcheck;
 pub mod items;
+mod items_remote;
 mod man;
 mod online_check;
 mod poll;
 mod progress;
 pub mod retry;
 mod serve;
+mod service;
 pub mod sources;
 
 use crate::cli::{Cli, Command};
@@ -54,10 +56,18 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             write_quota,
             error_rate,
         } => serve::sandbox(listen, write_quota, error_rate).await,
-        Command::Items { action } => items::run(&config.load()?.config, action).await,
-        Command::Poll { source, dry_run } => {
-            poll::run(&config.load()?.config, &source, dry_run).await
+        Command::Items { server, action } => {
+            let config = config.load()?.config;
+            match service::running(&config, server).await? {
+                Some(api) => items_remote::run(&api, action).await,
+                None => items::run(&config, action).await,
+            }
         }
+        Command::Poll {
+            source,
+            dry_run,
+            server,
+        } => poll::run(&config.load()?.config, &source, dry_run, server).await,
         Command::Auth {
             account,
             listen,

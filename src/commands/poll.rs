@@ -1,5 +1,8 @@
-//! `pinbridge poll --source ID [--dry-run]`: fetch one feed now and show what would be pinned.
-//! Without `--dry-run` the items are recorded (and jobs queued) exactly as `serve` would.
+//! `pinbridge poll --source ID [--dry-run]`: fetch one feed or shop now and show what would be
+//! pinned. Without `--dry-run` the items are recorded (and jobs queued) exactly as `serve`
+//! would. A dry run asks the running service when there is one (it holds the store and has
+//! the guarded fetcher), else fetches and reads the store itself; both print one
+//! [`PollPreview`].
 
 use std::sync::Arc;
 
@@ -8,8 +11,11 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::CommandError;
+use super::service::segment;
+use super::sources::{AdminClient, failed};
 use crate::clock::SystemClock;
 use crate::config::{Config, SourceSettings};
+use crate::http::admin::poll_preview::{PollPreview, Verdict};
 use crate::ingest::Ingest;
 use crate::item::SourceId;
 use crate::routing::ingest_config;
@@ -17,7 +23,15 @@ use crate::sources::feed::poller::{self, PollReport};
 use crate::sources::feed::{FeedSource, Fetcher};
 use crate::store::Store;
 
-pub async fn run(config: &Config, source_id: &str, dry_run: bool) -> Result<(), CommandError> {
+pub async fn run(
+    config: &Config,
+    source_id: &str,
+    dry_run: bool,
+    server: Option<url::Url>,
+) -> Result<(), CommandError> {
+    if dry_run && let Some(api) = super::service::running(config, server).await? {
+        return remote(&api, source_id).await;
+    }
     let Some(source) = config.source(source_id) else {
         let ids: Vec<&str> = config
             .sources
@@ -48,61 +62,84 @@ pub async fn run(config: &Config, source_id: &str, dry_run: bool) -> Result<(), 
     let store: Arc<dyn Store> = crate::store::open::open_configured(&config.store, None)
         .await
         .with_context(|| crate::store::open::describe(&config.store))?;
-    let state = store
-        .source_state(feed.id())
-        .await
-        .context("reading the source's state")?;
-    println!(
-        "{}",
-        super::items::source_line(source_id, &state, crate::clock::Clock::now_ms(&SystemClock))
-    );
     let result = if dry_run {
-        show(&feed, store.as_ref()).await
+        PollPreview::of_feed(&feed, store.as_ref())
+            .await
+            .map(|preview| show(&preview))
+            .map_err(|e| CommandError::Runtime(anyhow::anyhow!(e)))
     } else {
+        print_state(source_id, store.as_ref()).await?;
         record(config, &feed, store.clone()).await
     };
     store.close().await.context("closing the store")?;
     result
 }
 
-async fn show(feed: &FeedSource, store: &dyn Store) -> Result<(), CommandError> {
-    let dry = poller::poll_now(feed, store)
+/// The dry run done by the running service.
+async fn remote(api: &AdminClient, source_id: &str) -> Result<(), CommandError> {
+    let path = format!("api/v1/sources/{}/dry-run", segment(source_id));
+    let preview: PollPreview = api.post_as(&path).await.map_err(|e| match e {
+        super::sources::ApiError::Refused {
+            status, message, ..
+        } if status.is_client_error() => CommandError::Usage(message),
+        other => failed(other),
+    })?;
+    show(&preview);
+    Ok(())
+}
+
+async fn print_state(source_id: &str, store: &dyn Store) -> Result<(), CommandError> {
+    let state = store
+        .source_state(&SourceId::new(source_id))
         .await
-        .with_context(|| format!("polling {}", feed.display_url()))?;
-    if dry.first_contact {
+        .context("reading the source's state")?;
+    println!(
+        "{}",
+        super::items::source_line(source_id, &state, crate::clock::Clock::now_ms(&SystemClock))
+    );
+    Ok(())
+}
+
+/// What a dry run found, one block per item.
+fn show(preview: &PollPreview) {
+    let now = crate::clock::Clock::now_ms(&SystemClock);
+    let state = preview.polling.as_source_state();
+    println!(
+        "{}",
+        super::items::source_line(&preview.source, &state, now)
+    );
+    if preview.first_contact {
         println!(
             "first contact with this feed: backfill = \"{}\" applies",
-            feed.settings().backfill
+            preview.backfill.as_deref().unwrap_or("none")
         );
     }
-    let mut would_pin = 0;
-    for entry in &dry.items {
-        let verdict = if entry.known {
-            "known"
-        } else if entry.baseline {
-            "baseline (recorded, not pinned)"
-        } else if entry.item.image_url.is_none() {
-            "new, no image (skipped)"
-        } else {
-            would_pin += 1;
-            "NEW → would be pinned"
+    for entry in &preview.items {
+        let verdict = match entry.verdict {
+            Verdict::Known => "known",
+            Verdict::Baseline => "baseline (recorded, not pinned)",
+            Verdict::NoImage => "new, no image (skipped)",
+            Verdict::New => "NEW → would be pinned",
         };
         println!(
             "{verdict}\n    key    {}\n    title  {}",
-            entry.item.key, entry.item.title
+            entry.key, entry.title
         );
-        if let Some(link) = &entry.item.link {
+        if let Some(link) = &entry.link {
             println!("    link   {link}");
         }
-        if let Some(image) = &entry.item.image_url {
+        if let Some(image) = &entry.image_url {
             println!("    image  {image}");
         }
     }
+    if let Some(listed) = preview.listed {
+        println!("{listed} listed by the shop");
+    }
     println!(
-        "{} item(s), {would_pin} would be pinned (dry run: nothing written)",
-        dry.items.len()
+        "{} item(s), {} would be pinned (dry run: nothing written)",
+        preview.items.len(),
+        preview.would_pin
     );
-    Ok(())
 }
 
 async fn record(
@@ -171,45 +208,13 @@ async fn shop(config: &Config, source_id: &str, dry_run: bool) -> Result<(), Com
             "source `{source_id}` is paused"
         )));
     };
-    let state = store
-        .source_state(shop.id())
-        .await
-        .context("reading the source's state")?;
-    println!(
-        "{}",
-        super::items::source_line(source_id, &state, crate::clock::Clock::now_ms(&SystemClock))
-    );
     let result = if dry_run {
-        match shop.fetch(store.as_ref()).await {
-            Ok(fetched) => {
-                for item in &fetched.items {
-                    let known = store
-                        .item(shop.id(), &item.key)
-                        .await
-                        .context("reading the store")?
-                        .is_some();
-                    println!(
-                        "{}\n    key    {}\n    title  {}\n    image  {}",
-                        if known { "known" } else { "NEW" },
-                        item.key,
-                        item.title,
-                        item.image_url
-                            .as_deref()
-                            .unwrap_or("(none: would be skipped)")
-                    );
-                }
-                println!(
-                    "{} listed, {} fetched in full (dry run: nothing written)",
-                    fetched.listed,
-                    fetched.items.len()
-                );
-                Ok(())
-            }
-            Err(e) => Err(CommandError::Runtime(anyhow::anyhow!(
-                "polling {source_id}: {e}"
-            ))),
-        }
+        PollPreview::of_shop(shop, store.as_ref())
+            .await
+            .map(|preview| show(&preview))
+            .map_err(|e| CommandError::Runtime(anyhow::anyhow!(e)))
     } else {
+        print_state(source_id, store.as_ref()).await?;
         let report =
             crate::sources::shop::poller::poll_cycle(shop, &app.ingest, &CancellationToken::new())
                 .await

@@ -55,23 +55,6 @@ impl SourceInfo {
             "ok"
         }
     }
-
-    /// The source and its polling state as `GET /api/v1/sources` lists it.
-    pub fn json(&self, polled: &crate::store::SourceState) -> serde_json::Value {
-        let state = self.health(polled);
-        serde_json::json!({
-            "id": self.id,
-            "kind": self.kind,
-            "paused": self.paused,
-            "state": state,
-            "last_poll": polled.last_poll,
-            "next_poll": polled.next_poll,
-            "last_success": polled.last_success,
-            "error_count": polled.error_count,
-            "last_error": polled.last_error.as_deref().map(crate::redact::error),
-            "parked": polled.parked.as_deref().map(crate::redact::error),
-        })
-    }
 }
 
 /// A configured account's limits as the status page shows them against its use.

@@ -14,7 +14,9 @@ use crate::config::{Config, ConfigProblem};
 use crate::store::{ConfigRecord, ConfigRecordKind};
 
 /// Where a source or route is defined.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     File,

@@ -151,6 +151,21 @@ impl Live {
         self.status.json()
     }
 
+    /// The generation in force and how the last reload went.
+    pub fn status(&self) -> (u64, status::Reload) {
+        self.status.snapshot()
+    }
+
+    /// A polled source of the configuration in force (paused or not), built with the service's
+    /// own guarded fetcher and never started: what a dry-run poll fetches with. `None` when
+    /// there is no such source; `Some(None)` when it is not polled (a webhook).
+    pub async fn polled_source(&self, id: &str) -> Option<Option<Result<parts::Task, String>>> {
+        let state = self.state.lock().await;
+        let effective = effective::build(&state.file_tree, &state.records).ok()?;
+        let source = effective.config.source(id)?;
+        Some(self.factory.task(source))
+    }
+
     /// The records as they are now (for the API's checks).
     pub async fn records(&self) -> Vec<ConfigRecord> {
         self.state.lock().await.records.clone()

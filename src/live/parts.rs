@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::config::{ConfigProblem, SourceSettings};
+use crate::config::{ConfigProblem, SourceConfig, SourceSettings};
 use crate::ingest::IngestConfig;
 use crate::item::SourceId;
 use crate::sources::feed::{FeedSource, Fetcher};
@@ -75,6 +75,33 @@ impl Factory {
         }
     }
 
+    /// A polled source built with the shared fetcher, not started; `None` for a webhook.
+    pub fn task(&self, source: &SourceConfig) -> Option<Result<Task, String>> {
+        let id = SourceId::new(&source.common.id);
+        let task = match &source.settings {
+            SourceSettings::Feed(settings) => {
+                FeedSource::new(id, settings.clone(), self.fetcher.clone())
+                    .map(|f| Task::Feed(Box::new(f)))
+                    .map_err(|e| e.to_string())
+            }
+            SourceSettings::Etsy(settings) => EtsySource::new(
+                id,
+                settings.as_ref().clone(),
+                self.fetcher.clone(),
+                &self.budgets,
+            )
+            .map(|s| Task::Shop(ShopSource::Etsy(Box::new(s))))
+            .map_err(|e| e.to_string()),
+            SourceSettings::Shopify(settings) => {
+                ShopifySource::new(id, settings.clone(), self.fetcher.clone())
+                    .map(|s| Task::Shop(ShopSource::Shopify(Box::new(s))))
+                    .map_err(|e| e.to_string())
+            }
+            SourceSettings::Webhook(_) => return None,
+        };
+        Some(task)
+    }
+
     /// Build every part of `effective`; all problems are returned together.
     pub fn parts(&self, effective: &Effective) -> Result<Parts, Vec<ConfigProblem>> {
         let config = &effective.config;
@@ -86,24 +113,6 @@ impl Factory {
             let path = format!("sources[{name}]");
             let id = SourceId::new(&name);
             let task = match &source.settings {
-                SourceSettings::Feed(settings) => {
-                    FeedSource::new(id, settings.clone(), self.fetcher.clone())
-                        .map(|f| Task::Feed(Box::new(f)))
-                        .map_err(|e| e.to_string())
-                }
-                SourceSettings::Etsy(settings) => EtsySource::new(
-                    id,
-                    settings.as_ref().clone(),
-                    self.fetcher.clone(),
-                    &self.budgets,
-                )
-                .map(|s| Task::Shop(ShopSource::Etsy(Box::new(s))))
-                .map_err(|e| e.to_string()),
-                SourceSettings::Shopify(settings) => {
-                    ShopifySource::new(id, settings.clone(), self.fetcher.clone())
-                        .map(|s| Task::Shop(ShopSource::Shopify(Box::new(s))))
-                        .map_err(|e| e.to_string())
-                }
                 SourceSettings::Webhook(settings) => {
                     // Built here only to check it; the webhook set builds its own.
                     match Hook::new(id.clone(), settings.as_ref().clone(), &path) {
@@ -112,6 +121,10 @@ impl Factory {
                     }
                     continue;
                 }
+                _ => match self.task(source) {
+                    Some(task) => task,
+                    None => continue,
+                },
             };
             match task {
                 Ok(Task::Feed(feed)) => feeds.push(*feed),

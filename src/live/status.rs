@@ -17,7 +17,7 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Trigger::Start => "start",
             Trigger::Sighup => "sighup",
@@ -90,6 +90,11 @@ impl Status {
                 problems,
             }
         });
+    }
+
+    /// The generation in force and the last reload, as they are now.
+    pub fn snapshot(&self) -> (u64, Reload) {
+        self.with(|i| (i.generation, i.last_reload.clone()))
     }
 
     pub fn json(&self) -> Value {

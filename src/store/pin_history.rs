@@ -2,34 +2,38 @@
 //! is, which job made it, and every update or delete that followed, with the Pin's fate now.
 //! The admin API shows it per item.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::follow::{NOTE_DELETED_ON_PINTEREST, NOTE_UPDATED, made_pin};
 use super::{Job, JobId, JobKind, JobState, Millis};
 
 /// One Pin pinbridge made for an item.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PinFate {
     pub pin_id: String,
     pub route: String,
     pub account: String,
     pub board: String,
     /// The job that made it.
+    #[schema(value_type = String)]
     pub made_by: JobId,
     /// `created`, `updated` or `deleted` (also when it was found gone on Pinterest).
-    pub fate: &'static str,
+    pub fate: String,
     /// The update and delete jobs that followed it, oldest first.
     pub events: Vec<PinEvent>,
 }
 
 /// An update or delete job of a Pin.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PinEvent {
+    #[schema(value_type = String)]
     pub job: JobId,
     /// `update` or `delete`.
-    pub kind: &'static str,
+    pub kind: String,
     /// The job's state name (`pending`, `done`, `dead`, …).
-    pub state: &'static str,
+    pub state: String,
+    /// Milliseconds since the Unix epoch.
+    #[schema(value_type = i64)]
     pub at: Millis,
     /// What happened (the job's note or last error).
     pub note: Option<String>,
@@ -63,8 +67,8 @@ pub fn pins_of(jobs: &[Job]) -> Vec<PinFate> {
             }
             events.push(PinEvent {
                 job: job.id.clone(),
-                kind: job.kind.name(),
-                state: job.state.name(),
+                kind: job.kind.name().to_string(),
+                state: job.state.name().to_string(),
                 at: job.updated,
                 note,
             });
@@ -75,7 +79,7 @@ pub fn pins_of(jobs: &[Job]) -> Vec<PinFate> {
             account: maker.target.account.clone(),
             board: maker.target.board.clone(),
             made_by: maker.id.clone(),
-            fate,
+            fate: fate.to_string(),
             events,
         });
     }
@@ -144,7 +148,10 @@ mod tests {
         );
         let jobs = vec![create.clone(), update.clone()];
         let pins = pins_of(&jobs);
-        assert_eq!((pins[0].fate, pins[0].events.len()), ("updated", 1));
+        assert_eq!(
+            (pins[0].fate.as_str(), pins[0].events.len()),
+            ("updated", 1)
+        );
         let delete = job(
             "d",
             JobKind::Delete {

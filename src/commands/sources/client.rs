@@ -68,6 +68,18 @@ impl AdminClient {
         self.call(Method::POST, path, Some(body)).await
     }
 
+    /// A GET whose answer is read as `T` (one of the admin API's answer types).
+    pub async fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let value = self.get(path).await?;
+        typed(path, value)
+    }
+
+    /// A POST with no body whose answer is read as `T`.
+    pub async fn post_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let value = self.call(Method::POST, path, None).await?;
+        typed(path, value)
+    }
+
     pub async fn delete(&self, path: &str) -> Result<Value, ApiError> {
         self.call(Method::DELETE, path, None).await
     }
@@ -147,6 +159,13 @@ impl AdminClient {
             answer: value,
         })
     }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(path: &str, value: Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|e| ApiError::Unreadable {
+        url: path.to_string(),
+        cause: e.to_string(),
+    })
 }
 
 /// The innermost error's text (reqwest's own is "error sending request").

@@ -26,7 +26,7 @@ pub async fn run(
             "the admin API needs `server.admin_token` (or PINBRIDGE_SERVER__ADMIN_TOKEN): set the token the running pinbridge uses".into(),
         )
     })?;
-    let base = server.unwrap_or_else(|| AdminClient::local_base(config.server.listen));
+    let base = server.unwrap_or_else(|| local_base(config));
     let api = AdminClient::new(base, token);
     match action {
         SourcesAction::List => list(&api).await,
@@ -39,9 +39,15 @@ pub async fn run(
     }
 }
 
+/// Where the admin API of the local service is: `server.admin_listen` when set (the public
+/// listener then serves no admin API), else `server.listen`.
+pub fn local_base(config: &Config) -> url::Url {
+    AdminClient::local_base(config.server.admin_listen.unwrap_or(config.server.listen))
+}
+
 /// Turn an API refusal into the command's error: a refused change is a usage error (exit 2)
 /// and lists every problem; anything else is a runtime failure (exit 1).
-fn failed(error: ApiError) -> CommandError {
+pub(super) fn failed(error: ApiError) -> CommandError {
     match error {
         ApiError::Refused {
             status,

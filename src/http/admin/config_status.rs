@@ -2,12 +2,19 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::Value;
 
 use super::ApiError;
+use super::answers::ErrorBody;
+use super::config_answers::ConfigStatus;
 use super::records::live;
 use crate::http::HttpState;
 
-pub async fn config_status(State(state): State<HttpState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(live(&state)?.status_json()))
+/// The configuration generation in force and how the last reload (start, SIGHUP, file watch)
+/// went, with its problems.
+#[utoipa::path(get, path = "/config/status", tag = "configuration",
+    responses((status = 200, description = "The generation and the last reload.", body = ConfigStatus),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody)))]
+pub async fn config_status(State(state): State<HttpState>) -> Result<Json<ConfigStatus>, ApiError> {
+    let (generation, reload) = live(&state)?.status();
+    Ok(Json(ConfigStatus::new(generation, &reload)))
 }

@@ -1,49 +1,46 @@
-//! The admin API's error answer: `{"error": "..."}` with a status, and any further fields a
+//! The admin API's error answer: `{"error": "..."}` with a status, and the further fields a
 //! refusal explains itself with (the config problems, a count of unfinished jobs).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
 
+use super::answers::{ErrorBody, Problem};
 use crate::live::ChangeError;
-use crate::live::status::problems_json;
 use crate::settings::ConfigProblem;
 
-/// An error answer: `{"error": "..."}` with a status.
+/// An error answer: an [`ErrorBody`] with a status.
 pub struct ApiError {
     pub status: StatusCode,
-    pub message: String,
-    /// Fields beside `error` in the body, in the order they were added.
-    details: Map<String, Value>,
+    pub body: ErrorBody,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
-            message: message.into(),
-            details: Map::new(),
+            body: ErrorBody {
+                error: message.into(),
+                ..ErrorBody::default()
+            },
         }
     }
 
-    /// The same answer with one more field in its body.
-    pub fn with(mut self, key: &str, value: Value) -> Self {
-        self.details.insert(key.to_string(), value);
-        self
+    /// The sentence the answer carries.
+    pub fn message(&self) -> &str {
+        &self.body.error
     }
 
     /// A refused configuration change: the message and every problem found.
     pub fn invalid(status: StatusCode, message: &str, problems: &[ConfigProblem]) -> Self {
-        Self::new(status, message).with("problems", problems_json(problems))
+        let mut error = Self::new(status, message);
+        error.body.problems = Some(Problem::all(problems));
+        error
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = Map::new();
-        body.insert("error".into(), Value::String(self.message));
-        body.extend(self.details);
-        (self.status, axum::Json(Value::Object(body))).into_response()
+        (self.status, axum::Json(self.body)).into_response()
     }
 }
 

@@ -1,37 +1,26 @@
-//! The admin API's handlers. Lists are newest first and capped (`limit`, default 50, max 500).
+//! The admin API's item, source-list and stats handlers (jobs are in `jobs.rs`). Lists are
+//! newest first and capped (`limit`, default 50, max 500).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::ApiError;
+use super::answers::{ErrorBody, Forgotten, ItemAnswer, ItemList, ListQuery};
+use super::config_answers::{SourceAnswer, SourceList};
 use crate::http::HttpState;
 use crate::item::{DedupKey, SourceId};
-use crate::store::{
-    IngestPlan, Ingested, ItemFilter, Job, JobFilter, JobId, JobState, OnChange, StoredItem,
-};
+use crate::store::{ItemFilter, StoreStats};
 
-const STATES: [&str; 6] = ["pending", "leased", "retry", "unknown", "done", "dead"];
-const MAX_LIMIT: usize = 500;
-
-type Answer = Result<Json<Value>, ApiError>;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ListQuery {
-    source: Option<String>,
-    state: Option<String>,
-    limit: Option<usize>,
-}
+pub(super) const STATES: [&str; 6] = ["pending", "leased", "retry", "unknown", "done", "dead"];
+pub(super) const MAX_LIMIT: usize = 500;
 
 impl ListQuery {
-    fn limit(&self) -> usize {
+    pub(super) fn limit(&self) -> usize {
         self.limit.unwrap_or(50).clamp(1, MAX_LIMIT)
     }
 
-    fn state(&self) -> Result<Option<String>, ApiError> {
+    pub(super) fn state(&self) -> Result<Option<String>, ApiError> {
         match self.state.as_deref() {
             None | Some("") => Ok(None),
             Some(s) if STATES.contains(&s) => Ok(Some(s.to_string())),
@@ -43,36 +32,32 @@ impl ListQuery {
     }
 }
 
-pub async fn sources(State(state): State<HttpState>) -> Answer {
+/// Configured sources with their polling state (ok, failing, parked, paused), their origin
+/// (`file` or `api`) and their settings as in TOML.
+#[utoipa::path(get, path = "/sources", tag = "sources",
+    responses((status = 200, description = "The sources.", body = SourceList),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody)))]
+pub async fn sources(State(state): State<HttpState>) -> Result<Json<SourceList>, ApiError> {
     if let Some(live) = &state.live {
-        // With origin and settings; the same state fields.
         return Ok(Json(super::sources::list_sources(live).await?));
     }
-    let mut out = Vec::new();
+    let mut sources = Vec::new();
     for source in state.sources.iter() {
         let polled = state.store.source_state(&SourceId::new(&source.id)).await?;
-        out.push(source.json(&polled));
+        sources.push(SourceAnswer::new(source, &polled));
     }
-    Ok(Json(json!({ "sources": out })))
+    Ok(Json(SourceList { sources }))
 }
 
-fn item_json(stored: &StoredItem, jobs: &[Job]) -> Value {
-    json!({
-        "source": stored.item.source,
-        "key": stored.item.key,
-        "title": stored.item.title,
-        "link": stored.item.link,
-        "image_url": stored.item.image_url,
-        "first_seen": stored.first_seen,
-        "last_seen": stored.last_seen,
-        "disposition": stored.disposition,
-        "jobs": jobs,
-        // The Pins pinbridge made for the item and what became of them since.
-        "pins": crate::store::pins_of(jobs),
-    })
-}
-
-pub async fn items(State(state): State<HttpState>, Query(query): Query<ListQuery>) -> Answer {
+/// Items, newest first, with their jobs.
+#[utoipa::path(get, path = "/items", tag = "items", params(ListQuery),
+    responses((status = 200, description = "The items.", body = ItemList),
+        (status = 400, description = "A query parameter is not valid.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody)))]
+pub async fn items(
+    State(state): State<HttpState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ItemList>, ApiError> {
     let wanted = query.state()?;
     let limit = query.limit();
     let stored = state
@@ -87,9 +72,9 @@ pub async fn items(State(state): State<HttpState>, Query(query): Query<ListQuery
             },
         })
         .await?;
-    let mut out = Vec::new();
+    let mut items = Vec::new();
     for stored in stored {
-        if out.len() >= limit {
+        if items.len() >= limit {
             break;
         }
         let jobs = state
@@ -101,169 +86,59 @@ pub async fn items(State(state): State<HttpState>, Query(query): Query<ListQuery
         {
             continue;
         }
-        out.push(item_json(&stored, &jobs));
+        items.push(ItemAnswer::new(&stored, jobs));
     }
-    Ok(Json(json!({ "items": out })))
+    Ok(Json(ItemList { items }))
 }
 
+/// One item and its jobs.
+#[utoipa::path(get, path = "/items/{source}/{key}", tag = "items",
+    params(("source" = String, Path, description = "The source id."),
+        ("key" = String, Path, description = "The item's dedup key.")),
+    responses((status = 200, description = "The item.", body = ItemAnswer),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody),
+        (status = 404, description = "No such item.", body = ErrorBody)))]
 pub async fn item(
     State(state): State<HttpState>,
     Path((source, key)): Path<(String, String)>,
-) -> Answer {
+) -> Result<Json<ItemAnswer>, ApiError> {
     let (source, key) = (SourceId::new(source), DedupKey(key));
     let Some(stored) = state.store.item(&source, &key).await? else {
         return Err(not_found_item(&source, &key));
     };
     let jobs = state.store.item_jobs(&source, &key).await?;
-    Ok(Json(item_json(&stored, &jobs)))
+    Ok(Json(ItemAnswer::new(&stored, jobs)))
 }
 
-fn not_found_item(source: &SourceId, key: &DedupKey) -> ApiError {
+pub(super) fn not_found_item(source: &SourceId, key: &DedupKey) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         format!("no item `{key}` in source `{source}`"),
     )
 }
 
+/// Forget an item (and its unfinished jobs) so that it may be pinned again when it comes back.
+#[utoipa::path(post, path = "/items/{source}/{key}/forget", tag = "items",
+    params(("source" = String, Path, description = "The source id."),
+        ("key" = String, Path, description = "The item's dedup key.")),
+    responses((status = 200, description = "Forgotten.", body = Forgotten),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody),
+        (status = 404, description = "No such item.", body = ErrorBody)))]
 pub async fn forget(
     State(state): State<HttpState>,
     Path((source, key)): Path<(String, String)>,
-) -> Answer {
+) -> Result<Json<Forgotten>, ApiError> {
     let (source, key) = (SourceId::new(source), DedupKey(key));
     if !state.store.forget(&source, &key).await? {
         return Err(not_found_item(&source, &key));
     }
-    Ok(Json(json!({ "forgotten": true })))
+    Ok(Json(Forgotten { forgotten: true }))
 }
 
-pub async fn jobs(State(state): State<HttpState>, Query(query): Query<ListQuery>) -> Answer {
-    let jobs = state
-        .store
-        .jobs(JobFilter {
-            source: query.source.as_deref().map(SourceId::new),
-            state: query.state()?,
-            limit: query.limit(),
-        })
-        .await?;
-    Ok(Json(json!({ "jobs": jobs })))
-}
-
-async fn find_job(state: &HttpState, id: &str) -> Result<Job, ApiError> {
-    state
-        .store
-        .job(&JobId(id.to_string()))
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no job `{id}`")))
-}
-
-pub async fn job(State(state): State<HttpState>, Path(id): Path<String>) -> Answer {
-    Ok(Json(json!(find_job(&state, &id).await?)))
-}
-
-pub async fn dead_letters(
-    State(state): State<HttpState>,
-    Query(query): Query<ListQuery>,
-) -> Answer {
-    let jobs = state
-        .store
-        .jobs(JobFilter {
-            source: query.source.as_deref().map(SourceId::new),
-            state: Some("dead".into()),
-            limit: query.limit(),
-        })
-        .await?;
-    Ok(Json(json!({ "jobs": jobs })))
-}
-
-/// A dead job goes back to pending with its attempts reset. Other states: 409.
-pub async fn retry(State(state): State<HttpState>, Path(id): Path<String>) -> Answer {
-    let job = find_job(&state, &id).await?;
-    if !matches!(job.state, JobState::Dead { .. }) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "job `{id}` is {}; only dead jobs can be retried",
-                job.state.name()
-            ),
-        ));
-    }
-    let job = state.store.revive(&job.id, state.clock.now_ms()).await?;
-    Ok(Json(json!(job)))
-}
-
-pub async fn retry_all_dead(State(state): State<HttpState>) -> Answer {
-    let dead = state
-        .store
-        .jobs(JobFilter {
-            source: None,
-            state: Some("dead".into()),
-            limit: usize::MAX,
-        })
-        .await?;
-    let now = state.clock.now_ms();
-    for job in &dead {
-        state.store.revive(&job.id, now).await?;
-    }
-    Ok(Json(json!({ "retried": dead.len() })))
-}
-
-/// Replay: make the Pin of a `done` job again, as a new job on the same target. The item is
-/// forgotten and ingested again with that one target, so the old job (and its Pin id) stays as
-/// history. Refused (409) while the item has jobs that are not done: retry those instead.
-pub async fn replay(State(state): State<HttpState>, Path(id): Path<String>) -> Answer {
-    let job = find_job(&state, &id).await?;
-    if !matches!(job.state, JobState::Done { .. }) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "job `{id}` is {}; only done jobs can be replayed (retry dead ones)",
-                job.state.name()
-            ),
-        ));
-    }
-    let Some(stored) = state.store.item(&job.source, &job.item).await? else {
-        return Err(not_found_item(&job.source, &job.item));
-    };
-    let siblings = state.store.item_jobs(&job.source, &job.item).await?;
-    if let Some(open) = siblings
-        .iter()
-        .find(|j| !matches!(j.state, JobState::Done { .. }))
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "the item has job `{}` in state {}; finish or retry it first",
-                open.id,
-                open.state.name()
-            ),
-        ));
-    }
-    state.store.forget(&job.source, &job.item).await?;
-    let plan = IngestPlan {
-        targets: vec![job.target.clone()],
-        skip_reason: None,
-        on_change: OnChange::Ignore,
-        update_routes: Vec::new(),
-        delivery: None,
-        replay_guard: None,
-    };
-    let outcome = state
-        .store
-        .ingest(&stored.item, plan, state.clock.now_ms())
-        .await?;
-    let jobs = state.store.item_jobs(&job.source, &job.item).await?;
-    let new = jobs
-        .into_iter()
-        .find(|j| j.id != job.id && !matches!(j.state, JobState::Done { .. }));
-    match (outcome, new) {
-        (Ingested::New { .. }, Some(new)) => Ok(Json(json!({ "replayed": job.id, "job": new }))),
-        _ => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the item was re-ingested but no new job appeared",
-        )),
-    }
-}
-
-pub async fn stats(State(state): State<HttpState>) -> Answer {
-    Ok(Json(json!(state.store.stats().await?)))
+/// Store counts: items, jobs by state, quarantined records, size on disk.
+#[utoipa::path(get, path = "/stats", tag = "store",
+    responses((status = 200, description = "The counts.", body = StoreStats),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody)))]
+pub async fn stats(State(state): State<HttpState>) -> Result<Json<StoreStats>, ApiError> {
+    Ok(Json(state.store.stats().await?))
 }

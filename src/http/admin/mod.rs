@@ -1,18 +1,25 @@
 //! The admin API under `/api/v1`: sources, items, jobs, dead letters, retry and replay, and the
 //! runtime configuration (sources and routes made through the API, reload status).
 //!
-//! Every route except `/openapi.json` needs `Authorization: Bearer <server.admin_token>` (or a
+//! Every route except `/openapi.json` and `/docs` (the reference page) needs `Authorization: Bearer <server.admin_token>` (or a
 //! status-page session, whose POST/PUT/DELETE must come from pinbridge's own pages). The
 //! token is kept only as a SHA-256 digest and compared in constant time; a wrong, empty or
 //! missing token gets the same 401 with no hint. Without a configured token the API answers
 //! 403.
 //! Routes are registered through [`Api::add`], which also records them, so the OpenAPI test
-//! can check the router and the description list the same routes.
+//! can check the router and the generated document list the same routes. Request and answer
+//! bodies are types (`answers.rs`, `config_answers.rs`, `poll_preview.rs`) that the document
+//! is generated from and that `pinbridge items` and `poll` read back.
 
+pub mod answers;
+pub mod config_answers;
 mod config_status;
+pub mod docs;
 mod error;
 mod handlers;
+mod jobs;
 pub mod openapi;
+pub mod poll_preview;
 mod records;
 mod routes;
 mod source_delete;
@@ -94,16 +101,12 @@ fn api() -> Api {
             "/items/{source}/{key}/forget",
             handlers::forget,
         )
-        .add(Method::GET, "/jobs", handlers::jobs)
-        .add(Method::GET, "/jobs/{id}", handlers::job)
-        .add(Method::POST, "/jobs/{id}/retry", handlers::retry)
-        .add(Method::POST, "/jobs/{id}/replay", handlers::replay)
-        .add(Method::GET, "/dead-letters", handlers::dead_letters)
-        .add(
-            Method::POST,
-            "/dead-letters/retry",
-            handlers::retry_all_dead,
-        )
+        .add(Method::GET, "/jobs", jobs::jobs)
+        .add(Method::GET, "/jobs/{id}", jobs::job)
+        .add(Method::POST, "/jobs/{id}/retry", jobs::retry)
+        .add(Method::POST, "/jobs/{id}/replay", jobs::replay)
+        .add(Method::GET, "/dead-letters", jobs::dead_letters)
+        .add(Method::POST, "/dead-letters/retry", jobs::retry_all_dead)
         .add(Method::GET, "/stats", handlers::stats)
         // Live configuration.
         .add(Method::POST, "/sources", sources::create_source)
@@ -120,6 +123,7 @@ fn api() -> Api {
         )
         .add(Method::POST, "/sources/{id}/pause", sources::pause_source)
         .add(Method::POST, "/sources/{id}/resume", sources::resume_source)
+        .add(Method::POST, "/sources/{id}/dry-run", poll_preview::dry_run)
         .add(Method::GET, "/routes", routes::list_routes)
         .add(Method::POST, "/routes", routes::create_route)
         .add(Method::PUT, "/routes/{name}", routes::replace_route)
@@ -134,10 +138,20 @@ fn api() -> Api {
         )
 }
 
-/// Every `(method, path)` the admin router serves, `/openapi.json` included.
+/// This reference as a page. Here, not in `docs.rs`: the page renders the document, and the
+/// document lists the page.
+#[utoipa::path(get, path = "/docs", tag = "reference", security(()),
+    responses((status = 200, description = "The admin API reference as HTML.", content_type = "text/html")))]
+pub async fn reference_page() -> axum::response::Response {
+    let doc = serde_json::to_value(openapi::description()).unwrap_or_default();
+    docs::answer(&doc)
+}
+
+/// Every `(method, path)` the admin router serves, the public reference routes included.
 pub fn routes() -> Vec<(Method, &'static str)> {
     let mut routes = api().routes;
     routes.push((Method::GET, "/openapi.json"));
+    routes.push((Method::GET, "/docs"));
     routes
 }
 
@@ -151,6 +165,7 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state);
     Router::new()
         .route("/openapi.json", get(openapi::serve))
+        .route("/docs", get(reference_page))
         .merge(protected)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such API route") })
 }

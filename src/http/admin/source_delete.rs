@@ -2,34 +2,38 @@
 //! either finish (`?queued=finish`) or move to the dead letter (`?queued=cancel`), and without
 //! either the delete is refused while such jobs exist.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
-
 use super::ApiError;
+use super::answers::ErrorBody;
+use super::config_answers::{DeleteQuery, SourceDeleted};
 use super::records::{api_owned, live};
 use super::sources::origin_of;
 use crate::http::HttpState;
 use crate::item::SourceId;
 use crate::live::{Change, ChangeError, Live};
 use crate::store::{ConfigRecordKind, JobFilter, JobId};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 
 /// The reason written on jobs cancelled by `DELETE /sources/{id}?queued=cancel`.
 pub const CANCELLED: &str = "cancelled: source deleted";
 const UNFINISHED: [&str; 4] = ["pending", "leased", "retry", "unknown"];
 
-#[derive(Debug, Default, Deserialize)]
-pub struct DeleteQuery {
-    queued: Option<String>,
-}
-
+/// Delete a source made through the API. With unfinished jobs, say what happens to them:
+/// `queued=finish` lets them run, `queued=cancel` moves them to the dead letter ("cancelled:
+/// source deleted"); without a choice: 409.
+#[utoipa::path(delete, path = "/sources/{id}", tag = "sources",
+    params(("id" = String, Path, description = "The source id."), DeleteQuery),
+    responses((status = 200, description = "Deleted.", body = SourceDeleted),
+        (status = 400, description = "`queued` is neither finish nor cancel.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody),
+        (status = 404, description = "No such source.", body = ErrorBody),
+        (status = 409, description = "The source is defined in the config file, is named by a route, or has unfinished jobs (`unfinished`) and no `queued` choice.", body = ErrorBody)))]
 pub async fn delete_source(
     State(state): State<HttpState>,
     Path(id): Path<String>,
     Query(query): Query<DeleteQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SourceDeleted>, ApiError> {
     let live = live(&state)?;
     api_owned(origin_of(&live.view(), &id), "source", &id)?;
     let cancel = match query.queued.as_deref() {
@@ -45,14 +49,15 @@ pub async fn delete_source(
     };
     let unfinished = unfinished_jobs(&live, &id).await?;
     if !unfinished.is_empty() && cancel.is_none() {
-        return Err(ApiError::new(
+        let mut refused = ApiError::new(
             StatusCode::CONFLICT,
             format!(
                 "source `{id}` has {} unfinished job(s): add ?queued=finish to let them run to completion or ?queued=cancel to move them to the dead letter",
                 unfinished.len()
             ),
-        )
-        .with("unfinished", json!(unfinished.len())));
+        );
+        refused.body.unfinished = Some(unfinished.len());
+        return Err(refused);
     }
     let change = Change {
         delete: vec![
@@ -82,12 +87,16 @@ pub async fn delete_source(
             }
         }
     }
-    Ok(Json(json!({
-        "deleted": id,
-        "cancelled": cancelled,
+    Ok(Json(SourceDeleted {
+        deleted: id,
+        cancelled,
         // Jobs left to finish: all of them with `finish`, those already running with `cancel`.
-        "finishing": if cancel == Some(true) { running } else { unfinished.len() },
-    })))
+        finishing: if cancel == Some(true) {
+            running
+        } else {
+            unfinished.len()
+        },
+    }))
 }
 
 async fn unfinished_jobs(live: &Live, id: &str) -> Result<Vec<JobId>, ApiError> {

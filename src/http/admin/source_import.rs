@@ -6,28 +6,27 @@ use std::collections::HashSet;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::ApiError;
+use super::answers::{ErrorBody, Problem};
+use super::config_answers::{ImportAnswer, ImportBody};
 use super::records::{live, record_of};
 use crate::http::HttpState;
-use crate::live::status::problems_json;
 use crate::live::{Change, ChangeError};
 use crate::settings::ConfigProblem;
 use crate::store::ConfigRecordKind;
 
-#[derive(Debug, Deserialize)]
-pub struct ImportBody {
-    sources: Vec<Value>,
-    #[serde(default)]
-    dry_run: bool,
-}
-
+/// Add many sources at once. Sources whose id or url exist are listed in `existing` and
+/// skipped. All or nothing: with any problem nothing is added (400).
+#[utoipa::path(post, path = "/sources/import", tag = "sources", request_body = ImportBody,
+    responses((status = 200, description = "What was added and what exists.", body = ImportAnswer),
+        (status = 400, description = "Nothing was imported: `problems` lists why.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody)))]
 pub async fn import_sources(
     State(state): State<HttpState>,
     Json(body): Json<ImportBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ImportAnswer>, ApiError> {
     let live = live(&state)?;
     let view = live.view();
     let mut ids: HashSet<String> = view.sources.iter().map(|s| s.id.clone()).collect();
@@ -68,20 +67,21 @@ pub async fn import_sources(
         }
     }
     if !problems.is_empty() {
-        return Err(ApiError::new(
+        let mut refused = ApiError::new(
             StatusCode::BAD_REQUEST,
             "nothing was imported: fix the problems and send the list again",
-        )
-        .with("added", json!([]))
-        .with("existing", json!(existing))
-        .with("problems", problems_json(&problems)));
+        );
+        refused.body.added = Some(Vec::new());
+        refused.body.existing = Some(existing);
+        refused.body.problems = Some(Problem::all(&problems));
+        return Err(refused);
     }
-    Ok(Json(json!({
-        "added": added,
-        "existing": existing,
-        "problems": [],
-        "dry_run": body.dry_run,
-    })))
+    Ok(Json(ImportAnswer {
+        added,
+        existing,
+        problems: Vec::new(),
+        dry_run: body.dry_run,
+    }))
 }
 
 /// A feed's URL, compared trimmed and without a trailing slash.

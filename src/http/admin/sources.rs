@@ -5,36 +5,21 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::ApiError;
+use super::answers::ErrorBody;
+use super::config_answers::{Entry, SourceAnswer, SourceList};
 use super::records::{api_owned, live, record_of};
 use crate::http::HttpState;
 use crate::item::SourceId;
 use crate::live::effective::Origin;
-use crate::live::{Change, Live, SourceView, View};
-use crate::store::{ConfigRecord, ConfigRecordKind, SourceState};
+use crate::live::{Change, Live, View};
+use crate::store::{ConfigRecord, ConfigRecordKind};
 
-type Answer = Result<(StatusCode, Json<Value>), ApiError>;
+type Answer = Result<(StatusCode, Json<SourceAnswer>), ApiError>;
 
-/// One source as `GET /sources` lists it: the configured entry and its polling state.
-pub fn source_json(source: &SourceView, polled: &SourceState) -> Value {
-    let info = crate::http::SourceInfo {
-        id: source.id.clone(),
-        kind: source.kind.clone(),
-        paused: source.paused,
-    };
-    let mut json = info.json(polled);
-    json["origin"] = json!(source.origin);
-    json["settings"] = source.settings.clone();
-    // The settings go out as stored, query and all: this is the authenticated interface that
-    // `pinbridge sources export` and read-modify-write clients use, and a redacted URL written
-    // back would break the feed. Human-facing views (status page, CLI listings, logs, stored
-    // errors) redact instead.
-    json
-}
-
-async fn one_source(live: &Live, view: &View, id: &str) -> Result<Value, ApiError> {
+async fn one_source(live: &Live, view: &View, id: &str) -> Result<SourceAnswer, ApiError> {
     let Some(source) = view.sources.iter().find(|s| s.id == id) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -42,30 +27,37 @@ async fn one_source(live: &Live, view: &View, id: &str) -> Result<Value, ApiErro
         ));
     };
     let polled = live.store().source_state(&SourceId::new(id)).await?;
-    Ok(source_json(source, &polled))
+    Ok(SourceAnswer::live(source, &polled))
 }
 
 /// `GET /sources` when the live configuration is on.
-pub async fn list_sources(live: &Live) -> Result<Value, ApiError> {
+pub async fn list_sources(live: &Live) -> Result<SourceList, ApiError> {
     let view = live.view();
-    let mut out = Vec::new();
+    let mut sources = Vec::new();
     for source in &view.sources {
         let polled = live
             .store()
             .source_state(&SourceId::new(&source.id))
             .await?;
-        out.push(source_json(source, &polled));
+        sources.push(SourceAnswer::live(source, &polled));
     }
-    Ok(json!({ "sources": out }))
+    Ok(SourceList { sources })
 }
 
 pub(super) fn origin_of(view: &View, id: &str) -> Option<Origin> {
     view.sources.iter().find(|s| s.id == id).map(|s| s.origin)
 }
 
-pub async fn create_source(State(state): State<HttpState>, Json(body): Json<Value>) -> Answer {
+/// Add a source: the body is one `[[sources]]` entry as JSON, checked like the file. It starts
+/// at once and is kept in the store.
+#[utoipa::path(post, path = "/sources", tag = "sources", request_body = Entry,
+    responses((status = 201, description = "The source.", body = SourceAnswer),
+        (status = 400, description = "The entry would make the configuration invalid: `problems` lists each with its key (`sources[blog].url`).", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody),
+        (status = 409, description = "A source with this id exists.", body = ErrorBody)))]
+pub async fn create_source(State(state): State<HttpState>, Json(body): Json<Entry>) -> Answer {
     let live = live(&state)?;
-    let record = record_of(ConfigRecordKind::Source, body, None)?;
+    let record = record_of(ConfigRecordKind::Source, body.0, None)?;
     if origin_of(&live.view(), &record.id).is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -75,14 +67,22 @@ pub async fn create_source(State(state): State<HttpState>, Json(body): Json<Valu
     put_source(&live, record, StatusCode::CREATED).await
 }
 
+/// Replace a source made through the API (a file source is edited in the file: 409).
+#[utoipa::path(put, path = "/sources/{id}", tag = "sources", request_body = Entry,
+    params(("id" = String, Path, description = "The source id.")),
+    responses((status = 200, description = "The source.", body = SourceAnswer),
+        (status = 400, description = "The entry would make the configuration invalid.", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody),
+        (status = 404, description = "No such source.", body = ErrorBody),
+        (status = 409, description = "The source is defined in the config file.", body = ErrorBody)))]
 pub async fn replace_source(
     State(state): State<HttpState>,
     Path(id): Path<String>,
-    Json(body): Json<Value>,
+    Json(body): Json<Entry>,
 ) -> Answer {
     let live = live(&state)?;
     api_owned(origin_of(&live.view(), &id), "source", &id)?;
-    let record = record_of(ConfigRecordKind::Source, body, Some(&id))?;
+    let record = record_of(ConfigRecordKind::Source, body.0, Some(&id))?;
     put_source(&live, record, StatusCode::OK).await
 }
 
@@ -114,10 +114,22 @@ async fn put_source(live: &Live, record: ConfigRecord, status: StatusCode) -> An
     Ok((status, Json(one_source(live, &view, &id).await?)))
 }
 
+/// Pause a source of any origin (kept in the store across restarts).
+#[utoipa::path(post, path = "/sources/{id}/pause", tag = "sources",
+    params(("id" = String, Path, description = "The source id.")),
+    responses((status = 200, description = "The source.", body = SourceAnswer),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody),
+        (status = 404, description = "No such source.", body = ErrorBody)))]
 pub async fn pause_source(State(state): State<HttpState>, Path(id): Path<String>) -> Answer {
     set_paused(state, id, true).await
 }
 
+/// Resume a paused source.
+#[utoipa::path(post, path = "/sources/{id}/resume", tag = "sources",
+    params(("id" = String, Path, description = "The source id.")),
+    responses((status = 200, description = "The source.", body = SourceAnswer),
+        (status = 401, description = "Missing or wrong admin token.", body = ErrorBody),
+        (status = 404, description = "No such source.", body = ErrorBody)))]
 pub async fn resume_source(State(state): State<HttpState>, Path(id): Path<String>) -> Answer {
     set_paused(state, id, false).await
 }

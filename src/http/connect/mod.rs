@@ -220,8 +220,31 @@ async fn ui_connect(
     }
 }
 
-/// `POST /api/v1/accounts/{account}/connect`: `{"authorize_url": …, "expires_at": …}`. From a
-/// signed-in browser the flow is bound to it (cookie); from the admin token, to nothing.
+/// The answer to starting a connect flow through the admin API.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ConnectStarted {
+    /// The configured account being connected.
+    pub account: String,
+    /// Open this in a browser and approve; Pinterest then sends the browser to
+    /// `<server.public_url>/oauth/callback`.
+    pub authorize_url: String,
+    /// When the flow expires (milliseconds since the Unix epoch, ten minutes after the start).
+    pub expires_at: i64,
+}
+
+/// Start connecting a Pinterest account (OAuth code flow): open `authorize_url` in a browser
+/// and approve; Pinterest sends the browser to `<server.public_url>/oauth/callback`, which
+/// stores the tokens sealed. The flow is single use and expires at `expires_at`. Started from a
+/// signed-in browser it is bound to that browser (a cookie); from the admin token, to nothing
+/// but its random `state`. Needs `server.public_url`, `pinterest.client_id`/`client_secret` and
+/// a token key (else 409).
+#[utoipa::path(post, path = "/accounts/{account}/connect", tag = "accounts",
+    params(("account" = String, Path, description = "The configured account name.")),
+    responses((status = 200, description = "The flow is started.", body = ConnectStarted),
+        (status = 401, description = "Missing or wrong admin token.", body = super::admin::answers::ErrorBody),
+        (status = 403, description = "A browser session posting from another origin.", body = super::admin::answers::ErrorBody),
+        (status = 404, description = "No such account.", body = super::admin::answers::ErrorBody),
+        (status = 409, description = "Connecting is not set up: the message names the missing setting.", body = super::admin::answers::ErrorBody)))]
 pub async fn api_connect(
     State(state): State<HttpState>,
     headers: HeaderMap,
@@ -230,11 +253,11 @@ pub async fn api_connect(
     let browser = (caller(&state, &headers) == Caller::Session).then_some(&headers);
     match start(&state, &account, browser).await {
         Ok(started) => {
-            let mut answer = axum::Json(serde_json::json!({
-                "account": account,
-                "authorize_url": started.authorize_url.as_str(),
-                "expires_at": started.expires_at,
-            }))
+            let mut answer = axum::Json(ConnectStarted {
+                account,
+                authorize_url: started.authorize_url.to_string(),
+                expires_at: started.expires_at,
+            })
             .into_response();
             if let Some(cookie) = started.set_cookie {
                 answer.headers_mut().insert(header::SET_COOKIE, cookie);

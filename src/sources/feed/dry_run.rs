@@ -1,5 +1,6 @@
-//! `pinbridge poll --dry-run`: fetch and parse a feed now and tell which items are new, without
-//! writing anything. It reads the store directly (the command runs without the service).
+//! A dry-run poll: fetch and parse a feed now and tell which items are new, without writing
+//! anything. The running service does it for `POST /api/v1/sources/{id}/dry-run`, and
+//! `pinbridge poll --dry-run` does it itself when no service runs.
 
 use super::page::fill_page_images;
 use super::{FeedError, FeedSource};

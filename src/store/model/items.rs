@@ -7,7 +7,7 @@ use super::Millis;
 use crate::item::{Fingerprint, Item, SourceId};
 
 /// Where one Pin goes: the account, board and optional section of a matching route.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Target {
     /// The route that produced this target (its index or name), for display and templates.
     pub route: String,
@@ -87,7 +87,7 @@ pub enum Ingested {
 }
 
 /// How an item was disposed of, as recorded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ItemDisposition {
     /// Jobs were queued for it.

@@ -23,36 +23,44 @@ impl fmt::Display for JobId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LeaseToken(pub u64);
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum JobState {
     /// Ready to run at `run_at`.
     Pending {
+        #[schema(value_type = i64)]
         run_at: Millis,
     },
     /// A worker holds it until `until`; after that it may be reclaimed.
     Leased {
+        #[schema(value_type = u64)]
         token: LeaseToken,
+        #[schema(value_type = i64)]
         until: Millis,
         /// The job was `unknown` when leased: look for the Pin before creating one.
         reconcile: bool,
     },
     /// Failed transiently; runs again at `at`.
     Retry {
+        #[schema(value_type = i64)]
         at: Millis,
     },
     /// The create was sent and its outcome is not known (timeout, reset, 5xx after send).
     /// At `at` the job is claimed again, for reconcile first.
     Unknown {
+        #[schema(value_type = i64)]
         since: Millis,
+        #[schema(value_type = i64)]
         at: Millis,
     },
     Done {
         pin_id: String,
+        #[schema(value_type = i64)]
         at: Millis,
     },
     Dead {
         error: String,
+        #[schema(value_type = i64)]
         at: Millis,
     },
 }
@@ -72,18 +80,26 @@ impl JobState {
 
 /// What a job does on Pinterest. Records written before updates and deletes existed have no
 /// kind and are creates.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum JobKind {
     /// Make the item's Pin on the target.
     #[default]
     Create,
     /// Bring the text of the Pin `pin_id`, made by the create job `of`, in line with the item.
-    Update { of: JobId, pin_id: String },
+    Update {
+        #[schema(value_type = String)]
+        of: JobId,
+        pin_id: String,
+    },
     /// Delete the Pin the create job `of` made. `pin_id` is known when the create had finished
     /// when the delete was queued; `None` when it was still in flight: the delete then waits
     /// for it and deletes only a Pin that create made (see `store::follow`).
-    Delete { of: JobId, pin_id: Option<String> },
+    Delete {
+        #[schema(value_type = String)]
+        of: JobId,
+        pin_id: Option<String>,
+    },
 }
 
 impl JobKind {
@@ -110,23 +126,30 @@ impl JobKind {
 }
 
 /// An outbox job: one Pin for one item on one target.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Job {
+    #[schema(value_type = String)]
     pub id: JobId,
+    #[schema(value_type = String)]
     pub source: SourceId,
+    /// The item's dedup key.
+    #[schema(value_type = String)]
     pub item: DedupKey,
     pub target: Target,
     pub state: JobState,
     /// Attempts that counted (a 429 does not count).
     pub attempts: u32,
     pub last_error: Option<String>,
+    #[schema(value_type = i64)]
     pub created: Millis,
+    #[schema(value_type = i64)]
     pub updated: Millis,
-    /// When the latest create of this job was sent, written durably just before sending (see
-    /// [`Outbox::sending`](crate::store::Outbox::sending)). After an ambiguous create, reconcile pages the board's Pins back to
-    /// this moment. `None` in records written before it existed: their creates can be no older
-    /// than the job, so `created` bounds them ([`Job::sent_since`]).
+    /// When the latest create of this job was sent (milliseconds since the Unix epoch),
+    /// written durably just before sending. After an ambiguous create, reconcile pages the
+    /// board's Pins back to this moment. Absent in records written before it existed: their
+    /// creates can be no older than the job, so `created` bounds them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
     pub create_sent: Option<Millis>,
     /// Create (the default, also for records older than this field), update or delete.
     #[serde(default, skip_serializing_if = "JobKind::is_create")]

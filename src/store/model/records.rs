@@ -99,7 +99,7 @@ pub struct Quarantined {
 }
 
 /// Counts for status pages and metrics.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoreStats {
     pub items: u64,
     pub jobs_by_state: BTreeMap<String, u64>,
