@@ -1,4 +1,5 @@
-//! `pinbridge items list|show|retry|forget`: inspect and repair the store.
+//! `pinbridge items list|show|retry|forget|export|import`: inspect and repair the store
+//! (export and import are `transfer.rs`).
 
 use std::sync::Arc;
 
@@ -117,6 +118,8 @@ async fn dispatch(
                 )));
             }
         }
+        ItemsAction::Export { output } => super::transfer::export(store, output, now).await?,
+        ItemsAction::Import { file } => super::transfer::import(store, &file, now).await?,
     }
     Ok(())
 }

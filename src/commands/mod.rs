@@ -1,6 +1,7 @@
 //! The commands, one file each. `main.rs` only parses and dispatches.
 
 pub mod auth;
+mod boards;
 mod check;
 mod completions;
 mod healthcheck;
@@ -12,6 +13,7 @@ mod progress;
 pub mod retry;
 mod serve;
 pub mod sources;
+mod transfer;
 
 use crate::cli::{Cli, Command};
 use crate::config::ConfigError;
@@ -55,6 +57,8 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             error_rate,
         } => serve::sandbox(listen, write_quota, error_rate).await,
         Command::Items { action } => items::run(&config.load()?.config, action).await,
+        Command::Store { action } => transfer::store(&config.load()?.config, action).await,
+        Command::Boards { action } => boards::run(&config.load()?.config, action).await,
         Command::Poll { source, dry_run } => {
             poll::run(&config.load()?.config, &source, dry_run).await
         }

@@ -249,6 +249,13 @@ pub struct RouteConfig {
     /// At least this long between two Pins on this route's board (`sync::board_pacing`).
     #[serde(default, with = "super::opt_duration")]
     pub min_spacing: Option<Duration>,
+    /// Adopt the Pins already on the board on first contact (`sync::adopt`).
+    #[serde(default = "adopt_by_default")]
+    pub adopt_existing: bool,
+}
+
+fn adopt_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]

@@ -132,6 +132,7 @@ impl Factory {
                             board_privacy: route.board_privacy_api(),
                             board_description: route.board_description.clone(),
                             min_spacing: route.min_spacing,
+                            adopt_existing: route.adopt_existing,
                         },
                     );
                 }

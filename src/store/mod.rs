@@ -13,20 +13,21 @@ pub mod open;
 pub mod pacing;
 pub mod postgres;
 pub mod sled;
+pub mod transfer;
 pub mod transitions;
 
 pub use capabilities::{
-    Accounts, ConfigRecords, Health, Items, Outbox, Pacing, SourceStates, Store,
+    Accounts, ConfigRecords, Health, Items, Outbox, Pacing, SourceStates, Store, Transfer,
 };
 pub use error::{StoreError, StoreResult};
 pub use model::*;
-pub use pacing::{BoardSlot, LinkClaim, LinkHolder, PinRecord};
+pub use pacing::{BoardSlot, LinkClaim, PinRecord};
 
 /// The capability traits, to bring their methods into scope where a `dyn Store` is used:
 /// `use crate::store::prelude::*;`.
 pub mod prelude {
     pub use super::capabilities::{
         Accounts as _, ConfigRecords as _, Health as _, Items as _, Outbox as _, Pacing as _,
-        SourceStates as _, Store,
+        SourceStates as _, Store, Transfer as _,
     };
 }

@@ -27,6 +27,7 @@ use crate::store::{Millis, Store, StoreResult};
 
 // The steps of one attempt, in order (`attempt.rs` runs them).
 mod admit;
+mod adopt;
 mod attempt;
 mod create;
 mod reconcile;
@@ -66,6 +67,8 @@ pub struct RouteRuntime {
     pub board_description: Option<String>,
     /// The route's `min_spacing` between Pins on its board.
     pub min_spacing: Option<std::time::Duration>,
+    /// Adopt the Pins already on the board on first contact (`adopt_existing`).
+    pub adopt_existing: bool,
 }
 
 /// What happened to a job, for the demo, tests and logs.

@@ -26,6 +26,7 @@ mod items;
 mod outbox;
 mod pacing;
 mod state;
+mod transfer;
 
 use config::*;
 use counts::{counts_stay_exact_across_every_write, recent_jobs_are_the_newest_finished_first};
@@ -33,6 +34,7 @@ use items::*;
 use outbox::*;
 use pacing::*;
 use state::*;
+use transfer::*;
 
 /// A store under test plus whatever must live as long as it (a temp dir, a database).
 pub struct Backend {
@@ -80,7 +82,9 @@ macro_rules! conformance {
                 counts_stay_exact_across_every_write,
                 recent_jobs_are_the_newest_finished_first,
                 sending_records_when_the_create_went_out,
-                a_revived_job_that_sent_reconciles_first);
+                a_revived_job_that_sent_reconciles_first,
+                adopted_pins_hold_their_links_and_the_board_remembers,
+                export_pages_and_import_adds_only_what_is_absent);
         }
     };
     (@each $open:path; $($check:ident),+) => {

@@ -29,6 +29,7 @@ fn engine(env: &Env, store: Arc<dyn Store>, pages: u32) -> Engine {
         board_privacy: None,
         board_description: None,
         min_spacing: None,
+        adopt_existing: true,
     };
     let settings = SyncSettings {
         workers: 1,

@@ -21,6 +21,8 @@ mod pacing;
 mod reads;
 mod state;
 mod store_impl;
+mod transfer;
+mod transfer_impl;
 mod trees;
 
 use std::path::{Path, PathBuf};
