@@ -294,11 +294,17 @@ pub async fn import(
         if line.trim().is_empty() {
             continue;
         }
-        let record: TransferRecord =
-            serde_json::from_str(&line).map_err(|e| TransferError::BadLine {
-                line: number,
-                error: e.to_string(),
-            })?;
+        let record: TransferRecord = match serde_json::from_str(&line) {
+            Ok(record) => record,
+            Err(e) => {
+                // What came before the bad line is kept, as the message says.
+                importer.flush().await?;
+                return Err(TransferError::BadLine {
+                    line: number,
+                    error: e.to_string(),
+                });
+            }
+        };
         importer.push(record).await?;
         progress(importer.items);
     }

@@ -104,12 +104,35 @@ async fn a_sled_store_copied_to_postgres_serves_without_pinning_twice() {
     ));
     drop(app);
 
-    // Served on PostgreSQL: the feed again (all duplicates), the queued five pinned once.
-    let app = App::build_with_store(&h.config(), Arc::new(h.clock.clone()), pg.store.clone())
+    // Served on PostgreSQL: the feed again (all duplicates), the queued five pinned once. A
+    // shared store spaces writes across replicas by waiting for the next slot in real time, so
+    // the manual clock moves on while the engine runs (and the rate is set out of the way).
+    let mut config = h.config();
+    config.accounts[0].writes_per_minute = 1_000_000;
+    let app = App::build_with_store(&config, Arc::new(h.clock.clone()), pg.store.clone())
         .await
         .unwrap();
     poll(&app).await;
-    app.engine.run_due().await.unwrap();
+    let ticking = h.shutdown.child_token();
+    tokio::spawn({
+        let (clock, ticking) = (h.clock.clone(), ticking.clone());
+        async move {
+            while !ticking.is_cancelled() {
+                clock.advance_ms(60_000);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    });
+    let store = pg.store.clone();
+    crate::support::wait::eventually("the queued Pins are made", || {
+        let (engine, store) = (app.engine.clone(), store.clone());
+        async move {
+            engine.run_due().await.unwrap();
+            crate::support::engine::jobs_in(store.as_ref(), "done").await.len() >= 15
+        }
+    })
+    .await;
+    ticking.cancel();
     let pins = h.sandbox.pins();
     assert_eq!(pins.len(), 15, "{pins:#?}");
     let mut links: Vec<_> = pins.iter().filter_map(|p| p.link.clone()).collect();
