@@ -75,8 +75,7 @@ pub async fn store(config: &Config, action: StoreAction) -> Result<(), CommandEr
         .await
         .with_context(|| crate::store::open::describe(&config.store))?;
     let shown = crate::redact::url(&to);
-    let dest: Arc<dyn Store> = if to.starts_with("postgres://") || to.starts_with("postgresql://")
-    {
+    let dest: Arc<dyn Store> = if to.starts_with("postgres://") || to.starts_with("postgresql://") {
         Arc::new(
             PgStore::connect(&to, COPY_CONNECTIONS)
                 .await

@@ -48,7 +48,9 @@ pub enum TransferError {
         "the export has format version {found}, newer than this pinbridge reads ({VERSION}); import it with the pinbridge version that wrote it, or a newer one"
     )]
     TooNew { found: u32 },
-    #[error("the destination store already holds {items} items; add --merge to copy into it anyway")]
+    #[error(
+        "the destination store already holds {items} items; add --merge to copy into it anyway"
+    )]
     NotEmpty { items: u64 },
 }
 

@@ -43,7 +43,9 @@ pub async fn adopt_board(
     let mut found = Adoption::default();
     let mut bookmark: Option<String> = None;
     loop {
-        let page = client.board_pins_page(board_id, bookmark.as_deref()).await?;
+        let page = client
+            .board_pins_page(board_id, bookmark.as_deref())
+            .await?;
         found.pins += page.items.len();
         let links: Vec<(String, String)> = page
             .items
@@ -53,7 +55,9 @@ pub async fn adopt_board(
                 Some((normalise_link(link), pin.id.clone()))
             })
             .collect();
-        found.recorded += store.adopt_links(account, board, &links, false, now).await?;
+        found.recorded += store
+            .adopt_links(account, board, &links, false, now)
+            .await?;
         match page.bookmark {
             // A repeated bookmark would loop; an empty page or no bookmark is the board's end.
             Some(next)

@@ -31,7 +31,10 @@ fn copy_items() -> usize {
 }
 
 fn seen_item(i: usize) -> Item {
-    let mut item = Item::new(SourceId::new("blog"), DedupKey::new("guid", &format!("old-{i}")));
+    let mut item = Item::new(
+        SourceId::new("blog"),
+        DedupKey::new("guid", &format!("old-{i}")),
+    );
     item.title = format!("Old post {i}");
     item.link = Some(format!("https://shop.example/old/{i}"));
     item.image_url = Some(format!("https://cdn.shop.example/old/{i}.jpg"));
@@ -41,9 +44,17 @@ fn seen_item(i: usize) -> Item {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sled_store_copied_to_postgres_serves_without_pinning_twice() {
     let items: Vec<(String, String)> = (0..10)
-        .map(|i| (format!("Mug {i}"), format!("https://shop.example/products/mug-{i}")))
+        .map(|i| {
+            (
+                format!("Mug {i}"),
+                format!("https://shop.example/products/mug-{i}"),
+            )
+        })
         .collect();
-    let refs: Vec<(&str, &str)> = items.iter().map(|(t, l)| (t.as_str(), l.as_str())).collect();
+    let refs: Vec<(&str, &str)> = items
+        .iter()
+        .map(|(t, l)| (t.as_str(), l.as_str()))
+        .collect();
     let h = Harness::start(feed(&refs), ROUTE).await;
     h.sandbox.create_board(&h.user, "Products");
 
@@ -68,7 +79,10 @@ async fn a_sled_store_copied_to_postgres_serves_without_pinning_twice() {
                 (seen_item(i), plan)
             })
             .collect();
-        app.store.ingest_many(batch, h.clock.now_ms()).await.unwrap();
+        app.store
+            .ingest_many(batch, h.clock.now_ms())
+            .await
+            .unwrap();
     }
     let queued = (0..5)
         .map(|i| {
@@ -81,16 +95,33 @@ async fn a_sled_store_copied_to_postgres_serves_without_pinning_twice() {
             (item, plan)
         })
         .collect();
-    app.store.ingest_many(queued, h.clock.now_ms()).await.unwrap();
-    eprintln!("built a sled store of {} items in {:?}", many + 15, built.elapsed());
+    app.store
+        .ingest_many(queued, h.clock.now_ms())
+        .await
+        .unwrap();
+    eprintln!(
+        "built a sled store of {} items in {:?}",
+        many + 15,
+        built.elapsed()
+    );
 
     // Copied into PostgreSQL.
     let pg = crate::store_conformance::open_postgres().await;
     let copied = Instant::now();
-    let counts = transfer::copy(app.store.as_ref(), pg.store.as_ref(), false, h.clock.now_ms(), |_| {})
-        .await
-        .unwrap();
-    eprintln!("copied {} records in {:?}", counts.written, copied.elapsed());
+    let counts = transfer::copy(
+        app.store.as_ref(),
+        pg.store.as_ref(),
+        false,
+        h.clock.now_ms(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    eprintln!(
+        "copied {} records in {:?}",
+        counts.written,
+        copied.elapsed()
+    );
     let (from, to) = (
         app.store.stats().await.unwrap(),
         pg.store.stats().await.unwrap(),
@@ -128,7 +159,10 @@ async fn a_sled_store_copied_to_postgres_serves_without_pinning_twice() {
         let (engine, store) = (app.engine.clone(), store.clone());
         async move {
             engine.run_due().await.unwrap();
-            crate::support::engine::jobs_in(store.as_ref(), "done").await.len() >= 15
+            crate::support::engine::jobs_in(store.as_ref(), "done")
+                .await
+                .len()
+                >= 15
         }
     })
     .await;
@@ -167,11 +201,17 @@ async fn import_refuses_damaged_and_newer_files_with_the_line() {
     assert!(shown.contains("not a pinbridge export record"), "{shown}");
 
     let unknown = format!("{}\n{{\"kind\":\"spaceship\"}}\n", header(1));
-    let shown = import_text(store.as_ref(), &unknown).await.unwrap_err().to_string();
+    let shown = import_text(store.as_ref(), &unknown)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(shown.contains("line 2"), "{shown}");
 
     let newer = format!("{}\n{good}\n", header(transfer::VERSION + 1));
-    let shown = import_text(store.as_ref(), &newer).await.unwrap_err().to_string();
+    let shown = import_text(store.as_ref(), &newer)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(shown.contains("newer than this pinbridge reads"), "{shown}");
 
     let shown = import_text(store.as_ref(), "{\"hello\":1}\n")
@@ -221,7 +261,11 @@ async fn records_of(path: &std::path::Path) -> Vec<pinbridge::store::TransferRec
 async fn export_import_and_copy_round_trip_a_sled_store_through_the_binary() {
     use crate::support::binary::output_text as text;
     let dir = tempfile::tempdir().unwrap();
-    let (one, two, three) = (dir.path().join("one"), dir.path().join("two"), dir.path().join("three"));
+    let (one, two, three) = (
+        dir.path().join("one"),
+        dir.path().join("two"),
+        dir.path().join("three"),
+    );
     {
         let store = crate::support::sled::open_retrying(&one, None).await;
         let target = pinbridge::store::Target {
@@ -233,7 +277,11 @@ async fn export_import_and_copy_round_trip_a_sled_store_through_the_binary() {
         let batch = (0..1_200)
             .map(|i| {
                 let plan = IngestPlan {
-                    targets: if i % 2 == 0 { vec![target.clone()] } else { Vec::new() },
+                    targets: if i % 2 == 0 {
+                        vec![target.clone()]
+                    } else {
+                        Vec::new()
+                    },
                     skip_reason: (i % 2 == 1).then(|| "backfill: none".to_string()),
                     ..IngestPlan::default()
                 };
@@ -253,9 +301,17 @@ async fn export_import_and_copy_round_trip_a_sled_store_through_the_binary() {
 
     let out = pinbridge(&second, &["items", "import", file.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("imported 1200 records"), "{}", text(&out));
+    assert!(
+        text(&out).contains("imported 1200 records"),
+        "{}",
+        text(&out)
+    );
     let out = pinbridge(&second, &["items", "import", file.to_str().unwrap()]).await;
-    assert!(text(&out).contains("imported 0 records (1200 already present"), "{}", text(&out));
+    assert!(
+        text(&out).contains("imported 0 records (1200 already present"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(records_of(&one).await, records_of(&two).await);
 
     // `store copy` into a fresh directory, then refused into a non-empty one without --merge.

@@ -38,7 +38,10 @@ async fn pin_by_hand(h: &Harness, board_id: &str, title: &str, link: &str) -> St
 #[tokio::test]
 async fn a_board_with_existing_pins_gets_no_duplicates_and_new_items_get_one_pin() {
     let body = feed(&[
-        ("Blue mug", "https://shop.example/products/blue-mug?utm_source=rss"),
+        (
+            "Blue mug",
+            "https://shop.example/products/blue-mug?utm_source=rss",
+        ),
         ("Red mug", "https://shop.example/products/red-mug"),
         ("Green mug", "https://shop.example/products/green-mug"),
     ]);
@@ -46,7 +49,13 @@ async fn a_board_with_existing_pins_gets_no_duplicates_and_new_items_get_one_pin
     let board = h.sandbox.create_board(&h.user, "Products");
     // Pinned before pinbridge: two of the feed's products (one link in another case and with a
     // fragment), and something unrelated.
-    let blue = pin_by_hand(&h, &board, "Blue", "https://SHOP.example/products/blue-mug#x").await;
+    let blue = pin_by_hand(
+        &h,
+        &board,
+        "Blue",
+        "https://SHOP.example/products/blue-mug#x",
+    )
+    .await;
     let red = pin_by_hand(&h, &board, "Red", "https://shop.example/products/red-mug").await;
     pin_by_hand(&h, &board, "Other", "https://elsewhere.example/").await;
 

@@ -50,4 +50,3 @@ impl LinkHolder {
         self.job.0.starts_with(ADOPTED_PREFIX)
     }
 }
-

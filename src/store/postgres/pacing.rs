@@ -14,7 +14,10 @@ use crate::store::{
     PinRecord, StoreError, StoreResult, Target, transitions,
 };
 
-pub(super) fn decode<T: serde::de::DeserializeOwned>(what: &str, v: serde_json::Value) -> StoreResult<T> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    v: serde_json::Value,
+) -> StoreResult<T> {
     serde_json::from_value(v)
         .map_err(|e| StoreError::Io(format!("postgres: a {what} record does not decode: {e}")))
 }

@@ -30,7 +30,8 @@ pub(super) fn item_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<StoredIt
     })
 }
 
-pub(super) const ITEM_COLUMNS: &str = "item, fingerprint, first_seen, last_seen, changes, disposition";
+pub(super) const ITEM_COLUMNS: &str =
+    "item, fingerprint, first_seen, last_seen, changes, disposition";
 
 pub(super) async fn item(
     pool: &PgPool,

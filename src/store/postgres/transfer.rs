@@ -13,8 +13,8 @@ use super::{PgStore, io};
 use crate::item::SourceId;
 use crate::store::pacing::{self, LinkHolder};
 use crate::store::{
-    ImportCounts, ItemCursor, Job, JobState, LinkCursor, Millis, StoreResult, StoredItem,
-    Transfer, TransferRecord, transitions,
+    ImportCounts, ItemCursor, Job, JobState, LinkCursor, Millis, StoreResult, StoredItem, Transfer,
+    TransferRecord, transitions,
 };
 
 pub(super) async fn adopt_links(

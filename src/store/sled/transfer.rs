@@ -27,7 +27,11 @@ pub(crate) fn export_items(
         None => Bound::Unbounded,
     };
     let mut out = Vec::new();
-    for entry in inner.trees.items.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+    for entry in inner
+        .trees
+        .items
+        .range::<Vec<u8>, _>((start, Bound::Unbounded))
+    {
         if out.len() >= limit {
             break;
         }
@@ -58,7 +62,11 @@ pub(crate) fn export_links(
         None => Bound::Unbounded,
     };
     let mut out = Vec::new();
-    for entry in inner.trees.links.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+    for entry in inner
+        .trees
+        .links
+        .range::<Vec<u8>, _>((start, Bound::Unbounded))
+    {
         if out.len() >= limit {
             break;
         }
@@ -207,7 +215,8 @@ fn import_one(tx: &Tx<'_>, record: &TransferRecord, now: Millis) -> TxResult<boo
             adopted,
         } => {
             let key = board_key(account, board);
-            let mut pace: BoardPace = tx_get(tx.paces, trees::BOARD_PACE, &key)?.unwrap_or_default();
+            let mut pace: BoardPace =
+                tx_get(tx.paces, trees::BOARD_PACE, &key)?.unwrap_or_default();
             if pace.adopted.is_some() {
                 return Ok(false);
             }
@@ -219,7 +228,8 @@ fn import_one(tx: &Tx<'_>, record: &TransferRecord, now: Millis) -> TxResult<boo
             if tx.sources.get(source.as_str().as_bytes())?.is_some() {
                 return Ok(false);
             }
-            tx.sources.insert(source.as_str().as_bytes(), encode(state))?;
+            tx.sources
+                .insert(source.as_str().as_bytes(), encode(state))?;
             Ok(true)
         }
         // Written by the caller through `ConfigRecords`.

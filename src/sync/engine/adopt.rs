@@ -54,9 +54,11 @@ impl Engine {
                     )
                     .await;
                     match found {
-                        Ok(found) => tracing::info!(account = %target.account, board = %target.board,
+                        Ok(found) => {
+                            tracing::info!(account = %target.account, board = %target.board,
                             pins = found.pins, links = found.recorded,
-                            "Adopted the Pins already on the board; their links will not be pinned again."),
+                            "Adopted the Pins already on the board; their links will not be pinned again.")
+                        }
                         Err(AdoptError::Api(e)) => {
                             drop(adopted);
                             let failure = self.classify_api_error(account, e, false).await;

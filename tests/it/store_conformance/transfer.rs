@@ -32,8 +32,14 @@ pub(super) async fn adopted_pins_hold_their_links_and_the_board_remembers(store:
     let cup = leases.iter().find(|l| l.item.link.as_deref() == Some(CUP));
     let (mug, cup) = (mug.unwrap().clone(), cup.unwrap().clone());
     // pinbridge made the mug's Pin already; the cup's job holds its link without a Pin yet.
-    assert_eq!(store.claim_link(&mug, MUG, T0).await.unwrap(), LinkClaim::Mine);
-    assert_eq!(store.claim_link(&cup, CUP, T0).await.unwrap(), LinkClaim::Mine);
+    assert_eq!(
+        store.claim_link(&mug, MUG, T0).await.unwrap(),
+        LinkClaim::Mine
+    );
+    assert_eq!(
+        store.claim_link(&cup, CUP, T0).await.unwrap(),
+        LinkClaim::Mine
+    );
     let record = PinRecord {
         link: Some(MUG),
         note: None,
@@ -44,7 +50,10 @@ pub(super) async fn adopted_pins_hold_their_links_and_the_board_remembers(store:
     let found = vec![
         (MUG.to_string(), "old-mug".to_string()),
         (CUP.to_string(), "old-cup".to_string()),
-        ("https://shop.example/other".to_string(), "old-other".to_string()),
+        (
+            "https://shop.example/other".to_string(),
+            "old-other".to_string(),
+        ),
     ];
     let recorded = store
         .adopt_links("main", "b", &found, false, T0 + 1)
@@ -56,7 +65,10 @@ pub(super) async fn adopted_pins_hold_their_links_and_the_board_remembers(store:
         .adopt_links("main", "b", &[], true, T0 + 2)
         .await
         .unwrap();
-    assert_eq!(store.board_adopted("main", "b").await.unwrap(), Some(T0 + 2));
+    assert_eq!(
+        store.board_adopted("main", "b").await.unwrap(),
+        Some(T0 + 2)
+    );
     assert_eq!(store.board_adopted("main", "c").await.unwrap(), None);
 
     let mug_holder = store.link_holder("main", "b", MUG).await.unwrap().unwrap();
@@ -76,7 +88,10 @@ pub(super) async fn adopted_pins_hold_their_links_and_the_board_remembers(store:
         .await
         .unwrap();
     assert_eq!(again, 0);
-    assert_eq!(store.board_adopted("main", "b").await.unwrap(), Some(T0 + 2));
+    assert_eq!(
+        store.board_adopted("main", "b").await.unwrap(),
+        Some(T0 + 2)
+    );
 }
 
 /// Every record a store gives out, in export order.
@@ -95,9 +110,13 @@ pub(super) async fn export_pages_and_import_adds_only_what_is_absent(store: Arc<
     let source_backend = open_sled().await;
     let from = source_backend.store.clone();
     for key in ["a", "b", "c"] {
-        from.ingest(&with_link(key, &format!("https://x.example/{key}")), plan(&["b"]), T0)
-            .await
-            .unwrap();
+        from.ingest(
+            &with_link(key, &format!("https://x.example/{key}")),
+            plan(&["b"]),
+            T0,
+        )
+        .await
+        .unwrap();
     }
     let lease = from.claim(1, LEASE, T0).await.unwrap().remove(0);
     let link = lease.item.link.clone().unwrap();
@@ -106,7 +125,9 @@ pub(super) async fn export_pages_and_import_adds_only_what_is_absent(store: Arc<
         link: Some(&link),
         note: None,
     };
-    from.complete_pin(&lease, "pin-a", record, T0).await.unwrap();
+    from.complete_pin(&lease, "pin-a", record, T0)
+        .await
+        .unwrap();
     let claimed = from.claim(1, LEASE, T0).await.unwrap().remove(0);
     from.adopt_links("main", "b", &[(MUG.into(), "old".into())], true, T0)
         .await
@@ -159,14 +180,29 @@ pub(super) async fn export_pages_and_import_adds_only_what_is_absent(store: Arc<
             assert!(matches!(&job.state, JobState::Done { pin_id, .. } if pin_id == "pin-a"));
         } else if job.id == claimed.job.id {
             // Leased in the source: it may have sent its create, so it reconciles first.
-            assert!(matches!(job.state, JobState::Unknown { .. }), "{:?}", job.state);
+            assert!(
+                matches!(job.state, JobState::Unknown { .. }),
+                "{:?}",
+                job.state
+            );
         } else {
             assert_eq!(job.state, jobs[0].state);
         }
     }
-    let holder = store.link_holder("main", "b", &link).await.unwrap().unwrap();
+    let holder = store
+        .link_holder("main", "b", &link)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(holder.pin_id.as_deref(), Some("pin-a"));
-    assert!(store.link_holder("main", "b", MUG).await.unwrap().unwrap().is_adopted());
+    assert!(
+        store
+            .link_holder("main", "b", MUG)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_adopted()
+    );
     assert_eq!(store.board_adopted("main", "b").await.unwrap(), Some(T0));
     assert_eq!(store.source_state(&src()).await.unwrap(), state);
     assert_eq!(store.config_records().await.unwrap(), vec![config]);
