@@ -7,6 +7,9 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
 
+mod store_actions;
+pub use store_actions::{BoardsAction, StoreAction};
+
 /// Shown after the options of `pinbridge --help`: where to start, where settings come from and
 /// what the exit status means, so a first run needs no other page.
 const FIRST_STEPS: &str = "\
@@ -175,6 +178,16 @@ pub enum Command {
         #[command(subcommand)]
         action: ItemsAction,
     },
+    /// Copy the store elsewhere (sled → PostgreSQL).
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
+    /// Prime the link index from a board's existing Pins.
+    Boards {
+        #[command(subcommand)]
+        action: BoardsAction,
+    },
     /// Fetch one source once and show what would be pinned.
     Poll {
         /// The `[[sources]]` id to fetch.
@@ -324,6 +337,19 @@ pub enum ItemsAction {
         source: String,
         /// The item's dedup key (as `items list` shows it).
         key: String,
+    },
+    /// Write the whole store as JSON Lines (items, fingerprints, jobs and their Pins, link
+    /// index, adopted boards, source states, runtime config records), for backups and moves.
+    Export {
+        /// Write to this file instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Read an export into the store; what is already there is left alone (importing twice
+    /// changes nothing).
+    Import {
+        /// The export file (`-` for stdin).
+        file: PathBuf,
     },
 }
 

@@ -1,6 +1,7 @@
-//! `pinbridge items list|show|retry|forget`: inspect and repair the store. While the service
-//! runs it holds the store, so the command asks its admin API (`items_remote.rs`; `mod.rs`
-//! decides); otherwise it opens the store itself (here).
+//! `pinbridge items list|show|retry|forget|export|import`: inspect and repair the store. While
+//! the service runs it holds the store, so list, show, retry and forget ask its admin API
+//! (`items_remote.rs`; `mod.rs` decides); otherwise, and always for export and import
+//! (`transfer.rs`), the command opens the store itself (here).
 
 use std::sync::Arc;
 
@@ -120,6 +121,8 @@ async fn dispatch(
                 )));
             }
         }
+        ItemsAction::Export { output } => super::transfer::export(store, output, now).await?,
+        ItemsAction::Import { file } => super::transfer::import(store, &file, now).await?,
     }
     Ok(())
 }

@@ -79,6 +79,11 @@ pub async fn run(api: &AdminClient, action: ItemsAction) -> Result<(), CommandEr
             let _: Forgotten = api.post_as(&path).await.map_err(not_found)?;
             println!("forgot {key} in {source}: it will be treated as new if it comes again");
         }
+        ItemsAction::Export { .. } | ItemsAction::Import { .. } => {
+            return Err(CommandError::Usage(
+                "export and import open the store itself, not the admin API".into(),
+            ));
+        }
     }
     Ok(())
 }

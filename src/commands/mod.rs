@@ -1,6 +1,7 @@
 //! The commands, one file each. `main.rs` only parses and dispatches.
 
 pub mod auth;
+mod boards;
 mod check;
 mod completions;
 mod healthcheck;
@@ -14,6 +15,7 @@ pub mod retry;
 mod serve;
 mod service;
 pub mod sources;
+mod transfer;
 
 use crate::cli::{Cli, Command};
 use crate::config::ConfigError;
@@ -58,11 +60,21 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         } => serve::sandbox(listen, write_quota, error_rate).await,
         Command::Items { server, action } => {
             let config = config.load()?.config;
+            // Export and import stream the whole store, which the admin API does not offer:
+            // they always open it directly (a running sled service must be stopped first).
+            if matches!(
+                action,
+                crate::cli::ItemsAction::Export { .. } | crate::cli::ItemsAction::Import { .. }
+            ) {
+                return items::run(&config, action).await;
+            }
             match service::running(&config, server).await? {
                 Some(api) => items_remote::run(&api, action).await,
                 None => items::run(&config, action).await,
             }
         }
+        Command::Store { action } => transfer::store(&config.load()?.config, action).await,
+        Command::Boards { action } => boards::run(&config.load()?.config, action).await,
         Command::Poll {
             source,
             dry_run,

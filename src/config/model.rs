@@ -289,6 +289,13 @@ pub struct RouteConfig {
     /// `"delete"` the ones pinbridge made.
     #[serde(default)]
     pub on_delete: OnDelete,
+    /// Adopt the Pins already on the board on first contact (`sync::adopt`).
+    #[serde(default = "adopt_by_default")]
+    pub adopt_existing: bool,
+}
+
+fn adopt_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]

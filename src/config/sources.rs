@@ -176,6 +176,7 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "section",
             "section_id",
             "create_missing",
+            "adopt_existing",
             "when",
             "title",
             "description",

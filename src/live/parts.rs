@@ -146,6 +146,7 @@ impl Factory {
                             board_description: route.board_description.clone(),
                             min_spacing: route.min_spacing,
                             update_fallback: route.update_fallback,
+                            adopt_existing: route.adopt_existing,
                         },
                     );
                 }

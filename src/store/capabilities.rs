@@ -9,9 +9,9 @@ use async_trait::async_trait;
 
 use super::{
     AccountQuota, AccountState, AccountUpdate, Attempt, BoardSlot, ConfigRecord, ConfigRecordKind,
-    IngestPlan, Ingested, ItemFilter, Job, JobFilter, JobId, Lease, LeaseOutcome, LeaseToken,
-    LinkClaim, LinkHolder, Millis, PinRecord, Quarantined, Removed, SourceState, StoreResult,
-    StoreStats, StoredItem,
+    ImportCounts, IngestPlan, Ingested, ItemCursor, ItemFilter, Job, JobFilter, JobId, Lease,
+    LeaseOutcome, LeaseToken, LinkClaim, LinkCursor, LinkHolder, Millis, PinRecord, Quarantined,
+    Removed, SourceState, StoreResult, StoreStats, StoredItem, TransferRecord,
 };
 use crate::item::{DedupKey, Item, SourceId};
 
@@ -219,6 +219,51 @@ pub trait Pacing: Send + Sync {
         record: PinRecord<'_>,
         now: Millis,
     ) -> StoreResult<LeaseOutcome>;
+
+    /// Adoption: record Pins already on a board. Each `(normalised link, Pin id)` holds its
+    /// link on the board unless a Pin is recorded for that link already
+    /// (`pacing::adopts_over`); with `finished`, the board is marked adopted at `now` in the
+    /// same transaction. Returns how many links were recorded.
+    async fn adopt_links(
+        &self,
+        account: &str,
+        board: &str,
+        pins: &[(String, String)],
+        finished: bool,
+        now: Millis,
+    ) -> StoreResult<usize>;
+
+    /// When the board's existing Pins were adopted (`None`: not yet).
+    async fn board_adopted(&self, account: &str, board: &str) -> StoreResult<Option<Millis>>;
+}
+
+/// Export and import (`pinbridge items export`/`import`, `pinbridge store copy`): pages in key
+/// order, so a store of any size streams through in constant memory, and an import that
+/// writes only what is absent, so importing twice changes nothing.
+#[async_trait]
+pub trait Transfer: Send + Sync {
+    /// Up to `limit` items after `after` (in the backend's key order), each with its jobs.
+    async fn export_items(
+        &self,
+        after: Option<ItemCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<(StoredItem, Vec<Job>)>>;
+
+    /// Up to `limit` link index entries after `after`, as [`TransferRecord::Link`]s.
+    async fn export_links(
+        &self,
+        after: Option<LinkCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<TransferRecord>>;
+
+    /// The few small records: adopted boards and source states.
+    async fn export_small(&self) -> StoreResult<Vec<TransferRecord>>;
+
+    /// Write each record that is absent, in one transaction: an item with its jobs and
+    /// tombstone (a job leased in the source becomes `unknown`, so it is reconciled before any
+    /// second create), a link entry, a board's adoption mark, a source state. Present records
+    /// are left as they are. Config records are the caller's (`ConfigRecords`).
+    async fn import(&self, batch: Vec<TransferRecord>, now: Millis) -> StoreResult<ImportCounts>;
 }
 
 /// Live configuration: sources, routes and pause overrides made through the admin API, merged
@@ -265,11 +310,19 @@ pub trait Health: Send + Sync {
 /// Everything pinbridge remembers: the sum of the capabilities, implemented for any type that
 /// has them all.
 pub trait Store:
-    Items + Outbox + SourceStates + Accounts + Pacing + ConfigRecords + Health + 'static
+    Items + Outbox + SourceStates + Accounts + Pacing + ConfigRecords + Health + Transfer + 'static
 {
 }
 
 impl<T> Store for T where
-    T: Items + Outbox + SourceStates + Accounts + Pacing + ConfigRecords + Health + 'static
+    T: Items
+        + Outbox
+        + SourceStates
+        + Accounts
+        + Pacing
+        + ConfigRecords
+        + Health
+        + Transfer
+        + 'static
 {
 }

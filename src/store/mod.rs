@@ -15,10 +15,11 @@ pub mod pacing;
 mod pin_history;
 pub mod postgres;
 pub mod sled;
+pub mod transfer;
 pub mod transitions;
 
 pub use capabilities::{
-    Accounts, ConfigRecords, Health, Items, Outbox, Pacing, SourceStates, Store,
+    Accounts, ConfigRecords, Health, Items, Outbox, Pacing, SourceStates, Store, Transfer,
 };
 pub use error::{StoreError, StoreResult};
 pub use model::*;
@@ -30,6 +31,6 @@ pub use pin_history::{PinEvent, PinFate, pins_of};
 pub mod prelude {
     pub use super::capabilities::{
         Accounts as _, ConfigRecords as _, Health as _, Items as _, Outbox as _, Pacing as _,
-        SourceStates as _, Store,
+        SourceStates as _, Store, Transfer as _,
     };
 }

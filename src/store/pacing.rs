@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Job, JobId, JobState, Millis};
-use crate::item::{DedupKey, SourceId};
 
 /// Bookings whose slot passed this long ago belong to jobs that never came back (dead,
 /// forgotten): they are dropped.
@@ -41,6 +40,9 @@ pub struct BoardPace {
     pub next_free: Millis,
     /// Jobs told to come back, and when.
     pub bookings: BTreeMap<JobId, Millis>,
+    /// When the board's existing Pins were adopted into the link index (`None`: not yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<Millis>,
 }
 
 impl BoardPace {
@@ -76,27 +78,13 @@ impl BoardPace {
     }
 }
 
-/// The job holding a link on a board.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkHolder {
-    pub job: JobId,
-    pub source: SourceId,
-    pub item: DedupKey,
-    /// The Pin, once made.
-    pub pin_id: Option<String>,
-    pub at: Millis,
-}
+// The link index's record; kept with the store's vocabulary so transfer records can carry it.
+pub use super::LinkHolder;
 
-impl LinkHolder {
-    pub fn of(job: &Job, pin_id: Option<String>, now: Millis) -> Self {
-        Self {
-            job: job.id.clone(),
-            source: job.source.clone(),
-            item: job.item.clone(),
-            pin_id,
-            at: now,
-        }
-    }
+/// Whether adoption records an existing Pin over the link's `current` holder: only when no Pin
+/// is recorded for the link yet (a job still holding it has not made one, and must not now).
+pub fn adopts_over(current: Option<&LinkHolder>) -> bool {
+    current.is_none_or(|h| h.pin_id.is_none())
 }
 
 /// The answer of `claim_link`.
@@ -192,6 +180,7 @@ pub struct PinRecord<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::item::{DedupKey, SourceId};
 
     fn id(n: u32) -> JobId {
         JobId(format!("job-{n:03}"))

@@ -10,6 +10,16 @@ use std::time::Duration;
 
 use crate::store::{BoardSlot, Lease, LinkClaim, Millis, Store, StoreResult};
 
+/// The note of a job completed by an adopted Pin.
+/// Ends with [`NO_SECOND_PIN`](crate::store::follow::NO_SECOND_PIN): the Pin is not
+/// pinbridge's, so no update or delete ever follows it.
+pub fn adopted_note(pin_id: &str) -> String {
+    format!(
+        "adopted: the board already had a Pin with this link (Pin {pin_id}) before pinbridge pinned to it; {}",
+        crate::store::follow::NO_SECOND_PIN
+    )
+}
+
 /// Each route's minimum spacing between Pins on its board.
 #[derive(Clone, Debug, Default)]
 pub struct BoardPacing {
@@ -81,15 +91,17 @@ impl BoardPacing {
                 LinkClaim::Mine => {}
                 LinkClaim::Pinned(holder) => {
                     let pin_id = holder.pin_id.clone().unwrap_or_default();
-                    return Ok(Gate::Duplicate {
-                        note: format!(
+                    let note = if holder.is_adopted() {
+                        adopted_note(&pin_id)
+                    } else {
+                        format!(
                             "same link already pinned on this board by {}/{} (Pin {pin_id}); {}",
                             holder.source,
                             holder.item,
                             crate::store::follow::NO_SECOND_PIN
-                        ),
-                        pin_id,
-                    });
+                        )
+                    };
+                    return Ok(Gate::Duplicate { note, pin_id });
                 }
                 LinkClaim::Busy { holder, at } => {
                     return Ok(Gate::Wait {

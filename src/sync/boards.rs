@@ -3,9 +3,9 @@
 //! that is not found while the token cannot see secret boards is never created: it may be a
 //! secret board of that name, and creating a public twin would send Pins to the wrong board.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::pinterest::{ApiError, PinterestClient};
 use crate::sync::scopes::{READ_SECRET_BOARDS, grants};
@@ -70,6 +70,9 @@ pub struct BoardDirectory {
     boards: Mutex<Option<HashMap<String, String>>>,
     /// Board id → lower-cased section name → id.
     sections: Mutex<HashMap<String, HashMap<String, String>>>,
+    /// Target boards (as routes name them) known to be adopted (`sync::adopt`), so the store
+    /// is asked once per board and process.
+    adopted: Mutex<HashSet<String>>,
 }
 
 impl BoardDirectory {
@@ -209,6 +212,12 @@ impl BoardDirectory {
             .or_default()
             .insert(key, id.clone());
         Ok(id)
+    }
+
+    /// The boards known to be adopted, locked: one adoption at a time per account, so two
+    /// workers meeting a new board do not both page it.
+    pub async fn adopted(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.adopted.lock().await
     }
 
     /// Forget what is cached (a board was deleted behind our back).

@@ -27,6 +27,7 @@ use crate::store::{Millis, Store, StoreResult};
 
 // The steps of one attempt, in order (`attempt.rs` runs them).
 mod admit;
+mod adopt;
 mod attempt;
 mod create;
 mod follow;
@@ -69,6 +70,8 @@ pub struct RouteRuntime {
     pub min_spacing: Option<std::time::Duration>,
     /// What an update does when the app may not use Pinterest's Pin update.
     pub update_fallback: crate::settings::UpdateFallback,
+    /// Adopt the Pins already on the board on first contact (`adopt_existing`).
+    pub adopt_existing: bool,
 }
 
 /// What happened to a job, for the demo, tests and logs.

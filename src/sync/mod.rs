@@ -2,6 +2,7 @@
 //! Pinterest with retries, rate limits and reconciliation.
 
 pub mod account;
+pub mod adopt;
 pub mod board_pacing;
 pub mod boards;
 mod ceiling;

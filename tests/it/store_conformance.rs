@@ -32,6 +32,7 @@ mod items;
 mod outbox;
 mod pacing;
 mod state;
+mod transfer;
 
 use config::*;
 use counts::{counts_stay_exact_across_every_write, recent_jobs_are_the_newest_finished_first};
@@ -39,6 +40,7 @@ use items::*;
 use outbox::*;
 use pacing::*;
 use state::*;
+use transfer::*;
 
 /// A store under test plus whatever must live as long as it (a temp dir, a database).
 pub struct Backend {
@@ -90,7 +92,9 @@ macro_rules! conformance {
                 a_change_under_update_queues_one_update_of_the_pin_made,
                 a_removal_deletes_pins_made_cancels_unsent_creates_once,
                 a_removal_while_the_create_is_in_flight_waits_for_it,
-                an_item_back_after_a_removal_pins_again_on_the_deleting_routes);
+                an_item_back_after_a_removal_pins_again_on_the_deleting_routes,
+                adopted_pins_hold_their_links_and_the_board_remembers,
+                export_pages_and_import_adds_only_what_is_absent);
         }
     };
     (@each $open:path; $($check:ident),+) => {

@@ -30,6 +30,7 @@ fn engine(env: &Env, store: Arc<dyn Store>, pages: u32) -> Engine {
         board_description: None,
         min_spacing: None,
         update_fallback: Default::default(),
+        adopt_existing: true,
     };
     let settings = SyncSettings {
         workers: 1,

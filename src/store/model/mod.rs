@@ -3,11 +3,15 @@
 
 mod items;
 mod jobs;
+mod links;
 mod records;
+mod transfer;
 
 pub use items::*;
 pub use jobs::*;
+pub use links::*;
 pub use records::*;
+pub use transfer::*;
 
 // Time is the clock's type; re-exported so store callers keep one import.
 pub use crate::clock::Millis;

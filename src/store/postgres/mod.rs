@@ -21,6 +21,7 @@ mod pacing;
 mod schema;
 mod state;
 mod tls;
+mod transfer;
 
 use async_trait::async_trait;
 use sqlx::PgPool;
@@ -243,6 +244,21 @@ impl Pacing for PgStore {
         now: Millis,
     ) -> StoreResult<LeaseOutcome> {
         pacing::complete_pin(&self.pool, lease, pin_id, record, now).await
+    }
+
+    async fn adopt_links(
+        &self,
+        account: &str,
+        board: &str,
+        pins: &[(String, String)],
+        finished: bool,
+        now: Millis,
+    ) -> StoreResult<usize> {
+        transfer::adopt_links(&self.pool, account, board, pins, finished, now).await
+    }
+
+    async fn board_adopted(&self, account: &str, board: &str) -> StoreResult<Option<Millis>> {
+        transfer::board_adopted(&self.pool, account, board).await
     }
 }
 

@@ -14,13 +14,16 @@ use crate::store::{
     PinRecord, StoreError, StoreResult, Target, transitions,
 };
 
-fn decode<T: serde::de::DeserializeOwned>(what: &str, v: serde_json::Value) -> StoreResult<T> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    v: serde_json::Value,
+) -> StoreResult<T> {
     serde_json::from_value(v)
         .map_err(|e| StoreError::Io(format!("postgres: a {what} record does not decode: {e}")))
 }
 
 /// The board's pacing record, locked for this transaction (created empty if absent).
-async fn lock_pace(
+pub(super) async fn lock_pace(
     tx: &mut Transaction<'_, Postgres>,
     account: &str,
     board: &str,
@@ -45,7 +48,7 @@ async fn lock_pace(
     decode("board pace", state)
 }
 
-async fn save_pace(
+pub(super) async fn save_pace(
     tx: &mut Transaction<'_, Postgres>,
     account: &str,
     board: &str,

@@ -11,7 +11,7 @@ use super::json;
 use crate::item::{DedupKey, Fingerprint, SourceId};
 use crate::store::{ItemFilter, StoreError, StoreResult, StoreStats, StoredItem};
 
-fn item_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<StoredItem> {
+pub(super) fn item_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<StoredItem> {
     let decode = |e: serde_json::Error| {
         StoreError::Io(format!("postgres: an item record does not decode: {e}"))
     };
@@ -35,7 +35,7 @@ fn item_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<StoredItem> {
     })
 }
 
-const ITEM_COLUMNS: &str =
+pub(super) const ITEM_COLUMNS: &str =
     "item, fingerprint, first_seen, last_seen, changes, disposition, removed";
 
 pub(super) async fn item(

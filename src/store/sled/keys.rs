@@ -74,6 +74,19 @@ pub(crate) fn job_id_from_due_key(raw: &[u8]) -> Option<JobId> {
     Some(JobId(id.to_string()))
 }
 
+/// The length-prefixed text parts of a composite key (`None` if it is not exactly that).
+pub(crate) fn text_parts(raw: &[u8]) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        let part = rest.get(4..4 + len)?;
+        parts.push(String::from_utf8(part.to_vec()).ok()?);
+        rest = &rest[4 + len..];
+    }
+    Some(parts)
+}
+
 /// A readable rendering of a raw key for quarantine reports: length-prefixed parts become
 /// `part/part`, anything else is shown as text when it is text, hex otherwise.
 pub(crate) fn display(raw: &[u8]) -> String {

@@ -22,6 +22,8 @@ mod pacing;
 mod reads;
 mod state;
 mod store_impl;
+mod transfer;
+mod transfer_impl;
 mod trees;
 
 use std::path::{Path, PathBuf};

@@ -20,7 +20,7 @@ fn push_part(out: &mut Vec<u8>, part: &[u8]) {
 }
 
 /// `board_pace` key: account then board, length-prefixed.
-fn board_key(account: &str, board: &str) -> Vec<u8> {
+pub(crate) fn board_key(account: &str, board: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + account.len() + board.len());
     push_part(&mut out, account.as_bytes());
     push_part(&mut out, board.as_bytes());
@@ -28,7 +28,7 @@ fn board_key(account: &str, board: &str) -> Vec<u8> {
 }
 
 /// `links` key: the board key then the link.
-fn link_key(account: &str, board: &str, link: &str) -> Vec<u8> {
+pub(crate) fn link_key(account: &str, board: &str, link: &str) -> Vec<u8> {
     let mut out = board_key(account, board);
     push_part(&mut out, link.as_bytes());
     out
@@ -160,4 +160,52 @@ pub(crate) fn complete_pin(
             },
         )
     })
+}
+
+pub(crate) fn adopt_links(
+    inner: &Inner,
+    account: &str,
+    board: &str,
+    pins: &[(String, String)],
+    finished: bool,
+    now: Millis,
+) -> StoreResult<usize> {
+    let t = &inner.trees;
+    let board_key = board_key(account, board);
+    inner.with_quarantine(|| {
+        (&t.links, &t.board_pace).transaction(|(links, paces)| {
+            let mut recorded = 0;
+            for (link, pin_id) in pins {
+                let key = link_key(account, board, link);
+                let current: Option<LinkHolder> = tx_get(links, trees::LINKS, &key)?;
+                if pacing::adopts_over(current.as_ref()) {
+                    links.insert(key.as_slice(), encode(&LinkHolder::adopted(pin_id, now)))?;
+                    recorded += 1;
+                }
+            }
+            if finished {
+                let mut pace: BoardPace =
+                    tx_get(paces, trees::BOARD_PACE, &board_key)?.unwrap_or_default();
+                pace.adopted.get_or_insert(now);
+                paces.insert(board_key.as_slice(), encode(&pace))?;
+            }
+            Ok(recorded)
+        })
+    })
+}
+
+pub(crate) fn board_adopted(
+    inner: &Inner,
+    account: &str,
+    board: &str,
+) -> StoreResult<Option<Millis>> {
+    let key = board_key(account, board);
+    let Some(raw) = inner.trees.board_pace.get(&key).map_err(io)? else {
+        return Ok(None);
+    };
+    let pace: Option<BoardPace> =
+        inner
+            .trees
+            .decode_or_quarantine(&inner.db, trees::BOARD_PACE, &key, raw, inner.now())?;
+    Ok(pace.and_then(|p| p.adopted))
 }

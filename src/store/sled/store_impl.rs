@@ -285,6 +285,25 @@ impl Pacing for SledStore {
         })
         .await
     }
+
+    async fn adopt_links(
+        &self,
+        account: &str,
+        board: &str,
+        pins: &[(String, String)],
+        finished: bool,
+        now: Millis,
+    ) -> StoreResult<usize> {
+        let (account, board, pins) = (account.to_string(), board.to_string(), pins.to_vec());
+        self.write(move |inner| pacing::adopt_links(inner, &account, &board, &pins, finished, now))
+            .await
+    }
+
+    async fn board_adopted(&self, account: &str, board: &str) -> StoreResult<Option<Millis>> {
+        let (account, board) = (account.to_string(), board.to_string());
+        self.read(move |inner| pacing::board_adopted(inner, &account, &board))
+            .await
+    }
 }
 
 impl SledStore {

@@ -1,7 +1,7 @@
 //! One try at a job, as the sequence of its steps: admit (account, content, board pacing) →
-//! resolve the board → reconcile (only after an unclear create) → admit the write (daily cap,
-//! rate limit) → extend the lease → create. Each step either hands its result on or ends the
-//! attempt with an [`Outcome`].
+//! resolve the board → adopt the board's Pins on first contact → reconcile (only after an
+//! unclear create) → admit the write (daily cap, rate limit) → extend the lease → create. Each
+//! step either hands its result on or ends the attempt with an [`Outcome`].
 
 use super::Engine;
 use super::outcome::Outcome;
@@ -29,6 +29,11 @@ impl Engine {
     pub(super) async fn attempt(&self, lease: &Lease) -> Outcome {
         let admitted = step!(self.admit(lease).await);
         let board = step!(self.resolve_board(lease, admitted.account).await);
+        let link = admitted.link.as_deref();
+        step!(
+            self.adopt_first_contact(lease, admitted.account, &board.board_id, link)
+                .await
+        );
         if lease.reconcile {
             step!(self.reconcile(lease, &admitted, &board.board_id).await);
         }

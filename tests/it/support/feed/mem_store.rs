@@ -299,6 +299,48 @@ impl Pacing for MemStore {
     ) -> StoreResult<LeaseOutcome> {
         unsupported()
     }
+
+    async fn adopt_links(
+        &self,
+        _: &str,
+        _: &str,
+        _: &[(String, String)],
+        _: bool,
+        _: Millis,
+    ) -> StoreResult<usize> {
+        unsupported()
+    }
+
+    async fn board_adopted(&self, _: &str, _: &str) -> StoreResult<Option<Millis>> {
+        unsupported()
+    }
+}
+
+#[async_trait]
+impl Transfer for MemStore {
+    async fn export_items(
+        &self,
+        _: Option<ItemCursor>,
+        _: usize,
+    ) -> StoreResult<Vec<(StoredItem, Vec<Job>)>> {
+        unsupported()
+    }
+
+    async fn export_links(
+        &self,
+        _: Option<LinkCursor>,
+        _: usize,
+    ) -> StoreResult<Vec<TransferRecord>> {
+        unsupported()
+    }
+
+    async fn export_small(&self) -> StoreResult<Vec<TransferRecord>> {
+        unsupported()
+    }
+
+    async fn import(&self, _: Vec<TransferRecord>, _: Millis) -> StoreResult<ImportCounts> {
+        unsupported()
+    }
 }
 
 #[async_trait]

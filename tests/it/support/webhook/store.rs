@@ -269,6 +269,50 @@ impl Pacing for FailSwitch {
     ) -> StoreResult<LeaseOutcome> {
         self.inner.complete_pin(lease, pin_id, record, now).await
     }
+
+    async fn adopt_links(
+        &self,
+        account: &str,
+        board: &str,
+        pins: &[(String, String)],
+        finished: bool,
+        now: Millis,
+    ) -> StoreResult<usize> {
+        self.inner
+            .adopt_links(account, board, pins, finished, now)
+            .await
+    }
+
+    async fn board_adopted(&self, account: &str, board: &str) -> StoreResult<Option<Millis>> {
+        self.inner.board_adopted(account, board).await
+    }
+}
+
+#[async_trait]
+impl Transfer for FailSwitch {
+    async fn export_items(
+        &self,
+        after: Option<ItemCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<(StoredItem, Vec<Job>)>> {
+        self.inner.export_items(after, limit).await
+    }
+
+    async fn export_links(
+        &self,
+        after: Option<LinkCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<TransferRecord>> {
+        self.inner.export_links(after, limit).await
+    }
+
+    async fn export_small(&self) -> StoreResult<Vec<TransferRecord>> {
+        self.inner.export_small().await
+    }
+
+    async fn import(&self, batch: Vec<TransferRecord>, now: Millis) -> StoreResult<ImportCounts> {
+        self.inner.import(batch, now).await
+    }
 }
 
 #[async_trait]
