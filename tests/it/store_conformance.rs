@@ -94,7 +94,8 @@ macro_rules! conformance {
                 a_removal_while_the_create_is_in_flight_waits_for_it,
                 an_item_back_after_a_removal_pins_again_on_the_deleting_routes,
                 adopted_pins_hold_their_links_and_the_board_remembers,
-                export_pages_and_import_adds_only_what_is_absent);
+                export_pages_and_import_adds_only_what_is_absent,
+                an_import_keeps_follow_jobs_and_removal_marks);
         }
     };
     (@each $open:path; $($check:ident),+) => {

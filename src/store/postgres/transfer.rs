@@ -107,7 +107,7 @@ impl Transfer for PgStore {
         // The page's jobs in one query, by the `jobs_item` index over the same key range.
         let job_rows = sqlx::query(
             "SELECT id, source, item_key, target, state, attempts, last_error, created, updated,
-                    create_sent FROM jobs
+                    create_sent, kind FROM jobs
              WHERE ($1::text IS NULL OR (source, item_key) > ($1, $2))
                AND (source, item_key) <= ($3, $4)
              ORDER BY source, item_key, id",

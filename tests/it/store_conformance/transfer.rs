@@ -226,3 +226,42 @@ pub(super) async fn export_pages_and_import_adds_only_what_is_absent(store: Arc<
     assert!(runnable.iter().all(|l| l.job.id != lease.job.id));
     from.close().await.unwrap();
 }
+
+pub(super) async fn an_import_keeps_follow_jobs_and_removal_marks(store: Arc<dyn Store>) {
+    // A product pinned, then deleted at its source under `on_delete = "delete"`: the item
+    // carries a removal mark and a delete job follows its Pin. Both must survive a move, or
+    // the imported store would pin the item again or forget to delete its Pin.
+    let source_backend = open_sled().await;
+    let from = source_backend.store.clone();
+    from.ingest(&item("gone", "Gone"), plan(&["b"]), T0)
+        .await
+        .unwrap();
+    let lease = from.claim(1, LEASE, T0).await.unwrap().remove(0);
+    from.complete(&lease, "pin-gone", T0).await.unwrap();
+    let key = lease.job.item.clone();
+    let removed = from
+        .source_removed(&src(), &key, &["0".to_string()], T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(removed.deletes, 1);
+
+    let mut importer = pinbridge::store::transfer::Importer::new(store.as_ref(), T0 + 10);
+    for record in exported(from.as_ref()).await {
+        importer.push(record).await.unwrap();
+    }
+    importer.flush().await.unwrap();
+
+    let there = store.item(&src(), &key).await.unwrap().expect("imported");
+    assert!(there.removed.is_some(), "the removal mark came along");
+    let jobs = store.item_jobs(&src(), &key).await.unwrap();
+    assert_eq!(jobs.len(), 2, "{jobs:#?}");
+    let delete = jobs
+        .iter()
+        .find(|job| !job.kind.is_create())
+        .expect("the delete job came along");
+    assert!(
+        matches!(&delete.kind, JobKind::Delete { pin_id: Some(pin), .. } if pin == "pin-gone"),
+        "{:?}",
+        delete.kind
+    );
+}
