@@ -8,53 +8,15 @@
 //! Chromium comes from `tests/browser/setup.sh`. Without it the test is skipped with a message,
 //! except under `CI=true`, where a missing browser fails the test.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
 use chromiumoxide::Page;
-use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::page::ScreenshotParams;
-use futures::StreamExt;
 use pinbridge::http::SourceInfo;
 use pinbridge::item::SourceId;
 use pinbridge::store::{JobId, JobState, SourceState};
 
+use crate::support::browser::{Chromium, artifact_dir, html_when, sign_in};
 use crate::support::ops::{ADMIN, Server, T0, start_serving};
-
-/// `PINBRIDGE_CHROMIUM`, else the first Chromium or Chrome on `PATH`.
-pub fn chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("PINBRIDGE_CHROMIUM") {
-        return Some(PathBuf::from(path));
-    }
-    let names = ["chromium", "chromium-browser", "google-chrome", "chrome"];
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
-
-/// Where test artifacts go: `test-artifacts/` beside cargo's `tmp/` in the target directory.
-pub fn artifact_dir() -> PathBuf {
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().unwrap_or(&tmp).join("test-artifacts")
-}
-
-/// Read the page until `done` holds for its HTML (navigations finish on the browser's time).
-pub async fn html_when(page: &Page, what: &str, done: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let html = page.content().await.unwrap_or_default();
-        if done(&html) {
-            return html;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "page never showed {what}: {html}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 const THUMBNAIL: &str = "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 4 3'>\
     <rect width='4' height='3' fill='#e9b44c'/><circle cx='2' cy='1.5' r='1' fill='#9b2915'/></svg>";
@@ -142,12 +104,7 @@ async fn screenshot(page: &Page, name: &str) {
 
 #[tokio::test]
 async fn chromium_signs_in_and_retries_a_dead_letter_from_the_status_page() {
-    let Some(executable) = chromium() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "Chromium is missing: run tests/browser/setup.sh (CI needs it for this test)"
-        );
-        eprintln!("SKIPPED: no Chromium on PATH; run tests/browser/setup.sh to enable this test");
+    let Some(chromium) = Chromium::start().await else {
         return;
     };
     let server = busy_server().await;
@@ -158,24 +115,7 @@ async fn chromium_signs_in_and_retries_a_dead_letter_from_the_status_page() {
         .job_ending("c", Some("the image could not be fetched: 403"), None)
         .await;
 
-    let profile = tempfile::tempdir().unwrap();
-    let config = BrowserConfig::builder()
-        .chrome_executable(&executable)
-        // Tests run as root in containers, where Chromium's sandbox cannot start.
-        .no_sandbox()
-        .user_data_dir(profile.path())
-        .window_size(1100, 800)
-        .arg("--disable-gpu")
-        .arg("--disable-dev-shm-usage")
-        .launch_timeout(Duration::from_secs(60))
-        .request_timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let (mut browser, mut handler) = Browser::launch(config)
-        .await
-        .unwrap_or_else(|e| panic!("starting {}: {e}", executable.display()));
-    // The handler drives the DevTools connection; events it cannot decode are not fatal.
-    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    let browser = &chromium.browser;
 
     let page = browser.new_page(format!("{}/", server.base)).await.unwrap();
     let html = html_when(&page, "the login form", |h| h.contains("id=\"login\"")).await;
@@ -188,21 +128,7 @@ async fn chromium_signs_in_and_retries_a_dead_letter_from_the_status_page() {
         "no retry button before sign-in"
     );
 
-    page.find_element("#token")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap()
-        .type_str(ADMIN)
-        .await
-        .unwrap();
-    page.find_element("#login")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&page, ADMIN).await;
     let html = html_when(&page, "the retry button after sign-in", |h| {
         h.contains(&format!("data-job=\"{dead}\""))
     })
@@ -275,7 +201,5 @@ async fn chromium_signs_in_and_retries_a_dead_letter_from_the_status_page() {
     );
     screenshot(&page, "status-page-phone.png").await;
 
-    browser.close().await.unwrap();
-    browser.wait().await.unwrap();
-    driver.await.unwrap();
+    chromium.close().await;
 }

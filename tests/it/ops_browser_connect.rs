@@ -10,9 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chromiumoxide::browser::{Browser, BrowserConfig};
 use chromiumoxide::page::ScreenshotParams;
-use futures::StreamExt;
 use pinbridge::app::App;
 use pinbridge::clock::SystemClock;
 use pinbridge::config::Config;
@@ -22,7 +20,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::ops_browser::{artifact_dir, chromium, html_when};
+use crate::support::browser::{Chromium, artifact_dir, html_when, sign_in};
 use crate::support::config::{ADMIN, route, shopify_source};
 use crate::support::connect::{TOKEN_KEY, vault};
 
@@ -71,12 +69,7 @@ fn all_bytes(dir: &std::path::Path) -> Vec<u8> {
 
 #[tokio::test]
 async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
-    let Some(executable) = chromium() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "Chromium is missing: run tests/browser/setup.sh (CI needs it for this test)"
-        );
-        eprintln!("SKIPPED: no Chromium on PATH; run tests/browser/setup.sh to enable this test");
+    let Some(chromium) = Chromium::start().await else {
         return;
     };
     let stop = CancellationToken::new();
@@ -102,22 +95,7 @@ async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
         .expect("built");
     let service = tokio::spawn(app.run(listener, stop.clone()));
 
-    let profile = tempfile::tempdir().unwrap();
-    let browser_config = BrowserConfig::builder()
-        .chrome_executable(&executable)
-        .no_sandbox()
-        .user_data_dir(profile.path())
-        .window_size(1100, 800)
-        .arg("--disable-gpu")
-        .arg("--disable-dev-shm-usage")
-        .launch_timeout(Duration::from_secs(60))
-        .request_timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let (mut browser, mut handler) = Browser::launch(browser_config)
-        .await
-        .unwrap_or_else(|e| panic!("starting {}: {e}", executable.display()));
-    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    let browser = &chromium.browser;
 
     let page = browser.new_page(format!("{base}/")).await.unwrap();
     html_when(&page, "the login form", |h| h.contains("id=\"login\"")).await;
@@ -126,21 +104,7 @@ async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
         !html.contains("class=\"connect\""),
         "no Connect before sign-in"
     );
-    page.find_element("#token")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap()
-        .type_str(ADMIN)
-        .await
-        .unwrap();
-    page.find_element("#login")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&page, ADMIN).await;
     html_when(&page, "the Connect button", |h| {
         h.contains("class=\"connect\"")
     })
@@ -234,9 +198,7 @@ async fn chromium_connects_an_account_through_the_sandbox_consent_page() {
     let pin = &sandbox.pins()[0];
     assert_eq!(pin.board_name, "Products");
 
-    browser.close().await.unwrap();
-    browser.wait().await.unwrap();
-    driver.await.unwrap();
+    chromium.close().await;
     stop.cancel();
     service.await.unwrap().expect("clean stop");
 }
