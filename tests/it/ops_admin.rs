@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use pinbridge::store::AccountState;
 use serde_json::Value;
 
-use crate::support::ops::{ADMIN, start};
+use crate::support::ops::{ADMIN, T0, start};
 
 /// Readiness means "can take webhooks". An account that needs attention is reported in the
 /// body but keeps the pod ready: an unready pod is taken out of its Service and every webhook
@@ -303,6 +303,61 @@ async fn replay_queues_a_new_job_for_a_done_one_and_keeps_the_old() {
     // A second replay while the new job is open is refused.
     let again = server.post(&format!("/api/v1/jobs/{done}/replay")).await;
     assert_eq!(again.status(), 409);
+}
+
+#[tokio::test]
+async fn replaying_a_pin_delete_is_refused_and_pins_nothing() {
+    // A product pinned, then deleted at its source with `on_delete = "delete"`: the done
+    // delete job must not be replayable into a new Pin of the removed product.
+    let server = start(&["main"], true).await;
+    let create = server.job_ending("gone", None, Some("pin-9")).await;
+    let created = server
+        .store
+        .job(&pinbridge::store::JobId(create.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    let routes = vec![created.target.route.clone()];
+    let removed = server
+        .store
+        .source_removed(&created.source, &created.item, &routes, T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(removed.deletes, 1);
+    let lease = server
+        .store
+        .claim(1, 60_000, T0 + 2)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(!lease.job.kind.is_create(), "the delete is the due job");
+    server
+        .store
+        .complete(&lease, "pin-9", T0 + 3)
+        .await
+        .unwrap();
+
+    let answer = server
+        .post(&format!("/api/v1/jobs/{}/replay", lease.job.id.0))
+        .await;
+    assert_eq!(answer.status(), 409);
+    let body: Value = answer.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("only creates can be replayed"),
+        "{body}"
+    );
+    let pending = server
+        .store
+        .jobs(pinbridge::store::JobFilter {
+            state: Some("pending".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(pending.is_empty(), "nothing queued: {pending:?}");
 }
 
 #[tokio::test]

@@ -83,15 +83,11 @@ pub async fn retry(
     Path(id): Path<String>,
 ) -> Result<Json<Job>, ApiError> {
     let job = find_job(&state, &id).await?;
-    if !matches!(job.state, JobState::Dead { .. }) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "job `{id}` is {}; only dead jobs can be retried",
-                job.state.name()
-            ),
-        ));
-    }
+    refuse_unless(
+        matches!(job.state, JobState::Dead { .. }),
+        &job,
+        "only dead jobs can be retried",
+    )?;
     Ok(Json(
         state.store.revive(&job.id, state.clock.now_ms()).await?,
     ))
@@ -133,12 +129,19 @@ pub async fn replay(
     Path(id): Path<String>,
 ) -> Result<Json<Replayed>, ApiError> {
     let job = find_job(&state, &id).await?;
-    if !matches!(job.state, JobState::Done { .. }) {
+    refuse_unless(
+        matches!(job.state, JobState::Done { .. }),
+        &job,
+        "only done jobs can be replayed (retry dead ones)",
+    )?;
+    // An update or delete follows a Pin pinbridge made; making "its Pin" again would pin an
+    // item its source may have removed. Replay the create instead.
+    if !job.kind.is_create() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!(
-                "job `{id}` is {}; only done jobs can be replayed (retry dead ones)",
-                job.state.name()
+                "job `{id}` is a Pin {}; only creates can be replayed",
+                job.kind.name()
             ),
         ));
     }
@@ -186,4 +189,15 @@ pub async fn replay(
             "the item was re-ingested but no new job appeared",
         )),
     }
+}
+
+/// 409 naming the job's state and the rule, unless `allowed`.
+fn refuse_unless(allowed: bool, job: &Job, rule: &str) -> Result<(), ApiError> {
+    if allowed {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        format!("job `{}` is {}; {rule}", job.id.0, job.state.name()),
+    ))
 }
