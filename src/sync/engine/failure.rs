@@ -180,7 +180,7 @@ impl Engine {
                     delay = delay.max(after);
                 }
                 let at = now + delay.as_millis() as i64;
-                tracing::warn!(job = %job, error = %error, retry_in = ?delay, "Pin creation failed; will retry.");
+                tracing::warn!(job = %job, kind = lease.job.kind.name(), error = %error, retry_in = ?delay, "Pinterest call failed; will retry.");
                 let _ = self.events.send(SyncEvent::Retrying {
                     job,
                     at,
