@@ -18,6 +18,7 @@ mod feed_odd;
 mod feed_parse;
 mod feed_poller;
 mod feed_poller_schedule;
+mod feed_removals;
 mod feed_ssrf;
 mod feed_user_agent;
 mod live_api;
