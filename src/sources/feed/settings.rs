@@ -70,8 +70,7 @@ pub struct FeedSettings {
     pub removal_grace: Duration,
 }
 
-/// The default of `removal_grace`.
-pub const DEFAULT_REMOVAL_GRACE: Duration = Duration::from_secs(2 * 24 * 60 * 60);
+pub use crate::sources::poll::missing::DEFAULT_REMOVAL_GRACE;
 
 /// The default of `max_new_items_per_poll`: far more than an honest feed publishes between
 /// two polls, far fewer than a runaway one would queue.

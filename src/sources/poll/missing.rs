@@ -14,6 +14,10 @@ use crate::store::{Millis, SourceState};
 /// Where the bookkeeping lives in `SourceState::extra`.
 pub const EXTRA_KEY: &str = "missing";
 
+/// How long an item must stay absent before it counts as removed, unless configured.
+pub const DEFAULT_REMOVAL_GRACE: std::time::Duration =
+    std::time::Duration::from_secs(2 * 24 * 60 * 60);
+
 /// Listings with more items than this are not tracked: the state record stays small.
 pub const MAX_TRACKED: usize = 20_000;
 
