@@ -42,7 +42,7 @@ fn feed(title: &str, ids: &[u32]) -> String {
 }
 
 /// Ingest over `store` with one route from `id` whose Pins follow deletions.
-fn deleting_ingest(store: Arc<SledStore>, id: &str) -> (Ingest, ManualClock) {
+pub(crate) fn deleting_ingest(store: Arc<SledStore>, id: &str) -> (Ingest, ManualClock) {
     let clock = ManualClock::new(START_MS);
     let config = IngestConfig {
         routes: Routes::new(vec![RouteRule {

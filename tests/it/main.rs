@@ -62,6 +62,7 @@ mod shop_config;
 mod shop_etsy;
 mod shop_etsy_ids;
 mod shop_etsy_limits;
+mod shop_removals;
 mod shop_shopify;
 mod sources_opml;
 mod store_conformance;
