@@ -222,6 +222,8 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "min_image_height",
             "park_after",
             "max_new_items_per_poll",
+            "complete",
+            "removal_grace",
             "parked_interval",
             "image_from_page",
             "adaptive",

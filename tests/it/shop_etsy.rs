@@ -123,8 +123,15 @@ pub(crate) async fn etsy_server(state: Shared) -> String {
                 }
                 assert_eq!(shop, SHOP);
                 let s = s.lock().unwrap();
-                let results = s.listings.iter().skip(offset).take(limit.min(100)).cloned().collect();
-                page(results, s.listings.len())
+                // Only active listings, less any the test hides (a listing the paging missed).
+                let active: Vec<Value> = s
+                    .listings
+                    .iter()
+                    .filter(|l| l["state"] == "active" && l["hidden"] != true)
+                    .cloned()
+                    .collect();
+                let results = active.iter().skip(offset).take(limit.min(100)).cloned().collect();
+                page(results, active.len())
             }),
         )
         .route(

@@ -17,6 +17,7 @@ mod img_tags;
 pub mod page;
 pub mod parse;
 pub mod poller;
+mod removals;
 mod repair;
 pub mod settings;
 mod submit;

@@ -100,13 +100,18 @@ async fn cycle(
         _ = shutdown.cancelled() => return Ok(PollReport::Cancelled),
         result = source.poll_once(&state) => result,
     };
+    let mut listed = None;
     let result = match result {
-        Ok(poll) => match submit(source, ctx, &state, poll, shutdown, progress).await {
-            Ok(Some(done)) => Ok(done),
-            // Shutdown while reading linked pages: nothing was written, the next run re-polls.
-            Ok(None) => return Ok(PollReport::Cancelled),
-            Err(err) => Err(err),
-        },
+        Ok(poll) => {
+            let keys = poll.items.iter().map(|i| i.key.clone());
+            listed = super::removals::listing(source, poll.not_modified, keys);
+            match submit(source, ctx, &state, poll, shutdown, progress).await {
+                Ok(Some(done)) => Ok(done),
+                // Shutdown while reading linked pages: nothing was written, the next run re-polls.
+                Ok(None) => return Ok(PollReport::Cancelled),
+                Err(err) => Err(err),
+            }
+        }
         Err(err) => Err(err),
     };
     let now = ctx.now_ms();
@@ -115,6 +120,9 @@ async fn cycle(
     let report = match result {
         Ok((poll, report, new_times, over_cap)) => {
             super::cap::note(source, &mut state, over_cap, now);
+            if let Some(listed) = &listed {
+                super::removals::note(source, ctx, &mut state, listed, now).await?;
+            }
             // The items are durable (submit_many returned): only now advance the checkpoint.
             state.etag = poll.etag;
             state.last_modified = poll.last_modified;

@@ -62,7 +62,15 @@ pub struct FeedSettings {
     /// rest are recorded as seen and skipped, never pinned later. A feed that rotates its guids
     /// would otherwise queue a Pin for every entry on every poll.
     pub max_new_items_per_poll: usize,
+    /// The feed lists every item the site has (not only the newest): an item absent from
+    /// full polls for longer than `removal_grace` is treated as deleted at the source.
+    pub complete: bool,
+    /// How long an item must stay absent from a `complete` feed before it counts as removed.
+    #[serde(with = "crate::settings::duration")]
+    pub removal_grace: Duration,
 }
+
+pub use crate::sources::poll::missing::DEFAULT_REMOVAL_GRACE;
 
 /// The default of `max_new_items_per_poll`: far more than an honest feed publishes between
 /// two polls, far fewer than a runaway one would queue.
@@ -93,6 +101,8 @@ impl Default for FeedSettings {
             categories: Vec::new(),
             adaptive: false,
             max_new_items_per_poll: DEFAULT_MAX_NEW_ITEMS_PER_POLL,
+            complete: false,
+            removal_grace: DEFAULT_REMOVAL_GRACE,
         }
     }
 }
@@ -184,6 +194,16 @@ impl FeedSettings {
                 format!(
                     "{} is shorter than interval ({})",
                     fmt(self.parked_interval),
+                    fmt(self.interval)
+                ),
+            );
+        }
+        if self.complete && self.removal_grace < self.interval {
+            problem(
+                "removal_grace",
+                format!(
+                    "{} is shorter than interval ({}); an item must be missing from at least two polls before it counts as removed (the default is 2d)",
+                    fmt(self.removal_grace),
                     fmt(self.interval)
                 ),
             );

@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 use url::Url;
 
+use super::Fetched;
 use super::JSON_ACCEPT;
 use super::budget::{Budget, EtsyBudgets};
 use super::error::ShopError;
@@ -28,7 +29,7 @@ use super::etsy_listing::{Listing, ListingRef, Page, ShopRef, created_ms, to_ite
 pub use super::etsy_listing::{format_price, listing_key};
 use super::settings::{EtsySettings, FAVORITES_RETIRED, check_base};
 use crate::ingest::context::KnownItems;
-use crate::item::{Item, SourceId};
+use crate::item::{DedupKey, SourceId};
 use crate::sources::poll::{FeedError, Fetcher};
 
 /// Listings per page and ids per batch call: Etsy's maximum for both.
@@ -100,13 +101,13 @@ impl EtsySource {
         &self.budget
     }
 
-    /// The listings the store does not know yet, oldest first, and how many were listed in all.
-    pub async fn fetch_new<K: KnownItems + ?Sized>(
-        &self,
-        known: &K,
-    ) -> Result<(Vec<Item>, usize), ShopError> {
-        let ids = self.list_ids().await?;
+    /// The listings the store does not know yet (oldest first), how many were listed in all,
+    /// the listings seen in a state other than `active` (or answered 404/410 by id), and, when
+    /// the shop's active listings were read to their end, the keys of all of them.
+    pub async fn fetch_new<K: KnownItems + ?Sized>(&self, known: &K) -> Result<Fetched, ShopError> {
+        let (ids, complete) = self.list_ids().await?;
         let total = ids.len();
+        let listing = complete.then(|| ids.iter().map(|id| listing_key(*id)).collect());
         let mut unknown = Vec::new();
         for id in ids {
             let key = listing_key(id);
@@ -115,35 +116,67 @@ impl EtsySource {
             }
         }
         let mut listings = Vec::with_capacity(unknown.len());
+        let mut gone = Vec::new();
         if self.settings.listing_ids.is_some() {
-            listings = self.each_by_id(&unknown).await?;
+            let (found, missing) = self.each_by_id(&unknown).await?;
+            listings = found;
+            gone.extend(missing.into_iter().map(listing_key));
         } else {
             for chunk in unknown.chunks(PAGE) {
                 listings.extend(self.batch(chunk).await?);
             }
         }
-        // Named listings may be sold or expired; a Pin should lead to something buyable.
-        listings.retain(|l| l.state.as_deref().is_none_or(|s| s == "active"));
+        // Named listings may be sold or expired; a Pin should lead to something buyable, and
+        // one that is no longer active was removed at the shop.
+        let (mut listings, inactive): (Vec<Listing>, Vec<Listing>) = listings
+            .into_iter()
+            .partition(|l| l.state.as_deref().is_none_or(|s| s == "active"));
+        gone.extend(inactive.iter().map(|l| listing_key(l.listing_id)));
         listings.sort_by_key(|l| (created_ms(l).unwrap_or(i64::MAX), l.listing_id));
-        Ok((
-            listings.into_iter().map(|l| to_item(&self.id, l)).collect(),
-            total,
-        ))
+        Ok(Fetched {
+            items: listings.into_iter().map(|l| to_item(&self.id, l)).collect(),
+            listed: total,
+            gone,
+            listing,
+        })
+    }
+
+    /// Of `keys` (listings missing from the active list past the grace), the ones Etsy confirms
+    /// are no longer active: seen in another state, or no longer returned at all. A listing
+    /// the batch answers as active was only missed by the paging, and is kept.
+    pub async fn confirm_gone(&self, keys: Vec<DedupKey>) -> Result<Vec<DedupKey>, ShopError> {
+        let ids: Vec<u64> = keys
+            .iter()
+            .filter_map(|k| k.as_str().strip_prefix("listing:")?.parse().ok())
+            .collect();
+        let mut active = std::collections::HashSet::new();
+        for chunk in ids.chunks(PAGE) {
+            for listing in self.batch(chunk).await? {
+                if listing.state.as_deref().is_none_or(|s| s == "active") {
+                    active.insert(listing_key(listing.listing_id));
+                }
+            }
+        }
+        Ok(keys.into_iter().filter(|k| !active.contains(k)).collect())
     }
 
     /// Every listing id of the shop (or the configured ids), up to `max_listings`.
-    async fn list_ids(&self) -> Result<Vec<u64>, ShopError> {
+    /// Also whether the shop's list was read to its end (never for configured ids: a fixed
+    /// list says nothing about what the shop still has).
+    async fn list_ids(&self) -> Result<(Vec<u64>, bool), ShopError> {
         if let Some(named) = &self.settings.listing_ids {
             let mut ids = named.clone();
             ids.truncate(self.settings.max_listings);
             let mut seen = std::collections::HashSet::new();
             ids.retain(|id| seen.insert(*id));
-            return Ok(ids);
+            return Ok((ids, false));
         }
         let shop = self.shop_id().await?.to_string();
         let path = ["shops", &shop, "listings", "active"];
         let mut ids = Vec::new();
         let mut offset = 0;
+        // Read to the end (a short page, or `count` reached), not stopped by `max_listings`.
+        let mut complete = false;
         while ids.len() < self.settings.max_listings {
             let url = self.url(
                 &path,
@@ -154,6 +187,7 @@ impl EtsySource {
             ids.extend(page.results.into_iter().map(|l| l.listing_id));
             offset += got;
             if got < PAGE || page.count.is_some_and(|c| offset as u64 >= c) {
+                complete = ids.len() <= self.settings.max_listings;
                 break;
             }
         }
@@ -161,7 +195,7 @@ impl EtsySource {
         // A listing that moved between two pages shows up twice.
         let mut seen = std::collections::HashSet::new();
         ids.retain(|id| seen.insert(*id));
-        Ok(ids)
+        Ok((ids, complete))
     }
 
     async fn shop_id(&self) -> Result<u64, ShopError> {
@@ -186,8 +220,10 @@ impl EtsySource {
 
     /// Details and images of each listing, one call per id. A listing Etsy no longer has
     /// (404/410) is logged and skipped; any other failure ends the poll as usual.
-    async fn each_by_id(&self, ids: &[u64]) -> Result<Vec<Listing>, ShopError> {
+    /// Also the ids Etsy answered 404 or 410 for.
+    async fn each_by_id(&self, ids: &[u64]) -> Result<(Vec<Listing>, Vec<u64>), ShopError> {
         let mut listings = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
         for &id in ids {
             let url = self.url(
                 &["listings", &id.to_string()],
@@ -204,11 +240,12 @@ impl EtsySource {
                     ..
                 }) => {
                     tracing::warn!(source = %self.id, listing_id = id, status, "Etsy has no listing with this id; skipping it.");
+                    missing.push(id);
                 }
                 Err(err) => return Err(err),
             }
         }
-        Ok(listings)
+        Ok((listings, missing))
     }
 
     /// Details and images of up to 100 listings in one call.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod etsy;
 mod etsy_listing;
 pub mod poller;
+mod removals;
 pub mod settings;
 pub mod shopify;
 
@@ -21,7 +22,9 @@ pub use settings::{EtsySettings, Polling, ShopifySettings};
 pub use shopify::ShopifySource;
 
 use crate::ingest::context::KnownItems;
-use crate::item::{Item, SourceId};
+use std::collections::BTreeSet;
+
+use crate::item::{DedupKey, Item, SourceId};
 
 /// What the shop APIs are asked for.
 pub(crate) const JSON_ACCEPT: &str = "application/json";
@@ -39,6 +42,11 @@ pub struct Fetched {
     pub items: Vec<Item>,
     /// How many the shop listed in all (Etsy submits only the ones the store does not know).
     pub listed: usize,
+    /// Items the shop itself says are gone (an Etsy listing in a state other than `active`).
+    pub gone: Vec<DedupKey>,
+    /// Every item the shop lists, when this read was a complete pass (not stopped by a cap);
+    /// `None` when the read cannot tell what is missing.
+    pub listing: Option<BTreeSet<DedupKey>>,
 }
 
 impl ShopSource {
@@ -66,17 +74,28 @@ impl ShopSource {
     /// Read the shop once. No writes; `known` is only asked which items are recorded.
     pub async fn fetch<K: KnownItems + ?Sized>(&self, known: &K) -> Result<Fetched, ShopError> {
         match self {
-            ShopSource::Etsy(s) => {
-                let (items, listed) = s.fetch_new(known).await?;
-                Ok(Fetched { items, listed })
-            }
-            ShopSource::Shopify(s) => {
-                let items = s.fetch().await?;
-                Ok(Fetched {
-                    listed: items.len(),
-                    items,
-                })
-            }
+            ShopSource::Etsy(s) => s.fetch_new(known).await,
+            ShopSource::Shopify(s) => s.fetch_listing().await,
+        }
+    }
+
+    /// Of `keys` (missing from complete passes past the grace), the ones to report removed.
+    pub async fn confirm_gone<K: KnownItems + ?Sized>(
+        &self,
+        known: &K,
+        keys: Vec<DedupKey>,
+    ) -> Result<Vec<DedupKey>, ShopError> {
+        match self {
+            ShopSource::Etsy(s) => s.confirm_gone(keys).await,
+            ShopSource::Shopify(s) => s.confirm_gone(known, keys).await,
+        }
+    }
+
+    /// How long an item must stay absent from complete passes before it counts as removed.
+    pub fn removal_grace(&self) -> std::time::Duration {
+        match self {
+            ShopSource::Etsy(s) => s.settings().removal_grace,
+            ShopSource::Shopify(s) => s.settings().removal_grace,
         }
     }
 }

@@ -61,8 +61,12 @@ async fn cycle(
         fetched = source.fetch(ctx) => fetched,
     };
     let polling = source.polling();
+    let mut removals = None;
     let result = match fetched {
-        Ok(fetched) => submit(ctx, state.baselined, polling.backfill, fetched).await,
+        Ok(mut fetched) => {
+            removals = Some((std::mem::take(&mut fetched.gone), fetched.listing.take()));
+            submit(ctx, state.baselined, polling.backfill, fetched).await
+        }
         Err(err) => Err(err),
     };
     let now = ctx.now_ms();
@@ -72,6 +76,9 @@ async fn cycle(
         Ok(report) => {
             // The items are durable (submit_many returned): only now advance the checkpoint.
             mark_success(&mut state, now);
+            if let Some((gone, listing)) = removals {
+                super::removals::note(source, ctx, &mut state, gone, listing, now).await?;
+            }
             let wait = schedule.jitter_now(schedule.after_success(&Default::default()));
             state.next_poll = Some(now + millis(wait));
             tracing::info!(source = %source.id(), ?report, "Shop polled.");

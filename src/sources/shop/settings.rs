@@ -20,7 +20,12 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(5 * 60);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The checks of the polling keys a shop has.
-fn validate_polling(polling: &Polling, path: &str, problems: &mut Vec<ConfigProblem>) {
+fn validate_polling(
+    polling: &Polling,
+    removal_grace: Duration,
+    path: &str,
+    problems: &mut Vec<ConfigProblem>,
+) {
     let mut problem = |key: &str, message: String| {
         problems.push(ConfigProblem::new(join(path, key), message));
     };
@@ -45,6 +50,16 @@ fn validate_polling(polling: &Polling, path: &str, problems: &mut Vec<ConfigProb
     );
     if polling.park_after == 0 {
         problem("park_after", "must be at least 1".into());
+    }
+    if removal_grace < polling.interval {
+        problem(
+            "removal_grace",
+            format!(
+                "{} is shorter than interval ({}); a listing must be missing from at least two passes before it counts as removed (the default is 2d)",
+                fmt(removal_grace),
+                fmt(polling.interval)
+            ),
+        );
     }
 }
 
@@ -74,6 +89,10 @@ macro_rules! shop_settings {
             pub park_after: u32,
             #[serde(with = "crate::settings::duration")]
             pub parked_interval: Duration,
+            /// How long a listing must stay absent from complete listing passes before it
+            /// counts as removed at the shop.
+            #[serde(with = "crate::settings::duration")]
+            pub removal_grace: Duration,
         }
 
         impl Default for $name {
@@ -90,6 +109,7 @@ macro_rules! shop_settings {
                     allow_private: false,
                     park_after: 10,
                     parked_interval: Duration::from_secs(24 * 60 * 60),
+                    removal_grace: crate::sources::poll::missing::DEFAULT_REMOVAL_GRACE,
                 }
             }
         }
@@ -174,7 +194,7 @@ impl EtsySettings {
     }
 
     pub fn validate(&self, path: &str, problems: &mut Vec<ConfigProblem>) {
-        validate_polling(&self.polling(), path, problems);
+        validate_polling(&self.polling(), self.removal_grace, path, problems);
         let mut problem = |key: &str, message: &str| {
             problems.push(ConfigProblem::new(join(path, key), message));
         };
@@ -237,7 +257,7 @@ impl EtsySettings {
 
 impl ShopifySettings {
     pub fn validate(&self, path: &str, problems: &mut Vec<ConfigProblem>) {
-        validate_polling(&self.polling(), path, problems);
+        validate_polling(&self.polling(), self.removal_grace, path, problems);
         if self.store.trim().is_empty() {
             problems.push(ConfigProblem::new(
                 join(path, "store"),

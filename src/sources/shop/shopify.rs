@@ -10,14 +10,17 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use url::Url;
 
-use super::JSON_ACCEPT;
+use std::collections::BTreeSet;
+
 use super::error::ShopError;
 use super::settings::{ShopifySettings, check_base};
+use super::{Fetched, JSON_ACCEPT};
+use crate::ingest::context::KnownItems;
 use crate::item::{DedupKey, Item, SourceId};
 use crate::sources::feed::images::MinSize;
 use crate::sources::feed::parse;
-use crate::sources::poll::Fetcher;
 use crate::sources::poll::fetch::FEED_ACCEPT;
+use crate::sources::poll::{FeedError, Fetcher};
 
 /// Products per page: Shopify's maximum.
 pub const LIMIT: usize = 250;
@@ -104,15 +107,67 @@ impl ShopifySource {
 
     /// Every published product, oldest first.
     pub async fn fetch(&self) -> Result<Vec<Item>, ShopError> {
-        match &self.settings.collection {
-            Some(handle) => self.fetch_collection(handle.trim()).await,
-            None => self.fetch_products().await,
-        }
+        Ok(self.fetch_listing().await?.items)
     }
 
-    async fn fetch_products(&self) -> Result<Vec<Item>, ShopError> {
+    /// Every published product, oldest first, and (for `products.json` read to its empty last
+    /// page) the keys of all of them. A collection's feed is not the whole catalogue: it never
+    /// says a product is gone.
+    pub async fn fetch_listing(&self) -> Result<Fetched, ShopError> {
+        let (items, listing) = match &self.settings.collection {
+            Some(handle) => (self.fetch_collection(handle.trim()).await?, None),
+            None => self.fetch_products().await?,
+        };
+        Ok(Fetched {
+            listed: items.len(),
+            items,
+            gone: Vec::new(),
+            listing,
+        })
+    }
+
+    /// Of `keys` (products missing from complete passes past the grace), the ones the
+    /// storefront confirms are gone: `/products/<handle>.json` answers 404 (or the handle is
+    /// not known). One that still answers was only missed by the paging, and is kept.
+    pub async fn confirm_gone<K: KnownItems + ?Sized>(
+        &self,
+        known: &K,
+        keys: Vec<DedupKey>,
+    ) -> Result<Vec<DedupKey>, ShopError> {
+        let opts = self.settings.polling().fetch_options(JSON_ACCEPT);
+        let mut gone = Vec::new();
+        for key in keys {
+            let handle = known
+                .known_item(&self.id, &key)
+                .await?
+                .and_then(|stored| stored.item.fields.get("handle").cloned());
+            let Some(handle) = handle else {
+                gone.push(key);
+                continue;
+            };
+            let url = self.url(&["products", &format!("{handle}.json")], &[]);
+            match self.fetcher.get(&url, &opts).await {
+                Ok(_) => {}
+                Err(FeedError::Http {
+                    status: 404 | 410, ..
+                }) => gone.push(key),
+                Err(source) => {
+                    return Err(ShopError::Fetch {
+                        what: format!("the Shopify product `{handle}`"),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(gone)
+    }
+
+    async fn fetch_products(&self) -> Result<(Vec<Item>, Option<BTreeSet<DedupKey>>), ShopError> {
         let opts = self.settings.polling().fetch_options(JSON_ACCEPT);
         let mut items = Vec::new();
+        // Every product listed, readable or not (an unreadable one is not gone).
+        let mut listed = BTreeSet::new();
+        let mut complete = false;
         for page in 1..=MAX_PAGE {
             let url = self.url(
                 &["products.json"],
@@ -133,9 +188,13 @@ impl ShopifySource {
                     message: e.to_string(),
                 })?;
             if body.products.is_empty() {
+                complete = true;
                 break;
             }
             for value in body.products {
+                if let Some(id) = value.get("id").and_then(serde_json::Value::as_u64) {
+                    listed.insert(product_key(id));
+                }
                 match serde_json::from_value::<Product>(value) {
                     Ok(product) => items.extend(self.to_item(product)),
                     Err(err) => {
@@ -145,7 +204,7 @@ impl ShopifySource {
             }
         }
         items.sort_by_key(|i| i.published_ms.unwrap_or(i64::MAX));
-        Ok(items)
+        Ok((items, complete.then_some(listed)))
     }
 
     async fn fetch_collection(&self, handle: &str) -> Result<Vec<Item>, ShopError> {
