@@ -258,7 +258,7 @@ async fn an_anonymous_visitor_gets_the_sign_in_form_not_the_items_page() {
         html.contains("<form method=post action=/ui/login>"),
         "{html}"
     );
-    for private in ["pin-gone", "Second gone", "Board", "deleted"] {
+    for private in ["pin-gone", "Second gone", "Board", "badge fate", "events"] {
         assert!(
             !html.contains(private),
             "`{private}` before sign-in: {html}"
