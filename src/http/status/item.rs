@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::view::Moment;
+use super::when::Moment;
 use crate::clock::Millis;
 use crate::http::HttpState;
 use crate::item::{DedupKey, SourceId};

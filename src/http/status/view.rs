@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::history;
-use super::when;
+use super::when::{self, Moment};
 use crate::clock::Millis;
 use crate::http::HttpState;
 use crate::item::SourceId;
@@ -23,22 +23,6 @@ pub const ITEMS_COUNTED: usize = 100;
 const LISTED: usize = 20;
 const HOUR_MS: Millis = 3_600_000;
 pub const DAY_MS: Millis = 24 * HOUR_MS;
-
-/// A moment as people read it, with the exact UTC time for a tooltip.
-#[derive(Serialize)]
-pub struct Moment {
-    pub text: String,
-    pub exact: String,
-}
-
-impl Moment {
-    pub fn new(at: Millis, now: Millis) -> Self {
-        Moment {
-            text: when::relative(at, now),
-            exact: when::utc(at),
-        }
-    }
-}
 
 #[derive(Serialize)]
 pub struct SourceCard {
