@@ -19,6 +19,10 @@ use super::{Job, JobId, JobKind, JobState, Millis, transitions};
 /// The words a create job's note carries when it finished on another job's Pin (same link on
 /// the board): such a job made no Pin of its own.
 pub const NO_SECOND_PIN: &str = "no second Pin made";
+/// How the note of a create job that adopted a Pin already on its board begins (the rest
+/// names the Pin and ends with [`NO_SECOND_PIN`]): the item has that Pin, but pinbridge did
+/// not make it, so it is never updated or deleted.
+pub const ADOPTED: &str = "adopted:";
 
 /// The notes an update or delete job finishes with (its `last_error`), which the Pin history
 /// reads back.
@@ -52,6 +56,18 @@ pub fn made_pin(job: &Job) -> Option<&str> {
         JobKind::Delete { .. } => false,
     };
     (made && !duplicate && !pin_id.is_empty()).then_some(pin_id.as_str())
+}
+
+/// The Pin the create job `job` adopted: a Pin that was on its board with the item's link
+/// before pinbridge pinned to it. Shown in the item's Pin history, never followed.
+pub fn adopted_pin(job: &Job) -> Option<&str> {
+    let note = job.last_error.as_deref()?;
+    let JobState::Done { pin_id, .. } = &job.state else {
+        return None;
+    };
+    let adopted =
+        job.kind.is_create() && note.starts_with(ADOPTED) && note.ends_with(NO_SECOND_PIN);
+    (adopted && !pin_id.is_empty()).then_some(pin_id.as_str())
 }
 
 /// One change an item's removal makes to its jobs.

@@ -1,25 +1,33 @@
 //! What became of an item's Pins, read from its jobs: for each Pin pinbridge made, where it
-//! is, which job made it, and every update or delete that followed, with the Pin's fate now.
-//! The admin API shows it per item.
+//! is, which job made it, and every update or delete that followed, with the Pin's fate now;
+//! and each Pin a create adopted (already on its board with the item's link), which nothing
+//! follows. The admin API and the status page show it per item.
 
 use serde::{Deserialize, Serialize};
 
-use super::follow::{NOTE_DELETED_ON_PINTEREST, NOTE_UPDATED, made_pin};
+use super::follow::{NOTE_DELETED_ON_PINTEREST, NOTE_UPDATED, adopted_pin, made_pin};
 use super::{Job, JobId, JobKind, JobState, Millis};
 
-/// One Pin pinbridge made for an item.
+/// One Pin pinbridge made for an item, or adopted for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PinFate {
     pub pin_id: String,
     pub route: String,
     pub account: String,
     pub board: String,
-    /// The job that made it.
+    /// The job that made it (or adopted it).
     #[schema(value_type = String)]
     pub made_by: JobId,
-    /// `created`, `updated` or `deleted` (also when it was found gone on Pinterest).
+    /// `created`, `updated` or `deleted` (also when it was found gone on Pinterest) for a Pin
+    /// pinbridge made; `adopted` for a Pin that was on the board with the item's link before
+    /// pinbridge pinned to it: pinbridge never updates or deletes that one.
+    #[schema(example = "created")]
     pub fate: String,
-    /// The update and delete jobs that followed it, oldest first.
+    /// When the Pin was made or adopted, or, if any, when its newest event last changed
+    /// (milliseconds since the Unix epoch).
+    #[schema(value_type = i64)]
+    pub at: Millis,
+    /// The update and delete jobs that followed it, oldest first (none for an adopted Pin).
     pub events: Vec<PinEvent>,
 }
 
@@ -39,10 +47,31 @@ pub struct PinEvent {
     pub note: Option<String>,
 }
 
-/// The Pins an item's jobs made, in the order they were made.
+/// When a done job finished, else when it last changed.
+fn finished_at(job: &Job) -> Millis {
+    match &job.state {
+        JobState::Done { at, .. } => *at,
+        _ => job.updated,
+    }
+}
+
+/// The Pins an item's jobs made or adopted, in the order of their jobs.
 pub fn pins_of(jobs: &[Job]) -> Vec<PinFate> {
     let mut out = Vec::new();
     for maker in jobs {
+        if let Some(pin_id) = adopted_pin(maker) {
+            out.push(PinFate {
+                pin_id: pin_id.to_string(),
+                route: maker.target.route.clone(),
+                account: maker.target.account.clone(),
+                board: maker.target.board.clone(),
+                made_by: maker.id.clone(),
+                fate: "adopted".into(),
+                at: finished_at(maker),
+                events: Vec::new(),
+            });
+            continue;
+        }
         let Some(pin_id) = made_pin(maker) else {
             continue;
         };
@@ -80,6 +109,7 @@ pub fn pins_of(jobs: &[Job]) -> Vec<PinFate> {
             board: maker.target.board.clone(),
             made_by: maker.id.clone(),
             fate: fate.to_string(),
+            at: events.last().map_or(finished_at(maker), |e| e.at),
             events,
         });
     }
@@ -103,7 +133,7 @@ mod tests {
     use super::*;
     use crate::item::{DedupKey, SourceId};
     use crate::store::Target;
-    use crate::store::follow::NOTE_DELETED;
+    use crate::store::follow::{ADOPTED, NO_SECOND_PIN, NOTE_DELETED};
 
     fn job(id: &str, kind: JobKind, state: JobState, note: Option<&str>) -> Job {
         Job {
@@ -183,5 +213,60 @@ mod tests {
         let pins = pins_of(&[create, delete]);
         assert_eq!(pins[0].fate, "created");
         assert_eq!(pins[0].events[0].state, "pending");
+    }
+
+    #[test]
+    fn an_adopted_pin_is_listed_as_adopted_and_nothing_follows_it() {
+        let note = format!("{ADOPTED} the board had Pin 55; {NO_SECOND_PIN}");
+        let adopted = job("c", JobKind::Create, done("55"), Some(&note));
+        let pins = pins_of(std::slice::from_ref(&adopted));
+        assert_eq!(pins.len(), 1);
+        assert_eq!(
+            (pins[0].pin_id.as_str(), pins[0].fate.as_str()),
+            ("55", "adopted")
+        );
+        assert_eq!((pins[0].made_by.0.as_str(), pins[0].at), ("c", 2));
+        assert!(pins[0].events.is_empty());
+
+        // A change or a removal of the item queues no update or delete of it.
+        let routes = ["r".to_string()];
+        let ids = [JobId("x".into())];
+        let follow = |jobs: &[Job]| {
+            (
+                crate::store::follow::updates(jobs, &routes, &ids, 5),
+                crate::store::follow::removal(jobs, &routes, &ids, 5),
+            )
+        };
+        let (updates, removal) = follow(std::slice::from_ref(&adopted));
+        assert!(updates.is_empty() && removal.is_empty());
+        assert_eq!(made_pin(&adopted), None);
+    }
+
+    #[test]
+    fn a_duplicate_of_another_items_pin_is_neither_made_nor_adopted() {
+        let note =
+            format!("same link already pinned on this board by s/o (Pin 9); {NO_SECOND_PIN}");
+        let duplicate = job("c", JobKind::Create, done("9"), Some(&note));
+        assert!(pins_of(&[duplicate]).is_empty());
+    }
+
+    #[test]
+    fn a_pins_time_is_its_newest_events() {
+        let create = job("c", JobKind::Create, done("77"), None);
+        let mut update = job(
+            "u",
+            JobKind::Update {
+                of: JobId("c".into()),
+                pin_id: "77".into(),
+            },
+            JobState::Done {
+                pin_id: "77".into(),
+                at: 9,
+            },
+            Some(NOTE_UPDATED),
+        );
+        update.updated = 9;
+        assert_eq!(pins_of(std::slice::from_ref(&create))[0].at, 2);
+        assert_eq!(pins_of(&[create, update])[0].at, 9);
     }
 }

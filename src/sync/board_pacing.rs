@@ -15,7 +15,8 @@ use crate::store::{BoardSlot, Lease, LinkClaim, Millis, Store, StoreResult};
 /// pinbridge's, so no update or delete ever follows it.
 pub fn adopted_note(pin_id: &str) -> String {
     format!(
-        "adopted: the board already had a Pin with this link (Pin {pin_id}) before pinbridge pinned to it; {}",
+        "{} the board already had a Pin with this link (Pin {pin_id}) before pinbridge pinned to it; {}",
+        crate::store::follow::ADOPTED,
         crate::store::follow::NO_SECOND_PIN
     )
 }

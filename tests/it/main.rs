@@ -42,6 +42,7 @@ mod ops_dashboard;
 mod ops_deploy;
 mod ops_manifests;
 mod ops_metrics;
+mod ops_pin_fates;
 mod ops_public;
 mod ops_serve;
 mod ops_slow;

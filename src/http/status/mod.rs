@@ -2,12 +2,14 @@
 //! build. A card per account (token, quota used, a 429 block) and per source (health, polls,
 //! items, Pins, last error), the queue with two charts drawn as SVG on the server (Pins made
 //! per hour, the backlog over the last day), the newest Pins with their images, and the dead
-//! letters with a retry button. Only a signed-in operator sees it (it names sources, feeds,
-//! boards and errors); anyone else sees the sign-in form.
+//! letters with a retry button; each recent Pin shows its fate (created, updated, deleted or
+//! adopted) and links to its item's page, `/ui/items/{source}/{key}`, which lists every Pin
+//! the item's jobs made or adopted with their events. Only a signed-in operator sees them
+//! (they name sources, feeds, boards and errors); anyone else sees the sign-in form.
 //!
 //! `view` reads the store into plain values (bounded reads only), `render` fills the
 //! minijinja templates in `templates/` with HTML auto-escaping on, `chart` draws the SVG,
-//! `history` samples the backlog, `when` writes times for people.
+//! `history` samples the backlog, `when` writes times for people, `item` reads Pin fates.
 //!
 //! Signing in with the admin token starts a session: a random id in an HttpOnly,
 //! SameSite=Strict cookie (Secure when `server.public_url` is https), never the token itself.
@@ -28,6 +30,7 @@ use serde::Deserialize;
 
 mod chart;
 mod history;
+mod item;
 mod render;
 mod view;
 mod when;
@@ -49,6 +52,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/", get(page))
         .route("/ui/login", post(login))
         .route("/ui/retry/{id}", post(retry))
+        .route("/ui/items/{source}/{key}", get(item_page))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security_headers,
@@ -105,6 +109,27 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
     }
     let view = view::build(&state).await;
     Html(render::page(&view)).into_response()
+}
+
+/// One item's Pins with their fates and events; the sign-in form for an anonymous visitor,
+/// 404 for an item the store does not hold.
+async fn item_page(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    Path((source, key)): Path<(String, String)>,
+) -> Response {
+    if !signed_in(&state, &headers) {
+        return Html(render::login()).into_response();
+    }
+    match item::build(&state, &source, &key).await {
+        Ok(Some(page)) => Html(render::item(&page)).into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, Html(render::missing(&source, &key))).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store did not answer: {e}"),
+        )
+            .into_response(),
+    }
 }
 
 #[derive(Deserialize)]

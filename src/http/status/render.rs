@@ -6,6 +6,7 @@ use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value, context};
 
 use super::chart;
+use super::item::ItemPage;
 use super::view::{DAY_MS, PIN_WINDOW, View};
 use super::when;
 
@@ -27,6 +28,8 @@ fn environment() -> Environment<'static> {
         ("style.css", include_str!("templates/style.css")),
         ("login.html", include_str!("templates/login.html")),
         ("page.html", include_str!("templates/page.html")),
+        ("item.html", include_str!("templates/item.html")),
+        ("missing.html", include_str!("templates/missing.html")),
     ] {
         // The templates are part of the binary; a broken one fails the unit tests below.
         if let Err(e) = env.add_template(name, source) {
@@ -64,6 +67,16 @@ fn render(name: &str, values: Value) -> String {
 /// The page for a visitor who has not signed in: the sign-in form only.
 pub fn login() -> String {
     render("login.html", context! {})
+}
+
+/// One item's Pins and what became of them.
+pub fn item(page: &ItemPage) -> String {
+    render("item.html", context! { item => Value::from(Serde(page)) })
+}
+
+/// The answer for an item the store does not hold.
+pub fn missing(source: &str, key: &str) -> String {
+    render("missing.html", context! { source => source, key => key })
 }
 
 /// The signed-in page.
@@ -105,7 +118,14 @@ mod tests {
     #[test]
     fn every_template_parses() {
         let env = environment();
-        for name in ["base.html", "style.css", "login.html", "page.html"] {
+        for name in [
+            "base.html",
+            "style.css",
+            "login.html",
+            "page.html",
+            "item.html",
+            "missing.html",
+        ] {
             assert!(env.get_template(name).is_ok(), "{name}");
         }
         let html = login();

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::history;
-use super::when;
+use super::when::{self, Moment};
 use crate::clock::Millis;
 use crate::http::HttpState;
 use crate::item::SourceId;
@@ -19,26 +19,10 @@ pub const PIN_WINDOW: usize = 1000;
 /// Items counted per source; more show as "100+". Read once per configured source on every
 /// page view, so kept small: the figure says whether a source yields items, not how many.
 pub const ITEMS_COUNTED: usize = 100;
-/// Pins and dead letters listed.
+/// Pins and dead letters listed (each listed Pin reads its item and the item's jobs).
 const LISTED: usize = 20;
 const HOUR_MS: Millis = 3_600_000;
 pub const DAY_MS: Millis = 24 * HOUR_MS;
-
-/// A moment as people read it, with the exact UTC time for a tooltip.
-#[derive(Serialize)]
-pub struct Moment {
-    pub text: String,
-    pub exact: String,
-}
-
-impl Moment {
-    pub fn new(at: Millis, now: Millis) -> Self {
-        Moment {
-            text: when::relative(at, now),
-            exact: when::utc(at),
-        }
-    }
-}
 
 #[derive(Serialize)]
 pub struct SourceCard {
@@ -74,6 +58,10 @@ pub struct AccountCard {
 #[derive(Serialize)]
 pub struct PinRow {
     pub pin_id: String,
+    /// The item's dedup key: with `source`, the path of its page.
+    pub key: String,
+    /// What became of the Pin since (none for a create that found another item's Pin).
+    pub fate: Option<super::item::Fate>,
     pub url: String,
     pub board: String,
     pub source: String,
@@ -215,6 +203,8 @@ pub async fn build(state: &HttpState) -> View {
         let item = item.map(|stored| stored.item);
         pins.push(PinRow {
             pin_id: pin_id.clone(),
+            key: job.item.to_string(),
+            fate: super::item::fate_of(state, job, now).await,
             url: format!("https://www.pinterest.com/pin/{pin_id}/"),
             board: job.target.board.clone(),
             source: job.source.to_string(),

@@ -1,10 +1,27 @@
 //! Times as people read them on the status page: "3 min ago", "in 12 min", and the exact UTC
 //! time (for a `title` attribute, or where an exact time is the point, as in a 429 block).
 
+use serde::Serialize;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::clock::Millis;
+
+/// A moment as people read it, with the exact UTC time for a tooltip.
+#[derive(Serialize)]
+pub struct Moment {
+    pub text: String,
+    pub exact: String,
+}
+
+impl Moment {
+    pub fn new(at: Millis, now: Millis) -> Self {
+        Moment {
+            text: relative(at, now),
+            exact: utc(at),
+        }
+    }
+}
 
 /// A moment relative to `now`: "just now", "3 min ago", "in 12 min", "2 h ago", "in 3 days".
 pub fn relative(at: Millis, now: Millis) -> String {
