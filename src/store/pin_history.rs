@@ -55,21 +55,40 @@ fn finished_at(job: &Job) -> Millis {
     }
 }
 
+impl PinFate {
+    /// The Pin `pin_id` that the job `maker` made or adopted, on that job's target.
+    fn on_target_of(
+        maker: &Job,
+        pin_id: &str,
+        fate: &str,
+        at: Millis,
+        events: Vec<PinEvent>,
+    ) -> Self {
+        PinFate {
+            pin_id: pin_id.to_string(),
+            route: maker.target.route.clone(),
+            account: maker.target.account.clone(),
+            board: maker.target.board.clone(),
+            made_by: maker.id.clone(),
+            fate: fate.to_string(),
+            at,
+            events,
+        }
+    }
+}
+
 /// The Pins an item's jobs made or adopted, in the order of their jobs.
 pub fn pins_of(jobs: &[Job]) -> Vec<PinFate> {
     let mut out = Vec::new();
     for maker in jobs {
         if let Some(pin_id) = adopted_pin(maker) {
-            out.push(PinFate {
-                pin_id: pin_id.to_string(),
-                route: maker.target.route.clone(),
-                account: maker.target.account.clone(),
-                board: maker.target.board.clone(),
-                made_by: maker.id.clone(),
-                fate: "adopted".into(),
-                at: finished_at(maker),
-                events: Vec::new(),
-            });
+            out.push(PinFate::on_target_of(
+                maker,
+                pin_id,
+                "adopted",
+                finished_at(maker),
+                Vec::new(),
+            ));
             continue;
         }
         let Some(pin_id) = made_pin(maker) else {
@@ -102,16 +121,8 @@ pub fn pins_of(jobs: &[Job]) -> Vec<PinFate> {
                 note,
             });
         }
-        out.push(PinFate {
-            pin_id: pin_id.to_string(),
-            route: maker.target.route.clone(),
-            account: maker.target.account.clone(),
-            board: maker.target.board.clone(),
-            made_by: maker.id.clone(),
-            fate: fate.to_string(),
-            at: events.last().map_or(finished_at(maker), |e| e.at),
-            events,
-        });
+        let at = events.last().map_or(finished_at(maker), |e| e.at);
+        out.push(PinFate::on_target_of(maker, pin_id, fate, at, events));
     }
     out
 }
