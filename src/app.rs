@@ -33,6 +33,7 @@ pub use crate::routing::{ingest_config, route_name};
 // Building the accounts reads the whole configuration, so it is assembly, not part of `sync`.
 pub mod accounts_factory;
 pub mod connect_setup;
+pub mod retention;
 mod supervise;
 
 use accounts_factory::AccountsFactory;
@@ -49,6 +50,9 @@ pub struct App {
     live: Arc<Live>,
     watch_config: bool,
     shutdown_grace: Duration,
+    /// `[store] keep_payloads` and `retention_every`, for the retention task.
+    keep_payloads: Option<Duration>,
+    retention_every: Duration,
     clock: SharedClock,
     accounts: Vec<String>,
     /// Each account's quota and daily cap, for the status page.
@@ -159,6 +163,8 @@ impl App {
             live,
             watch_config: config.server.watch_config,
             shutdown_grace: config.server.shutdown_grace,
+            keep_payloads: config.store.keep_payloads,
+            retention_every: config.store.retention_every,
             clock,
             accounts: config.accounts.iter().map(|a| a.name.clone()).collect(),
             account_limits: http::AccountLimits::of(&config.accounts),

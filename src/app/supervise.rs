@@ -48,6 +48,14 @@ impl App {
             state.backlog.clone(),
             shutdown.child_token(),
         ));
+        state.retention = Arc::new(http::status::RetentionStatus::new(self.keep_payloads));
+        tasks.spawn(super::retention::run(
+            self.store.clone(),
+            self.clock.clone(),
+            self.retention_every,
+            state.retention.clone(),
+            shutdown.child_token(),
+        ));
         state.admin = self.admin;
         state.metrics = crate::telemetry::metrics_handle();
         state.live = Some(self.live.clone());

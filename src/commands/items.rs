@@ -74,9 +74,13 @@ async fn dispatch(
                         format!("skipped: {reason}")
                     }
                 };
+                let title = match stored.compacted {
+                    Some(_) => "(payload compacted)",
+                    None => stored.item.title.as_str(),
+                };
                 println!(
                     "{}\t{}\t{}\t{}",
-                    stored.item.source, stored.item.key, disposition, stored.item.title
+                    stored.item.source, stored.item.key, disposition, title
                 );
             }
         }

@@ -94,10 +94,11 @@ fn item_line(item: &ItemAnswer) -> String {
         ItemDisposition::Queued => "queued".to_string(),
         ItemDisposition::Skipped { reason } => format!("skipped: {reason}"),
     };
-    format!(
-        "{}\t{}\t{}\t{}",
-        item.source, item.key, disposition, item.title
-    )
+    let title = match item.payload_compacted {
+        Some(_) => "(payload compacted)",
+        None => item.title.as_str(),
+    };
+    format!("{}\t{}\t{}\t{}", item.source, item.key, disposition, title)
 }
 
 /// A 404 is the user's mistake (exit 2) and says which item; anything else as usual.

@@ -52,6 +52,7 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
     }
 
     check_server(&config.server, problems);
+    config.store.check(problems);
     if let Some(url) = &config.store.url {
         use secrecy::ExposeSecret;
         let url = url.expose_secret();

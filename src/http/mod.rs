@@ -101,6 +101,8 @@ pub struct HttpState {
     pub account_limits: Arc<std::collections::HashMap<String, AccountLimits>>,
     /// The backlog over the last day, sampled for the status page's chart.
     pub backlog: Arc<status::BacklogHistory>,
+    /// What retention keeps and what its last run did (the status page).
+    pub retention: Arc<status::RetentionStatus>,
     pub sources: Arc<Vec<SourceInfo>>,
     /// `server.admin_token`, hashed; the admin API answers 403 without it.
     pub admin: Option<Arc<AdminToken>>,
@@ -147,6 +149,7 @@ impl HttpState {
             accounts: Arc::new(Vec::new()),
             account_limits: Arc::new(std::collections::HashMap::new()),
             backlog: Arc::new(status::BacklogHistory::default()),
+            retention: Arc::new(status::RetentionStatus::default()),
             sources: Arc::new(Vec::new()),
             admin: None,
             metrics: None,

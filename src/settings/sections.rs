@@ -3,9 +3,12 @@
 //! sync engine take them without importing the config loader (which imports them back).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
+
+use super::ConfigProblem;
 
 #[derive(Debug, Deserialize)]
 #[serde(default)]
@@ -19,6 +22,40 @@ pub struct StoreConfig {
     /// Keys sealing OAuth tokens at rest: one base64 key, or `ID:KEY,ID:KEY` (the first seals).
     /// Default: the `PINBRIDGE_TOKEN_KEYS` or `PINBRIDGE_TOKEN_KEY` environment variable.
     pub token_keys: Option<SecretString>,
+    /// How long after an item was last seen its payload (title, description, link, image,
+    /// categories, fields) is kept; after that only what dedup and Pin tracking need stays.
+    /// `None` ("off", the default): kept forever.
+    #[serde(with = "super::serde_util::duration_or_off")]
+    pub keep_payloads: Option<Duration>,
+    /// How often retention runs: expired webhook delivery ids are dropped and, with
+    /// `keep_payloads`, old payloads compacted.
+    #[serde(with = "super::serde_util::duration")]
+    pub retention_every: Duration,
+}
+
+/// The shortest payload horizon: a shorter one would compact items between a source's polls
+/// and make the item pages empty while they are still being looked at.
+pub const MIN_KEEP_PAYLOADS: Duration = Duration::from_secs(3600);
+
+impl StoreConfig {
+    /// The retention settings' problems, each under its key.
+    pub fn check(&self, problems: &mut Vec<ConfigProblem>) {
+        if self
+            .keep_payloads
+            .is_some_and(|keep| keep < MIN_KEEP_PAYLOADS)
+        {
+            problems.push(ConfigProblem::new(
+                "store.keep_payloads",
+                "must be at least 1h, or \"off\" to keep payloads forever",
+            ));
+        }
+        if self.retention_every.is_zero() {
+            problems.push(ConfigProblem::new(
+                "store.retention_every",
+                "must be longer than 0s",
+            ));
+        }
+    }
 }
 
 impl Default for StoreConfig {
@@ -28,6 +65,8 @@ impl Default for StoreConfig {
             url: None,
             cache_capacity_mb: 64,
             token_keys: None,
+            keep_payloads: None,
+            retention_every: Duration::from_secs(3600),
         }
     }
 }

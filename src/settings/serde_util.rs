@@ -51,6 +51,31 @@ pub mod opt_duration {
     }
 }
 
+/// A duration that can be switched off: `"off"` (None) or a duration as in [`duration`].
+pub mod duration_or_off {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Seconds(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(t) if t.trim().eq_ignore_ascii_case("off") => Ok(None),
+            Raw::Seconds(s) => Ok(Some(Duration::from_secs(s))),
+            Raw::Text(t) => humantime::parse_duration(t.trim()).map(Some).map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "`{t}` is not a duration ({e}); write it like \"90d\" or \"12h\", or \"off\""
+                ))
+            }),
+        }
+    }
+}
+
 /// A string or a list of strings (`secret = "x"` or `secret = ["new", "old"]`).
 pub mod one_or_many {
     use serde::{Deserialize, Deserializer};

@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 
+use super::retention::Compacted;
 use super::{
     AccountQuota, AccountState, AccountUpdate, Attempt, BoardSlot, ConfigRecord, ConfigRecordKind,
     ImportCounts, IngestPlan, Ingested, ItemCursor, ItemFilter, Job, JobFilter, JobId, Lease,
@@ -266,6 +267,25 @@ pub trait Transfer: Send + Sync {
     async fn import(&self, batch: Vec<TransferRecord>, now: Millis) -> StoreResult<ImportCounts>;
 }
 
+/// Retention (`[store] keep_payloads`): old items' payloads and done jobs' leftover errors
+/// dropped in small bounded steps, so it never holds a writer or a transaction for long and
+/// ingest never waits on it. What is kept and dropped is decided in `store::retention`.
+#[async_trait]
+pub trait Retention: Send + Sync {
+    /// Look at up to `max` items after `after` in key order (from the first with `None`) and
+    /// compact each one last seen before `older_than` whose jobs no longer need its payload,
+    /// with its done jobs that finished before `older_than`, one short write per item;
+    /// `now` is recorded as the compaction time. `Compacted::next` continues the walk, `None`
+    /// once it reached the end.
+    async fn compact(
+        &self,
+        after: Option<ItemCursor>,
+        older_than: Millis,
+        max: usize,
+        now: Millis,
+    ) -> StoreResult<Compacted>;
+}
+
 /// Live configuration: sources, routes and pause overrides made through the admin API, merged
 /// with the config file at start and on every reload.
 #[async_trait]
@@ -310,7 +330,16 @@ pub trait Health: Send + Sync {
 /// Everything pinbridge remembers: the sum of the capabilities, implemented for any type that
 /// has them all.
 pub trait Store:
-    Items + Outbox + SourceStates + Accounts + Pacing + ConfigRecords + Health + Transfer + 'static
+    Items
+    + Outbox
+    + SourceStates
+    + Accounts
+    + Pacing
+    + ConfigRecords
+    + Health
+    + Transfer
+    + Retention
+    + 'static
 {
 }
 
@@ -323,6 +352,7 @@ impl<T> Store for T where
         + ConfigRecords
         + Health
         + Transfer
+        + Retention
         + 'static
 {
 }

@@ -14,12 +14,14 @@ pub mod open;
 pub mod pacing;
 mod pin_history;
 pub mod postgres;
+pub mod retention;
 pub mod sled;
 pub mod transfer;
 pub mod transitions;
 
 pub use capabilities::{
-    Accounts, ConfigRecords, Health, Items, Outbox, Pacing, SourceStates, Store, Transfer,
+    Accounts, ConfigRecords, Health, Items, Outbox, Pacing, Retention, SourceStates, Store,
+    Transfer,
 };
 pub use error::{StoreError, StoreResult};
 pub use model::*;
@@ -31,6 +33,6 @@ pub use pin_history::{PinEvent, PinFate, pins_of};
 pub mod prelude {
     pub use super::capabilities::{
         Accounts as _, ConfigRecords as _, Health as _, Items as _, Outbox as _, Pacing as _,
-        SourceStates as _, Store, Transfer as _,
+        Retention as _, SourceStates as _, Store, Transfer as _,
     };
 }

@@ -154,6 +154,18 @@ pub const CATALOG: &[MetricInfo] = &[
         "Reconcile checks that could not yet tell whether a job's Pin exists (checked again later), by account.",
     ),
     metric(
+        "pinbridge_store_compacted_total",
+        Counter,
+        Some(Unit::Count),
+        "Records whose payload retention dropped (`[store] keep_payloads`), by kind: item or job.",
+    ),
+    metric(
+        "pinbridge_store_deliveries_expired_total",
+        Counter,
+        Some(Unit::Count),
+        "Webhook delivery ids and replay guards dropped once their horizon passed.",
+    ),
+    metric(
         "pinbridge_store_flush_failures_total",
         Counter,
         Some(Unit::Count),
@@ -203,6 +215,7 @@ pub fn describe_all() {
 pub const LABEL_LESS_COUNTERS: &[&str] = &[
     "pinbridge_http_connections_refused_total",
     "pinbridge_pin_retries_total",
+    "pinbridge_store_deliveries_expired_total",
     "pinbridge_store_flush_failures_total",
 ];
 

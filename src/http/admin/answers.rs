@@ -91,6 +91,11 @@ pub struct ItemAnswer {
     pub first_seen: i64,
     pub last_seen: i64,
     pub disposition: ItemDisposition,
+    /// When retention (`[store] keep_payloads`) dropped the item's payload (milliseconds since
+    /// the Unix epoch): `title`, `link` and `image_url` are empty from then on, while its key,
+    /// fingerprint, jobs and Pins stay. Absent while the item keeps its payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_compacted: Option<i64>,
     pub jobs: Vec<Job>,
     /// The Pins pinbridge made for the item and what became of them since (created, updated,
     /// deleted), read from its jobs.
@@ -108,6 +113,7 @@ impl ItemAnswer {
             first_seen: stored.first_seen,
             last_seen: stored.last_seen,
             disposition: stored.disposition.clone(),
+            payload_compacted: stored.compacted,
             pins: crate::store::pins_of(&jobs),
             jobs,
         }

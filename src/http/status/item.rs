@@ -69,6 +69,8 @@ pub struct ItemPage {
     pub title: String,
     pub link: Option<String>,
     pub image: Option<String>,
+    /// When retention dropped the payload (the title, link and image are gone then).
+    pub compacted: Option<Moment>,
     pub first_seen: Moment,
     pub last_seen: Moment,
     pub pins: Vec<PinCard>,
@@ -113,6 +115,7 @@ pub async fn build(state: &HttpState, source: &str, key: &str) -> StoreResult<Op
         title: stored.item.title,
         link: stored.item.link,
         image: stored.item.image_url,
+        compacted: stored.compacted.map(|at| Moment::new(at, now)),
         first_seen: Moment::new(stored.first_seen, now),
         last_seen: Moment::new(stored.last_seen, now),
         pins,

@@ -9,7 +9,8 @@
 //!
 //! `view` reads the store into plain values (bounded reads only), `render` fills the
 //! minijinja templates in `templates/` with HTML auto-escaping on, `chart` draws the SVG,
-//! `history` samples the backlog, `when` writes times for people, `item` reads Pin fates.
+//! `history` samples the backlog, `when` writes times for people, `item` reads Pin fates,
+//! `retention` keeps what the retention task last did.
 //!
 //! Signing in with the admin token starts a session: a random id in an HttpOnly,
 //! SameSite=Strict cookie (Secure when `server.public_url` is https), never the token itself.
@@ -32,10 +33,12 @@ mod chart;
 mod history;
 mod item;
 mod render;
+mod retention;
 mod view;
 mod when;
 
 pub use history::{BacklogHistory, sample_backlog};
+pub use retention::{RetentionRun, RetentionStatus};
 
 use super::HttpState;
 use super::auth::{Caller, SESSION_COOKIE, caller, same_origin};

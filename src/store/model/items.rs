@@ -110,6 +110,11 @@ pub struct StoredItem {
     /// (or are being) deleted: when it comes back, it is pinned again there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removed: Option<RemovedMark>,
+    /// When retention dropped the item's payload (`[store] keep_payloads`): `item` then holds
+    /// only its source, key and modification time; dedup and Pin tracking need no more
+    /// (`store::retention`). Cleared when a later delivery records a payload again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compacted: Option<Millis>,
 }
 
 /// When an item was removed at its source, and the routes whose Pins went with it.

@@ -84,7 +84,7 @@ pub(super) async fn ingest(
         sqlx::query(
             "UPDATE items SET item = $3, fingerprint = $4, last_seen = $5,
                     changes = changes + CASE WHEN fingerprint = $4 THEN 0 ELSE 1 END,
-                    disposition = $6, removed = NULL
+                    disposition = $6, removed = NULL, compacted = NULL
              WHERE source = $1 AND key = $2",
         )
         .bind(source)
@@ -101,13 +101,15 @@ pub(super) async fn ingest(
     if stored == fingerprint.0 {
         // Same Pin fields but newer: keep its time, so a late older change is still older.
         if newer {
-            sqlx::query("UPDATE items SET item = $3 WHERE source = $1 AND key = $2")
-                .bind(source)
-                .bind(item.key.as_str())
-                .bind(json(item))
-                .execute(&mut **tx)
-                .await
-                .map_err(io)?;
+            sqlx::query(
+                "UPDATE items SET item = $3, compacted = NULL WHERE source = $1 AND key = $2",
+            )
+            .bind(source)
+            .bind(item.key.as_str())
+            .bind(json(item))
+            .execute(&mut **tx)
+            .await
+            .map_err(io)?;
         }
         return Ok(Ingested::Duplicate);
     }
@@ -125,7 +127,7 @@ pub(super) async fn ingest(
     }
     sqlx::query(
         "UPDATE items SET item = $3, fingerprint = $4, last_seen = $5, changes = changes + 1,
-                disposition = COALESCE($6, disposition)
+                disposition = COALESCE($6, disposition), compacted = NULL
          WHERE source = $1 AND key = $2",
     )
     .bind(source)

@@ -18,6 +18,7 @@ mod ingest;
 mod jobs;
 mod outbox_impl;
 mod pacing;
+mod retention;
 mod schema;
 mod state;
 mod tls;

@@ -154,6 +154,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN IF NOT EXISTS kind jsonb;
     ALTER TABLE items ADD COLUMN IF NOT EXISTS removed jsonb;
     "#,
+    // 8 (retention): when an item's payload was compacted (`store::retention`); NULL while
+    // the item keeps it.
+    r#"
+    ALTER TABLE items ADD COLUMN IF NOT EXISTS compacted bigint;
+    "#,
 ];
 
 /// The newest schema this build knows.

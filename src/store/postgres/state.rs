@@ -32,11 +32,12 @@ pub(super) fn item_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<StoredIt
             .map(serde_json::from_value)
             .transpose()
             .map_err(decode)?,
+        compacted: row.get("compacted"),
     })
 }
 
 pub(super) const ITEM_COLUMNS: &str =
-    "item, fingerprint, first_seen, last_seen, changes, disposition, removed";
+    "item, fingerprint, first_seen, last_seen, changes, disposition, removed, compacted";
 
 pub(super) async fn item(
     pool: &PgPool,

@@ -267,8 +267,8 @@ async fn import_item(
     now: Millis,
 ) -> StoreResult<bool> {
     let inserted = sqlx::query(
-        "INSERT INTO items (source, key, item, fingerprint, first_seen, last_seen, changes, disposition, removed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+        "INSERT INTO items (source, key, item, fingerprint, first_seen, last_seen, changes, disposition, removed, compacted)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
     )
     .bind(stored.item.source.as_str())
     .bind(stored.item.key.as_str())
@@ -279,6 +279,7 @@ async fn import_item(
     .bind(i32::try_from(stored.changes).unwrap_or(i32::MAX))
     .bind(json(&stored.disposition))
     .bind(stored.removed.as_ref().map(json))
+    .bind(stored.compacted)
     .execute(&mut **tx)
     .await
     .map_err(io)?;

@@ -194,6 +194,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
                 changes: 0,
                 disposition,
                 removed: None,
+                compacted: None,
             };
             let stone = Tombstone {
                 fingerprint,
@@ -219,6 +220,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
                     record.changes = record.changes.saturating_add(1);
                 }
                 record.item = item.clone();
+                record.compacted = None;
                 record.fingerprint = fingerprint;
                 record.last_seen = now;
                 record.disposition = ItemDisposition::Queued;
@@ -236,6 +238,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
             // Same Pin fields but newer: keep its time, so a late older change is still older.
             if let Some(mut record) = stored.filter(|s| item.is_newer_than(&s.item)) {
                 record.item = item.clone();
+                record.compacted = None;
                 items.insert(item_key.as_slice(), encode(&record))?;
             }
             Ok(Ingested::Duplicate)
@@ -253,8 +256,10 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
                 changes: 0,
                 disposition: ItemDisposition::Queued,
                 removed: None,
+                compacted: None,
             });
             record.item = item.clone();
+            record.compacted = None;
             record.fingerprint = fingerprint;
             record.last_seen = now;
             record.changes = record.changes.saturating_add(1);

@@ -20,6 +20,7 @@ mod keys;
 mod outbox_impl;
 mod pacing;
 mod reads;
+mod retention;
 mod state;
 mod store_impl;
 mod transfer;

@@ -106,6 +106,7 @@ impl Items for MemStore {
                     None => ItemDisposition::Queued,
                 },
                 removed: None,
+                compacted: None,
             }))
     }
 
@@ -339,6 +340,19 @@ impl Transfer for MemStore {
     }
 
     async fn import(&self, _: Vec<TransferRecord>, _: Millis) -> StoreResult<ImportCounts> {
+        unsupported()
+    }
+}
+
+#[async_trait]
+impl Retention for MemStore {
+    async fn compact(
+        &self,
+        _: Option<ItemCursor>,
+        _: Millis,
+        _: usize,
+        _: Millis,
+    ) -> StoreResult<pinbridge::store::retention::Compacted> {
         unsupported()
     }
 }

@@ -316,6 +316,19 @@ impl Transfer for FailSwitch {
 }
 
 #[async_trait]
+impl Retention for FailSwitch {
+    async fn compact(
+        &self,
+        after: Option<ItemCursor>,
+        older_than: Millis,
+        max: usize,
+        now: Millis,
+    ) -> StoreResult<pinbridge::store::retention::Compacted> {
+        self.inner.compact(after, older_than, max, now).await
+    }
+}
+
+#[async_trait]
 impl ConfigRecords for FailSwitch {
     async fn config_records(&self) -> StoreResult<Vec<ConfigRecord>> {
         self.inner.config_records().await
