@@ -69,6 +69,7 @@ mod sources_opml;
 mod store_conformance;
 mod store_conformance_edges;
 mod store_conformance_follow;
+mod store_conformance_retention;
 mod store_crash;
 mod store_postgres;
 mod store_sending;

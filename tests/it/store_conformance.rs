@@ -22,6 +22,11 @@ use crate::store_conformance_follow::{
     a_removal_while_the_create_is_in_flight_waits_for_it,
     an_item_back_after_a_removal_pins_again_on_the_deleting_routes,
 };
+use crate::store_conformance_retention::{
+    a_changed_item_after_compaction_is_recorded_and_its_pins_follow,
+    compaction_keeps_dedup_and_drops_only_old_payloads,
+    items_whose_jobs_may_still_run_keep_their_payload, pin_history_survives_compaction,
+};
 use crate::store_sending::{
     a_revived_job_that_sent_reconciles_first, sending_records_when_the_create_went_out,
 };
@@ -95,7 +100,11 @@ macro_rules! conformance {
                 an_item_back_after_a_removal_pins_again_on_the_deleting_routes,
                 adopted_pins_hold_their_links_and_the_board_remembers,
                 export_pages_and_import_adds_only_what_is_absent,
-                an_import_keeps_follow_jobs_and_removal_marks);
+                an_import_keeps_follow_jobs_and_removal_marks,
+                compaction_keeps_dedup_and_drops_only_old_payloads,
+                a_changed_item_after_compaction_is_recorded_and_its_pins_follow,
+                items_whose_jobs_may_still_run_keep_their_payload,
+                pin_history_survives_compaction);
         }
     };
     (@each $open:path; $($check:ident),+) => {
