@@ -44,6 +44,7 @@ mod ops_manifests;
 mod ops_metrics;
 mod ops_pin_fates;
 mod ops_public;
+mod ops_retention;
 mod ops_serve;
 mod ops_slow;
 mod ops_status;

@@ -22,11 +22,14 @@ pub struct RetentionRun {
     pub complete: bool,
 }
 
-/// The configured horizon and the last run, shared by the task and the status page.
+/// The configured horizon, the last run and the totals since the start, shared by the task
+/// and the status page.
 #[derive(Debug, Default)]
 pub struct RetentionStatus {
     keep_payloads: Option<Duration>,
     last: Mutex<Option<RetentionRun>>,
+    /// Every run since the start added up (`at` and `complete` are the last run's).
+    total: Mutex<RetentionRun>,
 }
 
 /// The status page's retention line.
@@ -36,6 +39,7 @@ pub struct RetentionLine {
     pub keeps: String,
     /// When retention last ran (none yet after a start).
     pub last_run: Option<Moment>,
+    /// What every run since the start compacted and dropped.
     pub items: u64,
     pub jobs: u64,
     pub deliveries: u64,
@@ -46,7 +50,7 @@ impl RetentionStatus {
     pub fn new(keep_payloads: Option<Duration>) -> Self {
         RetentionStatus {
             keep_payloads,
-            last: Mutex::new(None),
+            ..RetentionStatus::default()
         }
     }
 
@@ -56,10 +60,19 @@ impl RetentionStatus {
 
     pub fn record(&self, run: RetentionRun) {
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(run);
+        let mut total = self.total.lock().unwrap_or_else(|e| e.into_inner());
+        total.compacted.items += run.compacted.items;
+        total.compacted.jobs += run.compacted.jobs;
+        total.deliveries += run.deliveries;
     }
 
     pub fn last(&self) -> Option<RetentionRun> {
         *self.last.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every run since the start added up.
+    pub fn total(&self) -> RetentionRun {
+        *self.total.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn line(&self, now: Millis) -> RetentionLine {
@@ -71,13 +84,13 @@ impl RetentionStatus {
             ),
             None => "Item payloads are kept forever (keep_payloads = \"off\").".to_string(),
         };
-        let last = self.last();
+        let (last, total) = (self.last(), self.total());
         RetentionLine {
             keeps,
             last_run: last.map(|run| Moment::new(run.at, now)),
-            items: last.map_or(0, |run| run.compacted.items),
-            jobs: last.map_or(0, |run| run.compacted.jobs),
-            deliveries: last.map_or(0, |run| run.deliveries),
+            items: total.compacted.items,
+            jobs: total.compacted.jobs,
+            deliveries: total.deliveries,
             complete: last.is_none_or(|run| run.complete),
         }
     }
@@ -112,13 +125,23 @@ mod tests {
             deliveries: 5,
             complete: true,
         });
-        let line = status.line(1_000 + 10 * 60_000);
+        status.record(RetentionRun {
+            at: 2_000,
+            compacted: CompactedCounts { items: 1, jobs: 0 },
+            deliveries: 0,
+            complete: true,
+        });
+        let line = status.line(2_000 + 10 * 60_000);
         assert!(line.keeps.contains("kept 90 days after"), "{}", line.keeps);
         assert_eq!(
             line.last_run.map(|m| m.text),
             Some("10 min ago".to_string())
         );
-        assert_eq!((line.items, line.jobs, line.deliveries), (3, 2, 5));
+        assert_eq!(
+            (line.items, line.jobs, line.deliveries),
+            (4, 2, 5),
+            "since the start"
+        );
     }
 
     #[test]

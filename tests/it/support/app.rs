@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pinbridge::app::App;
-use pinbridge::clock::SystemClock;
+use pinbridge::clock::{SharedClock, SystemClock};
 use pinbridge::config::Config;
 use pinbridge::item::{DedupKey, SourceId};
 use pinbridge::live::Live;
@@ -50,9 +50,14 @@ pub struct TestApp {
 
 /// Build and run the App from the file at `path` on a fresh port, store at `store_dir`.
 pub async fn spawn_app(path: &Path, store_dir: &Path) -> TestApp {
+    spawn_app_with_clock(path, store_dir, Arc::new(SystemClock)).await
+}
+
+/// [`spawn_app`] on `clock` (a `ManualClock` moves the service's time without sleeping).
+pub async fn spawn_app_with_clock(path: &Path, store_dir: &Path, clock: SharedClock) -> TestApp {
     let config = Config::load(path).expect("valid config");
     let store: Arc<dyn Store> = Arc::new(open_store(store_dir).await);
-    let app = App::build_with_store(&config, Arc::new(SystemClock), store.clone())
+    let app = App::build_with_store(&config, clock, store.clone())
         .await
         .expect("built")
         .with_config_file(path.to_path_buf());
@@ -146,5 +151,11 @@ impl AppSetup {
     pub async fn spawn_app(&self, config: &str) -> TestApp {
         std::fs::write(&self.path, config).unwrap();
         spawn_app(&self.path, &self.store_dir).await
+    }
+
+    /// [`AppSetup::spawn_app`] on `clock`.
+    pub async fn spawn_app_with_clock(&self, config: &str, clock: SharedClock) -> TestApp {
+        std::fs::write(&self.path, config).unwrap();
+        spawn_app_with_clock(&self.path, &self.store_dir, clock).await
     }
 }
