@@ -218,3 +218,50 @@ board = "Shop"
         "{problems:?}"
     );
 }
+
+#[test]
+fn retention_settings_are_read_and_bad_values_named() {
+    let store = |lines: &str| {
+        let text = format!("[store]\n{lines}\n");
+        Config::from_toml(&text, Path::new("t.toml"), &|_| None)
+    };
+    let config = store("keep_payloads = \"90d\"\nretention_every = \"30m\"").unwrap();
+    assert_eq!(
+        config.store.keep_payloads,
+        Some(std::time::Duration::from_secs(90 * 86_400))
+    );
+    assert_eq!(
+        config.store.retention_every,
+        std::time::Duration::from_secs(1_800)
+    );
+    assert_eq!(
+        store("keep_payloads = \"off\"")
+            .unwrap()
+            .store
+            .keep_payloads,
+        None
+    );
+    assert_eq!(
+        store("").unwrap().store.keep_payloads,
+        None,
+        "off by default"
+    );
+
+    for (lines, expected) in [
+        ("keep_payloads = \"ninety days\"", "is not a duration"),
+        ("keep_payloads = \"10m\"", "at least 1h"),
+        ("retention_every = \"0s\"", "longer than 0s"),
+    ] {
+        let err = store(lines).unwrap_err();
+        let ConfigError::Invalid { problems, .. } = &err else {
+            panic!("expected validation problems for {lines}, got {err}");
+        };
+        let key = lines.split(' ').next().unwrap();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.path == format!("store.{key}") && p.message.contains(expected)),
+            "{lines}: {problems:?}"
+        );
+    }
+}
