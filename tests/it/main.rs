@@ -73,6 +73,7 @@ mod store_conformance_follow;
 mod store_conformance_retention;
 mod store_crash;
 mod store_postgres;
+mod store_retention_size;
 mod store_sending;
 mod store_sled;
 mod store_sync_failure;

@@ -1,12 +1,14 @@
-//! [`Retention`] in SQL: a page of item keys read without locks, then each candidate item
-//! compacted with its done jobs in its own short transaction, by the rules of
+//! [`Retention`] in SQL: a page of item keys read without locks, then the page's candidate
+//! items compacted with their done jobs in one short transaction, by the rules of
 //! `store::retention` applied to the rows read there.
 //!
-//! The item row is read `FOR UPDATE SKIP LOCKED`: an ingest, removal or import of the same item
-//! holds that lock, so compaction never waits on one (that item is being seen now and is no
-//! candidate) and no ingest ever waits longer than one item's compaction. Jobs need no lock: a
+//! The item rows are read `FOR UPDATE SKIP LOCKED`: an ingest, removal or import of the same
+//! item holds that lock, so compaction never waits on one (that item is being seen now and is
+//! no candidate) and no ingest waits longer than one page's compaction. Jobs need no lock: a
 //! job that can need the payload again (`retention::needs_payload`) already keeps the item
 //! from compacting, and a done job never changes.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use sqlx::{Postgres, Row, Transaction};
@@ -44,84 +46,84 @@ impl Retention for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(io)?;
-        let mut page = Compacted::default();
-        for row in &rows {
-            if !row.get::<bool, _>("candidate") {
-                continue;
-            }
-            let source = SourceId::new(row.get::<String, _>("source"));
-            let key = DedupKey(row.get("key"));
-            let mut tx = self.pool.begin().await.map_err(io)?;
-            let (items, jobs) = compact_item(&mut tx, &source, &key, older_than, now).await?;
-            tx.commit().await.map_err(io)?;
-            page.items += items;
-            page.jobs += jobs;
-        }
-        page.next = match rows.last() {
+        let next = match rows.last() {
             Some(last) if rows.len() == limit => Some((
                 SourceId::new(last.get::<String, _>("source")),
                 DedupKey(last.get("key")),
             )),
             _ => None,
         };
+        let (sources, keys): (Vec<String>, Vec<String>) = rows
+            .iter()
+            .filter(|row| row.get::<bool, _>("candidate"))
+            .map(|row| (row.get("source"), row.get("key")))
+            .unzip();
+        let mut page = Compacted {
+            next,
+            ..Compacted::default()
+        };
+        if sources.is_empty() {
+            return Ok(page);
+        }
+        // One short transaction for the page's candidates.
+        let mut tx = self.pool.begin().await.map_err(io)?;
+        for (stored, jobs) in read_records(&mut tx, &sources, &keys).await? {
+            let item = retention::compact_item(&stored, &jobs, older_than, now);
+            let cut: Vec<Job> = jobs
+                .iter()
+                .filter_map(|job| retention::compact_job(job, older_than))
+                .collect();
+            write_records(&mut tx, item.as_ref(), &cut).await?;
+            page.items += u64::from(item.is_some());
+            page.jobs += cut.len() as u64;
+        }
+        tx.commit().await.map_err(io)?;
         Ok(page)
     }
 }
 
-/// Compact one item and its done jobs; how many of each were written.
-async fn compact_item(
-    tx: &mut Transaction<'_, Postgres>,
-    source: &SourceId,
-    key: &DedupKey,
-    older_than: Millis,
-    now: Millis,
-) -> StoreResult<(u64, u64)> {
-    let Some((stored, current)) = read_records(tx, source, key).await? else {
-        return Ok((0, 0));
-    };
-    let item = retention::compact_item(&stored, &current, older_than, now);
-    let cut: Vec<Job> = current
-        .iter()
-        .filter_map(|job| retention::compact_job(job, older_than))
-        .collect();
-    write_records(tx, item.as_ref(), &cut).await?;
-    Ok((u64::from(item.is_some()), cut.len() as u64))
-}
-
-/// The item row, locked (`None` when it is gone or another transaction holds it), and its
-/// jobs.
+/// The items named by `sources` and `keys` (pairwise), each with its jobs. Their rows are
+/// locked; one another transaction holds is left out.
 async fn read_records(
     tx: &mut Transaction<'_, Postgres>,
-    source: &SourceId,
-    key: &DedupKey,
-) -> StoreResult<Option<(StoredItem, Vec<Job>)>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ITEM_COLUMNS} FROM items WHERE source = $1 AND key = $2
-         FOR UPDATE SKIP LOCKED"
+    sources: &[String],
+    keys: &[String],
+) -> StoreResult<Vec<(StoredItem, Vec<Job>)>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ITEM_COLUMNS} FROM items
+         WHERE (source, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+         ORDER BY source, key FOR UPDATE SKIP LOCKED"
     )))
-    .bind(source.as_str())
-    .bind(key.as_str())
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(io)?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let stored = item_from_row(&row)?;
-    let job_rows = sqlx::query(
-        "SELECT id, source, item_key, target, state, attempts, last_error, created, updated,
-                create_sent, kind FROM jobs WHERE source = $1 AND item_key = $2 ORDER BY id",
-    )
-    .bind(source.as_str())
-    .bind(key.as_str())
+    .bind(sources)
+    .bind(keys)
     .fetch_all(&mut **tx)
     .await
     .map_err(io)?;
-    let jobs = job_rows
-        .iter()
-        .map(job_from_row)
-        .collect::<StoreResult<_>>()?;
-    Ok(Some((stored, jobs)))
+    let job_rows = sqlx::query(
+        "SELECT id, source, item_key, target, state, attempts, last_error, created, updated,
+                create_sent, kind FROM jobs
+         WHERE (source, item_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+         ORDER BY id",
+    )
+    .bind(sources)
+    .bind(keys)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(io)?;
+    let mut jobs: HashMap<(SourceId, DedupKey), Vec<Job>> = HashMap::new();
+    for row in &job_rows {
+        let job = job_from_row(row)?;
+        jobs.entry((job.source.clone(), job.item.clone()))
+            .or_default()
+            .push(job);
+    }
+    rows.iter()
+        .map(|row| {
+            let stored = item_from_row(row)?;
+            let id = (stored.item.source.clone(), stored.item.key.clone());
+            Ok((stored, jobs.remove(&id).unwrap_or_default()))
+        })
+        .collect()
 }
 
 /// Write back the compacted item (when it was compacted) and jobs. A job is written only
