@@ -11,6 +11,8 @@
 //! signature headers are marked sensitive so they never reach a log line.
 
 pub mod admin;
+pub mod analytics;
+pub mod analytics_gauges;
 pub mod auth;
 pub mod connect;
 pub mod health;
@@ -101,6 +103,8 @@ pub struct HttpState {
     pub account_limits: Arc<std::collections::HashMap<String, AccountLimits>>,
     /// The backlog over the last day, sampled for the status page's chart.
     pub backlog: Arc<status::BacklogHistory>,
+    /// The per-source analytics gauges and when they were last read (`analytics_gauges.rs`).
+    pub analytics_gauges: Arc<analytics_gauges::AnalyticsGauges>,
     pub sources: Arc<Vec<SourceInfo>>,
     /// `server.admin_token`, hashed; the admin API answers 403 without it.
     pub admin: Option<Arc<AdminToken>>,
@@ -147,6 +151,7 @@ impl HttpState {
             accounts: Arc::new(Vec::new()),
             account_limits: Arc::new(std::collections::HashMap::new()),
             backlog: Arc::new(status::BacklogHistory::default()),
+            analytics_gauges: Arc::default(),
             sources: Arc::new(Vec::new()),
             admin: None,
             metrics: None,
