@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use pinbridge::store::Store;
+use pinbridge::store::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::analytics::{day_of, sample};
