@@ -71,6 +71,7 @@ mod shop_removals;
 mod shop_shopify;
 mod sources_opml;
 mod store_conformance;
+mod store_conformance_analytics;
 mod store_conformance_edges;
 mod store_conformance_follow;
 mod store_crash;

@@ -154,6 +154,30 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN IF NOT EXISTS kind jsonb;
     ALTER TABLE items ADD COLUMN IF NOT EXISTS removed jsonb;
     "#,
+    // 8 (Pin analytics): one row per Pin and UTC day (keyed day first, so a period is an
+    // index range), the Pins the collector watches with its progress, and the per-account
+    // lease that lets one replica collect an account at a time.
+    r#"
+    CREATE TABLE pin_days (
+        day     bigint NOT NULL,
+        pin_id  text   NOT NULL,
+        account text   NOT NULL,
+        body    jsonb  NOT NULL,
+        PRIMARY KEY (day, pin_id)
+    );
+    CREATE TABLE pin_watches (
+        account text  NOT NULL,
+        pin_id  text  NOT NULL,
+        body    jsonb NOT NULL,
+        PRIMARY KEY (account, pin_id)
+    );
+    CREATE TABLE analytics_leases (
+        account text   PRIMARY KEY,
+        holder  text   NOT NULL,
+        token   bigint NOT NULL,
+        until   bigint NOT NULL
+    );
+    "#,
 ];
 
 /// The newest schema this build knows.
