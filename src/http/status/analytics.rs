@@ -47,9 +47,10 @@ pub struct Card {
     pub total: Row,
     /// The store did not answer: the card says so instead of showing zeros.
     pub error: Option<String>,
-    /// Per source, by source id: the source and its chart (SVG markup, drawn here).
+    /// Per source, by source id: the source, its chart (SVG markup, drawn here) and the top
+    /// of the chart's outbound clicks scale.
     #[serde(skip)]
-    pub charts: Vec<(String, String)>,
+    pub charts: Vec<(String, String, u64)>,
 }
 
 pub async fn build(state: &HttpState) -> Card {
@@ -68,7 +69,10 @@ pub async fn build(state: &HttpState) -> Card {
             charts: rollup
                 .series
                 .iter()
-                .map(|s| (s.source.clone(), daily_chart::daily(s)))
+                .map(|s| {
+                    let svg = daily_chart::daily(s);
+                    (s.source.clone(), svg, daily_chart::clicks_top(s))
+                })
                 .collect(),
         },
         Err(e) => Card {

@@ -112,9 +112,10 @@ pub fn page(view: &View, analytics: &Card) -> String {
             analytics_charts => analytics
                 .charts
                 .iter()
-                .map(|(source, svg)| context! {
+                .map(|(source, svg, clicks_top)| context! {
                     source => source,
                     svg => Value::from_safe_string(svg.clone()),
+                    clicks_top => clicks_top,
                 })
                 .collect::<Vec<Value>>(),
         },
