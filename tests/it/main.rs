@@ -1,7 +1,7 @@
 //! Integration tests: one binary, one module per area.
 mod check_online;
-mod cli_env_only;
 mod cli_demo;
+mod cli_env_only;
 mod cli_help;
 mod cli_items;
 mod cli_report;

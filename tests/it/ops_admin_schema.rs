@@ -92,7 +92,13 @@ async fn real_answers_match_the_documented_schemas() {
     let today = crate::support::analytics::day_of(crate::support::ops::T0);
     let mut rows = crate::support::analytics::sample(today);
     rows.push(crate::support::analytics::pin_day(
-        "p9", "quiet", "r", "B", &[], today, [0, 0, 0, 0],
+        "p9",
+        "quiet",
+        "r",
+        "B",
+        &[],
+        today,
+        [0, 0, 0, 0],
     ));
     server.store.record_pin_days(&rows).await.unwrap();
     let doc = document(&server).await;
