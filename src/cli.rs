@@ -7,7 +7,9 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
 
+mod report_args;
 mod store_actions;
+pub use report_args::{ReportArgs, ReportFormat};
 pub use store_actions::{BoardsAction, StoreAction};
 
 /// Shown after the options of `pinbridge --help`: where to start, where settings come from and
@@ -178,6 +180,10 @@ pub enum Command {
         #[command(subcommand)]
         action: ItemsAction,
     },
+    /// Pin analytics summed by source, route, board, category or template over a period:
+    /// impressions, saves, Pin clicks, outbound clicks and click-through rate (through the
+    /// running service's admin API when one runs, else from the store itself).
+    Report(ReportArgs),
     /// Copy the store elsewhere (sled → PostgreSQL).
     Store {
         #[command(subcommand)]

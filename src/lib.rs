@@ -8,6 +8,7 @@
 //! - [`store`]: the semantic store (sled embedded default).
 //! - [`sync`]: the engine that turns outbox jobs into Pins.
 //! - [`template`]: a route's Pin text templates, rendered from items.
+//! - [`rollup`]: Pin analytics summed by source, route, board, category or template.
 //! - [`pinterest`]: the API v5 client and the local sandbox.
 //! - [`config`]: settings, loading and validation.
 //! - [`settings`]: the problem type and serde helpers every settings type shares.
@@ -26,6 +27,7 @@ pub mod live;
 pub mod pinterest;
 pub mod redact;
 pub mod retry_after;
+pub mod rollup;
 pub mod routing;
 pub mod settings;
 pub mod shutdown;

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::ingest::{IngestConfig, RoutePolicy};
 use crate::item::SourceId;
+use crate::rollup::RouteTemplates;
 use crate::sync::route::{RouteRule, Routes, When};
 
 /// The name a route's jobs carry: its `name`, or `routes[i]`.
@@ -75,4 +76,16 @@ pub fn ingest_config(config: &Config) -> IngestConfig {
             .map(|s| (SourceId::new(&s.common.id), s.common.on_change))
             .collect(),
     }
+}
+
+/// Each configured route's title and description templates, by the name its jobs carry: what
+/// a roll-up `by template` groups under.
+pub fn route_templates(config: &Config) -> RouteTemplates {
+    RouteTemplates::new(config.routes.iter().enumerate().map(|(i, route)| {
+        (
+            route_name(i, route.name.as_deref()),
+            route.title.as_deref(),
+            route.description.as_deref(),
+        )
+    }))
 }

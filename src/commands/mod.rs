@@ -11,6 +11,7 @@ mod man;
 mod online_check;
 mod poll;
 mod progress;
+mod report;
 pub mod retry;
 mod serve;
 mod service;
@@ -73,6 +74,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
                 None => items::run(&config, action).await,
             }
         }
+        Command::Report(args) => report::run(&config.load()?.config, args).await,
         Command::Store { action } => transfer::store(&config.load()?.config, action).await,
         Command::Boards { action } => boards::run(&config.load()?.config, action).await,
         Command::Poll {

@@ -11,6 +11,8 @@
 //! signature headers are marked sensitive so they never reach a log line.
 
 pub mod admin;
+pub mod analytics;
+pub mod analytics_gauges;
 pub mod auth;
 pub mod connect;
 pub mod health;
@@ -103,6 +105,8 @@ pub struct HttpState {
     pub backlog: Arc<status::BacklogHistory>,
     /// What retention keeps and what its last run did (the status page).
     pub retention: Arc<status::RetentionStatus>,
+    /// The per-source analytics gauges and when they were last read (`analytics_gauges.rs`).
+    pub analytics_gauges: Arc<analytics_gauges::AnalyticsGauges>,
     pub sources: Arc<Vec<SourceInfo>>,
     /// `server.admin_token`, hashed; the admin API answers 403 without it.
     pub admin: Option<Arc<AdminToken>>,
@@ -150,6 +154,7 @@ impl HttpState {
             account_limits: Arc::new(std::collections::HashMap::new()),
             backlog: Arc::new(status::BacklogHistory::default()),
             retention: Arc::new(status::RetentionStatus::default()),
+            analytics_gauges: Arc::default(),
             sources: Arc::new(Vec::new()),
             admin: None,
             metrics: None,

@@ -11,8 +11,9 @@ use super::retention::Compacted;
 use super::{
     AccountQuota, AccountState, AccountUpdate, Attempt, BoardSlot, ConfigRecord, ConfigRecordKind,
     ImportCounts, IngestPlan, Ingested, ItemCursor, ItemFilter, Job, JobFilter, JobId, Lease,
-    LeaseOutcome, LeaseToken, LinkClaim, LinkCursor, LinkHolder, Millis, PinRecord, Quarantined,
-    Removed, SourceState, StoreResult, StoreStats, StoredItem, TransferRecord,
+    LeaseOutcome, LeaseToken, LinkClaim, LinkCursor, LinkHolder, Millis, PinDay, PinDayCursor,
+    PinRecord, PinWatch, Quarantined, Removed, SourceState, StoreResult, StoreStats, StoredItem,
+    TransferRecord,
 };
 use crate::item::{DedupKey, Item, SourceId};
 
@@ -303,6 +304,49 @@ pub trait ConfigRecords: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+/// Pin analytics: daily rows per Pin, and what the collector needs to resume where it stopped
+/// (the Pins it watches with their progress) and to run once per account across replicas.
+#[async_trait]
+pub trait Analytics: Send + Sync {
+    /// Upsert: a row for the same (pin_id, day) replaces the stored one. Durable on Ok.
+    async fn record_pin_days(&self, rows: &[PinDay]) -> StoreResult<()>;
+
+    /// Every row with `from_day <= day <= to_day`, all accounts, any order.
+    async fn pin_days(&self, from_day: i64, to_day: i64) -> StoreResult<Vec<PinDay>>;
+
+    /// Start watching Pins (by account and Pin id); one already watched keeps its record and
+    /// progress. Returns how many were new.
+    async fn watch_pins(&self, pins: &[PinWatch]) -> StoreResult<usize>;
+
+    /// The Pins watched for `account`, any order.
+    async fn pin_watches(&self, account: &str) -> StoreResult<Vec<PinWatch>>;
+
+    /// One collection step in one durable write: upsert `rows` (as `record_pin_days`) and
+    /// replace the `watches` given (their progress), so a step is kept whole or not at all.
+    async fn record_collection(&self, rows: &[PinDay], watches: &[PinWatch]) -> StoreResult<()>;
+
+    /// Take (or, for the same `holder`, extend) the lease on collecting `account`'s analytics
+    /// until `until`: `None` while another holder's lease runs. Same rules as
+    /// `SourceStates::try_lease_source`.
+    async fn try_lease_analytics(
+        &self,
+        account: &str,
+        holder: &str,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<LeaseToken>>;
+
+    /// Give the lease back (no-op when `token` no longer holds it).
+    async fn release_analytics(&self, account: &str, token: LeaseToken) -> StoreResult<()>;
+
+    /// Up to `limit` rows after `after`, in (day, pin_id) order: the export's pages.
+    async fn export_pin_days(
+        &self,
+        after: Option<PinDayCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<PinDay>>;
+}
+
 /// The store as a whole: counts, readiness, shutdown, and what kind of store it is.
 #[async_trait]
 pub trait Health: Send + Sync {
@@ -339,6 +383,7 @@ pub trait Store:
     + Health
     + Transfer
     + Retention
+    + Analytics
     + 'static
 {
 }
@@ -353,6 +398,7 @@ impl<T> Store for T where
         + Health
         + Transfer
         + Retention
+        + Analytics
         + 'static
 {
 }

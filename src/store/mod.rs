@@ -20,8 +20,8 @@ pub mod transfer;
 pub mod transitions;
 
 pub use capabilities::{
-    Accounts, ConfigRecords, Health, Items, Outbox, Pacing, Retention, SourceStates, Store,
-    Transfer,
+    Accounts, Analytics, ConfigRecords, Health, Items, Outbox, Pacing, Retention, SourceStates,
+    Store, Transfer,
 };
 pub use error::{StoreError, StoreResult};
 pub use model::*;
@@ -32,7 +32,7 @@ pub use pin_history::{PinEvent, PinFate, pins_of};
 /// `use crate::store::prelude::*;`.
 pub mod prelude {
     pub use super::capabilities::{
-        Accounts as _, ConfigRecords as _, Health as _, Items as _, Outbox as _, Pacing as _,
-        Retention as _, SourceStates as _, Store, Transfer as _,
+        Accounts as _, Analytics as _, ConfigRecords as _, Health as _, Items as _, Outbox as _,
+        Pacing as _, Retention as _, SourceStates as _, Store, Transfer as _,
     };
 }

@@ -9,7 +9,7 @@ use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigRecord, ImportCounts, Millis, Store, StoreError, TransferRecord};
+use super::{ConfigRecord, ImportCounts, Millis, PinDay, Store, StoreError, TransferRecord};
 
 /// The header's `format` value.
 pub const FORMAT: &str = "pinbridge-export";
@@ -55,12 +55,14 @@ pub enum TransferError {
 }
 
 /// Every record of a store, a page at a time, in order: runtime config records, adopted
-/// boards and source states, the link index, then the items with their jobs.
+/// boards and source states, the link index, the items with their jobs, then the Pins' daily
+/// analytics.
 pub struct Pages<'a> {
     store: &'a dyn Store,
     stage: Stage,
     after_link: Option<super::LinkCursor>,
     after_item: Option<super::ItemCursor>,
+    after_day: Option<super::PinDayCursor>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -69,6 +71,7 @@ enum Stage {
     Small,
     Links,
     Items,
+    PinDays,
     Done,
 }
 
@@ -79,6 +82,7 @@ impl<'a> Pages<'a> {
             stage: Stage::Config,
             after_link: None,
             after_item: None,
+            after_day: None,
         }
     }
 
@@ -127,7 +131,7 @@ impl<'a> Pages<'a> {
                         .export_items(self.after_item.take(), PAGE)
                         .await?;
                     if page.len() < PAGE {
-                        self.stage = Stage::Done;
+                        self.stage = Stage::PinDays;
                     }
                     if let Some((item, _)) = page.last() {
                         self.after_item = Some((item.item.source.clone(), item.item.key.clone()));
@@ -139,6 +143,25 @@ impl<'a> Pages<'a> {
                                     item: Box::new(item),
                                     jobs,
                                 })
+                                .collect(),
+                        ));
+                    }
+                }
+                Stage::PinDays => {
+                    let page = self
+                        .store
+                        .export_pin_days(self.after_day.take(), PAGE)
+                        .await?;
+                    if page.len() < PAGE {
+                        self.stage = Stage::Done;
+                    }
+                    if let Some(row) = page.last() {
+                        self.after_day = Some((row.day, row.pin_id.clone()));
+                    }
+                    if !page.is_empty() {
+                        return Ok(Some(
+                            page.into_iter()
+                                .map(|row| TransferRecord::PinDay { row: Box::new(row) })
                                 .collect(),
                         ));
                     }
@@ -187,12 +210,14 @@ fn write_line(out: &mut dyn Write, value: &impl Serialize) -> Result<(), Transfe
 }
 
 /// Writes records into a store in batches, config records through `ConfigRecords` (only those
-/// absent), everything else through `Transfer::import`.
+/// absent), analytics rows through `Analytics` (an upsert: the same row twice is one row),
+/// everything else through `Transfer::import`.
 pub struct Importer<'a> {
     store: &'a dyn Store,
     now: Millis,
     batch: Vec<TransferRecord>,
     config: Option<Vec<ConfigRecord>>,
+    days: Vec<PinDay>,
     pub counts: ImportCounts,
     /// Items handed to the importer so far (progress).
     pub items: u64,
@@ -205,6 +230,7 @@ impl<'a> Importer<'a> {
             now,
             batch: Vec::with_capacity(PAGE),
             config: None,
+            days: Vec::new(),
             counts: ImportCounts::default(),
             items: 0,
         }
@@ -213,6 +239,12 @@ impl<'a> Importer<'a> {
     pub async fn push(&mut self, record: TransferRecord) -> Result<(), TransferError> {
         match record {
             TransferRecord::Config { record } => self.config_record(record).await?,
+            TransferRecord::PinDay { row } => {
+                self.days.push(*row);
+                if self.days.len() >= PAGE {
+                    self.flush().await?;
+                }
+            }
             record => {
                 if matches!(record, TransferRecord::Item { .. }) {
                     self.items += 1;
@@ -248,6 +280,11 @@ impl<'a> Importer<'a> {
 
     /// Write what is batched; call once more at the end.
     pub async fn flush(&mut self) -> Result<(), TransferError> {
+        if !self.days.is_empty() {
+            let days = std::mem::take(&mut self.days);
+            self.store.record_pin_days(&days).await?;
+            self.counts.written += days.len() as u64;
+        }
         if self.batch.is_empty() {
             return Ok(());
         }

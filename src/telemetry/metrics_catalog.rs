@@ -58,6 +58,36 @@ pub const CATALOG: &[MetricInfo] = &[
         "1 while an account can create Pins, 0 while it needs attention (readiness stays up then: alert on this), by account.",
     ),
     metric(
+        "pinbridge_analytics_impressions",
+        Gauge,
+        Some(Unit::Count),
+        "Impressions of the Pins pinbridge made over the last 30 days as Pinterest reports them, by source (refreshed by a scrape at most every 5 minutes).",
+    ),
+    metric(
+        "pinbridge_analytics_outbound_clicks",
+        Gauge,
+        Some(Unit::Count),
+        "Outbound clicks (to the Pin's link) of the Pins pinbridge made over the last 30 days as Pinterest reports them, by source (refreshed by a scrape at most every 5 minutes).",
+    ),
+    metric(
+        "pinbridge_analytics_pin_clicks",
+        Gauge,
+        Some(Unit::Count),
+        "Pin clicks of the Pins pinbridge made over the last 30 days as Pinterest reports them, by source (refreshed by a scrape at most every 5 minutes).",
+    ),
+    metric(
+        "pinbridge_analytics_pins",
+        Gauge,
+        Some(Unit::Count),
+        "Pins with figures of the Pins pinbridge made over the last 30 days as Pinterest reports them, by source (refreshed by a scrape at most every 5 minutes).",
+    ),
+    metric(
+        "pinbridge_analytics_saves",
+        Gauge,
+        Some(Unit::Count),
+        "Saves of the Pins pinbridge made over the last 30 days as Pinterest reports them, by source (refreshed by a scrape at most every 5 minutes).",
+    ),
+    metric(
         "pinbridge_build_info",
         Gauge,
         None,

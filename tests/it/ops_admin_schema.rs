@@ -88,6 +88,19 @@ async fn real_answers_match_the_documented_schemas() {
         )
         .await
         .unwrap();
+    // Pin analytics, one group without impressions (its rate is null).
+    let today = crate::support::analytics::day_of(crate::support::ops::T0);
+    let mut rows = crate::support::analytics::sample(today);
+    rows.push(crate::support::analytics::pin_day(
+        "p9",
+        "quiet",
+        "r",
+        "B",
+        &[],
+        today,
+        [0, 0, 0, 0],
+    ));
+    server.store.record_pin_days(&rows).await.unwrap();
     let doc = document(&server).await;
 
     // (method, documented path, concrete path, expected status)
@@ -113,6 +126,14 @@ async fn real_answers_match_the_documented_schemas() {
         ("get", "/jobs/{id}", "/jobs/nope".to_string(), 404),
         ("get", "/dead-letters", "/dead-letters".to_string(), 200),
         ("get", "/stats", "/stats".to_string(), 200),
+        ("get", "/analytics", "/analytics".to_string(), 200),
+        (
+            "get",
+            "/analytics",
+            "/analytics?by=category&since=4w".to_string(),
+            200,
+        ),
+        ("get", "/analytics", "/analytics?by=pin".to_string(), 400),
         (
             "post",
             "/jobs/{id}/retry",

@@ -11,6 +11,7 @@
 //! bodies are types (`answers.rs`, `config_answers.rs`, `poll_preview.rs`) that the document
 //! is generated from and that `pinbridge items` and `poll` read back.
 
+mod analytics;
 pub mod answers;
 pub mod config_answers;
 mod config_status;
@@ -108,6 +109,7 @@ fn api() -> Api {
         .add(Method::GET, "/dead-letters", jobs::dead_letters)
         .add(Method::POST, "/dead-letters/retry", jobs::retry_all_dead)
         .add(Method::GET, "/stats", handlers::stats)
+        .add(Method::GET, "/analytics", analytics::analytics)
         // Live configuration.
         .add(Method::POST, "/sources", sources::create_source)
         .add(

@@ -10,7 +10,9 @@ use utoipa::openapi::{OpenApi as Document, ServerBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::sources;
-use super::{config_status, handlers, jobs, poll_preview, routes, source_delete, source_import};
+use super::{
+    analytics, config_status, handlers, jobs, poll_preview, routes, source_delete, source_import,
+};
 
 /// The document as JSON, for clients to generate from.
 #[utoipa::path(get, path = "/openapi.json", tag = "reference", security(()),
@@ -73,6 +75,7 @@ impl Modify for Envelope {
         jobs::dead_letters,
         jobs::retry_all_dead,
         handlers::stats,
+        analytics::analytics,
         super::super::connect::api_connect,
         serve,
         super::reference_page,
@@ -84,6 +87,7 @@ impl Modify for Envelope {
         (name = "items", description = "Items the store remembers."),
         (name = "jobs", description = "Outbox jobs: one Pin for one item on one board."),
         (name = "store", description = "The store as a whole."),
+        (name = "analytics", description = "What the Pins pinbridge made earned: figures Pinterest reports, summed by source, route, board, category or template."),
         (name = "accounts", description = "Pinterest accounts: connect one from a browser."),
         (name = "reference", description = "This document, as JSON and as a page.")
     )

@@ -1,21 +1,22 @@
 //! Small charts as inline SVG, drawn on the server (the page runs no scripts): a bar chart
-//! (Pins made per hour) and a line over time (the backlog). The SVG scales to its box through
+//! (Pins made per hour) and a line over time (the backlog); `daily_chart.rs` draws the
+//! analytics chart with these parts. The SVG scales to its box through
 //! its `viewBox`, so it fits a phone as well as a desktop.
 
 use std::fmt::Write;
 
 use crate::clock::Millis;
 
-const WIDTH: f64 = 480.0;
-const HEIGHT: f64 = 140.0;
+pub(super) const WIDTH: f64 = 480.0;
+pub(super) const HEIGHT: f64 = 140.0;
 /// Room for the y-axis figure on the left and the time labels below.
-const LEFT: f64 = 36.0;
-const BOTTOM: f64 = 18.0;
-const TOP: f64 = 8.0;
+pub(super) const LEFT: f64 = 36.0;
+pub(super) const BOTTOM: f64 = 18.0;
+pub(super) const TOP: f64 = 8.0;
 /// Room on the right, so a point at "now" is drawn whole.
 const RIGHT: f64 = 6.0;
 /// Where the plot ends on the right.
-const END: f64 = WIDTH - RIGHT;
+pub(super) const END: f64 = WIDTH - RIGHT;
 
 /// The top of the y axis for data whose largest value is `max`: the next 1, 2 or 5 times a
 /// power of ten, so the axis reads as a round number (and never 0, so empty data draws flat).
@@ -48,11 +49,11 @@ fn plot_height() -> f64 {
 }
 
 /// The y coordinate of `value` on an axis topped at `top`.
-fn y_of(value: u64, top: u64) -> f64 {
+pub(super) fn y_of(value: u64, top: u64) -> f64 {
     TOP + plot_height() * (1.0 - value as f64 / top.max(1) as f64)
 }
 
-fn open(svg: &mut String, label: &str) {
+pub(super) fn open(svg: &mut String, label: &str) {
     let label = escape(label);
     let _ = write!(
         svg,
@@ -62,7 +63,7 @@ fn open(svg: &mut String, label: &str) {
 }
 
 /// Axis lines, the top figure and the two end labels under the plot.
-fn frame(svg: &mut String, top: u64, first: &str, last: &str) {
+pub(super) fn frame(svg: &mut String, top: u64, first: &str, last: &str) {
     let base = HEIGHT - BOTTOM;
     let _ = write!(
         svg,
@@ -79,7 +80,7 @@ fn frame(svg: &mut String, top: u64, first: &str, last: &str) {
     );
 }
 
-fn empty(label: &str, message: &str) -> String {
+pub(super) fn empty(label: &str, message: &str) -> String {
     let mut svg = String::new();
     open(&mut svg, label);
     let _ = write!(

@@ -2,7 +2,8 @@
 //! build. A card per account (token, quota used, a 429 block) and per source (health, polls,
 //! items, Pins, last error), the queue with two charts drawn as SVG on the server (Pins made
 //! per hour, the backlog over the last day), the newest Pins with their images, and the dead
-//! letters with a retry button; each recent Pin shows its fate (created, updated, deleted or
+//! letters with a retry button, and what the Pins earned over the last 30 days (a chart per
+//! source and a table by source, `analytics.rs`); each recent Pin shows its fate (created, updated, deleted or
 //! adopted) and links to its item's page, `/ui/items/{source}/{key}`, which lists every Pin
 //! the item's jobs made or adopted with their events. Only a signed-in operator sees them
 //! (they name sources, feeds, boards and errors); anyone else sees the sign-in form.
@@ -29,7 +30,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+mod analytics;
 mod chart;
+mod daily_chart;
 mod history;
 mod item;
 mod render;
@@ -111,7 +114,8 @@ async fn page(State(state): State<HttpState>, headers: HeaderMap) -> Response {
         return Html(render::login()).into_response();
     }
     let view = view::build(&state).await;
-    Html(render::page(&view)).into_response()
+    let analytics = analytics::build(&state).await;
+    Html(render::page(&view, &analytics)).into_response()
 }
 
 /// One item's Pins with their fates and events; the sign-in form for an anonymous visitor,

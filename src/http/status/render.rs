@@ -5,6 +5,7 @@
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value, context};
 
+use super::analytics::Card;
 use super::chart;
 use super::item::ItemPage;
 use super::view::{DAY_MS, PIN_WINDOW, View};
@@ -80,7 +81,7 @@ pub fn missing(source: &str, key: &str) -> String {
 }
 
 /// The signed-in page.
-pub fn page(view: &View) -> String {
+pub fn page(view: &View, analytics: &Card) -> String {
     let now = view.now_ms;
     let hour_names: Vec<String> = (0..24)
         .map(|i| when::clock_time(now - (23 - i) * 3_600_000, now))
@@ -107,6 +108,16 @@ pub fn page(view: &View) -> String {
             window => PIN_WINDOW,
             pins_chart => Value::from_safe_string(pins_chart),
             backlog_chart => Value::from_safe_string(backlog_chart),
+            analytics => Value::from(Serde(analytics)),
+            analytics_charts => analytics
+                .charts
+                .iter()
+                .map(|(source, svg, clicks_top)| context! {
+                    source => source,
+                    svg => Value::from_safe_string(svg.clone()),
+                    clicks_top => clicks_top,
+                })
+                .collect::<Vec<Value>>(),
         },
     )
 }

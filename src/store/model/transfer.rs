@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigRecord, Job, LinkHolder, Millis, SourceState, StoredItem};
+use super::{ConfigRecord, Job, LinkHolder, Millis, PinDay, SourceState, StoredItem};
 use crate::item::{DedupKey, SourceId};
 
 /// One record of an export. An item carries its jobs (with their states and Pin ids), so an
@@ -36,6 +36,12 @@ pub enum TransferRecord {
     },
     Config {
         record: ConfigRecord,
+    },
+    /// One Pin's analytics for one day; written through `Analytics` (an upsert, so importing
+    /// twice changes nothing), not `Transfer::import`.
+    PinDay {
+        #[serde(flatten)]
+        row: Box<PinDay>,
     },
 }
 

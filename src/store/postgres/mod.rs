@@ -11,6 +11,7 @@
 //! commit that could not be flushed comes back as an error from `commit()`, which every method
 //! returns as `Err`; the webhook path answers a store error with 503, never 2xx.
 
+mod analytics;
 mod config_records;
 mod coord;
 mod follow;

@@ -159,6 +159,30 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE items ADD COLUMN IF NOT EXISTS compacted bigint;
     "#,
+    // 9 (Pin analytics): one row per Pin and UTC day (keyed day first, so a period is an
+    // index range), the Pins the collector watches with its progress, and the per-account
+    // lease that lets one replica collect an account at a time.
+    r#"
+    CREATE TABLE pin_days (
+        day     bigint NOT NULL,
+        pin_id  text   NOT NULL,
+        account text   NOT NULL,
+        body    jsonb  NOT NULL,
+        PRIMARY KEY (day, pin_id)
+    );
+    CREATE TABLE pin_watches (
+        account text  NOT NULL,
+        pin_id  text  NOT NULL,
+        body    jsonb NOT NULL,
+        PRIMARY KEY (account, pin_id)
+    );
+    CREATE TABLE analytics_leases (
+        account text   PRIMARY KEY,
+        holder  text   NOT NULL,
+        token   bigint NOT NULL,
+        until   bigint NOT NULL
+    );
+    "#,
 ];
 
 /// The newest schema this build knows.

@@ -254,7 +254,7 @@ async fn import_one(
         .bind(source.as_str().to_string())
         .bind(json(state)),
         // Written by the caller through `ConfigRecords`.
-        TransferRecord::Config { .. } => return Ok(false),
+        TransferRecord::Config { .. } | TransferRecord::PinDay { .. } => return Ok(false),
     };
     let done = inserted.execute(&mut **tx).await.map_err(io)?;
     Ok(done.rows_affected() == 1)

@@ -7,6 +7,7 @@
 //! become `unknown`: their worker may have sent the create before dying, so they are reconciled
 //! (board searched for the Pin) before anything is created again.
 
+mod analytics;
 mod batch;
 mod commit;
 mod config_records;

@@ -233,7 +233,7 @@ fn import_one(tx: &Tx<'_>, record: &TransferRecord, now: Millis) -> TxResult<boo
             Ok(true)
         }
         // Written by the caller through `ConfigRecords`.
-        TransferRecord::Config { .. } => Ok(false),
+        TransferRecord::Config { .. } | TransferRecord::PinDay { .. } => Ok(false),
     }
 }
 

@@ -26,6 +26,9 @@ pub const BOARD_PACE: &str = "board_pace";
 pub const LINKS: &str = "links";
 /// Counts maintained on write and the finished-jobs index (`counts.rs`).
 pub const COUNTS: &str = "counts";
+/// Pin analytics: daily rows and the collector's watched Pins (`analytics.rs`).
+pub const ANALYTICS_DAYS: &str = "analytics_days";
+pub const ANALYTICS_PINS: &str = "analytics_pins";
 
 /// Every tree the store uses. Values are envelopes (`envelope.rs`) except in the index trees
 /// (`jobs_due`, `item_jobs`, `deliveries_by_time`), whose keys carry everything and values are empty.
@@ -61,6 +64,10 @@ pub(crate) struct Trees {
     pub links: Tree,
     /// `n/…` → count, `f/<done|dead>/<time><job id>` → () (`counts.rs`)
     pub counts: Tree,
+    /// day + Pin id → `PinDay` (`analytics.rs`)
+    pub analytics_days: Tree,
+    /// account + Pin id → `PinWatch` (`analytics.rs`)
+    pub analytics_pins: Tree,
 }
 
 impl Trees {
@@ -81,6 +88,8 @@ impl Trees {
             board_pace: db.open_tree(BOARD_PACE)?,
             links: db.open_tree(LINKS)?,
             counts: db.open_tree(COUNTS)?,
+            analytics_days: db.open_tree(ANALYTICS_DAYS)?,
+            analytics_pins: db.open_tree(ANALYTICS_PINS)?,
         })
     }
 }
@@ -153,6 +162,8 @@ impl Trees {
             CONFIG_RECORDS => &self.config_records,
             BOARD_PACE => &self.board_pace,
             LINKS => &self.links,
+            ANALYTICS_DAYS => &self.analytics_days,
+            ANALYTICS_PINS => &self.analytics_pins,
             _ => return None,
         })
     }

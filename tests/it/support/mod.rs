@@ -10,6 +10,7 @@ pub mod replicas;
 
 // What they are built from and talk to.
 pub mod admin;
+pub mod analytics;
 pub mod browser;
 pub mod config;
 pub mod connect;

@@ -399,3 +399,45 @@ impl Health for MemStore {
         false
     }
 }
+
+// A poll never reads or writes analytics.
+#[async_trait]
+impl Analytics for MemStore {
+    async fn record_pin_days(&self, _: &[PinDay]) -> StoreResult<()> {
+        unsupported()
+    }
+
+    async fn pin_days(&self, _: i64, _: i64) -> StoreResult<Vec<PinDay>> {
+        unsupported()
+    }
+
+    async fn watch_pins(&self, _: &[PinWatch]) -> StoreResult<usize> {
+        unsupported()
+    }
+
+    async fn pin_watches(&self, _: &str) -> StoreResult<Vec<PinWatch>> {
+        unsupported()
+    }
+
+    async fn record_collection(&self, _: &[PinDay], _: &[PinWatch]) -> StoreResult<()> {
+        unsupported()
+    }
+
+    async fn try_lease_analytics(
+        &self,
+        _: &str,
+        _: &str,
+        _: Millis,
+        _: Millis,
+    ) -> StoreResult<Option<LeaseToken>> {
+        unsupported()
+    }
+
+    async fn release_analytics(&self, _: &str, _: LeaseToken) -> StoreResult<()> {
+        unsupported()
+    }
+
+    async fn export_pin_days(&self, _: Option<PinDayCursor>, _: usize) -> StoreResult<Vec<PinDay>> {
+        unsupported()
+    }
+}

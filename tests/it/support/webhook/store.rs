@@ -369,3 +369,50 @@ impl Health for FailSwitch {
         self.inner.shared()
     }
 }
+
+#[async_trait]
+impl Analytics for FailSwitch {
+    async fn record_pin_days(&self, rows: &[PinDay]) -> StoreResult<()> {
+        self.inner.record_pin_days(rows).await
+    }
+
+    async fn pin_days(&self, from_day: i64, to_day: i64) -> StoreResult<Vec<PinDay>> {
+        self.inner.pin_days(from_day, to_day).await
+    }
+
+    async fn watch_pins(&self, pins: &[PinWatch]) -> StoreResult<usize> {
+        self.inner.watch_pins(pins).await
+    }
+
+    async fn pin_watches(&self, account: &str) -> StoreResult<Vec<PinWatch>> {
+        self.inner.pin_watches(account).await
+    }
+
+    async fn record_collection(&self, rows: &[PinDay], watches: &[PinWatch]) -> StoreResult<()> {
+        self.inner.record_collection(rows, watches).await
+    }
+
+    async fn try_lease_analytics(
+        &self,
+        account: &str,
+        holder: &str,
+        until: Millis,
+        now: Millis,
+    ) -> StoreResult<Option<LeaseToken>> {
+        self.inner
+            .try_lease_analytics(account, holder, until, now)
+            .await
+    }
+
+    async fn release_analytics(&self, account: &str, token: LeaseToken) -> StoreResult<()> {
+        self.inner.release_analytics(account, token).await
+    }
+
+    async fn export_pin_days(
+        &self,
+        after: Option<PinDayCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<PinDay>> {
+        self.inner.export_pin_days(after, limit).await
+    }
+}
