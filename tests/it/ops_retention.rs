@@ -116,8 +116,8 @@ async fn old_payloads_are_compacted_in_the_service_and_dedup_holds() {
 
     eventually("the status page reports the run", || async {
         let html = page(&app, "/").await;
-        html.contains("since the start it compacted 1 items")
-            && html.contains("dropped 2 expired delivery ids")
+        html.contains("compacted: items <b>1</b>, jobs <b>0</b>")
+            && html.contains("delivery ids dropped: <b>2</b>")
     })
     .await;
     let metrics = page(&app, "/metrics").await;

@@ -101,7 +101,8 @@ fn span(d: Duration) -> String {
     let secs = d.as_secs();
     let whole = |unit: u64, name: &str| {
         let n = secs / unit;
-        (secs % unit == 0 && n > 0).then(|| format!("{n} {name}{}", if n == 1 { "" } else { "s" }))
+        (secs.is_multiple_of(unit) && n > 0)
+            .then(|| format!("{n} {name}{}", if n == 1 { "" } else { "s" }))
     };
     whole(86_400, "day")
         .or_else(|| whole(3_600, "hour"))
