@@ -51,6 +51,7 @@ mod ops_public;
 mod ops_serve;
 mod ops_slow;
 mod ops_status;
+mod pinterest_analytics;
 mod pinterest_client;
 mod pinterest_oauth;
 mod pinterest_openapi;
