@@ -2,7 +2,8 @@
 //!
 //! It starts the local Pinterest sandbox, serves a sample RSS feed, runs the bridge with the
 //! embedded `config/demo.toml`, sends one signed Shopify webhook, waits until every queued Pin
-//! is made, prints them and exits 0.
+//! is made and prints them; then, a week later on its own clock, prints what they earned per
+//! source (`report.rs`) and exits 0.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,8 +21,9 @@ use sha2::Sha256;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+mod report;
+
 use crate::app::App;
-use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::item::SourceId;
 use crate::pinterest::sandbox::{Sandbox, SandboxConfig};
@@ -42,7 +44,9 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     let sandbox_config = SandboxConfig::default();
     let client_id = sandbox_config.client_id.clone();
     let client_secret = sandbox_config.client_secret.clone();
-    let sandbox = Sandbox::new(sandbox_config);
+    // One clock for the sandbox and the bridge, so the demo can move both a week ahead.
+    let clock = Arc::new(report::DemoClock::default());
+    let sandbox = Sandbox::with_clock(sandbox_config, clock.clone());
     let user = sandbox.create_user("demo-pinner");
     let sandbox_addr = spawn_router(sandbox.router(), &shutdown).await?;
     let feed_addr = spawn_router(
@@ -80,7 +84,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     println!("  store              {}", data.display());
     println!();
 
-    let app = App::build(&config, Arc::new(SystemClock)).await?;
+    let app = App::build(&config, clock.clone()).await?;
     let store = app.store.clone();
     let mut events = app.engine.subscribe();
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -113,15 +117,26 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     })
     .await;
 
+    let outcome = match finished {
+        Ok(Ok(())) => summary(&sandbox, made, store.as_ref(), &clock, &config).await,
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(anyhow::anyhow!(
+            "the demo did not finish within {DEADLINE:?}; run with PINBRIDGE_LOG=debug to see why"
+        )),
+    };
     shutdown.cancel();
     app_task.await.context("the bridge task panicked")??;
-    match finished {
-        Ok(result) => result?,
-        Err(_) => bail!(
-            "the demo did not finish within {DEADLINE:?}; run with PINBRIDGE_LOG=debug to see why"
-        ),
-    }
+    outcome
+}
 
+/// What was made, then what it earned (while the bridge still runs: its collector fetches it).
+async fn summary(
+    sandbox: &Sandbox,
+    made: usize,
+    store: &dyn crate::store::Store,
+    clock: &Arc<report::DemoClock>,
+    config: &Config,
+) -> anyhow::Result<()> {
     let pins = sandbox.pins();
     println!();
     println!(
@@ -138,6 +153,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
     if made == 0 {
         bail!("no Pin was made");
     }
+    report::collect_and_report(store, clock, config).await?;
     Ok(())
 }
 

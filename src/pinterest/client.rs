@@ -36,10 +36,10 @@ struct Inner {
 }
 
 /// One prepared call: method, path segments under the base, query, JSON body.
-struct Call<'a> {
+pub(super) struct Call<'a> {
     method: Method,
     path: &'a [&'a str],
-    query: Vec<(&'static str, String)>,
+    pub(super) query: Vec<(&'static str, String)>,
     body: Option<Vec<u8>>,
 }
 
@@ -216,7 +216,7 @@ impl PinterestClient {
     }
 
     /// Send with the current token; on 401 refresh once (single flight) and repeat once.
-    async fn send<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
+    pub(super) async fn send<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
         let url = self.url(&call);
         let span = tracing::info_span!("pinterest", method = %call.method, path = %url.path(),
             status = tracing::field::Empty, rid = tracing::field::Empty);
@@ -309,7 +309,7 @@ impl PinterestClient {
 }
 
 impl<'a> Call<'a> {
-    fn get(path: &'a [&'a str]) -> Self {
+    pub(super) fn get(path: &'a [&'a str]) -> Self {
         Call {
             method: Method::GET,
             path,

@@ -2,6 +2,7 @@
 //! local, stateful stand-in for the API (`sandbox`) for tests, `pinbridge demo` and
 //! `pinbridge sandbox`. The client never retries on its own except one repeat after a token refresh.
 
+pub mod analytics;
 pub mod auth_error;
 pub mod client;
 pub mod error;

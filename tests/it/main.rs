@@ -52,6 +52,7 @@ mod ops_retention;
 mod ops_serve;
 mod ops_slow;
 mod ops_status;
+mod pinterest_analytics;
 mod pinterest_client;
 mod pinterest_oauth;
 mod pinterest_openapi;

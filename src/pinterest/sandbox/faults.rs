@@ -47,6 +47,9 @@ pub struct Faults {
     pub trial_app: bool,
     /// Answer every `PATCH /pins/{id}` as an app that may not use that beta operation: 403.
     pub update_unavailable: bool,
+    /// The next this-many Pin analytics calls answer 429 (with `burst_retry_after`), on top
+    /// of the `org_analytics` quota; other calls are not affected.
+    pub analytics_burst_429: u32,
 }
 
 /// What production answers a Pin create from an app with Trial access (seen in practice; the
@@ -71,6 +74,7 @@ impl Default for Faults {
             burst_retry_after: Some(30),
             trial_app: false,
             update_unavailable: false,
+            analytics_burst_429: 0,
         }
     }
 }

@@ -4,6 +4,8 @@
 //! injects faults (5xx, latency, 429 bursts, create-then-fail) from a seeded RNG. Used by tests,
 //! `pinbridge demo` and `pinbridge sandbox`. It never fetches Pin image URLs.
 
+mod analytics;
+mod analytics_figures;
 mod auth;
 mod boards;
 mod cli;
@@ -29,6 +31,7 @@ use url::Url;
 
 use crate::clock::{Millis, SharedClock, SystemClock};
 
+pub use analytics::BATCH_UNAVAILABLE_MESSAGE;
 pub use auth::DEFAULT_SCOPE;
 pub use cli::run_cli;
 pub use faults::{FailMode, Faults, TRIAL_APP_MESSAGE, UPDATE_UNAVAILABLE_MESSAGE};
@@ -52,6 +55,12 @@ pub struct SandboxConfig {
     pub write_quota_kind: QuotaKind,
     /// Which headers its 429s carry (default: `Retry-After` only).
     pub quota_headers: QuotaHeaders,
+    /// Pin analytics calls per user per sliding minute (`org_analytics`, counted apart from
+    /// writes); `None` = unlimited.
+    pub analytics_quota_per_minute: Option<u32>,
+    /// Whether this app may use the beta batch analytics call (`GET /pins/analytics`); off,
+    /// it answers 403 ([`BATCH_UNAVAILABLE_MESSAGE`]).
+    pub batch_analytics: bool,
     pub faults: Faults,
     pub seed: u64,
 }
@@ -68,6 +77,9 @@ impl Default for SandboxConfig {
             write_quota_per_minute: Some(100),
             write_quota_kind: QuotaKind::SlidingWindow,
             quota_headers: QuotaHeaders::RetryAfter,
+            // org_analytics, Standard access: 60 per minute per user per app.
+            analytics_quota_per_minute: Some(60),
+            batch_analytics: true,
             faults: Faults::default(),
             seed: 1,
         }
@@ -190,6 +202,8 @@ impl Sandbox {
             )
             .route("/v5/boards/{board_id}/pins", get(pins::board_pins))
             .route("/v5/pins", post(pins::create_pin))
+            .route("/v5/pins/analytics", get(analytics::pins_analytics))
+            .route("/v5/pins/{pin_id}/analytics", get(analytics::pin_analytics))
             .route(
                 "/v5/pins/{pin_id}",
                 get(pins::get_pin)
@@ -338,6 +352,7 @@ impl Sandbox {
     pub fn set_faults(&self, faults: Faults) {
         let mut st = self.inner.lock();
         st.burst_left = faults.burst_429;
+        st.analytics_burst_left = faults.analytics_burst_429;
         st.faults = faults;
     }
 

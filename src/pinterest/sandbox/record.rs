@@ -28,6 +28,8 @@ pub struct Exchange {
     pub request_body: Bytes,
     pub status: u16,
     pub response_body: Bytes,
+    /// When the sandbox received it (its clock), so tests can check a quota was kept.
+    pub at: crate::clock::Millis,
 }
 
 pub(crate) async fn common(State(sb): State<Arc<Inner>>, req: Request, next: Next) -> Response {
@@ -76,6 +78,7 @@ async fn record(sb: &Inner, req: Request, next: Next) -> Response {
         request_body: request_body.clone(),
         status: 0,
         response_body: Bytes::new(),
+        at: sb.clock.now_ms(),
     };
     let resp = next
         .run(Request::from_parts(parts, Body::from(request_body)))

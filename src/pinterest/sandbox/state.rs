@@ -24,6 +24,10 @@ pub struct SandboxStats {
     pub sections_created: u64,
     /// Every 429 answer (quota and forced bursts).
     pub rate_limited: u64,
+    /// Pin analytics calls (single and batch) that reached the sandbox authenticated.
+    pub analytics_requests: u64,
+    /// Of those, the ones answered 429 (`org_analytics` quota or forced analytics bursts).
+    pub analytics_rate_limited: u64,
     /// 5xx answers injected before doing anything.
     pub injected_5xx: u64,
     /// Pins created whose answer was then a 500 or a dropped connection.
@@ -99,6 +103,10 @@ pub(crate) struct State {
     pub faults: Faults,
     /// Forced 429s still to give.
     pub burst_left: u32,
+    /// Admitted Pin analytics call times per user (sliding one-minute window).
+    pub analytics_calls: HashMap<String, VecDeque<Millis>>,
+    /// Forced analytics 429s still to give.
+    pub analytics_burst_left: u32,
     pub stats: SandboxStats,
     pub recording: Option<Vec<Exchange>>,
 }
@@ -119,6 +127,8 @@ impl State {
             writes: HashMap::new(),
             buckets: HashMap::new(),
             burst_left: faults.burst_429,
+            analytics_calls: HashMap::new(),
+            analytics_burst_left: faults.analytics_burst_429,
             faults,
             stats: SandboxStats::default(),
             recording: None,
