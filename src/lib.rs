@@ -7,12 +7,14 @@
 //! - [`routing`]: the configured routes as the rules ingest matches items against.
 //! - [`store`]: the semantic store (sled embedded default).
 //! - [`sync`]: the engine that turns outbox jobs into Pins.
+//! - [`analytics`]: collecting the daily figures of the Pins pinbridge made.
 //! - [`template`]: a route's Pin text templates, rendered from items.
 //! - [`pinterest`]: the API v5 client and the local sandbox.
 //! - [`config`]: settings, loading and validation.
 //! - [`settings`]: the problem type and serde helpers every settings type shares.
 //! - [`app`], [`http`], [`commands`], [`demo`]: assembling and running the service.
 
+pub mod analytics;
 pub mod app;
 pub mod cli;
 pub mod clock;

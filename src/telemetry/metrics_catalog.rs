@@ -58,6 +58,18 @@ pub const CATALOG: &[MetricInfo] = &[
         "1 while an account can create Pins, 0 while it needs attention (readiness stays up then: alert on this), by account.",
     ),
     metric(
+        "pinbridge_analytics_requests_total",
+        Counter,
+        Some(Unit::Count),
+        "Pin analytics calls to Pinterest, by account and outcome (ok, rate_limited, refused, not_found, failed).",
+    ),
+    metric(
+        "pinbridge_analytics_rows_total",
+        Counter,
+        Some(Unit::Count),
+        "Daily Pin analytics rows stored (a day fetched again counts again), by account.",
+    ),
+    metric(
         "pinbridge_build_info",
         Gauge,
         None,
