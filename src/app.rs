@@ -64,6 +64,8 @@ pub struct App {
     limits: http::serve::Limits,
     /// `server.admin_listen`, bound: the admin API, status page and metrics are served only here.
     admin_listener: Option<TcpListener>,
+    /// Collects the Pins' daily figures (`[analytics]`), unless turned off.
+    analytics: Option<crate::analytics::Collector>,
 }
 
 impl App {
@@ -92,6 +94,21 @@ impl App {
         let factory = AccountsFactory::new(config)?;
         let vault = factory.vault().cloned();
         let accounts = factory.build(&store, &clock).await?;
+        let analytics = config.analytics.enabled.then(|| {
+            crate::analytics::Collector::new(
+                store.clone(),
+                clock.clone(),
+                crate::analytics::AnalyticsSettings {
+                    interval: config.analytics.interval,
+                    per_minute: config.analytics.per_minute,
+                    lookback: config.analytics.lookback,
+                },
+                accounts
+                    .iter()
+                    .map(|a| (a.name.clone(), a.client.clone()))
+                    .collect(),
+            )
+        });
         let connect = Arc::new(connect_setup::connect_for(config, &factory, &accounts));
 
         let settings = SyncSettings {
@@ -177,6 +194,7 @@ impl App {
             connect,
             limits: http::serve::Limits::from_config(&config.server),
             admin_listener: None,
+            analytics,
         })
     }
 

@@ -7,6 +7,7 @@
 //! - [`routing`]: the configured routes as the rules ingest matches items against.
 //! - [`store`]: the semantic store (sled embedded default).
 //! - [`sync`]: the engine that turns outbox jobs into Pins.
+//! - [`analytics`]: collecting the daily figures of the Pins pinbridge made.
 //! - [`template`]: a route's Pin text templates, rendered from items.
 //! - [`rollup`]: Pin analytics summed by source, route, board, category or template.
 //! - [`pinterest`]: the API v5 client and the local sandbox.
@@ -14,6 +15,7 @@
 //! - [`settings`]: the problem type and serde helpers every settings type shares.
 //! - [`app`], [`http`], [`commands`], [`demo`]: assembling and running the service.
 
+pub mod analytics;
 pub mod app;
 pub mod cli;
 pub mod clock;

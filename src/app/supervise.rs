@@ -34,6 +34,9 @@ impl App {
         let engine = self.engine.clone();
         tasks.spawn(async move { engine.run(engine_token).await });
 
+        if let Some(collector) = self.analytics {
+            tasks.spawn(collector.run(shutdown.child_token()));
+        }
         tasks.spawn(count_sync_events(
             self.engine.subscribe(),
             shutdown.child_token(),

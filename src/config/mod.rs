@@ -6,6 +6,7 @@
 //! errors → check the whole (references between sections, regexes, templates) → locate each
 //! problem's line. The user sees every problem at once, not the first one.
 
+mod analytics;
 pub mod env;
 mod interpolate;
 mod locate;
@@ -16,6 +17,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use analytics::AnalyticsConfig;
 pub use locate::line_of;
 pub use model::*;
 // The shared settings vocabulary lives in a leaf module that the source and sync settings use
@@ -62,6 +64,7 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     pub sync: SyncConfig,
     pub fetch: FetchConfig,
+    pub analytics: AnalyticsConfig,
     /// The interpolated TOML tree this config was built from. The live configuration
     /// (`crate::live`) merges runtime records into it, validates the result with [`Config::from_tree`],
     /// and compares entries to tell which sources changed.

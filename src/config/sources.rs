@@ -11,7 +11,7 @@ use crate::sources::shop::{EtsySettings, ShopifySettings};
 use crate::sources::webhook::WebhookSettings;
 
 const COMMON_KEYS: [&str; 4] = ["id", "kind", "paused", "on_change"];
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "server",
     "store",
     "pinterest",
@@ -20,6 +20,7 @@ const SECTIONS: [&str; 8] = [
     "routes",
     "sync",
     "fetch",
+    "analytics",
 ];
 
 /// A configured source: its common keys and its kind's settings.
@@ -65,6 +66,9 @@ pub fn build(root: toml::Value, problems: &mut Vec<ConfigProblem>) -> Option<Con
     }
     if let Some(v) = root.remove("sync") {
         config.sync = parse_value(v, "sync", problems).unwrap_or_default();
+    }
+    if let Some(v) = root.remove("analytics") {
+        config.analytics = parse_value(v, "analytics", problems).unwrap_or_default();
     }
     if let Some(v) = root.remove("fetch") {
         config.fetch = parse_value(v, "fetch", problems).unwrap_or_default();
@@ -188,6 +192,7 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "on_delete",
         ],
         "fetch" => &["max_concurrent", "max_per_host"],
+        "analytics" => &["enabled", "interval", "per_minute", "lookback"],
         "sync" => &[
             "workers",
             "max_attempts",

@@ -70,6 +70,7 @@ pub fn check(config: &Config, problems: &mut Vec<ConfigProblem>) {
         ));
     }
     config.fetch.validate(problems);
+    config.analytics.validate(problems);
     if config.sync.workers == 0 {
         problems.push(ConfigProblem::new("sync.workers", "must be at least 1"));
     }

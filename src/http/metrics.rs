@@ -2,7 +2,7 @@
 //! (`metrics::counter!` …); gauges that mirror the store (jobs by state, store size) are set
 //! from the store's stats at scrape time, so they are never stale; so are the `process_*`
 //! figures. The per-source Pin analytics gauges are refreshed by a scrape at most every few
-//! minutes (`analytics_gauges.rs`). Every metric's `# HELP` text is in `telemetry::metrics_catalog`.
+//! minutes (`recent_analytics.rs`). Every metric's `# HELP` text is in `telemetry::metrics_catalog`.
 //!
 //! Metrics name sources, accounts and routes, so a scrape needs the admin token
 //! (`Authorization: Bearer …`) unless it comes through `server.admin_listen`.
@@ -53,7 +53,7 @@ async fn render(State(state): State<HttpState>) -> Response {
         let usable = if account.problem.is_none() { 1.0 } else { 0.0 };
         metrics::gauge!("pinbridge_account_usable", "account" => account.name).set(usable);
     }
-    state.analytics_gauges.refresh_if_due(&state).await;
+    state.recent_analytics.publish_gauges(&state).await;
     metrics::gauge!("pinbridge_draining").set(if state.draining.is_cancelled() {
         1.0
     } else {

@@ -12,12 +12,12 @@
 
 pub mod admin;
 pub mod analytics;
-pub mod analytics_gauges;
 pub mod auth;
 pub mod connect;
 pub mod health;
 pub mod metrics;
 pub mod readiness;
+pub mod recent_analytics;
 mod request_log;
 pub mod serve;
 pub mod session;
@@ -105,8 +105,9 @@ pub struct HttpState {
     pub backlog: Arc<status::BacklogHistory>,
     /// What retention keeps and what its last run did (the status page).
     pub retention: Arc<status::RetentionStatus>,
-    /// The per-source analytics gauges and when they were last read (`analytics_gauges.rs`).
-    pub analytics_gauges: Arc<analytics_gauges::AnalyticsGauges>,
+    /// The last 30 days of Pin analytics by source, kept for the status page and the gauges
+    /// (`recent_analytics.rs`).
+    pub recent_analytics: Arc<recent_analytics::RecentAnalytics>,
     pub sources: Arc<Vec<SourceInfo>>,
     /// `server.admin_token`, hashed; the admin API answers 403 without it.
     pub admin: Option<Arc<AdminToken>>,
@@ -154,7 +155,7 @@ impl HttpState {
             account_limits: Arc::new(std::collections::HashMap::new()),
             backlog: Arc::new(status::BacklogHistory::default()),
             retention: Arc::new(status::RetentionStatus::default()),
-            analytics_gauges: Arc::default(),
+            recent_analytics: Arc::default(),
             sources: Arc::new(Vec::new()),
             admin: None,
             metrics: None,

@@ -79,7 +79,19 @@ pub const CATALOG: &[MetricInfo] = &[
         "pinbridge_analytics_pins",
         Gauge,
         Some(Unit::Count),
-        "Pins with figures of the Pins pinbridge made over the last 30 days as Pinterest reports them, by source (refreshed by a scrape at most every 5 minutes).",
+        "Pins pinbridge made that have figures in the last 30 days, by source (refreshed by a scrape at most every 5 minutes).",
+    ),
+    metric(
+        "pinbridge_analytics_requests_total",
+        Counter,
+        Some(Unit::Count),
+        "Pin analytics calls to Pinterest, by account and outcome (ok, rate_limited, refused, not_found, failed).",
+    ),
+    metric(
+        "pinbridge_analytics_rows_total",
+        Counter,
+        Some(Unit::Count),
+        "Daily Pin analytics rows stored (a day fetched again counts again), by account.",
     ),
     metric(
         "pinbridge_analytics_saves",

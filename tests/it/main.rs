@@ -1,4 +1,5 @@
 //! Integration tests: one binary, one module per area.
+mod analytics_collect;
 mod check_online;
 mod cli_demo;
 mod cli_env_only;

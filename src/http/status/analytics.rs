@@ -1,17 +1,14 @@
-//! The status page's analytics card: over the last [`DAYS`] days, a chart per source
-//! (impressions and outbound clicks per day, `daily_chart.rs`) and the roll-up by source as a
-//! table with the click-through rate. One read of the period's rows per page view (Pins × days).
+//! The status page's analytics card: over the last 30 days, a chart per source (impressions
+//! and outbound clicks per day, `daily_chart.rs`) and the roll-up by source as a table with the
+//! click-through rate. The roll-up is the one kept for the gauges (`http::recent_analytics`),
+//! read from the store at most every 5 minutes, not on every page view.
 
 use serde::Serialize;
 
 use super::daily_chart;
 use crate::http::HttpState;
-use crate::rollup::period::day_of;
+use crate::rollup::Group;
 use crate::rollup::table::percent;
-use crate::rollup::{Dimension, Group, Period};
-
-/// The period the card covers, ending today (UTC).
-pub const DAYS: i64 = 30;
 
 #[derive(Serialize)]
 pub struct Row {
@@ -54,12 +51,7 @@ pub struct Card {
 }
 
 pub async fn build(state: &HttpState) -> Card {
-    let today = day_of(state.clock.now_ms());
-    let period = Period::last(DAYS, today).unwrap_or(Period {
-        from_day: today,
-        to_day: today,
-    });
-    match crate::http::analytics::rollup(state, Dimension::Source, period).await {
+    match state.recent_analytics.by_source(state).await {
         Ok(rollup) => Card {
             from: rollup.from.clone(),
             to: rollup.to.clone(),
@@ -76,8 +68,8 @@ pub async fn build(state: &HttpState) -> Card {
                 .collect(),
         },
         Err(e) => Card {
-            from: crate::rollup::period::date_of(period.from_day),
-            to: crate::rollup::period::date_of(period.to_day),
+            from: String::new(),
+            to: String::new(),
             rows: Vec::new(),
             total: Row::new(&Group::default()),
             error: Some(format!("the store did not answer: {e}")),
