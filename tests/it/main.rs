@@ -70,6 +70,7 @@ mod store_conformance;
 mod store_conformance_edges;
 mod store_conformance_follow;
 mod store_crash;
+mod store_migration;
 mod store_postgres;
 mod store_sending;
 mod store_sled;
