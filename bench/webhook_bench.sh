@@ -82,7 +82,7 @@ workers = 1
 TOML
 }
 
-row() { printf '%-12s %12s %10s %10s %10s %12s\n' "$@"; }
+row() { printf '%-16s %12s %10s %10s %10s %12s %10s\n' "$@"; }
 
 run_one() {
     local name=$1
@@ -134,13 +134,20 @@ run_one() {
     if [ "$name" != noop ] && [ "$name" != hmac ] && [ "${total:-0}" -gt "$COUNT" ]; then
         echo "note: $name sent $total requests, more than the $COUNT prepared: raise BENCH_REQUESTS" >&2
     fi
-    row "$name" "$rps" "$p50" "$p99" "$non2xx" "$total"
+    # Store bytes per acknowledged request (sled preallocates segments: coarse on short runs).
+    local per=-
+    if [ -d "$OUT/pinbridge.sled" ] && [ "${total:-0}" -gt 0 ]; then
+        per=$(( $(du -sb "$OUT/pinbridge.sled" | cut -f1) / total ))
+    fi
+    row "$name" "$rps" "$p50" "$p99" "$non2xx" "$total" "$per"
 }
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); $(date -u +%FT%TZ)"
 echo "wrk -t1 -c$CONNS -d$DURATION --latency (core 1), server on core 0, release build"
-row handler "req/s" p50 p99 non-2xx requests
+echo "uptime: $(uptime)"
+row handler "req/s" p50 p99 non-2xx requests "store B/req"
 for name in $ONLY; do
     run_one "$name"
 done
+echo "uptime: $(uptime)"
 echo "raw output: $OUT"

@@ -251,7 +251,7 @@ async fn closed_store_refuses_work() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_damaged_tombstone_is_rebuilt_from_the_item_so_nothing_pins_twice() {
+async fn a_damaged_item_record_leaves_a_stub_so_nothing_pins_twice() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     {
@@ -260,23 +260,34 @@ async fn a_damaged_tombstone_is_rebuilt_from_the_item_so_nothing_pins_twice() {
         store.close().await.unwrap();
     }
     {
+        // The item record is also the item's dedup tombstone.
         let db = raw_reopen(&path).await;
-        let dedup = db.open_tree(testing::DEDUP).unwrap();
-        let (key, _) = dedup.iter().next().unwrap().unwrap();
-        dedup.insert(key, &b"not an envelope"[..]).unwrap();
+        let items = db.open_tree(testing::ITEMS).unwrap();
+        let (key, _) = items.iter().next().unwrap().unwrap();
+        items.insert(key, &b"not an envelope"[..]).unwrap();
         db.flush().unwrap();
     }
     let store = reopen(&path).await;
+    let mut renamed = item("1");
+    renamed.title = "Title 1, renamed".into();
+    // Whether it was pinned died with the record: it is never queued again by itself.
     for at in [T0 + 1, T0 + 2] {
         assert_eq!(
-            store.ingest(&item("1"), plan(), at).await.unwrap(),
+            store.ingest(&renamed, plan(), at).await.unwrap(),
             Ingested::Duplicate
         );
     }
     let quarantined = store.quarantined().await.unwrap();
     assert_eq!(quarantined.len(), 1, "{quarantined:?}");
-    assert_eq!(quarantined[0].tree, "dedup");
+    assert_eq!(quarantined[0].tree, "items");
     assert_eq!(store.jobs(JobFilter::default()).await.unwrap().len(), 1);
+    // The fields delivered since are recorded again.
+    let stored = store
+        .item(&renamed.source, &renamed.key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.item.title, "Title 1, renamed");
     store.close().await.unwrap();
 }
 

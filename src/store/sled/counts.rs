@@ -69,27 +69,81 @@ fn add(counts: &TransactionalTree, key: &[u8], delta: i64) -> TxResult<()> {
     Ok(())
 }
 
-/// One item record more (`1`) or less (`-1`).
+/// One item record more (`1`) or less (`-1`), written at once.
 pub(crate) fn item_delta(counts: &TransactionalTree, delta: i64) -> TxResult<()> {
     add(counts, ITEMS, delta)
 }
 
-/// Job `id` went from `old` to `new` (`None`: it did not exist / no longer exists).
+/// Count changes gathered over one transaction and written once at its end: a batch of
+/// sixteen ingests then writes `n/items` and `n/job/pending` once, not sixteen times each.
+/// Made inside the transaction closure (which may run more than once), never kept across runs.
+#[derive(Default)]
+pub(crate) struct Deltas {
+    items: i64,
+    /// Per state, in `STATE_NAMES` order.
+    jobs: [i64; STATE_NAMES.len()],
+}
+
+impl Deltas {
+    /// One item record more (`1`) or less (`-1`).
+    pub(crate) fn item(&mut self, delta: i64) {
+        self.items += delta;
+    }
+
+    /// Job `id` went from `old` to `new` (`None`: it did not exist / no longer exists). The
+    /// finished index is written at once (its keys are per job, nothing to sum).
+    pub(crate) fn job_moved(
+        &mut self,
+        counts: &TransactionalTree,
+        id: &JobId,
+        old: Option<&JobState>,
+        new: Option<&JobState>,
+    ) -> TxResult<()> {
+        let (old_name, new_name) = (old.map(JobState::name), new.map(JobState::name));
+        if old_name != new_name {
+            let slot = |name| STATE_NAMES.iter().position(|n| *n == name);
+            if let Some(i) = old_name.and_then(slot) {
+                self.jobs[i] -= 1;
+            }
+            if let Some(i) = new_name.and_then(slot) {
+                self.jobs[i] += 1;
+            }
+        }
+        finished_moved(counts, id, old, new)
+    }
+
+    /// Write the summed changes (only the counts that changed).
+    pub(crate) fn write(&self, counts: &TransactionalTree) -> TxResult<()> {
+        if self.items != 0 {
+            add(counts, ITEMS, self.items)?;
+        }
+        for (name, delta) in STATE_NAMES.iter().zip(self.jobs) {
+            if delta != 0 {
+                add(counts, &state_key(name), delta)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Job `id` went from `old` to `new`, in a transaction of its own: counts written at once.
 pub(crate) fn job_moved(
     counts: &TransactionalTree,
     id: &JobId,
     old: Option<&JobState>,
     new: Option<&JobState>,
 ) -> TxResult<()> {
-    let (old_name, new_name) = (old.map(JobState::name), new.map(JobState::name));
-    if old_name != new_name {
-        if let Some(name) = old_name {
-            add(counts, &state_key(name), -1)?;
-        }
-        if let Some(name) = new_name {
-            add(counts, &state_key(name), 1)?;
-        }
-    }
+    let mut deltas = Deltas::default();
+    deltas.job_moved(counts, id, old, new)?;
+    deltas.write(counts)
+}
+
+fn finished_moved(
+    counts: &TransactionalTree,
+    id: &JobId,
+    old: Option<&JobState>,
+    new: Option<&JobState>,
+) -> TxResult<()> {
     let (before, after) = (
         old.and_then(|s| finished_key(s, id)),
         new.and_then(|s| finished_key(s, id)),

@@ -7,14 +7,15 @@ use ::sled::transaction::TransactionalTree;
 use uuid::Uuid;
 
 use super::Inner;
-use super::counts;
-use super::envelope::encode;
+use super::counts::Deltas;
+use super::envelope::encode_compact;
 use super::keys;
-use super::trees::{self, DeliveryRecord, Tombstone, TxResult, tx_get};
+use super::records::{ItemRecord, encode_job};
+use super::trees::{self, DeliveryRecord, TxResult, tx_get};
 use crate::item::{DedupKey, Fingerprint, Item, SourceId};
 use crate::store::{
     IngestPlan, Ingested, ItemDisposition, Job, JobId, JobKind, JobState, Millis, OnChange,
-    StoreError, StoreResult, StoredItem, follow, transitions,
+    StoreError, StoreResult, follow, transitions,
 };
 
 /// One ingest in its own transaction (`ingest_many` applies items one by one with this).
@@ -31,63 +32,52 @@ pub(crate) fn ingest(
 
 /// Several ingests in ONE transaction, applied in order: each sees the writes of those before it
 /// (sled's transactional trees read their own pending writes). Outcomes are in input order.
+///
+/// A new item costs four writes: its delivery id (when it has one), its item record (which is
+/// also its dedup tombstone and lists its jobs), its job and the job's due entry; the counts are
+/// summed over the batch and written once.
 pub(crate) fn ingest_batch(
     inner: &Inner,
     batch: &[(&Item, &IngestPlan, Millis)],
 ) -> StoreResult<Vec<Ingested>> {
-    let mut prepared = Vec::with_capacity(batch.len());
-    for &(item, plan, now) in batch {
-        // Read outside: sled transactions cannot scan. Only the one writer thread adds jobs to
-        // an item, and each job is read again inside the transaction.
-        let existing = if !plan.update_routes.is_empty() {
-            item_job_ids(inner, &item.source, &item.key)?
-        } else {
-            Vec::new()
-        };
-        // Made outside the transaction (it may run more than once); v7 ids from one process
-        // are monotonic, so job ids sort by creation, also across a batch.
-        let fresh = |n: usize| -> Vec<JobId> {
-            (0..n).map(|_| JobId(Uuid::now_v7().to_string())).collect()
-        };
-        prepared.push(Prepared {
+    let prepared: Vec<Prepared<'_>> = batch
+        .iter()
+        .map(|&(item, plan, now)| Prepared {
             item,
             plan,
             now,
             fingerprint: item.fingerprint(),
             item_key: keys::item_key(&item.source, &item.key),
-            job_ids: fresh(plan.targets.len()),
-            follow_ids: fresh(existing.len()),
-            existing,
-        });
-    }
+            // Made outside the transaction (it may run more than once); v7 ids from one
+            // process are monotonic, so job ids sort by creation, also across a batch.
+            job_ids: fresh_ids(plan.targets.len()),
+        })
+        .collect();
     let t = &inner.trees;
     inner.with_quarantine(|| {
-        (
-            &t.deliveries,
-            &t.deliveries_by_time,
-            &t.dedup,
-            &t.items,
-            &t.jobs,
-            &t.jobs_due,
-            &t.item_jobs,
-            &t.counts,
+        (&t.deliveries, &t.items, &t.jobs, &t.jobs_due, &t.counts).transaction(
+            |(deliveries, items, jobs, due, counts)| {
+                let tx = TxTrees {
+                    deliveries,
+                    items,
+                    jobs,
+                    due,
+                    counts,
+                };
+                let mut deltas = Deltas::default();
+                let outcomes = prepared
+                    .iter()
+                    .map(|p| apply(&tx, p, &mut deltas))
+                    .collect::<TxResult<Vec<_>>>()?;
+                deltas.write(counts)?;
+                Ok(outcomes)
+            },
         )
-            .transaction(
-                |(deliveries, by_time, dedup, items, jobs, due, item_jobs, counts)| {
-                    let tx = TxTrees {
-                        deliveries,
-                        by_time,
-                        dedup,
-                        items,
-                        jobs,
-                        due,
-                        item_jobs,
-                        counts,
-                    };
-                    prepared.iter().map(|p| apply(&tx, p)).collect()
-                },
-            )
     })
+}
+
+fn fresh_ids(n: usize) -> Vec<JobId> {
+    (0..n).map(|_| JobId(Uuid::now_v7().to_string())).collect()
 }
 
 /// One ingest's inputs, with what is computed once outside the (retryable) transaction.
@@ -98,26 +88,19 @@ struct Prepared<'a> {
     fingerprint: Fingerprint,
     item_key: Vec<u8>,
     job_ids: Vec<JobId>,
-    /// The item's jobs before this ingest (read only when some route updates its Pins).
-    existing: Vec<JobId>,
-    /// Ids for the update jobs a change may queue, one per existing job.
-    follow_ids: Vec<JobId>,
 }
 
 /// The trees an ingest writes, inside one transaction.
 struct TxTrees<'a> {
     deliveries: &'a TransactionalTree,
-    by_time: &'a TransactionalTree,
-    dedup: &'a TransactionalTree,
     items: &'a TransactionalTree,
     jobs: &'a TransactionalTree,
     due: &'a TransactionalTree,
-    item_jobs: &'a TransactionalTree,
     counts: &'a TransactionalTree,
 }
 
 /// Dedup one item and record it, its delivery id and its jobs.
-fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
+fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>, deltas: &mut Deltas) -> TxResult<Ingested> {
     let Prepared {
         item,
         plan,
@@ -125,17 +108,12 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
         fingerprint,
         ref item_key,
         ref job_ids,
-        ref existing,
-        ref follow_ids,
     } = *p;
     let TxTrees {
         deliveries,
-        by_time,
-        dedup,
         items,
         jobs,
         due,
-        item_jobs,
         counts,
     } = *tx;
     // The delivery id and the replay guard: either one seen before makes the whole ingest a
@@ -154,173 +132,127 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>) -> TxResult<Ingested> {
         let record = DeliveryRecord {
             keep_until: *keep_until,
         };
-        deliveries.insert(dkey.as_slice(), encode(&record))?;
-        by_time.insert(keys::delivery_time_key(*keep_until, dkey), &[])?;
+        deliveries.insert(dkey.as_slice(), encode_compact(&record))?;
     }
 
-    let stored: Option<StoredItem> = tx_get(items, trees::ITEMS, item_key)?;
-    let tombstone: Option<Tombstone> = tx_get(dedup, trees::DEDUP, item_key)?;
-    // A lost tombstone (quarantined) is rebuilt from the item record if that survived.
-    let tombstone = tombstone.or_else(|| {
-        stored.as_ref().map(|s| Tombstone {
-            fingerprint: s.fingerprint,
-            first_seen: s.first_seen,
-        })
-    });
-    let comeback = stored
-        .as_ref()
-        .and_then(|s| s.removed.as_ref())
-        .filter(|_| plan.disposition().1)
-        .map(|mark| mark.comeback(plan));
-    let new_jobs = JobWriter {
+    let stored: Option<ItemRecord> = tx_get(items, trees::ITEMS, item_key)?;
+    let mut new_jobs = JobWriter {
         jobs,
         due,
-        item_jobs,
         counts,
         item,
         ids: job_ids,
         now,
+        deltas,
     };
-
-    match tombstone {
-        None => {
-            let (disposition, queue) = plan.disposition();
-            let queued = if queue { new_jobs.write(plan)? } else { 0 };
-            let record = StoredItem {
-                item: item.clone(),
-                fingerprint,
-                first_seen: now,
-                last_seen: now,
-                changes: 0,
-                disposition,
-                removed: None,
-                compacted: None,
-            };
-            let stone = Tombstone {
-                fingerprint,
-                first_seen: now,
-            };
-            dedup.insert(item_key.as_slice(), encode(&stone))?;
-            items.insert(item_key.as_slice(), encode(&record))?;
-            counts::item_delta(counts, 1)?;
-            Ok(Ingested::New { jobs: queued })
-        }
-        // Older than what is stored (a delivery overtaken by a later one): it must neither
-        // overwrite the newer version nor pin it.
-        Some(_) if stored.as_ref().is_some_and(|s| item.is_older_than(&s.item)) => {
-            Ok(Ingested::Duplicate)
-        }
+    let Some(mut record) = stored else {
+        let (disposition, queue) = plan.disposition();
+        let mut record = ItemRecord::new(item, fingerprint, now, &disposition);
+        let queued = if queue {
+            new_jobs.write(plan, &mut record)?
+        } else {
+            0
+        };
+        items.insert(item_key.as_slice(), record.encode())?;
+        new_jobs.deltas.item(1);
+        return Ok(Ingested::New { jobs: queued });
+    };
+    if record.is_lost() {
+        // Its record was damaged: whether it was pinned is unknown, so it is never pinned
+        // again by itself; its fields are recorded again.
+        record.set_item(item);
+        record.fingerprint = fingerprint.0;
+        record.last_seen = now;
+        items.insert(item_key.as_slice(), record.encode())?;
+        return Ok(Ingested::Duplicate);
+    }
+    // Older than what is stored (a delivery overtaken by a later one): it must neither
+    // overwrite the newer version nor pin it.
+    if record.holds_newer_than(item) {
+        return Ok(Ingested::Duplicate);
+    }
+    let comeback = record
+        .removed_mark()
+        .filter(|_| plan.disposition().1)
+        .map(|mark| mark.comeback(plan));
+    if let Some(again) = comeback {
         // Back after a removal at its source (republished, restored): pinned again on the
         // routes whose Pins went with it, whatever its fingerprint.
-        Some(stone) if comeback.is_some() => {
-            let again = comeback.as_ref().unwrap_or(plan);
-            let queued = new_jobs.write(again)?;
-            if let Some(mut record) = stored {
-                if record.fingerprint != fingerprint {
-                    record.changes = record.changes.saturating_add(1);
-                }
-                record.item = item.clone();
-                record.compacted = None;
-                record.fingerprint = fingerprint;
-                record.last_seen = now;
-                record.disposition = ItemDisposition::Queued;
-                record.removed = None;
-                items.insert(item_key.as_slice(), encode(&record))?;
-            }
-            let stone = Tombstone {
-                fingerprint,
-                first_seen: stone.first_seen,
-            };
-            dedup.insert(item_key.as_slice(), encode(&stone))?;
-            Ok(Ingested::Changed { jobs: queued })
-        }
-        Some(stone) if stone.fingerprint == fingerprint => {
-            // Same Pin fields but newer: keep its time, so a late older change is still older.
-            if let Some(mut record) = stored.filter(|s| item.is_newer_than(&s.item)) {
-                record.item = item.clone();
-                record.compacted = None;
-                items.insert(item_key.as_slice(), encode(&record))?;
-            }
-            Ok(Ingested::Duplicate)
-        }
-        Some(stone) => {
-            if stored.is_none() {
-                // The item record was lost (quarantined) and is written again below.
-                counts::item_delta(counts, 1)?;
-            }
-            let mut record = stored.unwrap_or_else(|| StoredItem {
-                item: item.clone(),
-                fingerprint: stone.fingerprint,
-                first_seen: stone.first_seen,
-                last_seen: now,
-                changes: 0,
-                disposition: ItemDisposition::Queued,
-                removed: None,
-                compacted: None,
-            });
-            record.item = item.clone();
-            record.compacted = None;
-            record.fingerprint = fingerprint;
-            record.last_seen = now;
+        let queued = new_jobs.write(&again, &mut record)?;
+        if record.fingerprint != fingerprint.0 {
             record.changes = record.changes.saturating_add(1);
-            let mut queued = 0;
-            if plan.on_change == OnChange::NewPin {
-                let (disposition, queue) = plan.disposition();
-                if queue {
-                    queued = new_jobs.write(plan)?;
-                }
-                record.disposition = disposition;
+        }
+        record.set_item(item);
+        record.fingerprint = fingerprint.0;
+        record.last_seen = now;
+        record.set_disposition(&ItemDisposition::Queued);
+        record.set_removed(None);
+        items.insert(item_key.as_slice(), record.encode())?;
+        return Ok(Ingested::Changed { jobs: queued });
+    }
+    if record.fingerprint == fingerprint.0 {
+        // Same Pin fields but newer: keep its time, so a late older change is still older.
+        if record.holds_older_than(item) {
+            record.set_item(item);
+            items.insert(item_key.as_slice(), record.encode())?;
+        }
+        return Ok(Ingested::Duplicate);
+    }
+    record.set_item(item);
+    record.fingerprint = fingerprint.0;
+    record.last_seen = now;
+    record.changes = record.changes.saturating_add(1);
+    let mut queued = 0;
+    if plan.on_change == OnChange::NewPin {
+        let (disposition, queue) = plan.disposition();
+        if queue {
+            queued = new_jobs.write(plan, &mut record)?;
+        }
+        record.set_disposition(&disposition);
+    }
+    if !plan.update_routes.is_empty() {
+        let mut current = Vec::new();
+        for id in record.job_ids() {
+            if let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? {
+                current.push(job);
             }
-            if !plan.update_routes.is_empty() {
-                let mut current = Vec::new();
-                for id in existing {
-                    if let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? {
-                        current.push(job);
-                    }
-                }
-                for job in follow::updates(&current, &plan.update_routes, follow_ids, now) {
-                    new_jobs.insert(&job)?;
-                    queued += 1;
-                }
-            }
-            let stone = Tombstone {
-                fingerprint,
-                first_seen: stone.first_seen,
-            };
-            dedup.insert(item_key.as_slice(), encode(&stone))?;
-            items.insert(item_key.as_slice(), encode(&record))?;
-            Ok(Ingested::Changed { jobs: queued })
+        }
+        // Made here: how many depends on the record read in this transaction.
+        let follow_ids = fresh_ids(current.len());
+        for job in follow::updates(&current, &plan.update_routes, &follow_ids, now) {
+            new_jobs.insert(&job, &mut record)?;
+            queued += 1;
         }
     }
+    items.insert(item_key.as_slice(), record.encode())?;
+    Ok(Ingested::Changed { jobs: queued })
 }
 
-/// Writes one pending job per target, with its index entries.
-struct JobWriter<'a> {
+/// Writes one pending job per target, with its due entry, and lists it in the item record.
+struct JobWriter<'a, 'd> {
     jobs: &'a TransactionalTree,
     due: &'a TransactionalTree,
-    item_jobs: &'a TransactionalTree,
     counts: &'a TransactionalTree,
     item: &'a Item,
     ids: &'a [JobId],
     now: Millis,
+    deltas: &'d mut Deltas,
 }
 
-impl JobWriter<'_> {
-    /// Insert one new job of this item with its index entries.
-    fn insert(&self, job: &Job) -> TxResult<()> {
-        self.jobs.insert(job.id.0.as_bytes(), encode(job))?;
-        counts::job_moved(self.counts, &job.id, None, Some(&job.state))?;
+impl JobWriter<'_, '_> {
+    /// Insert one new job of this item with its due entry; the caller writes `record`.
+    fn insert(&mut self, job: &Job, record: &mut ItemRecord) -> TxResult<()> {
+        self.jobs.insert(job.id.0.as_bytes(), encode_job(job))?;
+        self.deltas
+            .job_moved(self.counts, &job.id, None, Some(&job.state))?;
         if let Some(at) = transitions::due(&job.state) {
             self.due.insert(keys::due_key(at, &job.id), &[])?;
         }
-        self.item_jobs.insert(
-            keys::item_job_key(&self.item.source, &self.item.key, &job.id),
-            &[],
-        )?;
+        record.add_job(&job.id);
         Ok(())
     }
 
-    fn write(&self, plan: &IngestPlan) -> TxResult<usize> {
+    fn write(&mut self, plan: &IngestPlan, record: &mut ItemRecord) -> TxResult<usize> {
         for (target, id) in plan.targets.iter().zip(self.ids) {
             let job = Job {
                 id: id.clone(),
@@ -335,71 +267,56 @@ impl JobWriter<'_> {
                 create_sent: None,
                 kind: JobKind::Create,
             };
-            self.insert(&job)?;
+            self.insert(&job, record)?;
         }
         Ok(plan.targets.len())
     }
 }
 
-/// The ids of an item's jobs, from the item-jobs index (read outside any transaction).
+/// The ids of an item's jobs, from its record (read outside any transaction).
 pub(crate) fn item_job_ids(
     inner: &Inner,
     source: &SourceId,
     key: &DedupKey,
 ) -> StoreResult<Vec<JobId>> {
     let item_key = keys::item_key(source, key);
-    let mut ids = Vec::new();
-    for entry in inner.trees.item_jobs.scan_prefix(&item_key) {
-        let (k, _) = entry.map_err(trees::io)?;
-        if let Ok(id) = std::str::from_utf8(&k[item_key.len()..]) {
-            ids.push(JobId(id.to_string()));
-        }
-    }
-    Ok(ids)
+    let Some(raw) = inner.trees.items.get(&item_key).map_err(trees::io)? else {
+        return Ok(Vec::new());
+    };
+    let record: Option<ItemRecord> =
+        inner
+            .trees
+            .decode_or_quarantine(&inner.db, trees::ITEMS, &item_key, raw, inner.now())?;
+    Ok(record.map(|r| r.job_ids()).unwrap_or_default())
 }
 
-/// Remove an item, its tombstone and its unfinished jobs (done jobs stay as history).
+/// Remove an item and its unfinished jobs (done jobs stay as history).
 pub(crate) fn forget(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreResult<bool> {
     let item_key = keys::item_key(source, key);
     let t = &inner.trees;
-    let mut job_ids = Vec::new();
-    for entry in t.item_jobs.scan_prefix(&item_key) {
-        let (k, _) = entry.map_err(trees::io)?;
-        if let Ok(id) = std::str::from_utf8(&k[item_key.len()..]) {
-            job_ids.push((k.to_vec(), JobId(id.to_string())));
-        }
-    }
     inner.with_quarantine(|| {
-        (
-            &t.dedup,
-            &t.items,
-            &t.jobs,
-            &t.jobs_due,
-            &t.item_jobs,
-            &t.counts,
-        )
-            .transaction(|(dedup, items, jobs, due, item_jobs, counts)| {
-                let had_stone = dedup.remove(item_key.as_slice())?.is_some();
-                let had_item = items.remove(item_key.as_slice())?.is_some();
-                if had_item {
-                    counts::item_delta(counts, -1)?;
+        (&t.items, &t.jobs, &t.jobs_due, &t.counts).transaction(|(items, jobs, due, counts)| {
+            let Some(record) = tx_get::<ItemRecord>(items, trees::ITEMS, &item_key)? else {
+                return Ok(false);
+            };
+            items.remove(item_key.as_slice())?;
+            let mut deltas = Deltas::default();
+            deltas.item(-1);
+            for id in record.job_ids() {
+                let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+                    continue;
+                };
+                if matches!(job.state, JobState::Done { .. }) {
+                    continue;
                 }
-                for (index_key, id) in &job_ids {
-                    let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
-                        item_jobs.remove(index_key.as_slice())?;
-                        continue;
-                    };
-                    if matches!(job.state, JobState::Done { .. }) {
-                        continue;
-                    }
-                    if let Some(at) = transitions::due(&job.state) {
-                        due.remove(keys::due_key(at, id))?;
-                    }
-                    jobs.remove(id.0.as_bytes())?;
-                    counts::job_moved(counts, id, Some(&job.state), None)?;
-                    item_jobs.remove(index_key.as_slice())?;
+                if let Some(at) = transitions::due(&job.state) {
+                    due.remove(keys::due_key(at, &id))?;
                 }
-                Ok(had_stone || had_item)
-            })
+                jobs.remove(id.0.as_bytes())?;
+                deltas.job_moved(counts, &id, Some(&job.state), None)?;
+            }
+            deltas.write(counts)?;
+            Ok(true)
+        })
     })
 }

@@ -6,12 +6,12 @@ use ::sled::transaction::TransactionalTree;
 use ::sled::{Db, Transactional};
 
 use super::Inner;
-use super::envelope::encode;
 use super::keys;
+use super::records::{ItemRecord, encode_job};
 use super::trees::{self, Trees, TxResult, io, tx_get};
 use crate::store::{
     Job, JobId, JobState, Lease, LeaseOutcome, LeaseToken, Millis, StoreError, StoreResult,
-    StoredItem, transitions,
+    transitions,
 };
 
 /// Why a job whose item vanished cannot run.
@@ -37,7 +37,7 @@ pub(super) fn put_job(
             due.insert(keys::due_key(at, &job.id), &[])?;
         }
     }
-    jobs.insert(job.id.0.as_bytes(), encode(job))?;
+    jobs.insert(job.id.0.as_bytes(), encode_job(job))?;
     Ok(())
 }
 
@@ -96,7 +96,10 @@ fn claim_one(
             }
             let old = job.state.clone();
             let item_key = keys::item_key(&job.source, &job.item);
-            let Some(stored) = tx_get::<StoredItem>(items, trees::ITEMS, &item_key)? else {
+            // An item without its fields (lost with a damaged record, compacted) has nothing
+            // to pin either.
+            let stored = tx_get::<ItemRecord>(items, trees::ITEMS, &item_key)?;
+            let Some(stored) = stored.filter(ItemRecord::has_payload) else {
                 let orphan = transitions::orphaned(&job, ITEM_GONE, now);
                 put_job(jobs, due, counts, &old, &orphan)?;
                 return Ok(None);
@@ -108,9 +111,10 @@ fn claim_one(
                 return Ok(None);
             };
             put_job(jobs, due, counts, &old, &job)?;
+            let item = stored.item(&job.source, &job.item);
             Ok(Some(Lease {
                 job,
-                item: stored.item,
+                item,
                 token,
                 until,
                 reconcile,

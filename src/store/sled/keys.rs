@@ -22,17 +22,10 @@ pub(crate) fn source_prefix(source: &SourceId) -> Vec<u8> {
     out
 }
 
-/// `items` and `dedup` key: the item's identity.
+/// `items` key: the item's identity (schema 1's `dedup` and `item_jobs` started with it too).
 pub(crate) fn item_key(source: &SourceId, key: &DedupKey) -> Vec<u8> {
     let mut out = source_prefix(source);
     push_part(&mut out, key.0.as_bytes());
-    out
-}
-
-/// `item_jobs` key: item identity then job id, so a prefix scan lists one item's jobs.
-pub(crate) fn item_job_key(source: &SourceId, key: &DedupKey, job: &JobId) -> Vec<u8> {
-    let mut out = item_key(source, key);
-    out.extend_from_slice(job.0.as_bytes());
     out
 }
 
@@ -51,13 +44,6 @@ pub(crate) fn time_bytes(ms: Millis) -> [u8; 8] {
 pub(crate) fn time_from_bytes(raw: &[u8]) -> Option<Millis> {
     let arr: [u8; 8] = raw.get(..8)?.try_into().ok()?;
     Some((u64::from_be_bytes(arr) ^ (1u64 << 63)) as i64)
-}
-
-/// `deliveries_by_time` key: expiry time then the delivery key.
-pub(crate) fn delivery_time_key(keep_until: Millis, delivery_key: &[u8]) -> Vec<u8> {
-    let mut out = time_bytes(keep_until).to_vec();
-    out.extend_from_slice(delivery_key);
-    out
 }
 
 /// When a job in `state` may next be claimed, or `None` when it never will (done, dead).

@@ -6,6 +6,8 @@
 //! moved to the `quarantine` tree and skipped. On open, jobs still leased by the previous process
 //! become `unknown`: their worker may have sent the create before dying, so they are reconciled
 //! (board searched for the Pin) before anything is created again.
+//!
+//! Before that, an older store is migrated to this build's schema (`migrate.rs`).
 
 mod analytics;
 mod batch;
@@ -16,11 +18,14 @@ mod counts;
 mod envelope;
 mod follow;
 mod ingest;
+mod item_record;
 mod jobs;
 mod keys;
+mod migrate;
 mod outbox_impl;
 mod pacing;
 mod reads;
+mod records;
 mod retention;
 mod state;
 mod store_impl;
@@ -42,10 +47,12 @@ use crate::store::{Millis, StoreError, StoreResult};
 use batch::Batcher;
 use commit::Committer;
 pub use commit::SyncHook;
+pub use migrate::MigrationHook;
 use trees::{Corrupt, Trees, io};
 
-/// The schema this build writes and reads (`meta/schema_version`).
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema this build writes and reads (`meta/schema_version`). Schema 1 (the first
+/// release) is migrated on open (`migrate.rs`).
+pub const SCHEMA_VERSION: u32 = 2;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
 /// Settings of the embedded store.
@@ -58,6 +65,9 @@ pub struct SledOptions {
     /// Runs before every fsync and may fail it: tests inject disk errors with it.
     #[serde(skip)]
     pub sync_hook: Option<SyncHook>,
+    /// Runs at each step of a schema migration and may stop it: tests crash it with it.
+    #[serde(skip)]
+    pub migration_hook: Option<MigrationHook>,
 }
 
 impl Default for SledOptions {
@@ -65,6 +75,7 @@ impl Default for SledOptions {
         Self {
             cache_capacity_bytes: 64 * 1024 * 1024,
             sync_hook: None,
+            migration_hook: None,
         }
     }
 }
@@ -127,11 +138,13 @@ impl SledStore {
                 open_err(reason)
             })?;
         let trees = Trees::open(&db).map_err(|e| open_err(e.to_string()))?;
-        check_schema(&trees).map_err(|e| match e {
-            StoreError::Io(reason) => open_err(reason),
-            other => other,
-        })?;
         let now = clock.now_ms();
+        migrate::ensure_schema(&db, &trees, opts.migration_hook.as_ref(), now).map_err(
+            |e| match e {
+                StoreError::Io(reason) => open_err(reason),
+                other => other,
+            },
+        )?;
         // Before any write that adjusts them: a store from an older build (or with stale
         // counts) is recounted once.
         if counts::ensure(&db, &trees, now)? {
@@ -260,33 +273,6 @@ impl Inner {
     }
 }
 
-fn check_schema(trees: &Trees) -> StoreResult<()> {
-    let stored = trees.meta.get(SCHEMA_KEY).map_err(io)?;
-    match stored {
-        None => {
-            trees
-                .meta
-                .insert(SCHEMA_KEY, envelope::encode(&SCHEMA_VERSION))
-                .map_err(io)?;
-            Ok(())
-        }
-        Some(raw) => {
-            let found: u32 = envelope::decode(&raw).map_err(|e| {
-                StoreError::Io(format!(
-                    "the store's schema version record is damaged ({e}); restore from a backup"
-                ))
-            })?;
-            if found > SCHEMA_VERSION {
-                return Err(StoreError::SchemaTooNew {
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            Ok(())
-        }
-    }
-}
-
 /// Raw access for sled-specific tests (corrupting records, planting schema versions).
 #[doc(hidden)]
 pub mod testing {
@@ -297,7 +283,7 @@ pub mod testing {
     pub const SCHEMA_KEY: &[u8] = super::SCHEMA_KEY;
     /// The `meta` key that says the counts are exact (absent: recounted at open).
     pub const COUNTS_MARKER: &[u8] = super::counts::MARKER;
-    pub use super::trees::{COUNTS, DEDUP, ITEMS, JOBS, META, SOURCES};
+    pub use super::trees::{COUNTS, DELIVERIES, ITEMS, JOBS, META, SOURCES};
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::Inner;
 use super::envelope;
 use super::keys;
+use super::records::{ItemRecord, item_identity};
 use super::trees::{self, QuarantineRecord, io};
 use crate::item::{DedupKey, SourceId};
 use crate::store::{
@@ -67,15 +68,14 @@ pub(crate) fn jobs(inner: &Inner, filter: &JobFilter) -> StoreResult<Vec<Job>> {
     Ok(out)
 }
 
+/// An item's jobs, in creation order (the order its record lists them).
 pub(crate) fn item_jobs(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreResult<Vec<Job>> {
-    let prefix = keys::item_key(source, key);
+    let mut ids = super::ingest::item_job_ids(inner, source, key)?;
+    // Job ids sort by creation; a record migrated from schema 1 listed them in index order.
+    ids.sort();
     let mut out = Vec::new();
-    for entry in inner.trees.item_jobs.scan_prefix(&prefix) {
-        let (k, _) = entry.map_err(io)?;
-        let Ok(id) = std::str::from_utf8(&k[prefix.len()..]) else {
-            continue;
-        };
-        if let Some(job) = job(inner, &JobId(id.to_string()))? {
+    for id in ids {
+        if let Some(job) = job(inner, &id)? {
             out.push(job);
         }
     }
@@ -88,14 +88,14 @@ pub(crate) fn item(
     key: &DedupKey,
 ) -> StoreResult<Option<StoredItem>> {
     let k = keys::item_key(source, key);
-    match inner.trees.items.get(&k).map_err(io)? {
-        None => Ok(None),
-        Some(raw) => {
-            inner
-                .trees
-                .decode_or_quarantine(&inner.db, trees::ITEMS, &k, raw, inner.now())
-        }
-    }
+    let Some(raw) = inner.trees.items.get(&k).map_err(io)? else {
+        return Ok(None);
+    };
+    let record: Option<ItemRecord> =
+        inner
+            .trees
+            .decode_or_quarantine(&inner.db, trees::ITEMS, &k, raw, inner.now())?;
+    Ok(record.map(|r| r.to_stored(source, key)))
 }
 
 /// Items by source then key; `limit == 0` means no limit.
@@ -112,15 +112,27 @@ pub(crate) fn items(inner: &Inner, filter: &ItemFilter) -> StoreResult<Vec<Store
             break;
         }
         let (k, raw) = entry.map_err(io)?;
-        if let Some(item) =
-            inner
-                .trees
-                .decode_or_quarantine(&inner.db, trees::ITEMS, &k, raw, inner.now())?
-        {
-            out.push(item);
+        if let Some(stored) = stored_item(inner, &k, raw)? {
+            out.push(stored);
         }
     }
     Ok(out)
+}
+
+/// The item an `items` entry holds (`None`: damaged and quarantined, or a key of no item).
+pub(crate) fn stored_item(
+    inner: &Inner,
+    key: &[u8],
+    raw: ::sled::IVec,
+) -> StoreResult<Option<StoredItem>> {
+    let Some((source, dedup)) = item_identity(key) else {
+        return Ok(None);
+    };
+    let record: Option<ItemRecord> =
+        inner
+            .trees
+            .decode_or_quarantine(&inner.db, trees::ITEMS, key, raw, inner.now())?;
+    Ok(record.map(|r| r.to_stored(&source, &dedup)))
 }
 
 /// The counts maintained on write (`counts.rs`): a constant number of reads. Only while they

@@ -15,12 +15,13 @@ use ::sled::Transactional;
 use ::sled::transaction::TransactionalTree;
 use async_trait::async_trait;
 
-use super::envelope::encode;
+use super::item_record::ItemRecord;
+use super::records::encode_job;
 use super::trees::{self, TxResult, io, tx_get};
-use super::{Inner, SledStore, ingest, keys};
+use super::{Inner, SledStore, keys};
 use crate::item::{DedupKey, SourceId};
 use crate::store::retention::{self, Compacted};
-use crate::store::{ItemCursor, Job, JobId, Millis, Retention, StoreResult, StoredItem};
+use crate::store::{ItemCursor, Job, JobId, Millis, Retention, StoreResult};
 
 #[async_trait]
 impl Retention for SledStore {
@@ -79,7 +80,7 @@ fn compact_page(
         let (source, key) = (SourceId(source), DedupKey(key));
         last = Some((source.clone(), key.clone()));
         // A cheap look first: most items are recent or compacted already.
-        let Some(stored) = inner.trees.decode_or_quarantine::<StoredItem>(
+        let Some(record) = inner.trees.decode_or_quarantine::<ItemRecord>(
             &inner.db,
             trees::ITEMS,
             &k,
@@ -89,11 +90,13 @@ fn compact_page(
         else {
             continue;
         };
-        if !retention::is_candidate(&stored, older_than) {
+        if record.is_lost()
+            || !retention::is_candidate(&record.to_stored(&source, &key), older_than)
+        {
             continue;
         }
-        let ids = ingest::item_job_ids(inner, &source, &key)?;
-        let (items, jobs) = compact_item(inner, &k, &ids, older_than, now)?;
+        let ids = record.job_ids();
+        let (items, jobs) = compact_item(inner, &k, (&source, &key), &ids, older_than, now)?;
         page.items += items;
         page.jobs += jobs;
     }
@@ -105,6 +108,7 @@ fn compact_page(
 fn compact_item(
     inner: &Inner,
     item_key: &[u8],
+    (source, key): (&SourceId, &DedupKey),
     ids: &[JobId],
     older_than: Millis,
     now: Millis,
@@ -112,14 +116,19 @@ fn compact_item(
     let t = &inner.trees;
     inner.with_quarantine(|| {
         (&t.items, &t.jobs).transaction(|(items, jobs)| {
-            let Some((stored, current)) = read_records(items, jobs, item_key, ids)? else {
+            let Some((mut record, current)) = read_records(items, jobs, item_key, ids)? else {
                 return Ok((0, 0));
             };
-            let item = retention::compact_item(&stored, &current, older_than, now);
+            let stored = record.to_stored(source, key);
+            let compacted = retention::compact_item(&stored, &current, older_than, now);
             let cut: Vec<Job> = current
                 .iter()
                 .filter_map(|job| retention::compact_job(job, older_than))
                 .collect();
+            let item = compacted.map(|c| {
+                record.compact(c.compacted.unwrap_or(now));
+                record
+            });
             write_records(items, jobs, item_key, item.as_ref(), &cut)?;
             Ok((u64::from(item.is_some()), cut.len() as u64))
         })
@@ -127,14 +136,16 @@ fn compact_item(
 }
 
 /// The item record at `item_key` and the job records `ids` (those still present), read
-/// inside the transaction. `None` when the item is gone.
+/// inside the transaction. `None` when the item is gone or only a stub of a damaged record.
 fn read_records(
     items: &TransactionalTree,
     jobs: &TransactionalTree,
     item_key: &[u8],
     ids: &[JobId],
-) -> TxResult<Option<(StoredItem, Vec<Job>)>> {
-    let Some(stored) = tx_get::<StoredItem>(items, trees::ITEMS, item_key)? else {
+) -> TxResult<Option<(ItemRecord, Vec<Job>)>> {
+    let Some(stored) =
+        tx_get::<ItemRecord>(items, trees::ITEMS, item_key)?.filter(|record| !record.is_lost())
+    else {
         return Ok(None);
     };
     let mut current = Vec::with_capacity(ids.len());
@@ -152,14 +163,14 @@ fn write_records(
     items: &TransactionalTree,
     jobs: &TransactionalTree,
     item_key: &[u8],
-    item: Option<&StoredItem>,
+    item: Option<&ItemRecord>,
     cut: &[Job],
 ) -> TxResult<()> {
     if let Some(item) = item {
-        items.insert(item_key, encode(item))?;
+        items.insert(item_key, item.encode())?;
     }
     for job in cut {
-        jobs.insert(job.id.0.as_bytes(), encode(job))?;
+        jobs.insert(job.id.0.as_bytes(), encode_job(job))?;
     }
     Ok(())
 }

@@ -1,17 +1,15 @@
 //! Per-source and per-account state, and the expiry of webhook delivery ids.
 
-use ::sled::Transactional;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::Inner;
 use super::envelope::encode;
-use super::keys;
-use super::trees::{self, io};
+use super::records::Record;
+use super::trees::{self, DeliveryRecord, io};
 use crate::store::{Millis, StoreResult};
 
 /// Read a state record; absent (or quarantined) reads as the default.
-pub(crate) fn get_state<T: DeserializeOwned + Default>(
+pub(crate) fn get_state<T: Record + Default>(
     inner: &Inner,
     tree: &'static str,
     key: &str,
@@ -45,34 +43,36 @@ pub(crate) fn set_state<T: Serialize>(
     Ok(())
 }
 
-/// Drop delivery ids whose `keep_until` is at or before `now`, via the time index.
+/// Drop delivery ids whose `keep_until` is at or before `now`.
+///
+/// A scan of `deliveries` (no time index: that was a second write per ingest). The tree holds
+/// only the ids still within their horizon, so the scan is bounded by the webhook rate times
+/// the horizon, not by the number of items. Each removal is a compare-and-swap against the
+/// value seen, so an id re-recorded meanwhile is kept.
 pub(crate) fn purge_deliveries(inner: &Inner, now: Millis) -> StoreResult<u64> {
-    let t = &inner.trees;
-    let upper = keys::time_bytes(now.saturating_add(1));
-    let mut expired = Vec::new();
-    for entry in t.deliveries_by_time.range(..upper) {
-        let (k, _) = entry.map_err(io)?;
-        expired.push(k);
-    }
+    let tree = &inner.trees.deliveries;
     let mut dropped = 0;
-    // Chunks keep each transaction small.
-    for chunk in expired.chunks(256) {
-        let result: Result<u64, ::sled::transaction::TransactionError<()>> =
-            (&t.deliveries, &t.deliveries_by_time).transaction(|(deliveries, by_time)| {
-                let mut n = 0;
-                for index_key in chunk {
-                    by_time.remove(index_key)?;
-                    // Index keys are `[8-byte time][delivery key]`; anything shorter is junk.
-                    let Some(delivery_key) = index_key.get(8..) else {
-                        continue;
-                    };
-                    if deliveries.remove(delivery_key)?.is_some() {
-                        n += 1;
-                    }
-                }
-                Ok(n)
-            });
-        dropped += result.map_err(|e| trees::io(format!("{e:?}")))?;
+    for entry in tree.iter() {
+        let (key, raw) = entry.map_err(io)?;
+        let expired = match inner.trees.decode_or_quarantine::<DeliveryRecord>(
+            &inner.db,
+            trees::DELIVERIES,
+            &key,
+            raw.clone(),
+            now,
+        )? {
+            Some(record) => record.keep_until <= now,
+            // Quarantined: already gone from the tree.
+            None => continue,
+        };
+        if expired
+            && tree
+                .compare_and_swap(&key, Some(&raw), None as Option<&[u8]>)
+                .map_err(io)?
+                .is_ok()
+        {
+            dropped += 1;
+        }
     }
     Ok(dropped)
 }

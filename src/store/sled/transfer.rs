@@ -8,7 +8,8 @@ use ::sled::transaction::TransactionalTree;
 
 use super::envelope::encode;
 use super::pacing::{board_key, link_key};
-use super::trees::{self, Tombstone, TxResult, io, tx_get};
+use super::records::{ItemRecord, encode_job};
+use super::trees::{self, TxResult, io, tx_get};
 use super::{Inner, counts, keys, reads};
 use crate::item::{DedupKey, SourceId};
 use crate::store::pacing::{BoardPace, LinkHolder};
@@ -36,14 +37,7 @@ pub(crate) fn export_items(
             break;
         }
         let (k, raw) = entry.map_err(io)?;
-        let Some(item) = inner.trees.decode_or_quarantine::<StoredItem>(
-            &inner.db,
-            trees::ITEMS,
-            &k,
-            raw,
-            inner.now(),
-        )?
-        else {
+        let Some(item) = reads::stored_item(inner, &k, raw)? else {
             continue;
         };
         let jobs = reads::item_jobs(inner, &item.item.source, &item.item.key)?;
@@ -136,11 +130,9 @@ pub(crate) fn export_small(inner: &Inner) -> StoreResult<Vec<TransferRecord>> {
 
 /// The trees an import writes, inside one transaction.
 struct Tx<'a> {
-    dedup: &'a TransactionalTree,
     items: &'a TransactionalTree,
     jobs: &'a TransactionalTree,
     due: &'a TransactionalTree,
-    item_jobs: &'a TransactionalTree,
     counts: &'a TransactionalTree,
     links: &'a TransactionalTree,
     paces: &'a TransactionalTree,
@@ -155,40 +147,34 @@ pub(crate) fn import(
     let t = &inner.trees;
     inner.with_quarantine(|| {
         (
-            &t.dedup,
             &t.items,
             &t.jobs,
             &t.jobs_due,
-            &t.item_jobs,
             &t.counts,
             &t.links,
             &t.board_pace,
             &t.sources,
         )
-            .transaction(
-                |(dedup, items, jobs, due, item_jobs, counts, links, paces, sources)| {
-                    let tx = Tx {
-                        dedup,
-                        items,
-                        jobs,
-                        due,
-                        item_jobs,
-                        counts,
-                        links,
-                        paces,
-                        sources,
-                    };
-                    let mut done = ImportCounts::default();
-                    for record in batch {
-                        if import_one(&tx, record, now)? {
-                            done.written += 1;
-                        } else {
-                            done.present += 1;
-                        }
+            .transaction(|(items, jobs, due, counts, links, paces, sources)| {
+                let tx = Tx {
+                    items,
+                    jobs,
+                    due,
+                    counts,
+                    links,
+                    paces,
+                    sources,
+                };
+                let mut done = ImportCounts::default();
+                for record in batch {
+                    if import_one(&tx, record, now)? {
+                        done.written += 1;
+                    } else {
+                        done.present += 1;
                     }
-                    Ok(done)
-                },
-            )
+                }
+                Ok(done)
+            })
     })
 }
 
@@ -240,15 +226,12 @@ fn import_one(tx: &Tx<'_>, record: &TransferRecord, now: Millis) -> TxResult<boo
 fn import_item(tx: &Tx<'_>, stored: &StoredItem, jobs: &[Job], now: Millis) -> TxResult<bool> {
     let (source, key): (&SourceId, &DedupKey) = (&stored.item.source, &stored.item.key);
     let item_key = keys::item_key(source, key);
-    if tx.items.get(&item_key)?.is_some() || tx.dedup.get(&item_key)?.is_some() {
+    if tx.items.get(&item_key)?.is_some() {
         return Ok(false);
     }
-    let stone = Tombstone {
-        fingerprint: stored.fingerprint,
-        first_seen: stored.first_seen,
-    };
-    tx.dedup.insert(item_key.as_slice(), encode(&stone))?;
-    tx.items.insert(item_key.as_slice(), encode(stored))?;
+    let ids = jobs.iter().map(|j| j.id.0.clone()).collect();
+    let record = ItemRecord::from_stored(stored, ids);
+    tx.items.insert(item_key.as_slice(), record.encode())?;
     counts::item_delta(tx.counts, 1)?;
     for job in jobs {
         if tx.jobs.get(job.id.0.as_bytes())?.is_some() {
@@ -256,13 +239,11 @@ fn import_item(tx: &Tx<'_>, stored: &StoredItem, jobs: &[Job], now: Millis) -> T
         }
         // A job leased in the source store may have sent its create: reconcile it first.
         let job = transitions::recovered(job, now).unwrap_or_else(|| job.clone());
-        tx.jobs.insert(job.id.0.as_bytes(), encode(&job))?;
+        tx.jobs.insert(job.id.0.as_bytes(), encode_job(&job))?;
         counts::job_moved(tx.counts, &job.id, None, Some(&job.state))?;
         if let Some(at) = transitions::due(&job.state) {
             tx.due.insert(keys::due_key(at, &job.id), &[])?;
         }
-        tx.item_jobs
-            .insert(keys::item_job_key(source, key, &job.id), &[])?;
     }
     Ok(true)
 }

@@ -2,21 +2,24 @@
 
 use ::sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use ::sled::{Db, IVec, Tree};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::envelope;
 use super::keys;
+use super::records::{ItemRecord, Record};
 use crate::store::{Millis, Quarantined, StoreError};
 
 pub const ITEMS: &str = "items";
+/// Schema 1 only (folded into `items`; dropped by the migration).
 pub const DEDUP: &str = "dedup";
 pub const JOBS: &str = "jobs";
 pub const JOBS_DUE: &str = "jobs_due";
+/// Schema 1 only (folded into `items`; dropped by the migration).
 pub const ITEM_JOBS: &str = "item_jobs";
 pub const SOURCES: &str = "sources";
 pub const ACCOUNTS: &str = "accounts";
 pub const DELIVERIES: &str = "deliveries";
+/// Schema 1 only (expiry is a scan of `deliveries`; dropped by the migration).
 pub const DELIVERIES_BY_TIME: &str = "deliveries_by_time";
 pub const META: &str = "meta";
 pub const QUARANTINE: &str = "quarantine";
@@ -30,28 +33,24 @@ pub const COUNTS: &str = "counts";
 pub const ANALYTICS_DAYS: &str = "analytics_days";
 pub const ANALYTICS_PINS: &str = "analytics_pins";
 
-/// Every tree the store uses. Values are envelopes (`envelope.rs`) except in the index trees
-/// (`jobs_due`, `item_jobs`, `deliveries_by_time`), whose keys carry everything and values are empty.
+/// Every tree the store uses. Values are envelopes (`envelope.rs`) except in the index tree
+/// `jobs_due`, whose keys carry everything and values are empty.
 #[derive(Clone)]
 pub(crate) struct Trees {
-    /// item key → `StoredItem`
+    /// item key → `ItemRecord`: tombstone, fields and job ids in one value, kept until the item
+    /// is forgotten so that a seen item never pins twice.
     pub items: Tree,
-    /// item key → `Tombstone`; kept forever so a forgotten feed entry never pins twice.
-    pub dedup: Tree,
-    /// job id → `Job`
+    /// job id → `Job` (compact layout, `records.rs`)
     pub jobs: Tree,
     /// due time + job id → () for jobs that can still run.
     pub jobs_due: Tree,
-    /// item key + job id → ()
-    pub item_jobs: Tree,
     /// source id → `SourceState`
     pub sources: Tree,
     /// account name → `AccountState`
     pub accounts: Tree,
-    /// delivery key → `DeliveryRecord`
+    /// delivery key → `DeliveryRecord` (its expiry is found by scanning this tree, which holds
+    /// only the ids within their horizon)
     pub deliveries: Tree,
-    /// keep-until time + delivery key → ()
-    pub deliveries_by_time: Tree,
     /// `schema_version` → u32
     pub meta: Tree,
     /// generated id → `QuarantineRecord`
@@ -74,14 +73,11 @@ impl Trees {
     pub(crate) fn open(db: &Db) -> ::sled::Result<Self> {
         Ok(Self {
             items: db.open_tree(ITEMS)?,
-            dedup: db.open_tree(DEDUP)?,
             jobs: db.open_tree(JOBS)?,
             jobs_due: db.open_tree(JOBS_DUE)?,
-            item_jobs: db.open_tree(ITEM_JOBS)?,
             sources: db.open_tree(SOURCES)?,
             accounts: db.open_tree(ACCOUNTS)?,
             deliveries: db.open_tree(DELIVERIES)?,
-            deliveries_by_time: db.open_tree(DELIVERIES_BY_TIME)?,
             meta: db.open_tree(META)?,
             quarantine: db.open_tree(QUARANTINE)?,
             config_records: db.open_tree(CONFIG_RECORDS)?,
@@ -94,7 +90,7 @@ impl Trees {
     }
 }
 
-/// The small record that proves an item was seen.
+/// Schema 1's record that proved an item was seen (read by the migration only).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Tombstone {
     pub fingerprint: crate::item::Fingerprint,
@@ -126,14 +122,14 @@ pub(crate) struct Corrupt {
 pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<Corrupt>>;
 
 /// Read and decode one value inside a transaction; a bad record aborts with [`Corrupt`].
-pub(crate) fn tx_get<T: DeserializeOwned>(
+pub(crate) fn tx_get<T: Record>(
     tree: &TransactionalTree,
     name: &'static str,
     key: &[u8],
 ) -> TxResult<Option<T>> {
     match tree.get(key)? {
         None => Ok(None),
-        Some(raw) => match envelope::decode(&raw) {
+        Some(raw) => match T::read(key, &raw) {
             Ok(value) => Ok(Some(value)),
             Err(e) => Err(ConflictableTransactionError::Abort(Corrupt {
                 tree: name,
@@ -153,7 +149,6 @@ impl Trees {
     fn by_name(&self, name: &str) -> Option<&Tree> {
         Some(match name {
             ITEMS => &self.items,
-            DEDUP => &self.dedup,
             JOBS => &self.jobs,
             SOURCES => &self.sources,
             ACCOUNTS => &self.accounts,
@@ -184,6 +179,24 @@ impl Trees {
             // Someone rewrote it meanwhile: nothing to quarantine any more.
             return Ok(());
         }
+        if bad.tree == ITEMS {
+            // The item record is also its dedup tombstone: a stub keeps its key from ever
+            // pinning twice (only if nothing was written there meanwhile).
+            let stub = ItemRecord::lost(now).encode();
+            let _ = tree
+                .compare_and_swap(&bad.key, None as Option<&[u8]>, Some(stub))
+                .map_err(io)?;
+        }
+        self.record_quarantine(db, bad, now)
+    }
+
+    /// Keep a report and the raw bytes of a bad record in `quarantine`.
+    pub(crate) fn record_quarantine(
+        &self,
+        db: &Db,
+        bad: &Corrupt,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         let info = Quarantined {
             tree: bad.tree.to_string(),
             key: keys::display(&bad.key),
@@ -204,7 +217,7 @@ impl Trees {
     }
 
     /// Decode a value read outside a transaction; a bad one is quarantined and reads as absent.
-    pub(crate) fn decode_or_quarantine<T: DeserializeOwned>(
+    pub(crate) fn decode_or_quarantine<T: Record>(
         &self,
         db: &Db,
         tree: &'static str,
@@ -212,7 +225,7 @@ impl Trees {
         raw: IVec,
         now: Millis,
     ) -> Result<Option<T>, StoreError> {
-        match envelope::decode(&raw) {
+        match T::read(key, &raw) {
             Ok(value) => Ok(Some(value)),
             Err(e) => {
                 let bad = Corrupt {
