@@ -14,7 +14,8 @@ use super::trees::DeliveryRecord;
 use crate::item::{DedupKey, SourceId};
 use crate::store::pacing::{BoardPace, LinkHolder};
 use crate::store::{
-    AccountState, ConfigRecord, Job, JobId, JobKind, JobState, LeaseToken, SourceState, Target,
+    AccountState, ConfigRecord, Job, JobId, JobKind, JobState, LeaseToken, PinDay, PinWatch,
+    SourceState, Target,
 };
 
 pub(crate) use super::item_record::ItemRecord;
@@ -41,7 +42,9 @@ plain_records!(
     ConfigRecord,
     BoardPace,
     LinkHolder,
-    DeliveryRecord
+    DeliveryRecord,
+    PinWatch,
+    PinDay
 );
 
 /// A job on disk (layout 2): the id is the key.
