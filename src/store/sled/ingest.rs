@@ -11,7 +11,7 @@ use super::counts::Deltas;
 use super::envelope::encode_compact;
 use super::keys;
 use super::records::{ItemRecord, encode_job};
-use super::trees::{self, DeliveryRecord, TxResult, tx_get};
+use super::trees::{self, DeliveryRecord, ForgottenJobs, TxResult, tx_get};
 use crate::item::{DedupKey, Fingerprint, Item, SourceId};
 use crate::store::{
     IngestPlan, Ingested, ItemDisposition, Job, JobId, JobKind, JobState, Millis, OnChange,
@@ -55,14 +55,22 @@ pub(crate) fn ingest_batch(
         .collect();
     let t = &inner.trees;
     inner.with_quarantine(|| {
-        (&t.deliveries, &t.items, &t.jobs, &t.jobs_due, &t.counts).transaction(
-            |(deliveries, items, jobs, due, counts)| {
+        (
+            &t.deliveries,
+            &t.items,
+            &t.jobs,
+            &t.jobs_due,
+            &t.counts,
+            &t.forgotten_jobs,
+        )
+            .transaction(|(deliveries, items, jobs, due, counts, forgotten)| {
                 let tx = TxTrees {
                     deliveries,
                     items,
                     jobs,
                     due,
                     counts,
+                    forgotten,
                 };
                 let mut deltas = Deltas::default();
                 let outcomes = prepared
@@ -71,8 +79,7 @@ pub(crate) fn ingest_batch(
                     .collect::<TxResult<Vec<_>>>()?;
                 deltas.write(counts)?;
                 Ok(outcomes)
-            },
-        )
+            })
     })
 }
 
@@ -97,6 +104,7 @@ struct TxTrees<'a> {
     jobs: &'a TransactionalTree,
     due: &'a TransactionalTree,
     counts: &'a TransactionalTree,
+    forgotten: &'a TransactionalTree,
 }
 
 /// Dedup one item and record it, its delivery id and its jobs.
@@ -115,6 +123,7 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>, deltas: &mut Deltas) -> TxResult<In
         jobs,
         due,
         counts,
+        forgotten,
     } = *tx;
     // The delivery id and the replay guard: either one seen before makes the whole ingest a
     // no-op; both are checked before either is written.
@@ -148,6 +157,12 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>, deltas: &mut Deltas) -> TxResult<In
     let Some(mut record) = stored else {
         let (disposition, queue) = plan.disposition();
         let mut record = ItemRecord::new(item, fingerprint, now, &disposition);
+        // The key was forgotten before: the done jobs of its earlier life stay its history.
+        if let Some(earlier) = tx_get::<ForgottenJobs>(forgotten, trees::FORGOTTEN_JOBS, item_key)?
+        {
+            record.jobs = earlier.jobs;
+            forgotten.remove(item_key.as_slice())?;
+        }
         let queued = if queue {
             new_jobs.write(plan, &mut record)?
         } else {
@@ -290,33 +305,45 @@ pub(crate) fn item_job_ids(
     Ok(record.map(|r| r.job_ids()).unwrap_or_default())
 }
 
-/// Remove an item and its unfinished jobs (done jobs stay as history).
+/// Remove an item and its unfinished jobs. Its done jobs stay as history: their ids are kept
+/// in `forgotten_jobs`, and a later ingest of the key lists them again.
 pub(crate) fn forget(inner: &Inner, source: &SourceId, key: &DedupKey) -> StoreResult<bool> {
     let item_key = keys::item_key(source, key);
     let t = &inner.trees;
     inner.with_quarantine(|| {
-        (&t.items, &t.jobs, &t.jobs_due, &t.counts).transaction(|(items, jobs, due, counts)| {
-            let Some(record) = tx_get::<ItemRecord>(items, trees::ITEMS, &item_key)? else {
-                return Ok(false);
-            };
-            items.remove(item_key.as_slice())?;
-            let mut deltas = Deltas::default();
-            deltas.item(-1);
-            for id in record.job_ids() {
-                let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
-                    continue;
+        (&t.items, &t.jobs, &t.jobs_due, &t.counts, &t.forgotten_jobs).transaction(
+            |(items, jobs, due, counts, forgotten)| {
+                let Some(record) = tx_get::<ItemRecord>(items, trees::ITEMS, &item_key)? else {
+                    return Ok(false);
                 };
-                if matches!(job.state, JobState::Done { .. }) {
-                    continue;
+                items.remove(item_key.as_slice())?;
+                let mut deltas = Deltas::default();
+                deltas.item(-1);
+                let mut history =
+                    tx_get::<ForgottenJobs>(forgotten, trees::FORGOTTEN_JOBS, &item_key)?
+                        .unwrap_or_default();
+                for id in record.job_ids() {
+                    let Some(job) = tx_get::<Job>(jobs, trees::JOBS, id.0.as_bytes())? else {
+                        continue;
+                    };
+                    if matches!(job.state, JobState::Done { .. }) {
+                        if !history.jobs.contains(&id.0) {
+                            history.jobs.push(id.0.clone());
+                        }
+                        continue;
+                    }
+                    if let Some(at) = transitions::due(&job.state) {
+                        due.remove(keys::due_key(at, &id))?;
+                    }
+                    jobs.remove(id.0.as_bytes())?;
+                    deltas.job_moved(counts, &id, Some(&job.state), None)?;
                 }
-                if let Some(at) = transitions::due(&job.state) {
-                    due.remove(keys::due_key(at, &id))?;
+                if !history.jobs.is_empty() {
+                    forgotten.insert(item_key.as_slice(), encode_compact(&history))?;
                 }
-                jobs.remove(id.0.as_bytes())?;
-                deltas.job_moved(counts, &id, Some(&job.state), None)?;
-            }
-            deltas.write(counts)?;
-            Ok(true)
-        })
+                deltas.write(counts)?;
+                Ok(true)
+            },
+        )
     })
 }

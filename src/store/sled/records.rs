@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{self, Body, EnvelopeError, encode_compact};
-use super::trees::DeliveryRecord;
+use super::trees::{DeliveryRecord, ForgottenJobs};
 use crate::item::{DedupKey, SourceId};
 use crate::store::pacing::{BoardPace, LinkHolder};
 use crate::store::{
@@ -43,6 +43,7 @@ plain_records!(
     BoardPace,
     LinkHolder,
     DeliveryRecord,
+    ForgottenJobs,
     PinWatch,
     PinDay
 );

@@ -32,6 +32,8 @@ pub const COUNTS: &str = "counts";
 /// Pin analytics: daily rows and the collector's watched Pins (`analytics.rs`).
 pub const ANALYTICS_DAYS: &str = "analytics_days";
 pub const ANALYTICS_PINS: &str = "analytics_pins";
+/// The done jobs of forgotten items, until the item is seen again (`ingest.rs`).
+pub const FORGOTTEN_JOBS: &str = "forgotten_jobs";
 
 /// Every tree the store uses. Values are envelopes (`envelope.rs`) except in the index tree
 /// `jobs_due`, whose keys carry everything and values are empty.
@@ -67,6 +69,9 @@ pub(crate) struct Trees {
     pub analytics_days: Tree,
     /// account + Pin id → `PinWatch` (`analytics.rs`)
     pub analytics_pins: Tree,
+    /// item key → `ForgottenJobs`: a forgotten item's done jobs stay its history, and a
+    /// re-ingest of the key lists them again. Written only by `forget`, so almost empty.
+    pub forgotten_jobs: Tree,
 }
 
 impl Trees {
@@ -86,6 +91,7 @@ impl Trees {
             counts: db.open_tree(COUNTS)?,
             analytics_days: db.open_tree(ANALYTICS_DAYS)?,
             analytics_pins: db.open_tree(ANALYTICS_PINS)?,
+            forgotten_jobs: db.open_tree(FORGOTTEN_JOBS)?,
         })
     }
 }
@@ -100,6 +106,12 @@ pub(crate) struct Tombstone {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct DeliveryRecord {
     pub keep_until: Millis,
+}
+
+/// The ids of a forgotten item's done jobs (in creation order).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct ForgottenJobs {
+    pub jobs: Vec<String>,
 }
 
 /// A quarantined record: the report plus the raw bytes, kept for forensics.
@@ -159,6 +171,7 @@ impl Trees {
             LINKS => &self.links,
             ANALYTICS_DAYS => &self.analytics_days,
             ANALYTICS_PINS => &self.analytics_pins,
+            FORGOTTEN_JOBS => &self.forgotten_jobs,
             _ => return None,
         })
     }

@@ -207,6 +207,27 @@ pub(super) async fn forget_then_reingest_is_new(store: Arc<dyn Store>) {
     );
 }
 
+/// A forgotten item's done jobs are its history (the Pins it made): when the key is ingested
+/// again (an operator's replay forgets, then re-ingests), they are listed beside the new job.
+pub(super) async fn forgotten_done_jobs_stay_the_items_history(store: Arc<dyn Store>) {
+    let a = item("1", "A");
+    store.ingest(&a, plan(&["b1"]), T0).await.unwrap();
+    let leased = store.claim(1, LEASE, T0).await.unwrap().remove(0);
+    assert_eq!(
+        store.complete(&leased, "pin-1", T0 + 1).await.unwrap(),
+        LeaseOutcome::Applied
+    );
+    assert!(store.forget(&src(), &a.key).await.unwrap());
+    assert_eq!(
+        store.ingest(&a, plan(&["b1"]), T0 + 2).await.unwrap(),
+        Ingested::New { jobs: 1 }
+    );
+    let jobs = store.item_jobs(&src(), &a.key).await.unwrap();
+    let states: Vec<&str> = jobs.iter().map(|j| j.state.name()).collect();
+    assert_eq!(states, ["done", "pending"], "{jobs:?}");
+    assert_eq!(jobs[0].id, leased.job.id);
+}
+
 pub(super) async fn purge_deliveries_forgets_expired_ids(store: Arc<dyn Store>) {
     let p1 = with_delivery(plan(&["b"]), "d-1", T0 + 100);
     let p2 = with_delivery(plan(&["b"]), "d-2", T0 + 200);
