@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::engines::Engine;
-use crate::record::{Ingest, Layout, ingest};
+use crate::record::{Encoding, Ingest, Layout, ingest};
 
 /// One submitted ingest and where to acknowledge it.
 struct Request {
@@ -76,6 +76,7 @@ fn now_ms() -> i64 {
 pub fn run_phase(
     engine: &mut dyn Engine,
     layout: Layout,
+    encoding: Encoding,
     from: u64,
     to: u64,
     senders: usize,
@@ -97,7 +98,7 @@ pub fn run_phase(
                     }
                     let sent = Instant::now();
                     let request = Request {
-                        ingest: ingest(i, now_ms(), layout),
+                        ingest: ingest(i, now_ms(), layout, encoding),
                         ack: ack.clone(),
                     };
                     if queue.send(request).is_err() || acked.recv().is_err() {

@@ -1,7 +1,7 @@
 //! The same per-ingest writes on sled, redb and fjall (docs/BENCHMARKS.md, "Embedded engines:
 //! same ingest path"), so a store-engine choice is made on data.
 //!
-//! `pinbridge-engine-bench [--engine sled|redb|fjall] [--layout lean|current]
+//! `pinbridge-engine-bench [--engine sled|redb|fjall] [--layout lean|current] [--encoding json|compact]
 //!   [--items 1000000] [--senders 64] [--max-batch 64] [--checkpoints 10000,100000,1000000]
 //!   [--window 10000] [--dir /tmp/pinbridge-engines]`
 //!
@@ -22,6 +22,7 @@ use anyhow::{Context, bail};
 struct Args {
     engine: String,
     layout: record::Layout,
+    encoding: record::Encoding,
     items: u64,
     senders: usize,
     max_batch: usize,
@@ -34,6 +35,7 @@ fn args() -> anyhow::Result<Args> {
     let mut a = Args {
         engine: "sled".into(),
         layout: record::Layout::Lean,
+        encoding: record::Encoding::Json,
         items: 1_000_000,
         senders: 64,
         max_batch: 64,
@@ -48,6 +50,9 @@ fn args() -> anyhow::Result<Args> {
             "--engine" => a.engine = value,
             "--layout" => {
                 a.layout = record::Layout::parse(&value).context("--layout lean|current")?
+            }
+            "--encoding" => {
+                a.encoding = record::Encoding::parse(&value).context("--encoding json|compact")?
             }
             "--items" => a.items = value.parse().context("--items")?,
             "--senders" => a.senders = value.parse().context("--senders")?,
@@ -116,7 +121,17 @@ fn main() -> anyhow::Result<()> {
     let a = args()?;
     let dir = a
         .dir
-        .join(format!("{}-{:?}", a.engine, a.layout).to_lowercase());
+        .join(format!("{}-{:?}-{:?}", a.engine, a.layout, a.encoding).to_lowercase());
+    // What one ingest hands the engine (keys + values), to compare with what it takes on disk.
+    let logical: usize = record::ingest(0, 1_765_000_000_000, a.layout, a.encoding)
+        .writes
+        .iter()
+        .map(|w| w.1.len() + w.2.len())
+        .sum();
+    println!(
+        "<!-- {} {:?} {:?}: {logical} bytes of keys and values per ingest -->",
+        a.engine, a.layout, a.encoding
+    );
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
     }
@@ -126,6 +141,7 @@ fn main() -> anyhow::Result<()> {
         let phase = load::run_phase(
             engine.as_mut(),
             a.layout,
+            a.encoding,
             done,
             checkpoint,
             a.senders,
@@ -136,9 +152,10 @@ fn main() -> anyhow::Result<()> {
         let bytes = disk_usage(&dir)?;
         let (rss, peak) = memory()?;
         println!(
-            "| {} | {:?} | {done} | {:.0} | {} | {} | {:.1} | {} | {:.0} | {} | {} |",
+            "| {} | {:?} {:?} | {done} | {:.0} | {} | {} | {:.1} | {} | {:.0} | {} | {} |",
             a.engine,
             a.layout,
+            a.encoding,
             w.rate,
             ms(w.commit_p99),
             ms(w.ack_p99),

@@ -38,6 +38,26 @@ impl Layout {
     }
 }
 
+/// How record values are encoded inside the envelope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// serde_json, as the sled store writes today.
+    Json,
+    /// The same fields in a compact binary form: no field names, varint numbers,
+    /// length-prefixed strings (what a postcard/bincode-style encoding would take).
+    Compact,
+}
+
+impl Encoding {
+    pub fn parse(name: &str) -> Option<Encoding> {
+        match name {
+            "json" => Some(Encoding::Json),
+            "compact" => Some(Encoding::Compact),
+            _ => None,
+        }
+    }
+}
+
 /// One ingest: the keys read first (the dedup checks), then the writes.
 pub struct Ingest {
     pub reads: Vec<(&'static str, Vec<u8>)>,
@@ -53,17 +73,51 @@ fn time_bytes(ms: i64) -> [u8; 8] {
     ((ms as u64) ^ (1u64 << 63)).to_be_bytes()
 }
 
-/// The store's envelope: version byte, JSON, CRC-32 of both.
-pub fn envelope(value: &serde_json::Value) -> Vec<u8> {
+fn varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// `value` without field names: the compact encoding's body.
+fn compact(out: &mut Vec<u8>, value: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Null => out.push(0),
+        Value::Bool(b) => out.push(u8::from(*b)),
+        Value::Number(n) => {
+            let v = n.as_i64().unwrap_or(0);
+            varint(out, ((v << 1) ^ (v >> 63)) as u64);
+        }
+        Value::String(s) => {
+            varint(out, s.len() as u64);
+            out.extend_from_slice(s.as_bytes());
+        }
+        Value::Array(items) => {
+            varint(out, items.len() as u64);
+            items.iter().for_each(|v| compact(out, v));
+        }
+        Value::Object(fields) => fields.values().for_each(|v| compact(out, v)),
+    }
+}
+
+/// The store's envelope: version byte, the encoded value, CRC-32 of both.
+pub fn envelope(value: &serde_json::Value, encoding: Encoding) -> Vec<u8> {
     let mut out = vec![1u8];
-    serde_json::to_writer(&mut out, value).expect("JSON values serialise");
+    match encoding {
+        Encoding::Json => serde_json::to_writer(&mut out, value).expect("JSON values serialise"),
+        Encoding::Compact => compact(&mut out, value),
+    }
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_be_bytes());
     out
 }
 
-/// The records of delivery `i` at time `now` (ms), in `layout`.
-pub fn ingest(i: u64, now: i64, layout: Layout) -> Ingest {
+/// The records of delivery `i` at time `now` (ms), in `layout` and `encoding`.
+pub fn ingest(i: u64, now: i64, layout: Layout, encoding: Encoding) -> Ingest {
+    let envelope = |value: &serde_json::Value| envelope(value, encoding);
     let pid = 1_000_000 + i;
     let source = "shop";
     let mut item_key = Vec::new();
@@ -153,13 +207,25 @@ mod tests {
 
     #[test]
     fn lean_is_four_writes_and_current_eleven() {
-        assert_eq!(ingest(0, 1, Layout::Lean).writes.len(), 4);
-        assert_eq!(ingest(0, 1, Layout::Current).writes.len(), 11);
+        assert_eq!(ingest(0, 1, Layout::Lean, Encoding::Json).writes.len(), 4);
+        assert_eq!(
+            ingest(0, 1, Layout::Current, Encoding::Json).writes.len(),
+            11
+        );
+    }
+
+    #[test]
+    fn compact_records_are_smaller_than_json() {
+        let size = |e| -> usize {
+            let records = ingest(7, 1_765_000_000_000, Layout::Lean, e);
+            records.writes.iter().map(|w| w.1.len() + w.2.len()).sum()
+        };
+        assert!(size(Encoding::Compact) < size(Encoding::Json) / 2);
     }
 
     #[test]
     fn envelope_ends_in_the_crc_of_the_rest() {
-        let raw = envelope(&json!({"a": 1}));
+        let raw = envelope(&json!({"a": 1}), Encoding::Json);
         let (body, crc) = raw.split_at(raw.len() - 4);
         assert_eq!(body[0], 1);
         assert_eq!(crc32fast::hash(body).to_be_bytes(), crc);
