@@ -28,9 +28,9 @@ const DAY: i64 = 86_400_000;
 const NOW: i64 = 20_099 * DAY + 10 * 3_600_000;
 const TODAY: i64 = NOW / DAY;
 
-struct World {
-    clock: ManualClock,
-    sandbox: Sandbox,
+pub(crate) struct World {
+    pub(crate) clock: ManualClock,
+    pub(crate) sandbox: Sandbox,
     user: SandboxUser,
     board_id: String,
     api: String,
@@ -44,7 +44,7 @@ impl Drop for World {
     }
 }
 
-async fn world(config: SandboxConfig) -> World {
+pub(crate) async fn world(config: SandboxConfig) -> World {
     let clock = ManualClock::new(NOW);
     let shared: SharedClock = Arc::new(clock.clone());
     let sandbox = Sandbox::with_clock(config, shared);
@@ -95,7 +95,7 @@ impl World {
 
     /// A Pin made `age_days` ago on the sandbox, and the done create job that made it (as the
     /// engine would have left it). Returns the Pin id.
-    async fn made_pin(&self, store: &dyn Store, key: &str, age_days: i64) -> String {
+    pub(crate) async fn made_pin(&self, store: &dyn Store, key: &str, age_days: i64) -> String {
         let back = self.clock.now_ms();
         let made_at = NOW - age_days * DAY - 3_600_000;
         self.clock.set_ms(made_at);
@@ -131,7 +131,7 @@ impl World {
         pin_id
     }
 
-    async fn start_app(&self, store: Arc<dyn Store>, analytics: &str) -> Running {
+    pub(crate) async fn start_app(&self, store: Arc<dyn Store>, analytics: &str) -> Running {
         let path = self.dir.path().join("pinbridge.toml");
         let text = format!(
             "{}\n[analytics]\n{analytics}\n",
@@ -153,7 +153,7 @@ impl World {
         Running { stop, task }
     }
 
-    fn analytics_calls(&self, recorded: &[Exchange]) -> Vec<Exchange> {
+    pub(crate) fn analytics_calls(&self, recorded: &[Exchange]) -> Vec<Exchange> {
         recorded
             .iter()
             .filter(|e| e.uri.contains("analytics"))
@@ -162,20 +162,20 @@ impl World {
     }
 }
 
-struct Running {
+pub(crate) struct Running {
     stop: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
 impl Running {
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.stop.cancel();
         self.task.await.unwrap().expect("clean stop");
     }
 }
 
 /// Wait (up to 30 s of real time) until `check` holds.
-async fn until<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn until<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -190,12 +190,12 @@ where
     }
 }
 
-async fn rows(store: &dyn Store) -> Vec<PinDay> {
+pub(crate) async fn rows(store: &dyn Store) -> Vec<PinDay> {
     store.pin_days(i64::MIN, i64::MAX).await.unwrap()
 }
 
 /// Each Pin's stored days.
-fn days_by_pin(rows: &[PinDay]) -> BTreeMap<String, Vec<i64>> {
+pub(crate) fn days_by_pin(rows: &[PinDay]) -> BTreeMap<String, Vec<i64>> {
     let mut out: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for row in rows {
         out.entry(row.pin_id.clone()).or_default().push(row.day);
@@ -207,7 +207,7 @@ fn days_by_pin(rows: &[PinDay]) -> BTreeMap<String, Vec<i64>> {
 }
 
 /// Every final day of a Pin made `age` days ago: from its day up to yesterday.
-fn final_days(age: i64) -> Vec<i64> {
+pub(crate) fn final_days(age: i64) -> Vec<i64> {
     (TODAY - age..TODAY).collect()
 }
 

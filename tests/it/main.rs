@@ -58,6 +58,7 @@ mod pinterest_oauth;
 mod pinterest_openapi;
 mod pinterest_openapi_models;
 mod pinterest_quota;
+mod replicas_analytics;
 mod replicas_bench;
 mod replicas_cluster;
 mod replicas_pollers;

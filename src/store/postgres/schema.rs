@@ -156,22 +156,23 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 8 (Pin analytics): one row per Pin and UTC day (keyed day first, so a period is an
     // index range), the Pins the collector watches with its progress, and the per-account
-    // lease that lets one replica collect an account at a time.
+    // lease that lets one replica collect an account at a time. Re-runnable (`IF NOT EXISTS`),
+    // like 6 and 7: a database brought back to an older version number applies it again.
     r#"
-    CREATE TABLE pin_days (
+    CREATE TABLE IF NOT EXISTS pin_days (
         day     bigint NOT NULL,
         pin_id  text   NOT NULL,
         account text   NOT NULL,
         body    jsonb  NOT NULL,
         PRIMARY KEY (day, pin_id)
     );
-    CREATE TABLE pin_watches (
+    CREATE TABLE IF NOT EXISTS pin_watches (
         account text  NOT NULL,
         pin_id  text  NOT NULL,
         body    jsonb NOT NULL,
         PRIMARY KEY (account, pin_id)
     );
-    CREATE TABLE analytics_leases (
+    CREATE TABLE IF NOT EXISTS analytics_leases (
         account text   PRIMARY KEY,
         holder  text   NOT NULL,
         token   bigint NOT NULL,
