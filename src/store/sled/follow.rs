@@ -6,8 +6,9 @@ use uuid::Uuid;
 
 use super::Inner;
 use super::ingest::item_job_ids;
+use super::item_record::ItemRecord;
 use super::jobs::put_job;
-use super::records::{ItemRecord, encode_job};
+use super::records::encode_job;
 use super::trees::{self, tx_get};
 use super::{counts, keys};
 use crate::item::{DedupKey, SourceId};

@@ -9,9 +9,10 @@ use uuid::Uuid;
 use super::Inner;
 use super::counts::Deltas;
 use super::envelope::encode_compact;
+use super::item_record::ItemRecord;
 use super::keys;
-use super::records::{ItemRecord, encode_job};
-use super::trees::{self, DeliveryRecord, ForgottenJobs, TxResult, tx_get};
+use super::records::{DeliveryRecord, ForgottenJobs, encode_job};
+use super::trees::{self, TxResult, tx_get};
 use crate::item::{DedupKey, Fingerprint, Item, SourceId};
 use crate::store::{
     IngestPlan, Ingested, ItemDisposition, Job, JobId, JobKind, JobState, Millis, OnChange,

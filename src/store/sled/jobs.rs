@@ -6,8 +6,9 @@ use ::sled::transaction::TransactionalTree;
 use ::sled::{Db, Transactional};
 
 use super::Inner;
+use super::item_record::ItemRecord;
 use super::keys;
-use super::records::{ItemRecord, encode_job};
+use super::records::encode_job;
 use super::trees::{self, Trees, TxResult, io, tx_get};
 use crate::store::{
     Job, JobId, JobState, Lease, LeaseOutcome, LeaseToken, Millis, StoreError, StoreResult,

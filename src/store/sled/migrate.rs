@@ -20,8 +20,9 @@ use std::sync::Arc;
 use ::sled::{Db, Tree};
 
 use super::envelope::{self, COMPACT_VERSION, EnvelopeError};
-use super::records::{ItemRecord, Record, encode_job};
-use super::trees::{self, DeliveryRecord, Tombstone, Trees, io};
+use super::item_record::ItemRecord;
+use super::records::{DeliveryRecord, Record, encode_job};
+use super::trees::{self, Tombstone, Trees, io};
 use super::{SCHEMA_KEY, SCHEMA_VERSION, counts};
 use crate::store::{Job, Millis, StoreError, StoreResult};
 

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use super::Inner;
 use super::envelope;
+use super::item_record::ItemRecord;
 use super::keys;
-use super::records::{ItemRecord, item_identity};
+use super::records::item_identity;
 use super::trees::{self, QuarantineRecord, io};
 use crate::item::{DedupKey, SourceId};
 use crate::store::{

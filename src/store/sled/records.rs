@@ -10,15 +10,24 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{self, Body, EnvelopeError, encode_compact};
-use super::trees::{DeliveryRecord, ForgottenJobs};
 use crate::item::{DedupKey, SourceId};
 use crate::store::pacing::{BoardPace, LinkHolder};
 use crate::store::{
-    AccountState, ConfigRecord, Job, JobId, JobKind, JobState, LeaseToken, PinDay, PinWatch,
-    SourceState, Target,
+    AccountState, ConfigRecord, Job, JobId, JobKind, JobState, LeaseToken, Millis, PinDay,
+    PinWatch, SourceState, Target,
 };
 
-pub(crate) use super::item_record::ItemRecord;
+/// A webhook delivery id's record: when it may be forgotten.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct DeliveryRecord {
+    pub keep_until: Millis,
+}
+
+/// The ids of a forgotten item's done jobs (in creation order).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct ForgottenJobs {
+    pub jobs: Vec<String>,
+}
 
 /// A value stored in a tree, read back from its envelope. `key` is its tree key.
 pub(crate) trait Record: Sized {

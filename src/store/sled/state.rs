@@ -4,8 +4,9 @@ use serde::Serialize;
 
 use super::Inner;
 use super::envelope::encode;
+use super::records::DeliveryRecord;
 use super::records::Record;
-use super::trees::{self, DeliveryRecord, io};
+use super::trees::{self, io};
 use crate::store::{Millis, StoreResult};
 
 /// Read a state record; absent (or quarantined) reads as the default.

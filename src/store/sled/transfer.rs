@@ -7,8 +7,9 @@ use ::sled::Transactional;
 use ::sled::transaction::TransactionalTree;
 
 use super::envelope::encode;
+use super::item_record::ItemRecord;
 use super::pacing::{board_key, link_key};
-use super::records::{ItemRecord, encode_job};
+use super::records::encode_job;
 use super::trees::{self, TxResult, io, tx_get};
 use super::{Inner, counts, keys, reads};
 use crate::item::{DedupKey, SourceId};

@@ -5,8 +5,9 @@ use ::sled::{Db, IVec, Tree};
 use serde::{Deserialize, Serialize};
 
 use super::envelope;
+use super::item_record::ItemRecord;
 use super::keys;
-use super::records::{ItemRecord, Record};
+use super::records::Record;
 use crate::store::{Millis, Quarantined, StoreError};
 
 pub const ITEMS: &str = "items";
@@ -101,17 +102,6 @@ impl Trees {
 pub(crate) struct Tombstone {
     pub fingerprint: crate::item::Fingerprint,
     pub first_seen: Millis,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct DeliveryRecord {
-    pub keep_until: Millis,
-}
-
-/// The ids of a forgotten item's done jobs (in creation order).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct ForgottenJobs {
-    pub jobs: Vec<String>,
 }
 
 /// A quarantined record: the report plus the raw bytes, kept for forensics.
