@@ -63,7 +63,7 @@ impl Default for StoreConfig {
         Self {
             path: PathBuf::from("data/pinbridge.sled"),
             url: None,
-            cache_capacity_mb: 64,
+            cache_capacity_mb: 16,
             token_keys: None,
             keep_payloads: None,
             retention_every: Duration::from_secs(3600),

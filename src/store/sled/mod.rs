@@ -60,7 +60,7 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 #[serde(default)]
 pub struct SledOptions {
     /// sled's page cache size. sled's resident memory runs well above it, so it is
-    /// small by default (64 MiB) instead of sled's 1 GiB.
+    /// small by default (16 MiB) instead of sled's 1 GiB.
     pub cache_capacity_bytes: u64,
     /// Runs before every fsync and may fail it: tests inject disk errors with it.
     #[serde(skip)]
@@ -73,7 +73,7 @@ pub struct SledOptions {
 impl Default for SledOptions {
     fn default() -> Self {
         Self {
-            cache_capacity_bytes: 64 * 1024 * 1024,
+            cache_capacity_bytes: 16 * 1024 * 1024,
             sync_hook: None,
             migration_hook: None,
         }
@@ -86,7 +86,7 @@ impl SledOptions {
             problems.push(ConfigProblem::new(
                 format!("{path}.cache_capacity_bytes"),
                 format!(
-                    "{} bytes is too small for sled's cache; use at least 1048576 (1 MiB), e.g. 67108864 (64 MiB)",
+                    "{} bytes is too small for sled's cache; use at least 1048576 (1 MiB), e.g. 16777216 (16 MiB)",
                     self.cache_capacity_bytes
                 ),
             ));
@@ -293,7 +293,7 @@ mod tests {
     #[test]
     fn default_cache_is_small_and_valid() {
         let opts = SledOptions::default();
-        assert_eq!(opts.cache_capacity_bytes, 64 * 1024 * 1024);
+        assert_eq!(opts.cache_capacity_bytes, 16 * 1024 * 1024);
         let mut problems = Vec::new();
         opts.validate("store", &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
