@@ -7,11 +7,9 @@
 //! clicks, saves stay small, and a Pin has nothing before the day it was made.
 
 use super::Inner;
-use super::quota::QuotaHeaders;
+use super::quota::{quota_exceeded, sliding_minute};
 use super::validation::SbError;
 use crate::clock::Millis;
-
-const WINDOW_MS: i64 = 60_000;
 
 /// One day's figures before any split by app type.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,26 +81,12 @@ pub(crate) fn admit_analytics(sb: &Inner, user_id: &str, now: Millis) -> Result<
         return Ok(());
     };
     let window = st.analytics_calls.entry(user_id.to_string()).or_default();
-    while window.front().is_some_and(|&t| t <= now - WINDOW_MS) {
-        window.pop_front();
-    }
-    if window.len() < quota as usize {
-        window.push_back(now);
+    let Some(wait_ms) = sliding_minute(window, quota, now) else {
         return Ok(());
-    }
-    let oldest = window.front().copied().unwrap_or(now);
-    let secs = ((oldest + WINDOW_MS - now).max(1) as u64).div_ceil(1000);
+    };
     st.stats.rate_limited += 1;
     st.stats.analytics_rate_limited += 1;
-    let mut e = SbError::rate_limited(secs, false);
-    let headers = sb.config.quota_headers;
-    if matches!(headers, QuotaHeaders::RateLimit | QuotaHeaders::Neither) {
-        e.retry_after = None;
-    }
-    if matches!(headers, QuotaHeaders::RateLimit | QuotaHeaders::Both) {
-        e.rate_limit = Some([u64::from(quota), 0, secs]);
-    }
-    Err(e)
+    Err(quota_exceeded(sb.config.quota_headers, quota, wait_ms))
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! Pinterest documents neither the quota's shape nor its headers, so the sandbox offers each
 //! shape and header set and the pacer can be measured against all of them.
 
+use std::collections::VecDeque;
+
 use super::Inner;
 use super::validation::SbError;
 use crate::store::Millis;
@@ -52,15 +54,10 @@ pub(crate) fn admit_write(sb: &Inner, user_id: &str) -> Result<(), SbError> {
     let wait_ms = match sb.config.write_quota_kind {
         QuotaKind::SlidingWindow => {
             let window = st.writes.entry(user_id.to_string()).or_default();
-            while window.front().is_some_and(|&t| t <= now - WINDOW_MS) {
-                window.pop_front();
+            match sliding_minute(window, quota, now) {
+                None => return Ok(()),
+                Some(wait_ms) => wait_ms,
             }
-            if window.len() < quota as usize {
-                window.push_back(now);
-                return Ok(());
-            }
-            let oldest = window.front().copied().unwrap_or(now);
-            oldest + WINDOW_MS - now
         }
         QuotaKind::TokenBucket => {
             let full = f64::from(quota);
@@ -79,15 +76,37 @@ pub(crate) fn admit_write(sb: &Inner, user_id: &str) -> Result<(), SbError> {
             ((1.0 - bucket.tokens) / per_ms).ceil() as i64
         }
     };
-    let secs = (wait_ms.max(1) as u64).div_ceil(1000);
     st.stats.rate_limited += 1;
+    Err(quota_exceeded(sb.config.quota_headers, quota, wait_ms))
+}
+
+/// Count one call at `now` in a sliding minute of at most `quota` calls: `None` when it is
+/// admitted (and counted), else how many milliseconds until the window admits one more.
+pub(crate) fn sliding_minute(
+    window: &mut VecDeque<Millis>,
+    quota: u32,
+    now: Millis,
+) -> Option<i64> {
+    while window.front().is_some_and(|&t| t <= now - WINDOW_MS) {
+        window.pop_front();
+    }
+    if window.len() < quota as usize {
+        window.push_back(now);
+        return None;
+    }
+    let oldest = window.front().copied().unwrap_or(now);
+    Some(oldest + WINDOW_MS - now)
+}
+
+/// The 429 of a quota that is full for `wait_ms` more, with the headers the sandbox sends.
+pub(crate) fn quota_exceeded(headers: QuotaHeaders, quota: u32, wait_ms: i64) -> SbError {
+    let secs = (wait_ms.max(1) as u64).div_ceil(1000);
     let mut e = SbError::rate_limited(secs, false);
-    let headers = sb.config.quota_headers;
     if matches!(headers, QuotaHeaders::RateLimit | QuotaHeaders::Neither) {
         e.retry_after = None;
     }
     if matches!(headers, QuotaHeaders::RateLimit | QuotaHeaders::Both) {
         e.rate_limit = Some([u64::from(quota), 0, secs]);
     }
-    Err(e)
+    e
 }
