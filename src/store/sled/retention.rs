@@ -90,9 +90,9 @@ fn compact_page(
         else {
             continue;
         };
-        if record.is_lost()
-            || !retention::is_candidate(&record.to_stored(&source, &key), older_than)
-        {
+        // `retention::is_candidate` read off the record itself, without building the stored
+        // item: fields kept (not compacted, not lost) and last seen before the horizon.
+        if !record.has_payload() || record.last_seen >= older_than {
             continue;
         }
         let ids = record.job_ids();
