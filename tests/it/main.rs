@@ -81,6 +81,7 @@ mod store_conformance_follow;
 mod store_conformance_retention;
 mod store_crash;
 mod store_migration;
+mod store_migration_kill;
 mod store_postgres;
 mod store_retention_size;
 mod store_sending;

@@ -18,7 +18,7 @@ use pinbridge::store::{
 use crate::support::plans::plan;
 
 /// Unpack the fixture into a temp dir: the store at `<dir>/store`, its manifest parsed.
-fn unpack() -> (tempfile::TempDir, PathBuf, Value) {
+pub(crate) fn unpack() -> (tempfile::TempDir, PathBuf, Value) {
     let dir = tempfile::tempdir().unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sled-v1/store.tar.gz");
     let status = std::process::Command::new("tar")
@@ -39,7 +39,7 @@ fn field<T: serde::de::DeserializeOwned>(manifest: &Value, name: &str) -> T {
     serde_json::from_value(manifest[name].clone()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-async fn open(path: &Path, hook: Option<MigrationHook>) -> Result<SledStore, StoreError> {
+pub(crate) async fn open(path: &Path, hook: Option<MigrationHook>) -> Result<SledStore, StoreError> {
     let opts = SledOptions {
         migration_hook: hook,
         ..SledOptions::default()
@@ -57,7 +57,7 @@ async fn open(path: &Path, hook: Option<MigrationHook>) -> Result<SledStore, Sto
 }
 
 /// Every item, job, delivery id, count and state record of the manifest is served.
-async fn assert_serves_everything(store: &SledStore, manifest: &Value) {
+pub(crate) async fn assert_serves_everything(store: &SledStore, manifest: &Value) {
     let items: Vec<StoredItem> = field(manifest, "items");
     assert_eq!(store.items(ItemFilter::default()).await.unwrap(), items);
     for entry in manifest["item_jobs"].as_array().unwrap() {
@@ -131,7 +131,7 @@ async fn assert_serves_everything(store: &SledStore, manifest: &Value) {
 }
 
 /// Every recorded delivery id is still a duplicate, and every item still deduplicates.
-async fn assert_dedups(store: &SledStore, manifest: &Value) {
+pub(crate) async fn assert_dedups(store: &SledStore, manifest: &Value) {
     let items: Vec<StoredItem> = field(manifest, "items");
     for (n, id) in field::<Vec<String>>(manifest, "deliveries")
         .iter()
@@ -231,7 +231,7 @@ async fn open_raw(path: &Path) -> sled::Db {
 }
 
 /// A hook that fails at its `stop_at`-th step (counting from 1); counts every step it sees.
-fn stop_at(stop: usize, seen: Arc<AtomicUsize>) -> MigrationHook {
+pub(crate) fn stop_at(stop: usize, seen: Arc<AtomicUsize>) -> MigrationHook {
     MigrationHook(Arc::new(move |step: &str| {
         let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
         if n == stop {

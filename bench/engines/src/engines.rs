@@ -1,6 +1,6 @@
 //! One group commit per engine: the batch's dedup reads and writes in ONE transaction (or
 //! atomic batch), then made durable (fsync) before it returns, so the caller may acknowledge.
-//! Every engine gets the same 64 MiB cache as pinbridge's sled store (`cache_capacity_mb`).
+//! Every engine gets the same cache (`--cache-mb`, 64 MiB unless told).
 
 use std::fs::File;
 use std::path::Path;
@@ -9,7 +9,56 @@ use anyhow::Context;
 
 use crate::record::{Ingest, TABLES};
 
-pub const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// sled's own settings, chosen on the command line (`main.rs`); the cache size is every engine's.
+#[derive(Clone, Debug)]
+pub struct SledSettings {
+    pub cache_mb: u64,
+    /// `Mode::LowSpace` instead of sled's default `Mode::HighThroughput`.
+    pub low_space: bool,
+    /// zstd level for sled's page compression (`use_compression`), off when `None`.
+    pub compression: Option<i32>,
+    /// sled's `segment_size` (its default is 512 KiB).
+    pub segment_kib: Option<usize>,
+}
+
+impl Default for SledSettings {
+    fn default() -> Self {
+        Self {
+            cache_mb: 64,
+            low_space: false,
+            compression: None,
+            segment_kib: None,
+        }
+    }
+}
+
+impl SledSettings {
+    fn cache_bytes(&self) -> u64 {
+        self.cache_mb * 1024 * 1024
+    }
+
+    /// `sled` with its defaults, else e.g. `sled(low-space, zstd 3, 1024 KiB, 16 MiB)`.
+    pub fn label(&self) -> String {
+        let mut parts = Vec::new();
+        if self.low_space {
+            parts.push("low-space".to_string());
+        }
+        if let Some(level) = self.compression {
+            parts.push(format!("zstd {level}"));
+        }
+        if let Some(kib) = self.segment_kib {
+            parts.push(format!("{kib} KiB segments"));
+        }
+        if self.cache_mb != 64 {
+            parts.push(format!("{} MiB cache", self.cache_mb));
+        }
+        if parts.is_empty() {
+            "sled".into()
+        } else {
+            format!("sled({})", parts.join(", "))
+        }
+    }
+}
 
 pub trait Engine {
     /// Read and write every ingest of `batch` atomically, then fsync.
@@ -23,12 +72,13 @@ fn table_index(name: &str) -> usize {
         .expect("a known table")
 }
 
-pub fn open(name: &str, dir: &Path) -> anyhow::Result<Box<dyn Engine>> {
+pub fn open(name: &str, dir: &Path, settings: &SledSettings) -> anyhow::Result<Box<dyn Engine>> {
     std::fs::create_dir_all(dir)?;
+    let cache = settings.cache_bytes();
     Ok(match name {
-        "sled" => Box::new(Sled::open(dir)?),
-        "redb" => Box::new(Redb::open(dir)?),
-        "fjall" => Box::new(Fjall::open(dir)?),
+        "sled" => Box::new(Sled::open(dir, settings)?),
+        "redb" => Box::new(Redb::open(dir, cache)?),
+        "fjall" => Box::new(Fjall::open(dir, cache)?),
         other => anyhow::bail!("unknown engine {other} (sled, redb, fjall)"),
     })
 }
@@ -42,11 +92,22 @@ struct Sled {
 }
 
 impl Sled {
-    fn open(dir: &Path) -> anyhow::Result<Sled> {
-        let db = sled::Config::new()
+    fn open(dir: &Path, settings: &SledSettings) -> anyhow::Result<Sled> {
+        let mut config = sled::Config::new()
             .path(dir)
-            .cache_capacity(CACHE_BYTES)
-            .open()?;
+            .cache_capacity(settings.cache_bytes())
+            .mode(if settings.low_space {
+                sled::Mode::LowSpace
+            } else {
+                sled::Mode::HighThroughput
+            });
+        if let Some(level) = settings.compression {
+            config = config.use_compression(true).compression_factor(level);
+        }
+        if let Some(kib) = settings.segment_kib {
+            config = config.segment_size(kib * 1024);
+        }
+        let db = config.open()?;
         let trees = TABLES
             .iter()
             .map(|t| db.open_tree(t))
@@ -90,9 +151,9 @@ struct Redb {
 }
 
 impl Redb {
-    fn open(dir: &Path) -> anyhow::Result<Redb> {
+    fn open(dir: &Path, cache: u64) -> anyhow::Result<Redb> {
         let db = redb::Database::builder()
-            .set_cache_size(CACHE_BYTES as usize)
+            .set_cache_size(cache as usize)
             .create(dir.join("store.redb"))?;
         Ok(Redb { db })
     }
@@ -129,9 +190,9 @@ struct Fjall {
 }
 
 impl Fjall {
-    fn open(dir: &Path) -> anyhow::Result<Fjall> {
+    fn open(dir: &Path, cache: u64) -> anyhow::Result<Fjall> {
         let db = fjall::Database::builder(dir)
-            .cache_size(CACHE_BYTES)
+            .cache_size(cache)
             .open()?;
         let keyspaces = TABLES
             .iter()

@@ -3,7 +3,11 @@
 //!
 //! `pinbridge-engine-bench [--engine sled|redb|fjall] [--layout lean|current] [--encoding json|compact]
 //!   [--items 1000000] [--senders 64] [--max-batch 64] [--checkpoints 10000,100000,1000000]
-//!   [--window 10000] [--dir /tmp/pinbridge-engines]`
+//!   [--window 10000] [--dir /tmp/pinbridge-engines] [--cache-mb 64]
+//!   [--sled-mode low-space|high-throughput] [--sled-compression 1..22] [--sled-segment-kib 512]`
+//!
+//! The `--sled-*` settings are sled 0.34's own (`Config::mode`, `use_compression` +
+//! `compression_factor`, `segment_size`); they label the engine column as `sled(…)`.
 //!
 //! A fresh store under `--dir/<engine>-<layout>`; at each checkpoint the senders stop and one
 //! markdown row is printed: ingests/s and p99 of a group commit and of an ack over the last
@@ -29,6 +33,7 @@ struct Args {
     checkpoints: Vec<u64>,
     window: usize,
     dir: PathBuf,
+    sled: engines::SledSettings,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -42,6 +47,7 @@ fn args() -> anyhow::Result<Args> {
         checkpoints: vec![10_000, 100_000, 1_000_000],
         window: 10_000,
         dir: std::env::temp_dir().join("pinbridge-engines"),
+        sled: engines::SledSettings::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -59,6 +65,20 @@ fn args() -> anyhow::Result<Args> {
             "--max-batch" => a.max_batch = value.parse().context("--max-batch")?,
             "--window" => a.window = value.parse().context("--window")?,
             "--dir" => a.dir = value.into(),
+            "--cache-mb" => a.sled.cache_mb = value.parse().context("--cache-mb")?,
+            "--sled-mode" => {
+                a.sled.low_space = match value.as_str() {
+                    "low-space" => true,
+                    "high-throughput" => false,
+                    _ => bail!("--sled-mode low-space|high-throughput"),
+                }
+            }
+            "--sled-compression" => {
+                a.sled.compression = Some(value.parse().context("--sled-compression 1..22")?)
+            }
+            "--sled-segment-kib" => {
+                a.sled.segment_kib = Some(value.parse().context("--sled-segment-kib")?)
+            }
             "--checkpoints" => {
                 a.checkpoints = value
                     .split(',')
@@ -135,7 +155,11 @@ fn main() -> anyhow::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
     }
-    let mut engine = engines::open(&a.engine, &dir)?;
+    let mut engine = engines::open(&a.engine, &dir, &a.sled)?;
+    let label = match a.engine.as_str() {
+        "sled" => a.sled.label(),
+        _ => a.engine.clone(),
+    };
     let mut done = 0;
     for &checkpoint in &a.checkpoints {
         let phase = load::run_phase(
@@ -153,7 +177,7 @@ fn main() -> anyhow::Result<()> {
         let (rss, peak) = memory()?;
         println!(
             "| {} | {:?} {:?} | {done} | {:.0} | {} | {} | {:.1} | {} | {:.0} | {} | {} |",
-            a.engine,
+            label,
             a.layout,
             a.encoding,
             w.rate,
