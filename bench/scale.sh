@@ -13,6 +13,7 @@
 # SCALE_PORT (18190), SCALE_OUT (store, config, logs; default /tmp/pinbridge-scale),
 # SCALE_POSTGRES_URL (default $PINBRIDGE_TEST_POSTGRES_URL; one fresh schema per run, dropped
 # after), SCALE_CACHE_MB (sled's cache_capacity_mb, default: the config default),
+# SCALE_COMPRESSION (sled's compression for the fresh store, zstd|off; default: the config default),
 # SCALE_PINBRIDGE (another server binary, e.g. a build of an older commit, to compare),
 # SCALE_CLIENT (the load client binary, default the release build's examples/scale_ingest),
 # SCALE_NO_BUILD=1 (use the binaries already in $CARGO_TARGET_DIR/release: every commit moves
@@ -110,7 +111,8 @@ for backend in $BACKENDS; do
     case $backend in
         sled)
             write_config "path = \"$OUT/store.sled\"${SCALE_CACHE_MB:+
-cache_capacity_mb = $SCALE_CACHE_MB}"
+cache_capacity_mb = $SCALE_CACHE_MB}${SCALE_COMPRESSION:+
+compression = \"$SCALE_COMPRESSION\"}"
             size_args=(--store-dir "$OUT/store.sled")
             ;;
         postgres)

@@ -5,7 +5,8 @@
 #   bench/webhook_bench.sh            # all four, prints a table
 #   BENCH_ONLY="sled-group pinbridge" bench/webhook_bench.sh
 # Knobs: BENCH_DURATION (15s), BENCH_CONNECTIONS (64), BENCH_REQUESTS (400000 pre-signed),
-# BENCH_PORT (18090), BENCH_OUT (raw wrk output, default /tmp/pinbridge-webhook-bench).
+# BENCH_PORT (18090), BENCH_OUT (raw wrk output, default /tmp/pinbridge-webhook-bench),
+# BENCH_COMPRESSION (zstd|off: `[store] compression` of pinbridge's fresh sled store).
 # BENCH_PINBRIDGE_BEFORE=/path/to/older/pinbridge adds a row "pinbridge-before" for that binary
 # (to measure a change: build the older commit, copy its binary, pass it here).
 # BENCH_ONLY="pinbridge pinbridge-pg" compares the sled store with PostgreSQL: pinbridge-pg uses
@@ -51,7 +52,8 @@ wait_port() {
 
 # $1: the [store] line (sled path by default).
 pinbridge_config() {
-    local store_line=${1:-path = \"$OUT/pinbridge.sled\"}
+    local store_line=${1:-path = \"$OUT/pinbridge.sled\"${BENCH_COMPRESSION:+
+compression = \"$BENCH_COMPRESSION\"}}
     cat > "$OUT/pinbridge.toml" <<TOML
 [server]
 listen = "127.0.0.1:$PORT"

@@ -156,7 +156,15 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "request_timeout",
             "max_connections",
         ],
-        "store" => &["path", "url", "cache_capacity_mb", "token_keys"],
+        "store" => &[
+            "path",
+            "url",
+            "cache_capacity_mb",
+            "token_keys",
+            "keep_payloads",
+            "retention_every",
+            "compression",
+        ],
         "pinterest" => &[
             "api_base",
             "authorize_url",

@@ -31,6 +31,32 @@ pub struct StoreConfig {
     /// `keep_payloads`, old payloads compacted.
     #[serde(with = "super::serde_util::duration")]
     pub retention_every: Duration,
+    /// zstd page compression of a new sled store (an existing one keeps what it was created with).
+    pub compression: Compression,
+}
+
+/// `[store] compression`: whether sled compresses the pages it writes (`store/sled/compression.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// Pages stored as they are.
+    Off,
+    /// Pages compressed with zstd (level 1) before they reach the log.
+    #[default]
+    Zstd,
+}
+
+impl Compression {
+    pub fn is_on(self) -> bool {
+        self == Self::Zstd
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Zstd => "zstd",
+        }
+    }
 }
 
 /// The shortest payload horizon: a shorter one would compact items between a source's polls
@@ -67,6 +93,7 @@ impl Default for StoreConfig {
             token_keys: None,
             keep_payloads: None,
             retention_every: Duration::from_secs(3600),
+            compression: Compression::default(),
         }
     }
 }

@@ -30,6 +30,7 @@ pub async fn open_configured(
     }
     let options = SledOptions {
         cache_capacity_bytes: config.cache_capacity_mb * 1024 * 1024,
+        compression: config.compression,
         ..SledOptions::default()
     };
     Ok(Arc::new(

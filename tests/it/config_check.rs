@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::Command;
 
 use pinbridge::config::{Config, ConfigError};
+use pinbridge::settings::Compression;
 
 const EXAMPLE: &str = include_str!("../../config/pinbridge.example.toml");
 
@@ -234,6 +235,11 @@ fn retention_settings_are_read_and_bad_values_named() {
         config.store.retention_every,
         std::time::Duration::from_secs(1_800)
     );
+    assert_eq!(store("").unwrap().store.compression, Compression::Zstd);
+    assert_eq!(
+        store("compression = \"off\"").unwrap().store.compression,
+        Compression::Off
+    );
     assert_eq!(
         store("keep_payloads = \"off\"")
             .unwrap()
@@ -251,6 +257,7 @@ fn retention_settings_are_read_and_bad_values_named() {
         ("keep_payloads = \"ninety days\"", "is not a duration"),
         ("keep_payloads = \"10m\"", "at least 1h"),
         ("retention_every = \"0s\"", "longer than 0s"),
+        ("compression = \"lz4\"", "zstd"),
     ] {
         let err = store(lines).unwrap_err();
         let ConfigError::Invalid { problems, .. } = &err else {

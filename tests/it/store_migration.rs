@@ -222,7 +222,7 @@ async fn a_store_of_the_first_release_migrates_and_serves_everything() {
 
 async fn open_raw(path: &Path) -> sled::Db {
     for _ in 0..100 {
-        match sled::open(path) {
+        match testing::open_raw(path) {
             Ok(db) => return db,
             Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::prelude::*;
-use pinbridge::store::sled::{SCHEMA_VERSION, SledOptions, SledStore, testing};
+use pinbridge::store::sled::{Compression, SCHEMA_VERSION, SledOptions, SledStore, testing};
 use pinbridge::store::{Ingested, ItemFilter, JobFilter, JobState, SourceState, StoreError};
 
 use crate::support::plans::plan;
@@ -41,12 +41,75 @@ async fn reopen(path: &Path) -> SledStore {
 /// The same for a raw sled handle.
 async fn raw_reopen(path: &Path) -> sled::Db {
     for _ in 0..100 {
-        match sled::open(path) {
+        match testing::open_raw(path) {
             Ok(db) => return db,
             Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
         }
     }
     panic!("the store stayed locked after its last handle was dropped")
+}
+
+/// What sled recorded in the store's `conf` file about page compression.
+fn conf_says_compressed(path: &Path) -> bool {
+    let conf = std::fs::read(path.join("conf")).expect("sled's conf file");
+    let text = String::from_utf8_lossy(&conf);
+    assert!(text.contains("use_compression: "), "{text}");
+    text.contains("use_compression: true")
+}
+
+async fn open_with(path: &Path, compression: Compression) -> SledStore {
+    let opts = SledOptions {
+        compression,
+        ..SledOptions::default()
+    };
+    for _ in 0..100 {
+        match SledStore::open_async(path.to_path_buf(), opts.clone(), None).await {
+            Ok(store) => return store,
+            Err(e) if e.to_string().contains("could not acquire lock") => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("the store stayed locked after its last handle was dropped")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compression_is_chosen_when_a_store_is_created_and_kept_for_its_life() {
+    let dir = tempfile::tempdir().unwrap();
+    // The default for a new store is zstd.
+    let fresh = dir.path().join("fresh");
+    let store = open(&fresh).await.unwrap();
+    store.ingest(&item("1"), plan(), T0).await.unwrap();
+    store.close().await.unwrap();
+    drop(store);
+    assert!(conf_says_compressed(&fresh));
+
+    // A store created without compression (as every store before the option was) opens with
+    // zstd configured, keeps its own choice (sled refuses to change it) and serves everything.
+    let plain = dir.path().join("plain");
+    let store = open_with(&plain, Compression::Off).await;
+    store.ingest(&item("1"), plan(), T0).await.unwrap();
+    store.close().await.unwrap();
+    drop(store);
+    for compression in [Compression::Zstd, Compression::Off, Compression::Zstd] {
+        let store = open_with(&plain, compression).await;
+        assert_eq!(
+            store.ingest(&item("1"), plan(), T0).await.unwrap(),
+            Ingested::Duplicate
+        );
+        let items = store.items(ItemFilter::default()).await.unwrap();
+        assert_eq!(items.len(), 1);
+        store.close().await.unwrap();
+    }
+    assert!(!conf_says_compressed(&plain));
+
+    // And the other way round: a compressed store opened with compression off.
+    let store = open_with(&fresh, Compression::Off).await;
+    assert_eq!(store.items(ItemFilter::default()).await.unwrap().len(), 1);
+    store.close().await.unwrap();
+    drop(store);
+    assert!(conf_says_compressed(&fresh));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

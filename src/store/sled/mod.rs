@@ -12,6 +12,7 @@
 mod analytics;
 mod batch;
 mod commit;
+mod compression;
 mod config_records;
 mod coord;
 mod counts;
@@ -46,6 +47,7 @@ use crate::settings::ConfigProblem;
 use crate::store::{Millis, StoreError, StoreResult};
 use batch::Batcher;
 use commit::Committer;
+pub use compression::Compression;
 pub use commit::SyncHook;
 pub use migrate::MigrationHook;
 use trees::{Corrupt, Trees, io};
@@ -62,6 +64,8 @@ pub struct SledOptions {
     /// sled's page cache size. sled's resident memory runs well above it, so it is
     /// small by default (16 MiB) instead of sled's 1 GiB.
     pub cache_capacity_bytes: u64,
+    /// zstd page compression for a new store; an existing store keeps its own (`compression.rs`).
+    pub compression: Compression,
     /// Runs before every fsync and may fail it: tests inject disk errors with it.
     #[serde(skip)]
     pub sync_hook: Option<SyncHook>,
@@ -74,6 +78,7 @@ impl Default for SledOptions {
     fn default() -> Self {
         Self {
             cache_capacity_bytes: 16 * 1024 * 1024,
+            compression: Compression::default(),
             sync_hook: None,
             migration_hook: None,
         }
@@ -126,9 +131,12 @@ impl SledStore {
             path: path.display().to_string(),
             reason,
         };
+        let compression = compression::to_open_with(path, opts.compression);
         let db = ::sled::Config::new()
             .path(path)
             .cache_capacity(opts.cache_capacity_bytes)
+            .use_compression(compression.is_on())
+            .compression_factor(compression::ZSTD_LEVEL)
             .open()
             .map_err(|e| {
                 let mut reason = e.to_string();
@@ -284,6 +292,17 @@ pub mod testing {
     /// The `meta` key that says the counts are exact (absent: recounted at open).
     pub const COUNTS_MARKER: &[u8] = super::counts::MARKER;
     pub use super::trees::{COUNTS, DELIVERIES, ITEMS, JOBS, META, SOURCES};
+
+    /// Open the store's sled database directly (to read or damage records), with the page
+    /// compression it was created with: sled refuses the other choice.
+    pub fn open_raw(path: &std::path::Path) -> ::sled::Result<::sled::Db> {
+        let compression = super::compression::created_with(path).unwrap_or_default();
+        ::sled::Config::new()
+            .path(path)
+            .use_compression(compression.is_on())
+            .compression_factor(super::compression::ZSTD_LEVEL)
+            .open()
+    }
 }
 
 #[cfg(test)]
