@@ -6,7 +6,8 @@
 #   BENCH_ONLY="sled-group pinbridge" bench/webhook_bench.sh
 # Knobs: BENCH_DURATION (15s), BENCH_CONNECTIONS (64), BENCH_REQUESTS (400000 pre-signed),
 # BENCH_PORT (18090), BENCH_OUT (raw wrk output, default /tmp/pinbridge-webhook-bench),
-# BENCH_COMPRESSION (zstd|off: `[store] compression` of pinbridge's fresh sled store).
+# BENCH_COMPRESSION (zstd|off: `[store] compression` of pinbridge's fresh sled store),
+# BENCH_NO_BUILD=1 (use the binaries already in $CARGO_TARGET_DIR/release).
 # BENCH_PINBRIDGE_BEFORE=/path/to/older/pinbridge adds a row "pinbridge-before" for that binary
 # (to measure a change: build the older commit, copy its binary, pass it here).
 # BENCH_ONLY="pinbridge pinbridge-pg" compares the sled store with PostgreSQL: pinbridge-pg uses
@@ -24,7 +25,9 @@ SECRET=bench-secret
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
 bench/install.sh
-cargo build --release --quiet --bin pinbridge --example webhook_baselines
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    cargo build --release --quiet --bin pinbridge --example webhook_baselines
+fi
 BIN=$CARGO_TARGET_DIR/release
 rm -rf "$OUT" && mkdir -p "$OUT"
 python3 bench/make_requests.py --count "$COUNT" --secret "$SECRET" --out "$OUT/requests.tsv"

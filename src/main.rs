@@ -6,6 +6,13 @@ use clap::Parser;
 use pinbridge::cli::{Cli, Command};
 use pinbridge::commands::{self, CommandError};
 
+/// `--features mimalloc`: the service on mimalloc instead of glibc's allocator, only to repeat
+/// the allocator comparisons in docs/BENCHMARKS.md ("Memory", "Webhook acks"); the release
+/// keeps glibc's, which held memory far lower with many threads.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints its own story on stdout, a container runtime runs `healthcheck` every

@@ -15,7 +15,7 @@ use crate::cli::StoreAction;
 use crate::clock::{Clock, Millis, SystemClock};
 use crate::config::Config;
 use crate::store::postgres::PgStore;
-use crate::store::sled::{SledOptions, SledStore};
+use crate::store::sled::SledStore;
 use crate::store::transfer::{self, TransferError};
 use crate::store::{ImportCounts, Store};
 
@@ -82,8 +82,9 @@ pub async fn store(config: &Config, action: StoreAction) -> Result<(), CommandEr
                 .with_context(|| format!("connecting to the destination {shown}"))?,
         )
     } else {
+        let options = crate::store::open::sled_options(&config.store);
         Arc::new(
-            SledStore::open_async(PathBuf::from(&to), SledOptions::default(), None)
+            SledStore::open_async(PathBuf::from(&to), options, None)
                 .await
                 .with_context(|| format!("opening the destination store at {shown}"))?,
         )

@@ -39,10 +39,11 @@ pub struct StoreConfig {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
-    /// Pages stored as they are.
-    Off,
-    /// Pages compressed with zstd (level 1) before they reach the log.
+    /// Pages stored as they are: the fastest acks.
     #[default]
+    Off,
+    /// Pages compressed with zstd (level 1) before they reach the log: about half the disk,
+    /// about half the webhook acks a second (docs/BENCHMARKS.md, "sled's settings").
     Zstd,
 }
 

@@ -28,14 +28,19 @@ pub async fn open_configured(
             PgStore::connect(url.expose_secret(), PG_CONNECTIONS).await?,
         ));
     }
-    let options = SledOptions {
+    Ok(Arc::new(
+        SledStore::open_async(config.path.clone(), sled_options(config), clock).await?,
+    ))
+}
+
+/// The sled settings `[store]` gives: for the configured store, and for a sled store that
+/// `store copy` creates (so a copy is how an existing store changes its compression).
+pub fn sled_options(config: &StoreConfig) -> SledOptions {
+    SledOptions {
         cache_capacity_bytes: config.cache_capacity_mb * 1024 * 1024,
         compression: config.compression,
         ..SledOptions::default()
-    };
-    Ok(Arc::new(
-        SledStore::open_async(config.path.clone(), options, clock).await?,
-    ))
+    }
 }
 
 /// What to say when a command cannot open the configured store.

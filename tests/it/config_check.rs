@@ -235,10 +235,10 @@ fn retention_settings_are_read_and_bad_values_named() {
         config.store.retention_every,
         std::time::Duration::from_secs(1_800)
     );
-    assert_eq!(store("").unwrap().store.compression, Compression::Zstd);
+    assert_eq!(store("").unwrap().store.compression, Compression::Off);
     assert_eq!(
-        store("compression = \"off\"").unwrap().store.compression,
-        Compression::Off
+        store("compression = \"zstd\"").unwrap().store.compression,
+        Compression::Zstd
     );
     assert_eq!(
         store("keep_payloads = \"off\"")

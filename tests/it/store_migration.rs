@@ -39,7 +39,10 @@ fn field<T: serde::de::DeserializeOwned>(manifest: &Value, name: &str) -> T {
     serde_json::from_value(manifest[name].clone()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-pub(crate) async fn open(path: &Path, hook: Option<MigrationHook>) -> Result<SledStore, StoreError> {
+pub(crate) async fn open(
+    path: &Path,
+    hook: Option<MigrationHook>,
+) -> Result<SledStore, StoreError> {
     let opts = SledOptions {
         migration_hook: hook,
         ..SledOptions::default()

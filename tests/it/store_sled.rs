@@ -77,18 +77,17 @@ async fn open_with(path: &Path, compression: Compression) -> SledStore {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compression_is_chosen_when_a_store_is_created_and_kept_for_its_life() {
     let dir = tempfile::tempdir().unwrap();
-    // The default for a new store is zstd.
     let fresh = dir.path().join("fresh");
-    let store = open(&fresh).await.unwrap();
+    let store = open_with(&fresh, Compression::Zstd).await;
     store.ingest(&item("1"), plan(), T0).await.unwrap();
     store.close().await.unwrap();
     drop(store);
     assert!(conf_says_compressed(&fresh));
 
-    // A store created without compression (as every store before the option was) opens with
-    // zstd configured, keeps its own choice (sled refuses to change it) and serves everything.
+    // A store created without compression (the default, and every store before the option)
+    // opens with zstd configured, keeps its own choice (sled refuses to change it) and serves everything.
     let plain = dir.path().join("plain");
-    let store = open_with(&plain, Compression::Off).await;
+    let store = open(&plain).await.unwrap();
     store.ingest(&item("1"), plan(), T0).await.unwrap();
     store.close().await.unwrap();
     drop(store);

@@ -324,4 +324,24 @@ async fn export_import_and_copy_round_trip_a_sled_store_through_the_binary() {
     assert!(text(&out).contains("--merge"), "{}", text(&out));
     let out = pinbridge(&first, &["store", "copy", "--to", to, "--merge"]).await;
     assert!(text(&out).contains("copied 0 records"), "{}", text(&out));
+
+    // A copy is how a store changes its page compression: the new store is made with the
+    // configured one, the source keeps its own.
+    let four = dir.path().join("four");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pinbridge"));
+    cmd.arg("-c")
+        .arg(&first)
+        .args(["store", "copy", "--to", four.to_str().unwrap()])
+        .env("PINBRIDGE_STORE__COMPRESSION", "zstd");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let compressed = |store: &std::path::Path| {
+        let conf = std::fs::read(store.join("conf")).unwrap();
+        String::from_utf8_lossy(&conf).contains("use_compression: true")
+    };
+    assert!(compressed(&four));
+    assert!(!compressed(&one));
+    assert_eq!(records_of(&one).await, records_of(&four).await);
 }

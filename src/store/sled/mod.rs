@@ -47,8 +47,8 @@ use crate::settings::ConfigProblem;
 use crate::store::{Millis, StoreError, StoreResult};
 use batch::Batcher;
 use commit::Committer;
-pub use compression::Compression;
 pub use commit::SyncHook;
+pub use compression::Compression;
 pub use migrate::MigrationHook;
 use trees::{Corrupt, Trees, io};
 
