@@ -7,7 +7,6 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -80,20 +79,11 @@ async fn crash_child() {
 
 /// Run one child, kill it after `kill_after`, return the acknowledged lines.
 fn run_child(dir: &Path, round: usize, kill_after: Duration) -> Vec<String> {
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut child = Command::new(exe)
-        .args([
-            "store_crash::crash_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env(CHILD_ENV, dir)
-        .env(ROUND_ENV, round.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start child");
+    let round = round.to_string();
+    let mut child = crate::support::child::spawn_test(
+        "store_crash::crash_child",
+        &[(CHILD_ENV, dir.as_os_str()), (ROUND_ENV, round.as_ref())],
+    );
     let stdout = child.stdout.take().expect("child stdout");
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {

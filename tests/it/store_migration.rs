@@ -234,7 +234,7 @@ async fn open_raw(path: &Path) -> sled::Db {
 }
 
 /// A hook that fails at its `stop_at`-th step (counting from 1); counts every step it sees.
-pub(crate) fn stop_at(stop: usize, seen: Arc<AtomicUsize>) -> MigrationHook {
+fn stop_at(stop: usize, seen: Arc<AtomicUsize>) -> MigrationHook {
     MigrationHook(Arc::new(move |step: &str| {
         let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
         if n == stop {
@@ -244,17 +244,21 @@ pub(crate) fn stop_at(stop: usize, seen: Arc<AtomicUsize>) -> MigrationHook {
     }))
 }
 
+/// How many steps a whole migration of the fixture takes (more than 20: items, jobs, delivery
+/// ids, the version write, each drop).
+pub(crate) async fn migration_steps() -> usize {
+    let (_dir, path, _) = unpack();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let store = open(&path, Some(stop_at(0, seen.clone()))).await.unwrap();
+    store.close().await.unwrap();
+    let steps = seen.load(Ordering::SeqCst);
+    assert!(steps > 20, "only {steps} steps");
+    steps
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migration_stopped_at_any_step_finishes_on_the_next_open() {
-    // How many steps a whole migration takes.
-    let steps = {
-        let (_dir, path, _) = unpack();
-        let seen = Arc::new(AtomicUsize::new(0));
-        let store = open(&path, Some(stop_at(0, seen.clone()))).await.unwrap();
-        store.close().await.unwrap();
-        seen.load(Ordering::SeqCst)
-    };
-    assert!(steps > 20, "only {steps} steps");
+    let steps = migration_steps().await;
     // Stopping at every step (items, jobs, delivery ids, the version write, each drop).
     for stop in 1..=steps {
         let (_dir, path, manifest) = unpack();

@@ -10,7 +10,6 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -19,7 +18,9 @@ use std::time::{Duration, Instant};
 use pinbridge::store::prelude::*;
 use pinbridge::store::sled::MigrationHook;
 
-use crate::store_migration::{assert_dedups, assert_serves_everything, open, stop_at, unpack};
+use crate::store_migration::{
+    assert_dedups, assert_serves_everything, migration_steps, open, unpack,
+};
 
 const DIR_ENV: &str = "PINBRIDGE_MIGRATION_KILL_DIR";
 const STEP_ENV: &str = "PINBRIDGE_MIGRATION_KILL_STEP";
@@ -57,19 +58,11 @@ async fn migration_child() {
 
 /// Run the child until it reports its step, let sled's flusher run, SIGKILL it.
 fn kill_child_at(path: &Path, stop: usize) {
-    let mut child = Command::new(std::env::current_exe().expect("test binary path"))
-        .args([
-            "store_migration_kill::migration_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env(DIR_ENV, path)
-        .env(STEP_ENV, stop.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start child");
+    let stop_text = stop.to_string();
+    let mut child = crate::support::child::spawn_test(
+        "store_migration_kill::migration_child",
+        &[(DIR_ENV, path.as_os_str()), (STEP_ENV, stop_text.as_ref())],
+    );
     let stdout = child.stdout.take().expect("child stdout");
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -99,15 +92,7 @@ fn kill_child_at(path: &Path, stop: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migration_killed_at_any_step_finishes_on_the_next_open() {
-    // How many steps a whole migration takes.
-    let steps = {
-        let (_dir, path, _) = unpack();
-        let seen = Arc::new(AtomicUsize::new(0));
-        let store = open(&path, Some(stop_at(0, seen.clone()))).await.unwrap();
-        store.close().await.unwrap();
-        seen.load(Ordering::SeqCst)
-    };
-    assert!(steps > 20, "only {steps} steps");
+    let steps = migration_steps().await;
     for stop in 1..=steps {
         let (_dir, path, manifest) = unpack();
         let child_path = path.clone();

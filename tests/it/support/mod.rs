@@ -5,6 +5,7 @@
 // Front doors: the whole service, in process or as a process.
 pub mod app;
 pub mod binary;
+pub mod child;
 pub mod live;
 pub mod replicas;
 
