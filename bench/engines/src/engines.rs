@@ -19,6 +19,9 @@ pub struct SledSettings {
     pub compression: Option<i32>,
     /// sled's `segment_size` (its default is 512 KiB).
     pub segment_kib: Option<usize>,
+    /// fjall with its memory bounded: journals ≤ 64 MiB (its minimum; default 512 MiB), all
+    /// write buffers ≤ 16 MiB (default: unbounded), each memtable ≤ 4 MiB (default 64 MiB).
+    pub fjall_bounded: bool,
 }
 
 impl Default for SledSettings {
@@ -28,6 +31,7 @@ impl Default for SledSettings {
             low_space: false,
             compression: None,
             segment_kib: None,
+            fjall_bounded: false,
         }
     }
 }
@@ -78,7 +82,7 @@ pub fn open(name: &str, dir: &Path, settings: &SledSettings) -> anyhow::Result<B
     Ok(match name {
         "sled" => Box::new(Sled::open(dir, settings)?),
         "redb" => Box::new(Redb::open(dir, cache)?),
-        "fjall" => Box::new(Fjall::open(dir, cache)?),
+        "fjall" => Box::new(Fjall::open(dir, cache, settings.fjall_bounded)?),
         other => anyhow::bail!("unknown engine {other} (sled, redb, fjall)"),
     })
 }
@@ -190,13 +194,27 @@ struct Fjall {
 }
 
 impl Fjall {
-    fn open(dir: &Path, cache: u64) -> anyhow::Result<Fjall> {
-        let db = fjall::Database::builder(dir)
-            .cache_size(cache)
-            .open()?;
+    #[allow(deprecated)] // `max_write_buffer_size`: documented as a TODO upstream, works in 3.1.
+    fn open(dir: &Path, cache: u64, bounded: bool) -> anyhow::Result<Fjall> {
+        let mut builder = fjall::Database::builder(dir).cache_size(cache);
+        if bounded {
+            builder = builder
+                .max_journaling_size(64 * 1024 * 1024)
+                .max_write_buffer_size(Some(16 * 1024 * 1024));
+        }
+        let db = builder.open()?;
         let keyspaces = TABLES
             .iter()
-            .map(|t| db.keyspace(t, fjall::KeyspaceCreateOptions::default))
+            .map(|t| {
+                db.keyspace(t, || {
+                    let options = fjall::KeyspaceCreateOptions::default();
+                    if bounded {
+                        options.max_memtable_size(4 * 1024 * 1024)
+                    } else {
+                        options
+                    }
+                })
+            })
             .collect::<Result<_, _>>()?;
         Ok(Fjall { db, keyspaces })
     }

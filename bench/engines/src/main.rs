@@ -1,10 +1,11 @@
 //! The same per-ingest writes on sled, redb and fjall (docs/BENCHMARKS.md, "Embedded engines:
 //! same ingest path"), so a store-engine choice is made on data.
 //!
-//! `pinbridge-engine-bench [--engine sled|redb|fjall] [--layout lean|current] [--encoding json|compact]
+//! `pinbridge-engine-bench [--engine sled|redb|fjall] [--layout lean|current|service] [--encoding json|compact]
 //!   [--items 1000000] [--senders 64] [--max-batch 64] [--checkpoints 10000,100000,1000000]
 //!   [--window 10000] [--dir /tmp/pinbridge-engines] [--cache-mb 64]
-//!   [--sled-mode low-space|high-throughput] [--sled-compression 1..22] [--sled-segment-kib 512]`
+//!   [--sled-mode low-space|high-throughput] [--sled-compression 1..22] [--sled-segment-kib 512]
+//!   [--fjall-bounded yes]`
 //!
 //! The `--sled-*` settings are sled 0.34's own (`Config::mode`, `use_compression` +
 //! `compression_factor`, `segment_size`); they label the engine column as `sled(…)`.
@@ -55,7 +56,7 @@ fn args() -> anyhow::Result<Args> {
         match flag.as_str() {
             "--engine" => a.engine = value,
             "--layout" => {
-                a.layout = record::Layout::parse(&value).context("--layout lean|current")?
+                a.layout = record::Layout::parse(&value).context("--layout lean|current|service")?
             }
             "--encoding" => {
                 a.encoding = record::Encoding::parse(&value).context("--encoding json|compact")?
@@ -76,6 +77,7 @@ fn args() -> anyhow::Result<Args> {
             "--sled-compression" => {
                 a.sled.compression = Some(value.parse().context("--sled-compression 1..22")?)
             }
+            "--fjall-bounded" => a.sled.fjall_bounded = value == "yes",
             "--sled-segment-kib" => {
                 a.sled.segment_kib = Some(value.parse().context("--sled-segment-kib")?)
             }
@@ -158,6 +160,7 @@ fn main() -> anyhow::Result<()> {
     let mut engine = engines::open(&a.engine, &dir, &a.sled)?;
     let label = match a.engine.as_str() {
         "sled" => a.sled.label(),
+        "fjall" if a.sled.fjall_bounded => "fjall(bounded)".to_string(),
         _ => a.engine.clone(),
     };
     let mut done = 0;

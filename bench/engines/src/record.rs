@@ -26,6 +26,10 @@ pub enum Layout {
     /// Today's sled layout for a Shopify delivery: delivery id and replay guard, each with an
     /// expiry-index entry; tombstone; item; job; due index; item→job index; two counters.
     Current,
+    /// The lean layout as the service writes it for a Shopify delivery: the four records plus
+    /// the replay guard, and both delivery keys random as in real traffic (Shopify's webhook id
+    /// is a UUID, the guard a SHA-256 of the body), where `lean` keys them in sequence.
+    Service,
 }
 
 impl Layout {
@@ -33,6 +37,7 @@ impl Layout {
         match name {
             "lean" => Some(Layout::Lean),
             "current" => Some(Layout::Current),
+            "service" => Some(Layout::Service),
             _ => None,
         }
     }
@@ -125,7 +130,22 @@ pub fn ingest(i: u64, now: i64, layout: Layout, encoding: Encoding) -> Ingest {
     part(&mut item_key, format!("id:{pid}").as_bytes());
     let mut delivery_key = Vec::new();
     part(&mut delivery_key, source.as_bytes());
-    delivery_key.extend_from_slice(format!("ev-bench-{i}").as_bytes());
+    if layout == Layout::Service {
+        let (a, b) = (scatter(i), scatter(i ^ 0x5555));
+        delivery_key.extend_from_slice(
+            format!(
+                "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+                a >> 32,
+                a & 0xffff,
+                b & 0xfff,
+                (b >> 12) & 0xfff,
+                b >> 16
+            )
+            .as_bytes(),
+        );
+    } else {
+        delivery_key.extend_from_slice(format!("ev-bench-{i}").as_bytes());
+    }
     let keep_until = now + 48 * 3_600_000;
     // A 16-byte digest, as `Fingerprint` serialises: an array of numbers.
     let fingerprint: Vec<u8> = (0..16u64)
@@ -163,6 +183,21 @@ pub fn ingest(i: u64, now: i64, layout: Layout, encoding: Encoding) -> Ingest {
         ("deliveries", delivery_key.clone()),
         ("items", item_key.clone()),
     ];
+    if layout == Layout::Service {
+        let mut guard_key = Vec::new();
+        part(&mut guard_key, source.as_bytes());
+        let digest: String = (0..4u64)
+            .map(|k| {
+                format!(
+                    "{:016x}",
+                    scatter(i.wrapping_mul(4).wrapping_add(k) ^ 0xabcd)
+                )
+            })
+            .collect();
+        guard_key.extend_from_slice(format!("shop#sha256:{digest}").as_bytes());
+        writes.push(("deliveries", guard_key.clone(), delivery.clone()));
+        reads.push(("deliveries", guard_key));
+    }
     if layout == Layout::Current {
         // The replay guard: a digest of the signed bytes, kept like a delivery id.
         let mut guard_key = Vec::new();
@@ -230,4 +265,13 @@ mod tests {
         assert_eq!(body[0], 1);
         assert_eq!(crc32fast::hash(body).to_be_bytes(), crc);
     }
+}
+
+/// A well-mixed 64-bit value of `i` (splitmix64's finaliser): stands for random ids and digests
+/// without a random-number dependency, the same on every run.
+fn scatter(i: u64) -> u64 {
+    let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
