@@ -9,6 +9,7 @@ use pinbridge::store::sled::{Compression, SCHEMA_VERSION, SledOptions, SledStore
 use pinbridge::store::{Ingested, ItemFilter, JobFilter, JobState, SourceState, StoreError};
 
 use crate::support::plans::plan;
+use crate::support::sled::conf_says_compressed;
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -49,29 +50,12 @@ async fn raw_reopen(path: &Path) -> sled::Db {
     panic!("the store stayed locked after its last handle was dropped")
 }
 
-/// What sled recorded in the store's `conf` file about page compression.
-fn conf_says_compressed(path: &Path) -> bool {
-    let conf = std::fs::read(path.join("conf")).expect("sled's conf file");
-    let text = String::from_utf8_lossy(&conf);
-    assert!(text.contains("use_compression: "), "{text}");
-    text.contains("use_compression: true")
-}
-
 async fn open_with(path: &Path, compression: Compression) -> SledStore {
-    let opts = SledOptions {
+    let options = SledOptions {
         compression,
         ..SledOptions::default()
     };
-    for _ in 0..100 {
-        match SledStore::open_async(path.to_path_buf(), opts.clone(), None).await {
-            Ok(store) => return store,
-            Err(e) if e.to_string().contains("could not acquire lock") => {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await
-            }
-            Err(e) => panic!("{e}"),
-        }
-    }
-    panic!("the store stayed locked after its last handle was dropped")
+    crate::support::sled::open_retrying_with(path, options, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -337,11 +337,7 @@ async fn export_import_and_copy_round_trip_a_sled_store_through_the_binary() {
         .await
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    let compressed = |store: &std::path::Path| {
-        let conf = std::fs::read(store.join("conf")).unwrap();
-        String::from_utf8_lossy(&conf).contains("use_compression: true")
-    };
-    assert!(compressed(&four));
-    assert!(!compressed(&one));
+    assert!(crate::support::sled::conf_says_compressed(&four));
+    assert!(!crate::support::sled::conf_says_compressed(&one));
     assert_eq!(records_of(&one).await, records_of(&four).await);
 }

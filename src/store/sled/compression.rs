@@ -16,7 +16,14 @@ use std::path::Path;
 pub use crate::settings::Compression;
 
 /// zstd level sled compresses pages with.
-pub(crate) const ZSTD_LEVEL: i32 = 1;
+const ZSTD_LEVEL: i32 = 1;
+
+/// `config` with the page compression `compression` (sled's `use_compression` and its level).
+pub(crate) fn configure(config: ::sled::Config, compression: Compression) -> ::sled::Config {
+    config
+        .use_compression(compression.is_on())
+        .compression_factor(ZSTD_LEVEL)
+}
 
 /// What an existing store at `dir` was created with, from sled's `conf` file (`None`: no store
 /// there yet, or a `conf` this build cannot read; sled itself then decides).

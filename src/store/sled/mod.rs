@@ -132,11 +132,10 @@ impl SledStore {
             reason,
         };
         let compression = compression::to_open_with(path, opts.compression);
-        let db = ::sled::Config::new()
+        let config = ::sled::Config::new()
             .path(path)
-            .cache_capacity(opts.cache_capacity_bytes)
-            .use_compression(compression.is_on())
-            .compression_factor(compression::ZSTD_LEVEL)
+            .cache_capacity(opts.cache_capacity_bytes);
+        let db = compression::configure(config, compression)
             .open()
             .map_err(|e| {
                 let mut reason = e.to_string();
@@ -297,11 +296,7 @@ pub mod testing {
     /// compression it was created with: sled refuses the other choice.
     pub fn open_raw(path: &std::path::Path) -> ::sled::Result<::sled::Db> {
         let compression = super::compression::created_with(path).unwrap_or_default();
-        ::sled::Config::new()
-            .path(path)
-            .use_compression(compression.is_on())
-            .compression_factor(super::compression::ZSTD_LEVEL)
-            .open()
+        super::compression::configure(::sled::Config::new().path(path), compression).open()
     }
 }
 

@@ -27,10 +27,18 @@ pub async fn clocked_store(clock: &ManualClock) -> (tempfile::TempDir, Arc<dyn S
 /// tasks may still hold the store for a moment after it was dropped (sled locks the directory
 /// until the last handle goes).
 pub async fn open_retrying(path: &Path, clock: Option<SharedClock>) -> SledStore {
+    open_retrying_with(path, SledOptions::default(), clock).await
+}
+
+/// [`open_retrying`] with other store options.
+pub async fn open_retrying_with(
+    path: &Path,
+    options: SledOptions,
+    clock: Option<SharedClock>,
+) -> SledStore {
     let mut tries = 0;
     loop {
-        match SledStore::open_async(path.to_path_buf(), SledOptions::default(), clock.clone()).await
-        {
+        match SledStore::open_async(path.to_path_buf(), options.clone(), clock.clone()).await {
             Ok(store) => return store,
             Err(_) if tries < 100 => {
                 tries += 1;
@@ -39,6 +47,15 @@ pub async fn open_retrying(path: &Path, clock: Option<SharedClock>) -> SledStore
             Err(e) => panic!("{e}"),
         }
     }
+}
+
+/// Whether sled's `conf` file of the store at `path` says its pages are compressed: read from
+/// the file, not through the store, so a test sees what sled itself recorded.
+pub fn conf_says_compressed(path: &Path) -> bool {
+    let conf = std::fs::read(path.join("conf")).expect("sled's conf file");
+    let text = String::from_utf8_lossy(&conf);
+    assert!(text.contains("use_compression: "), "{text}");
+    text.contains("use_compression: true")
 }
 
 /// Whether any file under `dir` contains `needle`: how a test sees that a secret is not
