@@ -164,6 +164,7 @@ fn known_keys(path: &str) -> &'static [&'static str] {
             "keep_payloads",
             "retention_every",
             "compression",
+            "engine",
         ],
         "pinterest" => &[
             "api_base",

@@ -11,5 +11,5 @@ pub mod serde_util;
 
 pub use on_change::{OnChange, OnDelete, UpdateFallback};
 pub use problem::ConfigProblem;
-pub use sections::{AccountConfig, Compression, StoreConfig};
+pub use sections::{AccountConfig, Compression, Engine, StoreConfig};
 pub use serde_util::{duration, join, one_or_many, opt_duration, parse_section, parse_value};

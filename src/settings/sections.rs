@@ -33,6 +33,29 @@ pub struct StoreConfig {
     pub retention_every: Duration,
     /// zstd page compression of a new sled store (an existing one keeps what it was created with).
     pub compression: Compression,
+    /// The key-value engine of a new embedded store (an existing one opens with its own).
+    pub engine: Engine,
+}
+
+/// `[store] engine`: what a new embedded store at `[store] path` is written with
+/// (`store/sled/kv/`). An existing store is read with the engine whose files it holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// sled 0.34: a B-tree over a log.
+    #[default]
+    Sled,
+    /// fjall 3: an LSM tree with a journal; flat cost per item to millions of items.
+    Fjall,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sled => "sled",
+            Self::Fjall => "fjall",
+        }
+    }
 }
 
 /// `[store] compression`: whether sled compresses the pages it writes (`store/sled/compression.rs`).
@@ -76,6 +99,12 @@ impl StoreConfig {
                 "must be at least 1h, or \"off\" to keep payloads forever",
             ));
         }
+        if self.engine == Engine::Fjall && self.compression.is_on() {
+            problems.push(ConfigProblem::new(
+                "store.compression",
+                "applies to the sled engine only; fjall compresses its blocks with lz4 itself: remove the key, or set `engine = \"sled\"`",
+            ));
+        }
         if self.retention_every.is_zero() {
             problems.push(ConfigProblem::new(
                 "store.retention_every",
@@ -95,6 +124,7 @@ impl Default for StoreConfig {
             keep_payloads: None,
             retention_every: Duration::from_secs(3600),
             compression: Compression::default(),
+            engine: Engine::default(),
         }
     }
 }

@@ -39,6 +39,7 @@ pub fn sled_options(config: &StoreConfig) -> SledOptions {
     SledOptions {
         cache_capacity_bytes: config.cache_capacity_mb * 1024 * 1024,
         compression: config.compression,
+        engine: config.engine,
         ..SledOptions::default()
     }
 }

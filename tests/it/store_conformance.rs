@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::prelude::*;
-use pinbridge::store::sled::{SledOptions, SledStore};
+use pinbridge::store::sled::{Engine, SledOptions, SledStore};
 use pinbridge::store::{Delivery, IngestPlan, JobFilter, Target};
 
 use crate::store_conformance_edges::{
@@ -56,10 +56,24 @@ pub struct Backend {
 }
 
 pub async fn open_sled() -> Backend {
+    open_embedded(Engine::Sled).await
+}
+
+/// The embedded store on its second engine: the same checks must pass on fjall.
+pub async fn open_fjall() -> Backend {
+    open_embedded(Engine::Fjall).await
+}
+
+async fn open_embedded(engine: Engine) -> Backend {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SledStore::open_async(dir.path().join("store"), SledOptions::default(), None)
+    let opts = SledOptions {
+        engine,
+        ..SledOptions::default()
+    };
+    let store = SledStore::open_async(dir.path().join("store"), opts, None)
         .await
-        .expect("open sled store");
+        .expect("open the embedded store");
+    assert_eq!(store.engine(), engine);
     Backend {
         store: Arc::new(store),
         _keep: Box::new(dir),
@@ -121,6 +135,7 @@ macro_rules! conformance {
 }
 
 conformance!(sled, super::open_sled);
+conformance!(fjall, super::open_fjall);
 
 pub(crate) const T0: i64 = 1_700_000_000_000;
 const LEASE: i64 = 60_000;

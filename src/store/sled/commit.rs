@@ -23,6 +23,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
+use super::kv::Db;
 use crate::store::{StoreError, StoreResult};
 
 type Waiter = (u64, oneshot::Sender<Result<(), String>>);
@@ -59,8 +60,12 @@ pub(crate) struct Committer {
 impl Committer {
     /// Start the flusher thread for `db` stored at `dir`. `hook` runs before every fsync and
     /// may fail it (tests inject disk errors with it).
-    pub(crate) fn start(db: ::sled::Db, dir: &Path, hook: Option<SyncHook>) -> StoreResult<Self> {
-        let mut files = DataFiles::open(dir)?;
+    pub(crate) fn start(db: Db, dir: &Path, hook: Option<SyncHook>) -> StoreResult<Self> {
+        let mut files = match &db {
+            Db::Sled(_) => DataFiles::open(dir)?,
+            // fjall fsyncs its own journal, tables and directories when it persists.
+            Db::Fjall(_) => DataFiles::none(dir),
+        };
         files.hook = hook;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -142,7 +147,7 @@ impl Drop for Committer {
     }
 }
 
-fn run(shared: &Shared, db: &::sled::Db, files: &mut DataFiles) {
+fn run(shared: &Shared, db: &Db, files: &mut DataFiles) {
     loop {
         {
             let mut state = shared.lock();
@@ -207,9 +212,17 @@ fn poison(state: &mut State, error: &str) {
     state.failed = Some(format!("flushing to disk failed: {error}"));
 }
 
-fn flush_and_sync(db: &::sled::Db, files: &mut DataFiles) -> Result<(), String> {
-    db.flush().map_err(|e| format!("sled flush: {e}"))?;
-    files.sync().map_err(|e| format!("fsync: {e}"))
+fn flush_and_sync(db: &Db, files: &mut DataFiles) -> Result<(), String> {
+    match db {
+        Db::Sled(_) => {
+            db.flush().map_err(|e| format!("sled flush: {e}"))?;
+            files.sync().map_err(|e| format!("fsync: {e}"))
+        }
+        Db::Fjall(_) => {
+            files.sync().map_err(|e| format!("fsync: {e}"))?;
+            db.flush().map_err(|e| format!("fjall persist: {e}"))
+        }
+    }
 }
 
 /// Runs before every fsync of the store's files; an error fails that flush as a failing disk
@@ -231,11 +244,12 @@ impl PartialEq for SyncHook {
 
 impl Eq for SyncHook {}
 
-/// The files whose contents `flush()` leaves without an fsync.
+/// The files whose contents sled's `flush()` leaves without an fsync (none for fjall, whose
+/// `persist(SyncAll)` syncs what it wrote).
 struct DataFiles {
     dir: PathBuf,
     /// sled's log file `db`, opened once. fsync works through any descriptor of the file.
-    db: File,
+    db: Option<File>,
     /// Large values live in `blobs/<lsn>` files that sled writes without fsync; those with an lsn
     /// above this mark have not been synced by us yet.
     blob_mark: i64,
@@ -256,18 +270,29 @@ impl DataFiles {
         }
         sync_dir(dir).map_err(|e| io("cannot sync the directory", e))?;
         Ok(Self {
+            db: Some(db),
+            ..Self::none(dir)
+        })
+    }
+
+    /// No files of our own to sync; only the hook runs.
+    fn none(dir: &Path) -> Self {
+        Self {
             dir: dir.to_path_buf(),
-            db,
+            db: None,
             blob_mark: i64::MIN,
             hook: None,
-        })
+        }
     }
 
     fn sync(&mut self) -> std::io::Result<()> {
         if let Some(hook) = &self.hook {
             (hook.0)()?;
         }
-        self.db.sync_all()?;
+        let Some(db) = &self.db else {
+            return Ok(());
+        };
+        db.sync_all()?;
         self.sync_new_blobs()
     }
 

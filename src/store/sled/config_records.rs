@@ -1,6 +1,6 @@
 //! Runtime configuration records (live configuration) and the cancel of a queued job.
 
-use ::sled::Transactional;
+use super::kv::transaction::Transactional;
 
 use super::Inner;
 use super::envelope::encode;
@@ -39,7 +39,7 @@ pub(crate) fn write(
     put: &[ConfigRecord],
     delete: &[(ConfigRecordKind, String)],
 ) -> StoreResult<()> {
-    let result: Result<(), ::sled::transaction::TransactionError<()>> =
+    let result: Result<(), super::kv::transaction::TransactionError<()>> =
         inner.trees.config_records.transaction(|tree| {
             for (kind, id) in delete {
                 tree.remove(key(*kind, id))?;

@@ -14,8 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use ::sled::Db;
-use ::sled::transaction::TransactionalTree;
+use super::kv::Db;
+use super::kv::transaction::TransactionalTree;
 
 use super::keys;
 use super::trees::{self, Trees, TxResult, io};
@@ -63,14 +63,14 @@ fn decode(raw: &[u8]) -> i64 {
     raw.try_into().map(i64::from_be_bytes).unwrap_or(0)
 }
 
-fn add(counts: &TransactionalTree, key: &[u8], delta: i64) -> TxResult<()> {
+fn add(counts: &TransactionalTree<'_>, key: &[u8], delta: i64) -> TxResult<()> {
     let now = counts.get(key)?.map_or(0, |raw| decode(&raw));
     counts.insert(key, &now.saturating_add(delta).to_be_bytes())?;
     Ok(())
 }
 
 /// One item record more (`1`) or less (`-1`), written at once.
-pub(crate) fn item_delta(counts: &TransactionalTree, delta: i64) -> TxResult<()> {
+pub(crate) fn item_delta(counts: &TransactionalTree<'_>, delta: i64) -> TxResult<()> {
     add(counts, ITEMS, delta)
 }
 
@@ -94,7 +94,7 @@ impl Deltas {
     /// finished index is written at once (its keys are per job, nothing to sum).
     pub(crate) fn job_moved(
         &mut self,
-        counts: &TransactionalTree,
+        counts: &TransactionalTree<'_>,
         id: &JobId,
         old: Option<&JobState>,
         new: Option<&JobState>,
@@ -113,7 +113,7 @@ impl Deltas {
     }
 
     /// Write the summed changes (only the counts that changed).
-    pub(crate) fn write(&self, counts: &TransactionalTree) -> TxResult<()> {
+    pub(crate) fn write(&self, counts: &TransactionalTree<'_>) -> TxResult<()> {
         if self.items != 0 {
             add(counts, ITEMS, self.items)?;
         }
@@ -128,7 +128,7 @@ impl Deltas {
 
 /// Job `id` went from `old` to `new`, in a transaction of its own: counts written at once.
 pub(crate) fn job_moved(
-    counts: &TransactionalTree,
+    counts: &TransactionalTree<'_>,
     id: &JobId,
     old: Option<&JobState>,
     new: Option<&JobState>,
@@ -139,7 +139,7 @@ pub(crate) fn job_moved(
 }
 
 fn finished_moved(
-    counts: &TransactionalTree,
+    counts: &TransactionalTree<'_>,
     id: &JobId,
     old: Option<&JobState>,
     new: Option<&JobState>,
@@ -188,7 +188,7 @@ pub(crate) fn ensure(db: &Db, trees: &Trees, now: i64) -> StoreResult<bool> {
     if trees.meta.get(MARKER).map_err(io)?.is_some() {
         return Ok(false);
     }
-    let mut batch = ::sled::Batch::default();
+    let mut batch = super::kv::Batch::default();
     let mut by_state: BTreeMap<&str, i64> = STATE_NAMES.iter().map(|n| (*n, 0)).collect();
     for entry in trees.jobs.iter() {
         let (key, raw) = entry.map_err(io)?;

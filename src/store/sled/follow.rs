@@ -1,7 +1,7 @@
 //! `source_removed`: an item deleted at its source queues deletes of the Pins its creates made
 //! (or cancels creates not sent yet), by the rules in `store::follow`, in one transaction.
 
-use ::sled::Transactional;
+use super::kv::transaction::Transactional;
 use uuid::Uuid;
 
 use super::Inner;

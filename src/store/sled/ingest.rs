@@ -2,8 +2,8 @@
 //! one transaction
 //! (`ingest_batch`: many ingests in one transaction, for `batch.rs`).
 
-use ::sled::Transactional;
-use ::sled::transaction::TransactionalTree;
+use super::kv::transaction::Transactional;
+use super::kv::transaction::TransactionalTree;
 use uuid::Uuid;
 
 use super::Inner;
@@ -100,12 +100,12 @@ struct Prepared<'a> {
 
 /// The trees an ingest writes, inside one transaction.
 struct TxTrees<'a> {
-    deliveries: &'a TransactionalTree,
-    items: &'a TransactionalTree,
-    jobs: &'a TransactionalTree,
-    due: &'a TransactionalTree,
-    counts: &'a TransactionalTree,
-    forgotten: &'a TransactionalTree,
+    deliveries: &'a TransactionalTree<'a>,
+    items: &'a TransactionalTree<'a>,
+    jobs: &'a TransactionalTree<'a>,
+    due: &'a TransactionalTree<'a>,
+    counts: &'a TransactionalTree<'a>,
+    forgotten: &'a TransactionalTree<'a>,
 }
 
 /// Dedup one item and record it, its delivery id and its jobs.
@@ -246,9 +246,9 @@ fn apply(tx: &TxTrees<'_>, p: &Prepared<'_>, deltas: &mut Deltas) -> TxResult<In
 
 /// Writes one pending job per target, with its due entry, and lists it in the item record.
 struct JobWriter<'a, 'd> {
-    jobs: &'a TransactionalTree,
-    due: &'a TransactionalTree,
-    counts: &'a TransactionalTree,
+    jobs: &'a TransactionalTree<'a>,
+    due: &'a TransactionalTree<'a>,
+    counts: &'a TransactionalTree<'a>,
     item: &'a Item,
     ids: &'a [JobId],
     now: Millis,

@@ -2,8 +2,9 @@
 
 use std::collections::HashSet;
 
-use ::sled::transaction::TransactionalTree;
-use ::sled::{Db, Transactional};
+use super::kv::transaction::TransactionalTree;
+use super::kv::Db;
+use super::kv::transaction::Transactional;
 
 use super::Inner;
 use super::item_record::ItemRecord;
@@ -21,9 +22,9 @@ const ITEM_GONE: &str = "its item record is gone (forgotten or quarantined); not
 /// Store `job` (whose state was `old`) and move its due-index entry and its counts to match its
 /// new state.
 pub(super) fn put_job(
-    jobs: &TransactionalTree,
-    due: &TransactionalTree,
-    counts: &TransactionalTree,
+    jobs: &TransactionalTree<'_>,
+    due: &TransactionalTree<'_>,
+    counts: &TransactionalTree<'_>,
     old: &JobState,
     job: &Job,
 ) -> TxResult<()> {
@@ -195,7 +196,7 @@ pub(crate) fn recover_leases(db: &Db, trees: &Trees, now: Millis) -> StoreResult
     }
     let count = leased.len();
     for (old, job) in leased {
-        let result: Result<(), ::sled::transaction::TransactionError<trees::Corrupt>> =
+        let result: Result<(), super::kv::transaction::TransactionError<trees::Corrupt>> =
             (&trees.jobs, &trees.jobs_due, &trees.counts)
                 .transaction(|(jobs, due, counts)| put_job(jobs, due, counts, &old, &job));
         result.map_err(|e| StoreError::Io(format!("{e:?}")))?;

@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use ::sled::{Db, Tree};
+use super::kv::{Db, Tree};
 
 use super::envelope::{self, COMPACT_VERSION, EnvelopeError};
 use super::item_record::ItemRecord;
@@ -116,7 +116,7 @@ fn write_version(trees: &Trees, version: u32) -> StoreResult<()> {
 fn drop_retired(db: &Db, hook: Option<&MigrationHook>) -> StoreResult<()> {
     let names = db.tree_names();
     for name in RETIRED {
-        if names.iter().any(|n| n.as_ref() == name.as_bytes()) {
+        if names.iter().any(|n| n.as_slice() == name.as_bytes()) {
             step(hook, "drop")?;
             db.drop_tree(name).map_err(io)?;
         }
@@ -232,7 +232,7 @@ fn report(
     trees: &Trees,
     tree: &'static str,
     key: &[u8],
-    raw: &::sled::IVec,
+    raw: &super::kv::Value,
     error: &EnvelopeError,
     now: Millis,
 ) -> StoreResult<()> {

@@ -22,6 +22,7 @@ mod ingest;
 mod item_record;
 mod jobs;
 mod keys;
+mod kv;
 mod migrate;
 mod outbox_impl;
 mod pacing;
@@ -38,8 +39,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ::sled::Db;
-use ::sled::transaction::TransactionError;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{SharedClock, SystemClock};
@@ -49,6 +48,9 @@ use batch::Batcher;
 use commit::Committer;
 pub use commit::SyncHook;
 pub use compression::Compression;
+use kv::Db;
+pub use kv::Engine;
+use kv::transaction::TransactionError;
 pub use migrate::MigrationHook;
 use trees::{Corrupt, Trees, io};
 
@@ -64,8 +66,10 @@ pub struct SledOptions {
     /// sled's page cache size. sled's resident memory runs well above it, so it is
     /// small by default (16 MiB) instead of sled's 1 GiB.
     pub cache_capacity_bytes: u64,
-    /// zstd page compression for a new store; an existing store keeps its own (`compression.rs`).
+    /// zstd page compression for a new sled store; an existing store keeps its own (`compression.rs`).
     pub compression: Compression,
+    /// The engine of a new store; an existing store opens with the engine that wrote it (`kv/`).
+    pub engine: Engine,
     /// Runs before every fsync and may fail it: tests inject disk errors with it.
     #[serde(skip)]
     pub sync_hook: Option<SyncHook>,
@@ -79,6 +83,7 @@ impl Default for SledOptions {
         Self {
             cache_capacity_bytes: 16 * 1024 * 1024,
             compression: Compression::default(),
+            engine: Engine::default(),
             sync_hook: None,
             migration_hook: None,
         }
@@ -131,19 +136,7 @@ impl SledStore {
             path: path.display().to_string(),
             reason,
         };
-        let compression = compression::to_open_with(path, opts.compression);
-        let config = ::sled::Config::new()
-            .path(path)
-            .cache_capacity(opts.cache_capacity_bytes);
-        let db = compression::configure(config, compression)
-            .open()
-            .map_err(|e| {
-                let mut reason = e.to_string();
-                if reason.contains("could not acquire lock") {
-                    reason.push_str(" (is another pinbridge process using this store?)");
-                }
-                open_err(reason)
-            })?;
+        let db = open_engine(path, &opts).map_err(open_err)?;
         let trees = Trees::open(&db).map_err(|e| open_err(e.to_string()))?;
         let now = clock.now_ms();
         migrate::ensure_schema(&db, &trees, opts.migration_hook.as_ref(), now).map_err(
@@ -203,6 +196,11 @@ impl SledStore {
         Some(StoreError::Poisoned(reason).to_string())
     }
 
+    /// The engine the store's files are written with.
+    pub fn engine(&self) -> Engine {
+        self.inner.db.engine()
+    }
+
     /// The directory the store lives in.
     pub fn path(&self) -> &Path {
         &self.inner.path
@@ -240,6 +238,49 @@ impl SledStore {
             .await?;
         self.inner.committer.wait(ticket).await?;
         Ok(value)
+    }
+}
+
+/// Open the database in `path` with the engine whose files are there, or for a new store the
+/// configured one. The error is the reason, for `StoreError::Open`.
+fn open_engine(path: &Path, opts: &SledOptions) -> Result<Db, String> {
+    let engine = match kv::detect(path) {
+        Some(existing) => {
+            if existing != opts.engine {
+                tracing::warn!(
+                    path = %path.display(),
+                    "This store was written by the {} engine; `[store] engine = \"{}\"` applies to new stores only. Copy it into a new directory (`pinbridge store copy`) to change it.",
+                    existing.as_str(),
+                    opts.engine.as_str(),
+                );
+            }
+            existing
+        }
+        None => opts.engine,
+    };
+    const HELD: &str = " (is another pinbridge process using this store?)";
+    match engine {
+        Engine::Sled => {
+            let compression = compression::to_open_with(path, opts.compression);
+            let config = ::sled::Config::new()
+                .path(path)
+                .cache_capacity(opts.cache_capacity_bytes);
+            let db = compression::configure(config, compression)
+                .open()
+                .map_err(|e| {
+                    let mut reason = e.to_string();
+                    if reason.contains("could not acquire lock") {
+                        reason.push_str(HELD);
+                    }
+                    reason
+                })?;
+            Ok(Db::Sled(db))
+        }
+        Engine::Fjall => match kv::FjallDb::open(path, opts.cache_capacity_bytes) {
+            Ok(db) => Ok(Db::Fjall(Arc::new(db))),
+            Err(::fjall::Error::Locked) => Err(format!("the store is locked{HELD}")),
+            Err(e) => Err(e.to_string()),
+        },
     }
 }
 

@@ -1,7 +1,7 @@
 //! Pacing on sled: board slots, the link index, and `complete_pin` (job, link and board in one
 //! transaction). The rules are `store::pacing`'s; this file only reads and writes records.
 
-use ::sled::Transactional;
+use super::kv::transaction::Transactional;
 
 use super::Inner;
 use super::envelope::encode;

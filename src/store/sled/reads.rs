@@ -124,7 +124,7 @@ pub(crate) fn items(inner: &Inner, filter: &ItemFilter) -> StoreResult<Vec<Store
 pub(crate) fn stored_item(
     inner: &Inner,
     key: &[u8],
-    raw: ::sled::IVec,
+    raw: super::kv::Value,
 ) -> StoreResult<Option<StoredItem>> {
     let Some((source, dedup)) = item_identity(key) else {
         return Ok(None);

@@ -11,8 +11,8 @@
 
 use std::ops::Bound;
 
-use ::sled::Transactional;
-use ::sled::transaction::TransactionalTree;
+use super::kv::transaction::Transactional;
+use super::kv::transaction::TransactionalTree;
 use async_trait::async_trait;
 
 use super::item_record::ItemRecord;
@@ -138,8 +138,8 @@ fn compact_item(
 /// The item record at `item_key` and the job records `ids` (those still present), read
 /// inside the transaction. `None` when the item is gone or only a stub of a damaged record.
 fn read_records(
-    items: &TransactionalTree,
-    jobs: &TransactionalTree,
+    items: &TransactionalTree<'_>,
+    jobs: &TransactionalTree<'_>,
     item_key: &[u8],
     ids: &[JobId],
 ) -> TxResult<Option<(ItemRecord, Vec<Job>)>> {
@@ -160,8 +160,8 @@ fn read_records(
 /// Write back the compacted item (when it was compacted) and jobs. Neither changes a job's
 /// state, so the counts and the due and finished indexes stay as they are.
 fn write_records(
-    items: &TransactionalTree,
-    jobs: &TransactionalTree,
+    items: &TransactionalTree<'_>,
+    jobs: &TransactionalTree<'_>,
     item_key: &[u8],
     item: Option<&ItemRecord>,
     cut: &[Job],

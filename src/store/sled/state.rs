@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::Inner;
+use super::kv::transaction::Transactional;
 use super::envelope::encode;
 use super::records::DeliveryRecord;
 use super::records::Record;
@@ -68,7 +69,7 @@ pub(crate) fn purge_deliveries(inner: &Inner, now: Millis) -> StoreResult<u64> {
         };
         if expired
             && tree
-                .compare_and_swap(&key, Some(&raw), None as Option<&[u8]>)
+                .compare_and_swap(&key, Some(&raw), None)
                 .map_err(io)?
                 .is_ok()
         {

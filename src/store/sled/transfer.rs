@@ -3,8 +3,8 @@
 
 use std::ops::Bound;
 
-use ::sled::Transactional;
-use ::sled::transaction::TransactionalTree;
+use super::kv::transaction::Transactional;
+use super::kv::transaction::TransactionalTree;
 
 use super::envelope::encode;
 use super::item_record::ItemRecord;
@@ -131,13 +131,13 @@ pub(crate) fn export_small(inner: &Inner) -> StoreResult<Vec<TransferRecord>> {
 
 /// The trees an import writes, inside one transaction.
 struct Tx<'a> {
-    items: &'a TransactionalTree,
-    jobs: &'a TransactionalTree,
-    due: &'a TransactionalTree,
-    counts: &'a TransactionalTree,
-    links: &'a TransactionalTree,
-    paces: &'a TransactionalTree,
-    sources: &'a TransactionalTree,
+    items: &'a TransactionalTree<'a>,
+    jobs: &'a TransactionalTree<'a>,
+    due: &'a TransactionalTree<'a>,
+    counts: &'a TransactionalTree<'a>,
+    links: &'a TransactionalTree<'a>,
+    paces: &'a TransactionalTree<'a>,
+    sources: &'a TransactionalTree<'a>,
 }
 
 pub(crate) fn import(

@@ -1,7 +1,7 @@
 //! The named sled trees and the quarantine that bad records are moved to.
 
-use ::sled::transaction::{ConflictableTransactionError, TransactionalTree};
-use ::sled::{Db, IVec, Tree};
+use super::kv::transaction::{ConflictableTransactionError, TransactionalTree};
+use super::kv::{Db, Tree, Value};
 use serde::{Deserialize, Serialize};
 
 use super::envelope;
@@ -76,7 +76,7 @@ pub(crate) struct Trees {
 }
 
 impl Trees {
-    pub(crate) fn open(db: &Db) -> ::sled::Result<Self> {
+    pub(crate) fn open(db: &Db) -> super::kv::Result<Self> {
         Ok(Self {
             items: db.open_tree(ITEMS)?,
             jobs: db.open_tree(JOBS)?,
@@ -117,7 +117,7 @@ pub(crate) struct QuarantineRecord {
 pub(crate) struct Corrupt {
     pub tree: &'static str,
     pub key: Vec<u8>,
-    pub raw: IVec,
+    pub raw: Value,
     pub reason: String,
 }
 
@@ -125,7 +125,7 @@ pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<Corrupt>>;
 
 /// Read and decode one value inside a transaction; a bad record aborts with [`Corrupt`].
 pub(crate) fn tx_get<T: Record>(
-    tree: &TransactionalTree,
+    tree: &TransactionalTree<'_>,
     name: &'static str,
     key: &[u8],
 ) -> TxResult<Option<T>> {
@@ -176,7 +176,7 @@ impl Trees {
             super::counts::mark_stale(self)?;
         }
         let removed = tree
-            .compare_and_swap(&bad.key, Some(&bad.raw), None as Option<&[u8]>)
+            .compare_and_swap(&bad.key, Some(&bad.raw), None)
             .map_err(io)?;
         if removed.is_err() {
             // Someone rewrote it meanwhile: nothing to quarantine any more.
@@ -187,7 +187,7 @@ impl Trees {
             // pinning twice (only if nothing was written there meanwhile).
             let stub = ItemRecord::lost(now).encode();
             let _ = tree
-                .compare_and_swap(&bad.key, None as Option<&[u8]>, Some(stub))
+                .compare_and_swap(&bad.key, None, Some(&stub))
                 .map_err(io)?;
         }
         self.record_quarantine(db, bad, now)
@@ -225,7 +225,7 @@ impl Trees {
         db: &Db,
         tree: &'static str,
         key: &[u8],
-        raw: IVec,
+        raw: Value,
         now: Millis,
     ) -> Result<Option<T>, StoreError> {
         match T::read(key, &raw) {
