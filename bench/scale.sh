@@ -6,10 +6,11 @@
 # Server pinned to core 0, the load client to core 1 (PostgreSQL itself is not pinned).
 #
 #   bench/scale.sh                                  # 1,000,000 items, sled then PostgreSQL
+#   SCALE_BACKENDS="sled fjall" bench/scale.sh      # the embedded store on each engine
 #   SCALE_ITEMS=100000 SCALE_BACKENDS=sled bench/scale.sh
 # Knobs: SCALE_ITEMS (1000000), SCALE_CONNECTIONS (64), SCALE_CHECKPOINTS
 # (10000,100000,1000000; those ≥ SCALE_ITEMS are dropped, SCALE_ITEMS is always the last),
-# SCALE_WINDOW (10000 acks), SCALE_ROUNDS (9 probe requests), SCALE_BACKENDS ("sled postgres"),
+# SCALE_WINDOW (10000 acks), SCALE_ROUNDS (9 probe requests), SCALE_BACKENDS ("sled postgres"; "fjall" is the embedded store on fjall),
 # SCALE_PORT (18190), SCALE_OUT (store, config, logs; default /tmp/pinbridge-scale),
 # SCALE_POSTGRES_URL (default $PINBRIDGE_TEST_POSTGRES_URL; one fresh schema per run, dropped
 # after), SCALE_CACHE_MB (sled's cache_capacity_mb, default: the config default),
@@ -115,6 +116,12 @@ cache_capacity_mb = $SCALE_CACHE_MB}${SCALE_COMPRESSION:+
 compression = \"$SCALE_COMPRESSION\"}"
             size_args=(--store-dir "$OUT/store.sled")
             ;;
+        fjall)
+            write_config "path = \"$OUT/store.sled\"
+engine = \"fjall\"${SCALE_CACHE_MB:+
+cache_capacity_mb = $SCALE_CACHE_MB}"
+            size_args=(--store-dir "$OUT/store.sled")
+            ;;
         postgres)
             : "${PG_URL:?set SCALE_POSTGRES_URL or PINBRIDGE_TEST_POSTGRES_URL}"
             SCHEMA=scale_$$_$RANDOM
@@ -124,7 +131,7 @@ compression = \"$SCALE_COMPRESSION\"}"
             write_config "url = \"$PG_URL${sep}options=-c%20search_path%3D$SCHEMA\""
             size_args=(--postgres "$PG_URL" --schema "$SCHEMA")
             ;;
-        *) echo "unknown backend $backend (sled, postgres)" >&2; exit 2 ;;
+        *) echo "unknown backend $backend (sled, fjall, postgres)" >&2; exit 2 ;;
     esac
     PINBRIDGE_LOG=warn taskset -c 0 "$SERVER" serve -c "$OUT/pinbridge.toml" \
         >/dev/null 2>"$OUT/$backend.server.log" &

@@ -7,6 +7,8 @@
 # Knobs: BENCH_DURATION (15s), BENCH_CONNECTIONS (64), BENCH_REQUESTS (400000 pre-signed),
 # BENCH_PORT (18090), BENCH_OUT (raw wrk output, default /tmp/pinbridge-webhook-bench),
 # BENCH_COMPRESSION (zstd|off: `[store] compression` of pinbridge's fresh sled store),
+# BENCH_ENGINE (sled|fjall: `[store] engine` of the fresh embedded store of the `pinbridge` row;
+# the row `pinbridge-fjall` always uses fjall, so "sled-group pinbridge pinbridge-fjall" compares),
 # BENCH_NO_BUILD=1 (use the binaries already in $CARGO_TARGET_DIR/release).
 # BENCH_PINBRIDGE_BEFORE=/path/to/older/pinbridge adds a row "pinbridge-before" for that binary
 # (to measure a change: build the older commit, copy its binary, pass it here).
@@ -56,7 +58,8 @@ wait_port() {
 # $1: the [store] line (sled path by default).
 pinbridge_config() {
     local store_line=${1:-path = \"$OUT/pinbridge.sled\"${BENCH_COMPRESSION:+
-compression = \"$BENCH_COMPRESSION\"}}
+compression = \"$BENCH_COMPRESSION\"}${BENCH_ENGINE:+
+engine = \"$BENCH_ENGINE\"}}
     cat > "$OUT/pinbridge.toml" <<TOML
 [server]
 listen = "127.0.0.1:$PORT"
@@ -98,6 +101,12 @@ run_one() {
             if [ "$name" = pinbridge-before ]; then bin=$BENCH_PINBRIDGE_BEFORE; fi
             pinbridge_config
             PINBRIDGE_LOG=warn taskset -c 0 "$bin" serve -c "$OUT/pinbridge.toml" \
+                >/dev/null 2>"$OUT/$name.server.log" &
+            ;;
+        pinbridge-fjall)
+            pinbridge_config "path = \"$OUT/pinbridge.sled\"
+engine = \"fjall\""
+            PINBRIDGE_LOG=warn taskset -c 0 "$BIN/pinbridge" serve -c "$OUT/pinbridge.toml" \
                 >/dev/null 2>"$OUT/$name.server.log" &
             ;;
         pinbridge-pg)
