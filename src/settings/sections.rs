@@ -102,7 +102,7 @@ impl StoreConfig {
         if self.engine == Engine::Fjall && self.compression.is_on() {
             problems.push(ConfigProblem::new(
                 "store.compression",
-                "applies to the sled engine only; fjall compresses its blocks with lz4 itself: remove the key, or set `engine = \"sled\"`",
+                "applies to the sled engine only; fjall compresses its deeper levels with lz4 itself: remove the key, or set `engine = \"sled\"`",
             ));
         }
         if self.retention_every.is_zero() {

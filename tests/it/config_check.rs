@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::Command;
 
 use pinbridge::config::{Config, ConfigError};
-use pinbridge::settings::Compression;
+use pinbridge::settings::{Compression, Engine};
 
 const EXAMPLE: &str = include_str!("../../config/pinbridge.example.toml");
 
@@ -236,6 +236,22 @@ fn retention_settings_are_read_and_bad_values_named() {
         std::time::Duration::from_secs(1_800)
     );
     assert_eq!(store("").unwrap().store.compression, Compression::Off);
+    assert_eq!(store("").unwrap().store.engine, Engine::Sled);
+    assert_eq!(
+        store("engine = \"fjall\"").unwrap().store.engine,
+        Engine::Fjall
+    );
+    // sled's page compression means nothing to fjall: said, not silently ignored.
+    let err = store("engine = \"fjall\"\ncompression = \"zstd\"").unwrap_err();
+    let ConfigError::Invalid { problems, .. } = &err else {
+        panic!("expected a validation problem, got {err}");
+    };
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.path == "store.compression" && p.message.contains("sled engine only")),
+        "{problems:?}"
+    );
     assert_eq!(
         store("compression = \"zstd\"").unwrap().store.compression,
         Compression::Zstd
@@ -258,6 +274,7 @@ fn retention_settings_are_read_and_bad_values_named() {
         ("keep_payloads = \"10m\"", "at least 1h"),
         ("retention_every = \"0s\"", "longer than 0s"),
         ("compression = \"lz4\"", "zstd"),
+        ("engine = \"rocksdb\"", "fjall"),
     ] {
         let err = store(lines).unwrap_err();
         let ConfigError::Invalid { problems, .. } = &err else {

@@ -80,6 +80,7 @@ mod store_conformance_edges;
 mod store_conformance_follow;
 mod store_conformance_retention;
 mod store_crash;
+mod store_engines;
 mod store_migration;
 mod store_migration_kill;
 mod store_postgres;

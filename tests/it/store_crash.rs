@@ -1,4 +1,4 @@
-//! kill -9 test of the sled store: every acknowledged write survives a SIGKILL.
+//! kill -9 test of the embedded store, on each engine: every acknowledged write survives a SIGKILL.
 //!
 //! The parent re-runs this test binary as a child (`crash_child`, selected by name and an env
 //! var). The child ingests on several tasks and prints `ACK <key>` right after `ingest` returns,
@@ -14,13 +14,14 @@ use rand::{Rng, SeedableRng};
 
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::prelude::*;
-use pinbridge::store::sled::{SledOptions, SledStore};
+use pinbridge::store::sled::{Engine, SledOptions, SledStore};
 use pinbridge::store::{JobId, JobState};
 
 use crate::support::plans::plan;
 
 const CHILD_ENV: &str = "PINBRIDGE_STORE_CRASH_DIR";
 const ROUND_ENV: &str = "PINBRIDGE_STORE_CRASH_ROUND";
+const ENGINE_ENV: &str = "PINBRIDGE_STORE_CRASH_ENGINE";
 const T0: i64 = 1_700_000_000_000;
 
 fn item(key: &str) -> Item {
@@ -45,7 +46,15 @@ async fn crash_child() {
     let (Ok(dir), Ok(round)) = (std::env::var(CHILD_ENV), std::env::var(ROUND_ENV)) else {
         return;
     };
-    let store = SledStore::open_async(dir.into(), SledOptions::default(), None)
+    let engine = match std::env::var(ENGINE_ENV).as_deref() {
+        Ok("fjall") => Engine::Fjall,
+        _ => Engine::Sled,
+    };
+    let opts = SledOptions {
+        engine,
+        ..SledOptions::default()
+    };
+    let store = SledStore::open_async(dir.into(), opts, None)
         .await
         .expect("child opens the store");
     say("READY".into());
@@ -78,11 +87,15 @@ async fn crash_child() {
 }
 
 /// Run one child, kill it after `kill_after`, return the acknowledged lines.
-fn run_child(dir: &Path, round: usize, kill_after: Duration) -> Vec<String> {
+fn run_child(dir: &Path, engine: Engine, round: usize, kill_after: Duration) -> Vec<String> {
     let round = round.to_string();
     let mut child = crate::support::child::spawn_test(
         "store_crash::crash_child",
-        &[(CHILD_ENV, dir.as_os_str()), (ROUND_ENV, round.as_ref())],
+        &[
+            (CHILD_ENV, dir.as_os_str()),
+            (ROUND_ENV, round.as_ref()),
+            (ENGINE_ENV, engine.as_str().as_ref()),
+        ],
     );
     let stdout = child.stdout.take().expect("child stdout");
     let (tx, rx) = mpsc::channel();
@@ -125,6 +138,15 @@ fn run_child(dir: &Path, round: usize, kill_after: Duration) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_kill_9() {
+    survive_kill_9(Engine::Sled).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9_on_fjall() {
+    survive_kill_9(Engine::Fjall).await;
+}
+
+async fn survive_kill_9(engine: Engine) {
     let seed: u64 = std::env::var("PINBRIDGE_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -137,9 +159,10 @@ async fn acknowledged_writes_survive_kill_9() {
     for round in 0..5 {
         let kill_after = Duration::from_millis(rng.random_range(50..1500));
         let child_path = path.clone();
-        let lines = tokio::task::spawn_blocking(move || run_child(&child_path, round, kill_after))
-            .await
-            .unwrap();
+        let lines =
+            tokio::task::spawn_blocking(move || run_child(&child_path, engine, round, kill_after))
+                .await
+                .unwrap();
         let acked: Vec<&str> = lines
             .iter()
             .filter_map(|l| l.strip_prefix("ACK "))
@@ -153,9 +176,11 @@ async fn acknowledged_writes_survive_kill_9() {
             "round {round}: the child acknowledged nothing"
         );
 
+        // Reopened with the default options: the store's files say which engine wrote them.
         let store = SledStore::open_async(path.clone(), SledOptions::default(), None)
             .await
             .unwrap_or_else(|e| panic!("round {round} (seed {seed}): reopen failed: {e}"));
+        assert_eq!(store.engine(), engine);
         for key in &acked {
             let found = store
                 .item(&SourceId::new("crash"), &DedupKey::new("guid", key))

@@ -1,4 +1,4 @@
-//! A failed fsync poisons the sled store: the writes it covered and every later write fail,
+//! A failed fsync poisons the embedded store (on each engine): the writes it covered and every later write fail,
 //! readiness says why, and a webhook is answered 503 (never 2xx) until the process restarts.
 //! The disk error is injected through the store's sync hook (the real sled store on disk).
 
@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use pinbridge::clock::SharedClock;
 use pinbridge::item::{DedupKey, Item, SourceId};
 use pinbridge::store::prelude::*;
-use pinbridge::store::sled::{SledOptions, SledStore, SyncHook};
+use pinbridge::store::sled::{Engine, SledOptions, SledStore, SyncHook};
 use pinbridge::store::{Ingested, SourceState, StoreError};
 use serde_json::Value;
 
@@ -16,7 +16,7 @@ use crate::support::webhook::{Harness, serve, shopify_settings, vector};
 
 use crate::support::plans::plan;
 
-/// Sled options whose fsync fails with EIO while the returned switch is on.
+/// Store options whose fsync fails with EIO while the returned switch is on.
 fn failing_disk() -> (SledOptions, Arc<AtomicBool>) {
     let failing = Arc::new(AtomicBool::new(false));
     let switch = failing.clone();
@@ -54,9 +54,19 @@ fn assert_poisoned<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_fsync_fails_its_writers_and_every_later_write_until_restart() {
+    failed_fsync_poisons_until_restart(Engine::Sled).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fsync_poisons_the_fjall_engine_too() {
+    failed_fsync_poisons_until_restart(Engine::Fjall).await;
+}
+
+async fn failed_fsync_poisons_until_restart(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     let (opts, failing) = failing_disk();
+    let opts = SledOptions { engine, ..opts };
     let store = Arc::new(
         SledStore::open_async(path.clone(), opts, None)
             .await
@@ -102,6 +112,7 @@ async fn a_failed_fsync_fails_its_writers_and_every_later_write_until_restart() 
     let reopened = SledStore::open_async(path, SledOptions::default(), None)
         .await
         .unwrap();
+    assert_eq!(reopened.engine(), engine);
     assert_eq!(reopened.write_failure(), None);
     let again = reopened.ingest(&item(30), plan(), 5).await.unwrap();
     assert_eq!(again, Ingested::New { jobs: 1 });

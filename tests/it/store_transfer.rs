@@ -340,4 +340,22 @@ async fn export_import_and_copy_round_trip_a_sled_store_through_the_binary() {
     assert!(crate::support::sled::conf_says_compressed(&four));
     assert!(!crate::support::sled::conf_says_compressed(&one));
     assert_eq!(records_of(&one).await, records_of(&four).await);
+
+    // And how a sled store moves to the fjall engine: the copy is written with the configured
+    // engine, holds every record, and later opens as fjall whatever the config says.
+    let five = dir.path().join("five");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pinbridge"));
+    cmd.arg("-c")
+        .arg(&first)
+        .args(["store", "copy", "--to", five.to_str().unwrap()])
+        .env("PINBRIDGE_STORE__ENGINE", "fjall");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let copied = crate::support::sled::open_retrying(&five, None).await;
+    assert_eq!(copied.engine(), pinbridge::store::sled::Engine::Fjall);
+    copied.close().await.unwrap();
+    drop(copied);
+    assert_eq!(records_of(&one).await, records_of(&five).await);
 }
