@@ -24,10 +24,7 @@ fn item(n: u32) -> Item {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_store_opens_with_its_own_engine_whatever_the_config_says() {
-    for (written, asked) in [
-        (Engine::Sled, Engine::Fjall),
-        (Engine::Fjall, Engine::Sled),
-    ] {
+    for (written, asked) in [(Engine::Sled, Engine::Fjall), (Engine::Fjall, Engine::Sled)] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store");
         let store = SledStore::open_async(path.clone(), options(written), None)
@@ -43,7 +40,11 @@ async fn an_existing_store_opens_with_its_own_engine_whatever_the_config_says() 
         let reopened = SledStore::open_async(path.clone(), options(asked), None)
             .await
             .unwrap();
-        assert_eq!(reopened.engine(), written, "{written:?} store asked as {asked:?}");
+        assert_eq!(
+            reopened.engine(),
+            written,
+            "{written:?} store asked as {asked:?}"
+        );
         for n in 0..50 {
             // Seen before: never a second Pin, whichever engine the config names.
             let outcome = reopened.ingest(&item(n), plan(), 2).await.unwrap();

@@ -4,8 +4,8 @@
 //! every other record. The collector's per-account lease is held in memory with the source
 //! leases (`coord.rs`): one process owns a sled store.
 
-use super::kv::transaction::Transactional;
 use super::kv::transaction::TransactionError;
+use super::kv::transaction::Transactional;
 use async_trait::async_trait;
 
 use super::envelope::encode;

@@ -65,7 +65,7 @@ fn decode(raw: &[u8]) -> i64 {
 
 fn add(counts: &TransactionalTree<'_>, key: &[u8], delta: i64) -> TxResult<()> {
     let now = counts.get(key)?.map_or(0, |raw| decode(&raw));
-    counts.insert(key, &now.saturating_add(delta).to_be_bytes())?;
+    counts.insert(key, now.saturating_add(delta).to_be_bytes())?;
     Ok(())
 }
 
@@ -153,7 +153,7 @@ fn finished_moved(
             counts.remove(key)?;
         }
         if let Some(key) = after {
-            counts.insert(key, &[])?;
+            counts.insert(key, [])?;
         }
     }
     Ok(())
@@ -197,7 +197,7 @@ pub(crate) fn ensure(db: &Db, trees: &Trees, now: i64) -> StoreResult<bool> {
         };
         *by_state.entry(job.state.name()).or_default() += 1;
         if let Some(k) = finished_key(&job.state, &job.id) {
-            batch.insert(k, &[]);
+            batch.insert(k, []);
         }
     }
     let mut items = 0i64;
@@ -206,13 +206,13 @@ pub(crate) fn ensure(db: &Db, trees: &Trees, now: i64) -> StoreResult<bool> {
         items += 1;
     }
     for (name, n) in by_state {
-        batch.insert(state_key(name), &n.to_be_bytes());
+        batch.insert(state_key(name), n.to_be_bytes());
     }
-    batch.insert(ITEMS, &items.to_be_bytes());
+    batch.insert(ITEMS, items.to_be_bytes());
     trees.counts.clear().map_err(io)?;
     trees.counts.apply_batch(batch).map_err(io)?;
     db.flush().map_err(io)?;
     // Quarantining above removed the marker (absent anyway); set it only now.
-    trees.meta.insert(MARKER, &1u32.to_be_bytes()).map_err(io)?;
+    trees.meta.insert(MARKER, 1u32.to_be_bytes()).map_err(io)?;
     Ok(true)
 }

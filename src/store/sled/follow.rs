@@ -56,7 +56,7 @@ pub(crate) fn source_removed(
                         jobs.insert(job.id.0.as_bytes(), encode_job(&job))?;
                         counts::job_moved(counts, &job.id, None, Some(&job.state))?;
                         if let Some(at) = transitions::due(&job.state) {
-                            due.insert(keys::due_key(at, &job.id), &[])?;
+                            due.insert(keys::due_key(at, &job.id), [])?;
                         }
                         if let Some(record) = &mut record {
                             record.add_job(&job.id);

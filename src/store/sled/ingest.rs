@@ -262,7 +262,7 @@ impl JobWriter<'_, '_> {
         self.deltas
             .job_moved(self.counts, &job.id, None, Some(&job.state))?;
         if let Some(at) = transitions::due(&job.state) {
-            self.due.insert(keys::due_key(at, &job.id), &[])?;
+            self.due.insert(keys::due_key(at, &job.id), [])?;
         }
         record.add_job(&job.id);
         Ok(())

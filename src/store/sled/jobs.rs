@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
-use super::kv::transaction::TransactionalTree;
 use super::kv::Db;
 use super::kv::transaction::Transactional;
+use super::kv::transaction::TransactionalTree;
 
 use super::Inner;
 use super::item_record::ItemRecord;
@@ -36,7 +36,7 @@ pub(super) fn put_job(
             due.remove(keys::due_key(at, &job.id))?;
         }
         if let Some(at) = after {
-            due.insert(keys::due_key(at, &job.id), &[])?;
+            due.insert(keys::due_key(at, &job.id), [])?;
         }
     }
     jobs.insert(job.id.0.as_bytes(), encode_job(job))?;

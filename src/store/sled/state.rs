@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::Inner;
-use super::kv::transaction::Transactional;
 use super::envelope::encode;
+use super::kv::transaction::Transactional;
 use super::records::DeliveryRecord;
 use super::records::Record;
 use super::trees::{self, io};

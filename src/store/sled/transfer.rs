@@ -243,7 +243,7 @@ fn import_item(tx: &Tx<'_>, stored: &StoredItem, jobs: &[Job], now: Millis) -> T
         tx.jobs.insert(job.id.0.as_bytes(), encode_job(&job))?;
         counts::job_moved(tx.counts, &job.id, None, Some(&job.state))?;
         if let Some(at) = transitions::due(&job.state) {
-            tx.due.insert(keys::due_key(at, &job.id), &[])?;
+            tx.due.insert(keys::due_key(at, &job.id), [])?;
         }
     }
     Ok(true)

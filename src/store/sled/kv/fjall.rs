@@ -6,6 +6,16 @@
 //! service's own writes (docs/BENCHMARKS.md, "Embedded engines"), these bounds keep a
 //! million-item store under 200 MB of resident memory without lowering the ingest rate.
 //!
+//! fjall 3.1's background workers can deadlock under sustained writes: a worker blocks sending
+//! a flush request into the same bounded queue it drains, once writers have filled that queue
+//! with rotation requests (fjall-rs/fjall#323, open; #257). With one worker, which fjall picks
+//! on a one-core machine or container, nothing then drains the queue: writes go on, memtables
+//! and the journal grow without bound, and closing hangs. It happened here in a million-item
+//! run on one core (docs/BENCHMARKS.md, "Engines behind the store contract"). So the pool is
+//! fixed at [`WORKER_THREADS`], whatever the core count: every worker would have to block at
+//! once. That makes the stall rarer, not impossible, which is why sled stays the default engine
+//! until fjall ships the fix.
+//!
 //! Every write, transactional or not, goes through fjall's single-writer lock, so a read-modify-
 //! write inside a transaction can never interleave with another writer. Transactions write their
 //! journal entry to the OS on commit (`PersistMode::Buffer`: a killed process keeps it); the
@@ -29,6 +39,9 @@ const MAX_WRITE_BUFFER_BYTES: u64 = 16 * 1024 * 1024;
 /// One keyspace's memtable before it is flushed to a table on disk.
 const MAX_MEMTABLE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// fjall's background threads (flushes and compactions). Its default is one per core up to 4.
+const WORKER_THREADS: usize = 4;
+
 /// The keyspace that holds the id counter behind [`FjallDb::generate_id`]. Its name starts with
 /// an underscore so it can never be one of the store's trees.
 const IDS: &str = "_ids";
@@ -51,6 +64,7 @@ impl FjallDb {
             .cache_size(cache_bytes)
             .max_journaling_size(MAX_JOURNALING_BYTES)
             .max_write_buffer_size(Some(MAX_WRITE_BUFFER_BYTES))
+            .worker_threads(WORKER_THREADS)
             .open()?;
         let ids = db.keyspace(IDS, keyspace_options)?;
         Ok(FjallDb { db, ids })
@@ -104,7 +118,9 @@ impl FjallDb {
 /// Take the next id inside `tx`: the counter commits (or not) with the transaction's writes.
 fn next_id(tx: &mut SingleWriterWriteTx<'_>, ids: &SingleWriterTxKeyspace) -> Result<u64> {
     let current = match tx.get(ids, NEXT_ID)? {
-        Some(raw) => <[u8; 8]>::try_from(&*raw).map(u64::from_be_bytes).unwrap_or(1),
+        Some(raw) => <[u8; 8]>::try_from(&*raw)
+            .map(u64::from_be_bytes)
+            .unwrap_or(1),
         None => 1,
     };
     tx.insert(ids, NEXT_ID, (current + 1).to_be_bytes());
