@@ -2,9 +2,9 @@
 //!
 //! fjall's defaults suit a server with memory to spare: 512 MiB of journals and a write buffer
 //! sized to match. pinbridge runs in small containers, so the journals are capped at 64 MiB
-//! (fjall's minimum), the write buffers at 16 MiB and each memtable at 4 MiB. Measured with the
-//! service's own writes (docs/BENCHMARKS.md, "Embedded engines"), these bounds keep a
-//! million-item store under 200 MB of resident memory without lowering the ingest rate.
+//! (fjall's minimum), the write buffers at 16 MiB and each memtable at 4 MiB. With them the
+//! service peaked at 169 MiB at a million items (docs/BENCHMARKS.md, "Engines behind the store
+//! contract"); smaller memtables shortened the ack tail but lowered the long-run ingest rate.
 //!
 //! fjall 3.1's background workers can deadlock under sustained writes: a worker blocks sending
 //! a flush request into the same bounded queue it drains, once writers have filled that queue
