@@ -245,6 +245,22 @@ async fn pinbridge(config: &std::path::Path, args: &[&str]) -> std::process::Out
         .unwrap()
 }
 
+/// `pinbridge store copy --to DIR` under `config` with one setting overridden by its variable.
+async fn copy_with(
+    config: &std::path::Path,
+    to: &std::path::Path,
+    (key, value): (&str, &str),
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pinbridge"));
+    cmd.arg("-c")
+        .arg(config)
+        .args(["store", "copy", "--to", to.to_str().unwrap()])
+        .env(key, value);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
 /// Every record of the sled store at `path`, in export order.
 async fn records_of(path: &std::path::Path) -> Vec<pinbridge::store::TransferRecord> {
     let store = crate::support::sled::open_retrying(path, None).await;
@@ -328,14 +344,7 @@ async fn export_import_and_copy_round_trip_a_sled_store_through_the_binary() {
     // A copy is how a store changes its page compression: the new store is made with the
     // configured one, the source keeps its own.
     let four = dir.path().join("four");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pinbridge"));
-    cmd.arg("-c")
-        .arg(&first)
-        .args(["store", "copy", "--to", four.to_str().unwrap()])
-        .env("PINBRIDGE_STORE__COMPRESSION", "zstd");
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = copy_with(&first, &four, ("PINBRIDGE_STORE__COMPRESSION", "zstd")).await;
     assert!(out.status.success(), "{}", text(&out));
     assert!(crate::support::sled::conf_says_compressed(&four));
     assert!(!crate::support::sled::conf_says_compressed(&one));
@@ -344,14 +353,7 @@ async fn export_import_and_copy_round_trip_a_sled_store_through_the_binary() {
     // And how a sled store moves to the fjall engine: the copy is written with the configured
     // engine, holds every record, and later opens as fjall whatever the config says.
     let five = dir.path().join("five");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pinbridge"));
-    cmd.arg("-c")
-        .arg(&first)
-        .args(["store", "copy", "--to", five.to_str().unwrap()])
-        .env("PINBRIDGE_STORE__ENGINE", "fjall");
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = copy_with(&first, &five, ("PINBRIDGE_STORE__ENGINE", "fjall")).await;
     assert!(out.status.success(), "{}", text(&out));
     let copied = crate::support::sled::open_retrying(&five, None).await;
     assert_eq!(copied.engine(), pinbridge::store::sled::Engine::Fjall);

@@ -1,6 +1,7 @@
-//! The embedded store: [`Store`](crate::store::Store) on sled 0.34.7.
+//! The embedded store: [`Store`](crate::store::Store) on sled 0.34.7, or on fjall 3 (`kv/`:
+//! the engine a directory was written with; `[store] engine` for a new one).
 //!
-//! Each operation runs on a blocking thread (`spawn_blocking`), writes in one sled multi-tree
+//! Each operation runs on a blocking thread (`spawn_blocking`), writes in one multi-tree
 //! transaction (concurrent `ingest`s share one: `batch.rs`), then waits for the group-commit flusher (`commit.rs`) to make it durable before
 //! answering. Values are checksummed envelopes (`envelope.rs`); a record that fails its check is
 //! moved to the `quarantine` tree and skipped. On open, jobs still leased by the previous process
